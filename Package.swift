@@ -1,0 +1,105 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "KubeSwift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kube-apiserver", targets: ["kube-apiserver"]),
+        .executable(name: "kubeswift", targets: ["kubeswift"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        .target(name: "Component", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(
+            name: "APIMachinery",
+            swiftSettings: upcoming
+        ),
+        .target(name: "Schemas", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "APIMachinery",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "APIServer",
+            dependencies: [
+                "APIMachinery", "Storage", "Operations", "Component",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "Operations",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "kube-apiserver",
+            dependencies: ["APIServer"],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "kubeswift",
+            dependencies: [
+                "APIServer", "Operations", "Storage", "Component",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "storage-crash-writer",
+            dependencies: ["Storage"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(name: "APIMachineryTests", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SchemasTests", dependencies: ["Schemas", "APIMachinery"], exclude: ["Fixtures"],
+            swiftSettings: upcoming),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "Operations"], swiftSettings: upcoming),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,64 @@
+import APIMachinery
+
+/// A PATCH body and its type; JSON patch and merge patch now, strategic merge and apply with their issue.
+struct PatchRequest: Sendable {
+    enum PatchType: Sendable {
+        case json
+        case merge
+    }
+
+    static let accepted = [
+        "application/json-patch+json", "application/merge-patch+json",
+    ]
+
+    let type: PatchType
+    let patch: JSON
+
+    init(_ request: HTTPRequest) throws(APIError) {
+        let contentType = (request.header("content-type") ?? "").lowercased()
+        let mediaType = contentType.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
+        switch mediaType {
+        case "application/json-patch+json": type = .json
+        case "application/merge-patch+json": type = .merge
+        case "application/strategic-merge-patch+json", "application/apply-patch+yaml", "application/apply-patch+json":
+            throw APIError(
+                code: 415, reason: .unsupportedMediaType,
+                message: "the body of the request was in an unknown format - accepted media types include: "
+                    + Self.accepted.joined(separator: ", ")
+                    + " (\(mediaType) is not implemented yet by this server)")
+        default:
+            throw APIError.unsupportedMediaType(mediaType, accepted: Self.accepted)
+        }
+        do {
+            patch = try JSON.parse(request.body)
+        } catch {
+            throw APIError.badRequest("error decoding patch: \(error.message)")
+        }
+        if type == .merge, patch.objectValue == nil {
+            throw APIError.badRequest("error decoding patch: a merge patch must be a JSON object")
+        }
+    }
+
+    /// Whether the patch itself pins a resourceVersion (then a race is a conflict, not a retry).
+    var namesResourceVersion: Bool {
+        switch type {
+        case .merge: return patch["metadata"]?["resourceVersion"] != nil
+        case .json:
+            return (patch.arrayValue ?? []).contains { $0["path"]?.stringValue == "/metadata/resourceVersion" }
+        }
+    }
+
+    func apply(to object: JSON) throws -> JSON {
+        switch type {
+        case .merge:
+            return MergePatch.apply(patch, to: object)
+        case .json:
+            do {
+                return try JSONPatch.apply(patch, to: object)
+            } catch {
+                if error.malformed { throw APIError.badRequest(error.message) }
+                throw APIError(code: 422, reason: .invalid, message: error.message)
+            }
+        }
+    }
+}

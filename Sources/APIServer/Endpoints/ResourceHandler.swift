@@ -1,0 +1,170 @@
+import APIMachinery
+import NIOHTTP1
+
+extension APIServer {
+    /// Serves one resource request: finds the store, checks scope and subresource, runs the verb.
+    func handleResource(_ request: HTTPRequest, info: RequestInfo) async throws -> HTTPResponse {
+        guard let store = stores[Self.storeKey(info.group, info.version, info.resource)] else {
+            throw APIError.resourceNotFound()
+        }
+        let definition = store.definition
+        if !definition.namespaced, info.namespace != nil { throw APIError.resourceNotFound() }
+        if let subresource = info.subresource, !definition.subresources.contains(subresource) {
+            throw APIError.resourceNotFound()
+        }
+        let namespace = definition.namespaced ? info.namespace : nil
+        if definition.namespaced, namespace == nil, info.name != nil || info.verb == "create" {
+            throw APIError.resourceNotFound()
+        }
+        let write = WriteOptions(
+            dryRun: request.query["dryRun"] == "All", fieldManager: request.query["fieldManager"], user: request.user)
+        if let dryRun = request.query["dryRun"], !dryRun.isEmpty, dryRun != "All" {
+            throw APIError.badRequest("dryRun: Unsupported value: \"\(dryRun)\": supported values: \"All\"")
+        }
+        let encoder = ResponseEncoder(request: request, store: store)
+
+        switch (info.verb, info.subresource) {
+        case ("get", nil), ("get", "status"):
+            return encoder.object(try await store.get(namespace: namespace, name: info.name ?? ""))
+        case ("list", _):
+            let options = try ListOptions(query: request.query)
+            return encoder.list(try await store.list(namespace: namespace, options: options))
+        case ("watch", _):
+            var options = try ListOptions(query: request.query)
+            if let name = info.name {
+                options.fieldSelector.terms.append(FieldSelector.Term(field: "metadata.name", value: name, equal: true))
+            }
+            return encoder.watch(try await store.watch(namespace: namespace, options: options), options: options)
+        case ("create", nil):
+            let body = try decodeBody(request)
+            let created = try await store.create(namespace: namespace, object: body, options: write)
+            return encoder.object(created, status: .created)
+        case ("create", "binding"):
+            return try await bind(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
+        case ("update", nil), ("update", "status"), ("update", "finalize"):
+            let body = try decodeBody(request)
+            let target: RegistryStore.UpdateTarget = info.subresource == "status" ? .status : .object
+            var transform: @Sendable (JSON) throws -> JSON = { _ in body }
+            if info.subresource == "finalize" {
+                // finalize only changes spec.finalizers, the namespace controller's last step.
+                transform = { old in
+                    var updated = old
+                    updated.set(["spec", "finalizers"], to: body["spec"]?["finalizers"] ?? .array([]))
+                    updated.setMeta("resourceVersion", body["metadata"]?["resourceVersion"])
+                    return updated
+                }
+            }
+            let (object, created) = try await store.update(
+                namespace: namespace, name: info.name ?? "", target: target, options: write, transform: transform)
+            return encoder.object(object, status: created ? .created : .ok)
+        case ("patch", nil), ("patch", "status"):
+            let patch = try PatchRequest(request)
+            let target: RegistryStore.UpdateTarget = info.subresource == "status" ? .status : .object
+            let (object, _) = try await store.update(
+                namespace: namespace, name: info.name ?? "", target: target, options: write
+            ) { old in
+                var patched = try patch.apply(to: old)
+                // A patch that does not name a resourceVersion must not fail on a race: it is re-applied.
+                if patch.namesResourceVersion == false { patched.setMeta("resourceVersion", nil) }
+                return patched
+            }
+            return encoder.object(object)
+        case ("delete", nil):
+            let options = try DeleteOptions(query: request.query, body: request.body)
+            switch try await store.delete(namespace: namespace, name: info.name ?? "", options: options, write: write) {
+            case .pending(let object):
+                return encoder.object(object)
+            case .deleted(let object):
+                return HTTPResponse.json(Self.successStatus(object, store: store))
+            }
+        case ("deletecollection", nil):
+            let listOptions = try ListOptions(query: request.query)
+            let options = try DeleteOptions(query: request.query, body: request.body)
+            let page = try await store.list(namespace: namespace, options: listOptions)
+            var deleted: [JSON] = []
+            for object in page.items {
+                do {
+                    switch try await store.delete(
+                        namespace: object.namespace, name: object.name ?? "", options: options, write: write)
+                    {
+                    case .deleted(let gone), .pending(let gone): deleted.append(gone)
+                    }
+                } catch let error as APIError where error.code == 404 {
+                    continue
+                }
+            }
+            var list = page
+            list.items = deleted
+            return encoder.list(list)
+        default:
+            throw APIError.methodNotAllowed()
+        }
+    }
+
+    /// upstream's answer to a completed delete of most kinds: a Success Status naming the object.
+    static func successStatus(_ object: JSON, store: RegistryStore) -> JSON {
+        var details: JSONObject = ["name": .string(object.name ?? "")]
+        if !store.definition.group.isEmpty { details["group"] = .string(store.definition.group) }
+        details["kind"] = .string(store.definition.resource)
+        details["uid"] = .string(object.uid ?? "")
+        return [
+            "kind": "Status", "apiVersion": "v1", "metadata": .object(JSONObject()), "status": "Success",
+            "details": .object(details),
+        ]
+    }
+
+    /// Parses a JSON request body, with 415 for other media types and 400 for malformed JSON.
+    func decodeBody(_ request: HTTPRequest) throws(APIError) -> JSON {
+        let contentType = (request.header("content-type") ?? "application/json").lowercased()
+        let mediaType = contentType.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
+        guard mediaType == "application/json" || mediaType == "*/*" || mediaType.isEmpty else {
+            throw APIError.unsupportedMediaType(mediaType, accepted: ["application/json"])
+        }
+        do {
+            let body = try JSON.parse(request.body)
+            guard body.objectValue != nil else {
+                throw APIError.badRequest("the body of the request must be a JSON object")
+            }
+            return body
+        } catch let error as JSONParseError {
+            throw APIError.badRequest("error decoding request body: \(error.message)")
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.badRequest("error decoding request body")
+        }
+    }
+
+    /// pods/binding: sets spec.nodeName once, as the scheduler's bind call does.
+    func bind(_ request: HTTPRequest, store: RegistryStore, namespace: String?, name: String, write: WriteOptions)
+        async throws -> HTTPResponse
+    {
+        let body = try decodeBody(request)
+        guard let node = body["target"]?["name"]?.stringValue, !node.isEmpty else {
+            throw APIError.invalid(
+                kind: GroupVersionKind(group: "", version: "v1", kind: "Binding"), name: name,
+                errors: [.required("target.name", "")])
+        }
+        _ = try await store.update(namespace: namespace, name: name, options: write) { old in
+            if let current = old["spec"]?["nodeName"]?.stringValue, !current.isEmpty {
+                throw APIError.conflict(
+                    store.groupResource, name: name, reason: "pod \(name) is already assigned to node \"\(current)\"")
+            }
+            var bound = old
+            bound.set(["spec", "nodeName"], to: .string(node))
+            return bound
+        }
+        return HTTPResponse.json(
+            ["kind": "Status", "apiVersion": "v1", "metadata": .object(JSONObject()), "status": "Success", "code": 201],
+            status: .created)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var slice = Substring(self)
+        while slice.first?.isWhitespace == true { slice.removeFirst() }
+        while slice.last?.isWhitespace == true { slice.removeLast() }
+        return String(slice)
+    }
+}

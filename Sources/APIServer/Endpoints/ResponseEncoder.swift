@@ -1,0 +1,111 @@
+import APIMachinery
+import NIOHTTP1
+
+/// Encodes objects, lists and watch events as JSON, or as a Table when `kubectl get` asks for one.
+struct ResponseEncoder: Sendable {
+    let store: RegistryStore
+    let asTable: Bool
+    let includeObject: String
+
+    init(request: HTTPRequest, store: RegistryStore) {
+        self.store = store
+        let accept = request.header("accept") ?? ""
+        asTable = accept.contains("as=Table")
+        includeObject = request.query["includeObject"] ?? "Metadata"
+    }
+
+    func object(_ object: JSON, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        guard asTable else { return .json(object.encoded(), status: status) }
+        return .json(table([object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""]).encoded(), status: status)
+    }
+
+    func list(_ page: ListPage) -> HTTPResponse {
+        var metadata: JSONObject = ["resourceVersion": .string(String(page.revision))]
+        if let token = page.continueToken { metadata["continue"] = .string(token) }
+        if asTable { return .json(table(page.items, metadata: metadata).encoded()) }
+        // Items are written straight into the output to avoid building one more tree of the whole list.
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + page.items.count * 512)
+        out.append(contentsOf: "{\"kind\":\"\(store.definition.kind)List\",\"apiVersion\":\"\(store.definition.apiVersion)\",\"metadata\":".utf8)
+        JSON.object(metadata).encode(into: &out)
+        out.append(contentsOf: ",\"items\":[".utf8)
+        for (index, item) in page.items.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            item.encode(into: &out)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return .json(out)
+    }
+
+    func table(_ objects: [JSON], metadata: JSONObject, withColumns: Bool = true) -> JSON {
+        let rows = objects.map { object in
+            Table.row(cells: store.strategy.cells(object), object: rowObject(object))
+        }
+        var table = Table(columns: withColumns ? store.strategy.columns : [], rows: rows, metadata: metadata).json
+        if !withColumns { table["columnDefinitions"] = .null }
+        return table
+    }
+
+    func rowObject(_ object: JSON) -> JSON {
+        switch includeObject {
+        case "None": return .null
+        case "Object": return object
+        default:
+            return [
+                "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": object["metadata"] ?? .object(JSONObject()),
+            ]
+        }
+    }
+
+    /// Streams `{"type":…,"object":…}` lines until the storage watch ends, the timeout passes or the client leaves.
+    func watch(_ events: AsyncStream<WatchOutput>, options: ListOptions) -> HTTPResponse {
+        let timeout = options.timeoutSeconds ?? Int.random(in: 1800...3600)
+        let bookmarks = options.allowWatchBookmarks
+        let kind = store.definition.kind
+        let apiVersion = store.definition.apiVersion
+        let chunks = AsyncStream<[UInt8]>(bufferingPolicy: .unbounded) { continuation in
+            let pump = Task {
+                var firstTable = true
+                var lastRevision = "0"
+                for await output in events {
+                    var line: [UInt8]
+                    switch output {
+                    case .event(let type, let object):
+                        lastRevision = object.resourceVersion ?? lastRevision
+                        let body = asTable ? table([object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable) : object
+                        firstTable = false
+                        line = Array("{\"type\":\"\(type)\",\"object\":".utf8)
+                        body.encode(into: &line)
+                    case .bookmark(let revision):
+                        guard bookmarks else { continue }
+                        lastRevision = String(revision)
+                        let object: JSON = [
+                            "kind": .string(kind), "apiVersion": .string(apiVersion),
+                            "metadata": ["resourceVersion": .string(lastRevision), "annotations": ["k8s.io/initial-events-end": "true"]],
+                        ]
+                        line = Array("{\"type\":\"BOOKMARK\",\"object\":".utf8)
+                        object.encode(into: &line)
+                    case .error(let error):
+                        line = Array("{\"type\":\"ERROR\",\"object\":".utf8)
+                        error.status.encode(into: &line)
+                    }
+                    line.append(contentsOf: "}\n".utf8)
+                    continuation.yield(line)
+                }
+                continuation.finish()
+            }
+            let timer = Task {
+                try? await Task.sleep(for: .seconds(timeout))
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in
+                pump.cancel()
+                timer.cancel()
+            }
+        }
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        headers.add(name: "Cache-Control", value: "no-cache, private")
+        return HTTPResponse(status: .ok, headers: headers, body: .stream(chunks))
+    }
+}

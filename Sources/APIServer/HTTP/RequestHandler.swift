@@ -1,0 +1,131 @@
+import APIMachinery
+import NIOCore
+import NIOHTTP1
+
+/// Reads one request at a time from an HTTP/1 connection or one HTTP/2 stream, hands it to the
+/// responder off the event loop, and writes the answer back, streaming it when it is a watch.
+final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Bodies above this are refused with 413, as upstream's 3 MiB limit.
+    static let maxBodyBytes = 3 * 1024 * 1024
+
+    private let responder: any HTTPResponder
+    private let connection: ConnectionIdentity
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var tooLarge = false
+    private var inFlight: Task<Void, Never>?
+
+    init(responder: any HTTPResponder, connection: ConnectionIdentity) {
+        self.responder = responder
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body = nil
+            self.tooLarge = false
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > Self.maxBodyBytes {
+                tooLarge = true
+            }
+        case .body(var chunk):
+            guard !tooLarge else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBodyBytes {
+                tooLarge = true
+                body = nil
+            } else if body == nil {
+                body = chunk
+            } else {
+                body?.writeBuffer(&chunk)
+            }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            dispatch(context: context, head: head)
+        }
+    }
+
+    private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let channel = context.channel
+        let keepAlive = head.isKeepAlive
+        let version = head.version
+        if tooLarge {
+            ResponseWriter.write(HTTPResponse.error(.tooLarge(limit: Self.maxBodyBytes)), to: channel, version: version, keepAlive: false)
+            return
+        }
+        let bodyBytes = body.map { Array($0.readableBytesView) } ?? []
+        body = nil
+        let responder = self.responder
+        let connection = self.connection
+        let remote = channel.parent?.remoteAddress?.ipAddress ?? channel.remoteAddress?.ipAddress ?? ""
+        let headers = head.headers
+        let method = head.method
+        let uri = head.uri
+        inFlight = Task {
+            let user = await connection.user(headers: headers)
+            let request = HTTPRequest(
+                method: method, uri: uri, headers: headers, body: bodyBytes, user: user,
+                remoteAddress: remote)
+            let response = await responder.respond(to: request)
+            switch response.body {
+            case .bytes:
+                ResponseWriter.write(response, to: channel, version: version, keepAlive: keepAlive)
+            case .stream(let chunks):
+                await ResponseWriter.stream(response, chunks: chunks, to: channel, version: version)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A closed connection or reset stream ends its watch.
+        inFlight?.cancel()
+        context.fireChannelInactive()
+    }
+}
+
+/// Writes responses on a channel from any task; kept apart from the handler, which is loop-bound.
+enum ResponseWriter {
+    static func responseHead(_ response: HTTPResponse, version: HTTPVersion, length: Int?, keepAlive: Bool)
+        -> HTTPResponseHead
+    {
+        var headers = response.headers
+        if let length { headers.replaceOrAdd(name: "Content-Length", value: String(length)) }
+        if !keepAlive, version.major == 1 { headers.replaceOrAdd(name: "Connection", value: "close") }
+        return HTTPResponseHead(version: version, status: response.status, headers: headers)
+    }
+
+    static func write(_ response: HTTPResponse, to channel: any Channel, version: HTTPVersion, keepAlive: Bool) {
+        guard case .bytes(let bytes) = response.body else { return }
+        let head = responseHead(response, version: version, length: bytes.count, keepAlive: keepAlive)
+        channel.eventLoop.execute {
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            if !bytes.isEmpty {
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil)
+            }
+            let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+        }
+    }
+
+    /// Writes each chunk and waits for it to reach the socket before the next, so a slow watcher
+    /// holds at most one chunk in memory here.
+    static func stream(_ response: HTTPResponse, chunks: AsyncStream<[UInt8]>, to channel: any Channel, version: HTTPVersion)
+        async
+    {
+        let head = responseHead(response, version: version, length: nil, keepAlive: true)
+        do {
+            try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
+            for await chunk in chunks {
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))).get()
+            }
+            try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+        } catch {
+            channel.close(promise: nil)
+        }
+    }
+
+}

@@ -1,0 +1,153 @@
+import APIMachinery
+import Foundation
+
+/// Namespaces: RFC 1123 label names, the `kubernetes` finalizer, and Terminating on delete.
+struct NamespaceStrategy: Strategy {
+    func validateName(_ name: String) -> [String] { NameValidation.dns1123Label(name) }
+
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = ["phase": "Active"]
+        if object["spec"]?["finalizers"] == nil { object.set(["spec", "finalizers"], to: ["kubernetes"]) }
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        object["status"] = old["status"]
+        object.set(["spec", "finalizers"], to: old["spec"]?["finalizers"])
+    }
+
+    func applyDefaults(_ object: inout JSON) {
+        // Upstream labels every namespace with its own name so selectors can pick namespaces by name.
+        if let name = object.name {
+            var labels = object["metadata"]?["labels"]?.objectValue ?? JSONObject()
+            labels["kubernetes.io/metadata.name"] = .string(name)
+            object.setMeta("labels", .object(labels))
+        }
+    }
+
+    func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool {
+        object.set(["status", "phase"], to: "Terminating")
+        return !(object["spec"]?["finalizers"]?.arrayValue ?? []).isEmpty
+    }
+
+    func selectableFields(_ object: JSON) -> [String: String] {
+        ["status.phase": object["status"]?["phase"]?.stringValue ?? ""]
+    }
+
+    var columns: [Table.Column] { [.name, Table.Column("Status"), .age] }
+    func cells(_ object: JSON) -> [JSON] { [Cells.name(object), Cells.string(object["status"]?["phase"]), Cells.age(object)] }
+}
+
+/// Nodes: cluster-scoped, status written by kubelets, printed with their Ready condition and roles.
+struct NodeStrategy: Strategy {
+    func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
+
+    func selectableFields(_ object: JSON) -> [String: String] {
+        ["spec.unschedulable": String(object["spec"]?["unschedulable"]?.boolValue ?? false)]
+    }
+
+    var columns: [Table.Column] {
+        [
+            .name, Table.Column("Status"), Table.Column("Roles"), .age, Table.Column("Version"),
+            Table.Column("Internal-IP", priority: 1), Table.Column("External-IP", priority: 1),
+            Table.Column("OS-Image", priority: 1), Table.Column("Kernel-Version", priority: 1),
+            Table.Column("Container-Runtime", priority: 1),
+        ]
+    }
+
+    func cells(_ object: JSON) -> [JSON] {
+        let conditions = object["status"]?["conditions"]?.arrayValue ?? []
+        let ready = conditions.first { $0["type"]?.stringValue == "Ready" }
+        var status = ready?["status"]?.stringValue == "True" ? "Ready" : (ready == nil ? "Unknown" : "NotReady")
+        if object["spec"]?["unschedulable"]?.boolValue == true { status += ",SchedulingDisabled" }
+        let roles = object.labels.keys.compactMap { key -> String? in
+            key.hasPrefix("node-role.kubernetes.io/") ? String(key.dropFirst("node-role.kubernetes.io/".count)) : nil
+        }.sorted()
+        let addresses = object["status"]?["addresses"]?.arrayValue ?? []
+        func address(_ type: String) -> JSON {
+            Cells.string(addresses.first { $0["type"]?.stringValue == type }?["address"])
+        }
+        let info = object["status"]?["nodeInfo"]
+        return [
+            Cells.name(object), .string(status), .string(roles.isEmpty ? "<none>" : roles.joined(separator: ",")),
+            Cells.age(object), Cells.string(info?["kubeletVersion"], default: ""), address("InternalIP"),
+            address("ExternalIP"), Cells.string(info?["osImage"], default: "<unknown>"),
+            Cells.string(info?["kernelVersion"], default: "<unknown>"),
+            Cells.string(info?["containerRuntimeVersion"], default: "<unknown>"),
+        ]
+    }
+}
+
+/// Secrets: type defaulted to Opaque, data values must be base64.
+struct SecretStrategy: Strategy {
+    func applyDefaults(_ object: inout JSON) {
+        if object["type"] == nil { object["type"] = "Opaque" }
+    }
+
+    func validate(_ object: JSON) -> [FieldError] {
+        var errors: [FieldError] = []
+        for (key, value) in object["data"]?.objectValue ?? JSONObject() {
+            if let text = value.stringValue, Data(base64Encoded: text) == nil {
+                errors.append(.invalid("data[\(key)]", "<secret contents redacted>", "illegal base64 data"))
+            }
+        }
+        return errors
+    }
+
+    func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] {
+        var errors = validate(object)
+        if object["type"] != old["type"] { errors.append(.invalid("type", object["type"] ?? .null, "field is immutable")) }
+        return errors
+    }
+
+    func selectableFields(_ object: JSON) -> [String: String] { ["type": object["type"]?.stringValue ?? ""] }
+
+    var columns: [Table.Column] { [.name, Table.Column("Type"), Table.Column("Data", type: "integer"), .age] }
+    func cells(_ object: JSON) -> [JSON] {
+        [Cells.name(object), Cells.string(object["type"]), .int(Int64(Catalog.dataCount(object))), Cells.age(object)]
+    }
+}
+
+/// Events (core/v1 and events.k8s.io/v1): created on update, selectable by the object they are about.
+struct EventStrategy: Strategy {
+    var eventsGroup = false
+
+    var allowCreateOnUpdate: Bool { true }
+
+    func selectableFields(_ object: JSON) -> [String: String] {
+        let regarding = object[eventsGroup ? "regarding" : "involvedObject"]
+        var fields: [String: String] = [:]
+        for field in ["kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"] {
+            fields["involvedObject.\(field)"] = regarding?[field]?.stringValue ?? ""
+            if eventsGroup { fields["regarding.\(field)"] = regarding?[field]?.stringValue ?? "" }
+        }
+        fields["reason"] = object["reason"]?.stringValue ?? ""
+        fields["type"] = object["type"]?.stringValue ?? ""
+        fields["source"] = object["source"]?["component"]?.stringValue ?? object["reportingController"]?.stringValue ?? ""
+        fields["reportingComponent"] = object["reportingComponent"]?.stringValue ?? object["reportingController"]?.stringValue ?? ""
+        return fields
+    }
+
+    var columns: [Table.Column] {
+        [
+            Table.Column("Last Seen"), Table.Column("Type"), Table.Column("Reason"), Table.Column("Object"),
+            Table.Column("Message"), Table.Column("Subobject", priority: 1), Table.Column("Source", priority: 1),
+            Table.Column("First Seen", priority: 1), Table.Column("Count", type: "integer", priority: 1),
+            Table.Column("Name", priority: 1),
+        ]
+    }
+
+    func cells(_ object: JSON) -> [JSON] {
+        let regarding = object[eventsGroup ? "regarding" : "involvedObject"]
+        let last = object["lastTimestamp"]?.stringValue ?? object["eventTime"]?.stringValue ?? object.creationTimestamp
+        let first = object["firstTimestamp"]?.stringValue ?? object["eventTime"]?.stringValue ?? object.creationTimestamp
+        let target = "\((regarding?["kind"]?.stringValue ?? "").lowercased())/\(regarding?["name"]?.stringValue ?? "")"
+        return [
+            .string(Timestamp.age(of: last)), Cells.string(object["type"], default: ""),
+            Cells.string(object["reason"], default: ""), .string(target),
+            Cells.string(object[eventsGroup ? "note" : "message"], default: ""),
+            Cells.string(regarding?["fieldPath"], default: ""),
+            Cells.string(object["source"]?["component"] ?? object["reportingController"], default: ""),
+            .string(Timestamp.age(of: first)), .int(object["count"]?.intValue ?? 1), Cells.name(object),
+        ]
+    }
+}

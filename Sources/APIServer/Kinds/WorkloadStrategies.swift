@@ -1,0 +1,180 @@
+import APIMachinery
+
+/// Deployments, ReplicaSets, StatefulSets, DaemonSets, ReplicationControllers, Jobs and CronJobs share
+/// one shape: a selector, a pod template, and a status written by controllers.
+struct WorkloadStrategy: Strategy {
+    /// Which workload this is; it decides defaults and table columns.
+    enum Kind: Sendable {
+        case deployment, replicaSet, statefulSet, daemonSet, replicationController, job, cronJob
+    }
+
+    let kind: Kind
+
+    var tracksGeneration: Bool { true }
+
+    /// The pod template's path inside the object's spec.
+    var templatePath: [String] { kind == .cronJob ? ["spec", "jobTemplate", "spec", "template"] : ["spec", "template"] }
+
+    func applyDefaults(_ object: inout JSON) {
+        guard var spec = object["spec"], spec.objectValue != nil else { return }
+        switch kind {
+        case .deployment:
+            if spec["replicas"] == nil { spec["replicas"] = 1 }
+            if spec["strategy"] == nil {
+                spec["strategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"]]
+            }
+            if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
+            if spec["progressDeadlineSeconds"] == nil { spec["progressDeadlineSeconds"] = 600 }
+        case .replicaSet, .replicationController:
+            if spec["replicas"] == nil { spec["replicas"] = 1 }
+        case .statefulSet:
+            if spec["replicas"] == nil { spec["replicas"] = 1 }
+            if spec["podManagementPolicy"] == nil { spec["podManagementPolicy"] = "OrderedReady" }
+            if spec["updateStrategy"] == nil { spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["partition": 0]] }
+            if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
+        case .daemonSet:
+            if spec["updateStrategy"] == nil {
+                spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1, "maxSurge": 0]]
+            }
+            if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
+        case .job:
+            if spec["parallelism"] == nil { spec["parallelism"] = 1 }
+            if spec["completions"] == nil, spec["parallelism"] != nil { spec["completions"] = 1 }
+            if spec["backoffLimit"] == nil { spec["backoffLimit"] = 6 }
+            if spec["completionMode"] == nil { spec["completionMode"] = "NonIndexed" }
+            if spec["suspend"] == nil { spec["suspend"] = false }
+        case .cronJob:
+            if spec["concurrencyPolicy"] == nil { spec["concurrencyPolicy"] = "Allow" }
+            if spec["suspend"] == nil { spec["suspend"] = false }
+            if spec["successfulJobsHistoryLimit"] == nil { spec["successfulJobsHistoryLimit"] = 3 }
+            if spec["failedJobsHistoryLimit"] == nil { spec["failedJobsHistoryLimit"] = 1 }
+        }
+        if kind == .replicationController, spec["selector"] == nil,
+            let labels = spec["template"]?["metadata"]?["labels"]
+        {
+            spec["selector"] = labels
+        }
+        object["spec"] = spec
+        let podSpecPath = templatePath + ["spec"]
+        if var podSpec = object[path: podSpecPath], podSpec.objectValue != nil {
+            PodSpecRules.applyDefaults(&podSpec)
+            if kind == .job || kind == .cronJob, podSpec["restartPolicy"]?.stringValue == "Always",
+                object[path: podSpecPath + ["restartPolicy"]] == nil
+            {
+                podSpec["restartPolicy"] = "Never"
+            }
+            object.set(podSpecPath, to: podSpec)
+        }
+    }
+
+    func validate(_ object: JSON) -> [FieldError] {
+        guard object["spec"]?.objectValue != nil else { return [.required("spec", "")] }
+        var errors: [FieldError] = []
+        if kind == .cronJob, (object["spec"]?["schedule"]?.stringValue ?? "").isEmpty {
+            errors.append(.required("spec.schedule", ""))
+        }
+        let templateField = templatePath.joined(separator: ".")
+        errors += PodSpecRules.validate(object[path: templatePath + ["spec"]], path: templateField + ".spec")
+        if let replicas = object["spec"]?["replicas"]?.intValue, replicas < 0 {
+            errors.append(.invalid("spec.replicas", .int(replicas), "must be greater than or equal to 0"))
+        }
+        let needsSelector = kind != .replicationController && kind != .job && kind != .cronJob
+        let labels = object[path: templatePath + ["metadata", "labels"]]?.objectValue ?? JSONObject()
+        if needsSelector {
+            guard let selectorJSON = object["spec"]?["selector"], selectorJSON.objectValue != nil else {
+                return errors + [.required("spec.selector", "")]
+            }
+            guard let selector = try? LabelSelector(object: selectorJSON) else {
+                return errors + [.invalid("spec.selector", selectorJSON, "invalid label selector")]
+            }
+            if selector.isEverything {
+                errors.append(.invalid("spec.selector", selectorJSON, "empty selector is invalid for deployment"))
+            }
+            var labelMap: [String: String] = [:]
+            for (key, value) in labels { labelMap[key] = value.stringValue }
+            if !selector.matches(labelMap) {
+                errors.append(
+                    .invalid(
+                        "\(templateField).metadata.labels", .string(Self.goMap(labelMap)),
+                        "`selector` does not match template `labels`"))
+            }
+        }
+        return errors
+    }
+
+    func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] {
+        var errors = validate(object)
+        if kind != .replicationController, kind != .cronJob, kind != .job, object["spec"]?["selector"] != old["spec"]?["selector"] {
+            errors.append(.invalid("spec.selector", object["spec"]?["selector"] ?? .null, "field is immutable"))
+        }
+        return errors
+    }
+
+    /// How Go's %v prints a map[string]string, which upstream puts in this message.
+    static func goMap(_ map: [String: String]) -> String {
+        "map[" + map.keys.sorted().map { "\($0):\(map[$0] ?? "")" }.joined(separator: " ") + "]"
+    }
+
+    var columns: [Table.Column] {
+        switch kind {
+        case .deployment:
+            return [.name, Table.Column("Ready"), Table.Column("Up-to-date", type: "integer"),
+                Table.Column("Available", type: "integer"), .age] + Cells.wideContainers
+        case .replicaSet, .replicationController:
+            return [.name, Table.Column("Desired", type: "integer"), Table.Column("Current", type: "integer"),
+                Table.Column("Ready", type: "integer"), .age] + Cells.wideContainers
+        case .statefulSet:
+            return [.name, Table.Column("Ready"), .age] + Cells.wideContainers.prefix(2)
+        case .daemonSet:
+            return [.name, Table.Column("Desired", type: "integer"), Table.Column("Current", type: "integer"),
+                Table.Column("Ready", type: "integer"), Table.Column("Up-to-date", type: "integer"),
+                Table.Column("Available", type: "integer"), Table.Column("Node Selector"), .age] + Cells.wideContainers
+        case .job:
+            return [.name, Table.Column("Status"), Table.Column("Completions"), Table.Column("Duration"), .age]
+                + Cells.wideContainers
+        case .cronJob:
+            return [.name, Table.Column("Schedule"), Table.Column("Timezone"), Table.Column("Suspend", type: "boolean"),
+                Table.Column("Active", type: "integer"), Table.Column("Last Schedule"), .age] + Cells.wideContainers
+        }
+    }
+
+    func cells(_ object: JSON) -> [JSON] {
+        let spec = object["spec"]
+        let status = object["status"]
+        let (names, images) = Cells.containers(object[path: templatePath + ["spec"]])
+        let selector = Cells.selector(spec?["selector"])
+        switch kind {
+        case .deployment:
+            let ready = status?["readyReplicas"]?.intValue ?? 0
+            return [Cells.name(object), .string("\(ready)/\(spec?["replicas"]?.intValue ?? 0)"),
+                Cells.int(status?["updatedReplicas"]), Cells.int(status?["availableReplicas"]), Cells.age(object),
+                names, images, selector]
+        case .replicaSet, .replicationController:
+            return [Cells.name(object), Cells.int(spec?["replicas"]), Cells.int(status?["replicas"]),
+                Cells.int(status?["readyReplicas"]), Cells.age(object), names, images, selector]
+        case .statefulSet:
+            let ready = status?["readyReplicas"]?.intValue ?? 0
+            return [Cells.name(object), .string("\(ready)/\(spec?["replicas"]?.intValue ?? 0)"), Cells.age(object), names, images]
+        case .daemonSet:
+            return [Cells.name(object), Cells.int(status?["desiredNumberScheduled"]), Cells.int(status?["currentNumberScheduled"]),
+                Cells.int(status?["numberReady"]), Cells.int(status?["updatedNumberScheduled"]),
+                Cells.int(status?["numberAvailable"]), Cells.selector(spec?["template"]?["spec"]?["nodeSelector"]),
+                Cells.age(object), names, images, selector]
+        case .job:
+            let succeeded = status?["succeeded"]?.intValue ?? 0
+            let completions = spec?["completions"]?.intValue.map(String.init) ?? "1"
+            let conditions = status?["conditions"]?.arrayValue ?? []
+            let complete = conditions.contains { $0["type"]?.stringValue == "Complete" && $0["status"]?.stringValue == "True" }
+            let failed = conditions.contains { $0["type"]?.stringValue == "Failed" && $0["status"]?.stringValue == "True" }
+            let state = complete ? "Complete" : failed ? "Failed" : (spec?["suspend"]?.boolValue == true ? "Suspended" : "Running")
+            return [Cells.name(object), .string(state), .string("\(succeeded)/\(completions)"), .string(""),
+                Cells.age(object), names, images, selector]
+        case .cronJob:
+            let last = status?["lastScheduleTime"]?.stringValue
+            return [Cells.name(object), Cells.string(spec?["schedule"]), Cells.string(spec?["timeZone"]),
+                .bool(spec?["suspend"]?.boolValue ?? false), .int(Int64(status?["active"]?.arrayValue?.count ?? 0)),
+                .string(last.map { Timestamp.age(of: $0) } ?? "<none>"), Cells.age(object), names, images,
+                Cells.selector(spec?["jobTemplate"]?["spec"]?["selector"])]
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import APIMachinery
+public import Storage
+
+/// What strategies may reach beyond their own object: the store (for namespaces), the IP and port
+/// allocators, and whether this write is a dry run (then nothing is allocated).
+public struct RegistryContext: Sendable {
+    public var storage: any KeyValueStore
+    public var storagePrefix: String
+    public var dryRun = false
+    public var serviceIPs: ServiceIPAllocator
+    public var nodePorts: NodePortAllocator
+
+    public init(storage: any KeyValueStore, storagePrefix: String, serviceIPs: ServiceIPAllocator, nodePorts: NodePortAllocator) {
+        self.storage = storage
+        self.storagePrefix = storagePrefix
+        self.serviceIPs = serviceIPs
+        self.nodePorts = nodePorts
+    }
+
+    /// NamespaceLifecycle's create rule: the namespace must exist and not be terminating.
+    func admitNamespace(_ namespace: String, for resource: GroupResource) async throws {
+        guard let value = try await storage.get(key: storagePrefix + "/namespaces/" + namespace) else {
+            throw APIError.notFound(GroupResource(group: "", resource: "namespaces"), name: namespace)
+        }
+        if let object = try? JSON.parse(value.value), object["status"]?["phase"]?.stringValue == "Terminating" {
+            throw APIError.forbidden(
+                "unable to create new content in namespace \(namespace) because it is being terminated")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import APIMachinery
+import Storage
+
+/// One page of a list: the items, the revision it was read at, and the token for the next page.
+struct ListPage: Sendable {
+    var items: [JSON]
+    var revision: Int64
+    var continueToken: String?
+}
+
+extension RegistryStore {
+    /// Values of the fields a field selector may name for this object.
+    func fieldValue(_ object: JSON, field: String) -> String? {
+        switch field {
+        case "metadata.name": return object.name
+        case "metadata.namespace": return definition.namespaced ? object.namespace : nil
+        default: return strategy.selectableFields(object)[field]
+        }
+    }
+
+    /// 400 for a field selector naming a field this kind cannot be selected by.
+    func checkFieldSelector(_ selector: FieldSelector) throws(APIError) {
+        let supported = Set(strategy.selectableFields(JSON.object(JSONObject())).keys).union([
+            "metadata.name", "metadata.namespace",
+        ])
+        for term in selector.terms where !supported.contains(term.field) {
+            throw APIError.badRequest("field label not supported: \(term.field)")
+        }
+    }
+
+    func matches(_ object: JSON, _ options: ListOptions) -> Bool {
+        (options.labelSelector.isEverything || options.labelSelector.matches(object.labels))
+            && (options.fieldSelector.isEverything || options.fieldSelector.matches { fieldValue(object, field: $0) })
+    }
+
+    func list(namespace: String?, options: ListOptions) async throws -> ListPage {
+        try checkFieldSelector(options.fieldSelector)
+        let scope = rangePrefix(namespace: namespace)
+        let end = Self.prefixEnd(scope)
+        var start = scope
+        var revision: Int64?
+        if let token = options.continueToken {
+            revision = token.revision
+            start = prefix + token.startKey
+            guard start.hasPrefix(scope) else { throw APIError.badRequest("continue key is not valid for this request") }
+        } else if let text = options.resourceVersion, text != "0" {
+            let requested = try ListOptions.revision(text)
+            let current = try await storage.currentRevision()
+            if options.resourceVersionMatch == "Exact" {
+                revision = requested
+            } else if requested > current {
+                throw APIError(
+                    code: 504, reason: .timeout, message: "Too large resource version: \(requested), current: \(current)")
+            }
+        }
+        var items: [JSON] = []
+        let filtered = !options.labelSelector.isEverything || !options.fieldSelector.isEverything
+        while true {
+            let want = options.limit > 0 ? max(options.limit - items.count, filtered ? 100 : 0) : 0
+            let result: RangeResult
+            do {
+                result = try await storage.range(start: start, end: end, limit: want, revision: revision)
+            } catch StorageError.compacted(let requested, let compactedAt) {
+                if options.continueToken != nil {
+                    throw APIError.gone(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue value from the response to continue from the latest resource version."
+                    )
+                }
+                throw APIError.gone("too old resource version: \(requested) (\(compactedAt))")
+            } catch StorageError.futureRevision(let requested, let current) {
+                throw APIError(
+                    code: 504, reason: .timeout, message: "Too large resource version: \(requested), current: \(current)")
+            }
+            revision = result.revision
+            for value in result.items {
+                let object = try decode(value)
+                if matches(object, options) { items.append(object) }
+                if options.limit > 0, items.count == options.limit {
+                    let last = value.key
+                    let moreAfter = result.more || value.key != result.items.last?.key
+                    if moreAfter {
+                        let token = ContinueToken(revision: result.revision, startKey: String(last.dropFirst(prefix.count)) + "\u{0}")
+                        return ListPage(items: items, revision: result.revision, continueToken: token.encoded)
+                    }
+                    return ListPage(items: items, revision: result.revision, continueToken: nil)
+                }
+            }
+            guard result.more, let last = result.items.last else {
+                return ListPage(items: items, revision: result.revision, continueToken: nil)
+            }
+            start = last.key + "\u{0}"
+        }
+    }
+
+    static func prefixEnd(_ prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        if let last = bytes.last { bytes[bytes.count - 1] = last + 1 }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

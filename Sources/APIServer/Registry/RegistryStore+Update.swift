@@ -1,0 +1,191 @@
+import APIMachinery
+import Storage
+
+extension RegistryStore {
+    /// Which part of the object an update may change.
+    enum UpdateTarget: Sendable {
+        case object
+        case status
+    }
+
+    /// Read-modify-write with optimistic concurrency: `transform` gets the stored object and returns the
+    /// desired one. When the result names a resourceVersion, a stale one is a 409; otherwise a race with
+    /// another writer is retried with the fresh object, as upstream's GuaranteedUpdate does.
+    func update(
+        namespace: String?, name: String, target: UpdateTarget = .object, options: WriteOptions,
+        transform: @Sendable (JSON) throws -> JSON
+    ) async throws -> (object: JSON, created: Bool) {
+        let key = key(namespace: namespace, name: name)
+        for _ in 0..<16 {
+            guard let current = try await storage.get(key: key) else {
+                if strategy.allowCreateOnUpdate, target == .object {
+                    var object = try transform(JSON.object(JSONObject()))
+                    object.setMeta("resourceVersion", nil)
+                    return (try await create(namespace: namespace, object: object, options: options), true)
+                }
+                throw APIError.notFound(groupResource, name: name)
+            }
+            let old = try decode(current)
+            var object = try transform(old)
+            let requested = object.resourceVersion.flatMap { $0.isEmpty ? nil : $0 }
+            if let requested, requested != old.resourceVersion {
+                guard Int64(requested) != nil else {
+                    throw APIError.badRequest("invalid resource version \"\(requested)\"")
+                }
+                throw APIError.staleUpdate(groupResource, name: name)
+            }
+            try prepareUpdate(&object, old: old, namespace: namespace, name: name, target: target)
+            let errors = validateMetadata(object, namespace: namespace) + strategy.validateUpdate(object, old: old)
+            guard errors.isEmpty else {
+                throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
+            }
+            var writeContext = context
+            writeContext.dryRun = options.dryRun
+            do {
+                try await strategy.beforeUpdate(&object, old: old, context: writeContext)
+            } catch let error as FieldError {
+                throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: [error])
+            }
+            if old["metadata"]?["deletionTimestamp"] != nil, object.finalizers.isEmpty, !options.dryRun {
+                // The last finalizer is gone: the pending delete completes now.
+                do {
+                    _ = try await storage.delete(key: key, expectedRevision: current.modRevision)
+                    await strategy.afterDelete(object, context: context)
+                    return (object, false)
+                } catch StorageError.conflict {
+                    if requested != nil { throw APIError.staleUpdate(groupResource, name: name) }
+                    continue
+                }
+            }
+            object.setMeta("resourceVersion", old["metadata"]?["resourceVersion"])
+            if object == old || options.dryRun { return (object, false) }
+            do {
+                let stored = try await storage.update(
+                    key: key, value: encode(object), expectedRevision: current.modRevision, lease: current.lease)
+                object.setMeta("resourceVersion", .string(String(stored.modRevision)))
+                return (object, false)
+            } catch StorageError.conflict {
+                if requested != nil { throw APIError.staleUpdate(groupResource, name: name) }
+            } catch StorageError.keyNotFound {
+                throw APIError.notFound(groupResource, name: name)
+            }
+        }
+        throw APIError.staleUpdate(groupResource, name: name)
+    }
+
+    /// Carries over what the client may not change and bumps the generation on spec changes.
+    private func prepareUpdate(_ object: inout JSON, old: JSON, namespace: String?, name: String, target: UpdateTarget)
+        throws(APIError)
+    {
+        try checkIdentity(&object, namespace: namespace)
+        if let bodyName = object.name, !bodyName.isEmpty, bodyName != name {
+            throw APIError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+        }
+        if let uid = object.uid, !uid.isEmpty, uid != old.uid {
+            throw APIError.conflict(
+                groupResource, name: name,
+                reason: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(old.uid ?? "")")
+        }
+        object.setMeta("name", .string(name))
+        switch target {
+        case .object: strategy.prepareForUpdate(&object, old: old)
+        case .status: strategy.prepareForStatusUpdate(&object, old: old)
+        }
+        for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            object.setMeta(field, old["metadata"]?[field])
+        }
+        if target == .object { strategy.applyDefaults(&object) }
+        if strategy.tracksGeneration, object["spec"] != old["spec"] {
+            object.setMeta("generation", .int((old.generation ?? 0) + 1))
+        }
+    }
+
+    // MARK: delete
+
+    /// Deletes the object, or marks it deleting when finalizers or a graceful stop must run first.
+    func delete(namespace: String?, name: String, options: DeleteOptions, write: WriteOptions) async throws
+        -> DeleteOutcome
+    {
+        let key = key(namespace: namespace, name: name)
+        for _ in 0..<16 {
+            guard let current = try await storage.get(key: key) else {
+                throw APIError.notFound(groupResource, name: name)
+            }
+            var object = try decode(current)
+            try options.checkPreconditions(object, resource: groupResource, name: name)
+            var marked = object
+            let waits = strategy.prepareForDelete(&marked, gracePeriodSeconds: options.gracePeriodSeconds)
+            if waits || !object.finalizers.isEmpty {
+                if marked["metadata"]?["deletionTimestamp"] == nil {
+                    marked.setMeta("deletionTimestamp", .string(Timestamp.now()))
+                    marked.setMeta("deletionGracePeriodSeconds", .int(Int64(options.gracePeriodSeconds ?? 0)))
+                }
+                if marked == object || write.dryRun { return .pending(marked) }
+                do {
+                    let stored = try await storage.update(
+                        key: key, value: encode(marked), expectedRevision: current.modRevision, lease: current.lease)
+                    marked.setMeta("resourceVersion", .string(String(stored.modRevision)))
+                    return .pending(marked)
+                } catch StorageError.conflict { continue }
+            }
+            if write.dryRun { return .deleted(object) }
+            do {
+                let result = try await storage.delete(key: key, expectedRevision: current.modRevision)
+                object.setMeta("resourceVersion", .string(String(result.revision)))
+                await strategy.afterDelete(object, context: context)
+                return .deleted(object)
+            } catch StorageError.conflict {
+                continue
+            } catch StorageError.keyNotFound {
+                throw APIError.notFound(groupResource, name: name)
+            }
+        }
+        throw APIError.staleUpdate(groupResource, name: name)
+    }
+}
+
+/// The body and query of a DELETE: preconditions, grace period, propagation, dry-run.
+struct DeleteOptions: Sendable {
+    var preconditionUID: String?
+    var preconditionResourceVersion: String?
+    var gracePeriodSeconds: Int?
+    var propagationPolicy: String?
+
+    init(query: [String: String], body: [UInt8]) throws(APIError) {
+        if !body.isEmpty {
+            guard let json = try? JSON.parse(body), json.objectValue != nil else {
+                throw APIError.badRequest("the body of the delete request must be DeleteOptions JSON")
+            }
+            preconditionUID = json["preconditions"]?["uid"]?.stringValue
+            preconditionResourceVersion = json["preconditions"]?["resourceVersion"]?.stringValue
+            gracePeriodSeconds = json["gracePeriodSeconds"]?.intValue.map { Int($0) }
+            propagationPolicy = json["propagationPolicy"]?.stringValue
+            if propagationPolicy == nil, let orphan = json["orphanDependents"]?.boolValue {
+                propagationPolicy = orphan ? "Orphan" : "Background"
+            }
+        }
+        if let text = query["gracePeriodSeconds"], let value = Int(text) { gracePeriodSeconds = value }
+        if let text = query["propagationPolicy"], !text.isEmpty { propagationPolicy = text }
+        if let policy = propagationPolicy, !["Orphan", "Background", "Foreground"].contains(policy) {
+            throw APIError.badRequest(
+                "propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")
+        }
+    }
+
+    init() {}
+
+    func checkPreconditions(_ object: JSON, resource: GroupResource, name: String) throws(APIError) {
+        if let uid = preconditionUID, uid != object.uid {
+            throw APIError.conflict(
+                resource, name: name,
+                reason: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(object.uid ?? "")")
+        }
+        if let version = preconditionResourceVersion, version != object.resourceVersion {
+            throw APIError.conflict(
+                resource, name: name,
+                reason:
+                    "Precondition failed: ResourceVersion in precondition: \(version), ResourceVersion in object meta: \(object.resourceVersion ?? "")"
+            )
+        }
+    }
+}

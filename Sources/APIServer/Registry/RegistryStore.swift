@@ -1,0 +1,191 @@
+import APIMachinery
+import Foundation
+import Storage
+
+/// Options every write carries: dry-run and the field manager's name.
+struct WriteOptions: Sendable {
+    var dryRun = false
+    var fieldManager: String?
+    var user: UserInfo?
+}
+
+/// What a delete did: removed the object, or marked it and left it for finalizers or a graceful stop.
+enum DeleteOutcome: Sendable {
+    case deleted(JSON)
+    case pending(JSON)
+}
+
+/// The one store every kind shares: create, get, update, delete, list and watch with upstream's
+/// semantics, over any `KeyValueStore`. Kinds differ only through their `Strategy`.
+public final class RegistryStore: Sendable {
+    public let definition: ResourceDefinition
+    let storage: any KeyValueStore
+    let context: RegistryContext
+    /// `/registry/<folder>/`; a namespaced object lives at `<prefix><namespace>/<name>`.
+    let prefix: String
+
+    init(definition: ResourceDefinition, storage: any KeyValueStore, context: RegistryContext, storagePrefix: String) {
+        self.definition = definition
+        self.storage = storage
+        self.context = context
+        self.prefix = storagePrefix + "/" + definition.storageFolder + "/"
+    }
+
+    var strategy: any Strategy { definition.strategy }
+    var groupResource: GroupResource { definition.groupResource }
+
+    func key(namespace: String?, name: String) -> String {
+        if definition.namespaced, let namespace { return prefix + namespace + "/" + name }
+        return prefix + name
+    }
+
+    /// The range a list or watch covers: one namespace, or every object of the kind.
+    func rangePrefix(namespace: String?) -> String {
+        if definition.namespaced, let namespace, !namespace.isEmpty { return prefix + namespace + "/" }
+        return prefix
+    }
+
+    /// Stored bytes carry no resourceVersion; it is the key's modRevision, set on the way out.
+    func decode(_ value: KeyValue) throws(APIError) -> JSON {
+        guard var object = try? JSON.parse(value.value) else {
+            throw APIError.internalError("stored object at \(value.key) is not valid JSON")
+        }
+        object.setMeta("resourceVersion", .string(String(value.modRevision)))
+        return object
+    }
+
+    func encode(_ object: JSON) -> [UInt8] {
+        var stored = object
+        stored.setMeta("resourceVersion", nil)
+        return stored.encoded()
+    }
+
+    // MARK: get
+
+    func get(namespace: String?, name: String) async throws -> JSON {
+        guard let value = try await storage.get(key: key(namespace: namespace, name: name)) else {
+            throw APIError.notFound(groupResource, name: name)
+        }
+        return try decode(value)
+    }
+
+    // MARK: create
+
+    func create(namespace: String?, object input: JSON, options: WriteOptions) async throws -> JSON {
+        var object = input
+        try checkIdentity(&object, namespace: namespace)
+        if (object.name ?? "").isEmpty, let generateName = object.generateName, !generateName.isEmpty {
+            object.setMeta("name", .string(Self.generatedName(generateName)))
+        }
+        let name = object.name ?? ""
+        object.setMeta("uid", .string(UUID().uuidString.lowercased()))
+        object.setMeta("creationTimestamp", .string(Timestamp.now()))
+        object.setMeta("resourceVersion", nil)
+        object.setMeta("deletionTimestamp", nil)
+        object.setMeta("deletionGracePeriodSeconds", nil)
+        object.setMeta("generation", strategy.tracksGeneration ? .int(1) : nil)
+        strategy.prepareForCreate(&object)
+        strategy.applyDefaults(&object)
+        let errors = validateMetadata(object, namespace: namespace) + strategy.validate(object)
+        guard errors.isEmpty else {
+            throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
+        }
+        if definition.namespaced, let namespace { try await context.admitNamespace(namespace, for: groupResource) }
+        var writeContext = context
+        writeContext.dryRun = options.dryRun
+        do {
+            try await strategy.beforeCreate(&object, context: writeContext)
+        } catch let error as FieldError {
+            throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: [error])
+        }
+        if options.dryRun {
+            if try await storage.get(key: key(namespace: namespace, name: name)) != nil {
+                throw APIError.alreadyExists(groupResource, name: name)
+            }
+            return object
+        }
+        do {
+            let stored = try await storage.create(key: key(namespace: namespace, name: name), value: encode(object), lease: 0)
+            object.setMeta("resourceVersion", .string(String(stored.modRevision)))
+            return object
+        } catch StorageError.keyExists {
+            await strategy.afterDelete(object, context: context)
+            throw APIError.alreadyExists(groupResource, name: name)
+        } catch {
+            await strategy.afterDelete(object, context: context)
+            throw error
+        }
+    }
+
+    /// Checks that the body's kind, apiVersion and namespace agree with the URL, and fills them in.
+    func checkIdentity(_ object: inout JSON, namespace: String?) throws(APIError) {
+        guard object.objectValue != nil else {
+            throw APIError.badRequest("the body of the request must be a JSON object")
+        }
+        if let kind = object["kind"], kind.stringValue != definition.kind, kind.stringValue != "" {
+            throw APIError.badRequest(
+                "the kind in the data (\(kind.stringValue ?? kind.jsonString)) does not match the expected kind (\(definition.kind))")
+        }
+        if let apiVersion = object["apiVersion"], apiVersion.stringValue != definition.apiVersion,
+            apiVersion.stringValue != ""
+        {
+            throw APIError.badRequest(
+                "the API version in the data (\(apiVersion.stringValue ?? "")) does not match the expected API version (\(definition.apiVersion))"
+            )
+        }
+        object["kind"] = .string(definition.kind)
+        object["apiVersion"] = .string(definition.apiVersion)
+        if definition.namespaced {
+            if let bodyNamespace = object.namespace, !bodyNamespace.isEmpty, bodyNamespace != namespace {
+                throw APIError.badRequest(
+                    "the namespace of the provided object does not match the namespace sent on the request")
+            }
+            if let namespace { object.setMeta("namespace", .string(namespace)) }
+        } else {
+            object.setMeta("namespace", nil)
+        }
+    }
+
+    /// Five characters from upstream's alphabet (no vowels, no look-alikes).
+    static func generatedName(_ base: String) -> String {
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        let trimmed = base.count > 58 ? String(base.prefix(58)) : base
+        return trimmed + String((0..<5).map { _ in alphabet.randomElement() ?? "x" })
+    }
+
+    func validateMetadata(_ object: JSON, namespace: String?) -> [FieldError] {
+        var errors: [FieldError] = []
+        let name = object.name ?? ""
+        if name.isEmpty {
+            errors.append(.required("metadata.name", "name or generateName is required"))
+        } else {
+            for problem in strategy.validateName(name) {
+                errors.append(.invalid("metadata.name", .string(name), problem))
+            }
+        }
+        if definition.namespaced, (namespace ?? "").isEmpty {
+            errors.append(.required("metadata.namespace", ""))
+        }
+        if let labels = object["metadata"]?["labels"], labels.objectValue == nil, !labels.isNull {
+            errors.append(.invalid("metadata.labels", labels, "must be a map of strings"))
+        }
+        for (key, value) in object["metadata"]?["labels"]?.objectValue ?? JSONObject() {
+            for problem in NameValidation.qualifiedName(key) {
+                errors.append(.invalid("metadata.labels", .string(key), problem))
+            }
+            guard let text = value.stringValue else {
+                errors.append(.invalid("metadata.labels", value, "label values must be strings"))
+                continue
+            }
+            for problem in NameValidation.labelValue(text) {
+                errors.append(.invalid("metadata.labels", .string(text), problem))
+            }
+        }
+        for (key, _) in object["metadata"]?["annotations"]?.objectValue ?? JSONObject() {
+            for problem in NameValidation.qualifiedName(key.lowercased()) {
+                errors.append(.invalid("metadata.annotations", .string(key), problem))
+            }
+        }
+        return errors
+    }
+}

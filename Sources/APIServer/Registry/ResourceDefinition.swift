@@ -1,0 +1,44 @@
+public import APIMachinery
+
+/// One served resource: its names, scope, subresources and the strategy that gives its behaviour.
+public struct ResourceDefinition: Sendable {
+    public var group: String
+    public var version: String
+    /// The plural name used in URLs (`pods`).
+    public var resource: String
+    public var kind: String
+    public var singular: String
+    public var namespaced: Bool
+    public var shortNames: [String]
+    public var categories: [String]
+    /// Subresources served besides the object itself (`status`, `scale`, `binding`).
+    public var subresources: [String]
+    /// The storage folder under the prefix when it differs from the resource name, as upstream lays out keys.
+    public var storageFolder: String
+    public var strategy: any Strategy
+
+    public init(
+        group: String = "", version: String = "v1", resource: String, kind: String, namespaced: Bool = true,
+        shortNames: [String] = [], categories: [String] = [], subresources: [String] = [],
+        storageFolder: String? = nil, strategy: any Strategy
+    ) {
+        self.group = group
+        self.version = version
+        self.resource = resource
+        self.kind = kind
+        self.singular = kind.lowercased()
+        self.namespaced = namespaced
+        self.shortNames = shortNames
+        self.categories = categories
+        self.subresources = subresources
+        self.storageFolder = storageFolder ?? (group.isEmpty || group == "apps" || group == "batch" ? resource : "\(group)/\(resource)")
+        self.strategy = strategy
+    }
+
+    public var groupVersion: GroupVersion { GroupVersion(group: group, version: version) }
+    public var groupResource: GroupResource { GroupResource(group: group, resource: resource) }
+    public var groupVersionKind: GroupVersionKind { GroupVersionKind(group: group, version: version, kind: kind) }
+    public var apiVersion: String { groupVersion.apiVersion }
+
+    public static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+}

@@ -1,0 +1,86 @@
+public import APIMachinery
+
+/// What makes a kind different from every other kind; everything else (CRUD, watch, conflicts,
+/// finalizers, dry-run, selectors, paging) is the generic `RegistryStore`'s.
+///
+/// Hook order on create: `prepareForCreate` → `applyDefaults` → `validate` → `beforeCreate` (allocations) → storage.
+/// On update: `prepareForUpdate` → `applyDefaults` → `validateUpdate` → `beforeUpdate` → storage.
+/// `validate` and `validateUpdate` must not mutate. Defaults for all of these are in the extension below,
+/// so a plain kind only states its table columns.
+public protocol Strategy: Sendable {
+    /// Clears what a client may not set on create (status for kinds with a status subresource, for example).
+    func prepareForCreate(_ object: inout JSON)
+    /// Carries over what a main-resource update may not change (status), given the stored object.
+    func prepareForUpdate(_ object: inout JSON, old: JSON)
+    /// Carries over what a status update may not change (everything but status).
+    func prepareForStatusUpdate(_ object: inout JSON, old: JSON)
+    /// Fills in defaulted fields.
+    func applyDefaults(_ object: inout JSON)
+    /// Checks a new object; `metadata` has been checked already.
+    func validate(_ object: JSON) -> [FieldError]
+    /// Checks an update against the stored object.
+    func validateUpdate(_ object: JSON, old: JSON) -> [FieldError]
+    /// Checks the object's name (RFC 1123 subdomain unless the kind says otherwise).
+    func validateName(_ name: String) -> [String]
+
+    /// Side effects that must happen with the write, such as IP allocation; may throw an APIError.
+    func beforeCreate(_ object: inout JSON, context: RegistryContext) async throws
+    func beforeUpdate(_ object: inout JSON, old: JSON, context: RegistryContext) async throws
+    /// Marks an object being deleted (phase, grace period) and says whether removal must wait for
+    /// someone else (a kubelet, the namespace finalizer); finalizers on the object always make it wait.
+    func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool
+    /// Releases what `beforeCreate` allocated once the object is gone.
+    func afterDelete(_ object: JSON, context: RegistryContext) async
+
+    /// True when `spec` changes bump `metadata.generation`.
+    var tracksGeneration: Bool { get }
+    /// True when an update of a missing object creates it (endpoints, leases).
+    var allowCreateOnUpdate: Bool { get }
+
+    /// The fields field selectors may name besides `metadata.name` and `metadata.namespace`.
+    func selectableFields(_ object: JSON) -> [String: String]
+
+    /// The table columns `kubectl get` prints and the cells of one row.
+    var columns: [Table.Column] { get }
+    func cells(_ object: JSON) -> [JSON]
+}
+
+extension Strategy {
+    public func prepareForCreate(_ object: inout JSON) {
+        if object["status"] != nil, tracksGeneration { object["status"] = nil }
+    }
+
+    public func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        // Kinds with a status subresource ignore status in main-resource updates.
+        if tracksGeneration { object["status"] = old["status"] }
+    }
+
+    public func prepareForStatusUpdate(_ object: inout JSON, old: JSON) {
+        var updated = old
+        updated["status"] = object["status"]
+        // Status writers may still move labels and annotations, as upstream allows.
+        updated.setMeta("labels", object["metadata"]?["labels"])
+        updated.setMeta("annotations", object["metadata"]?["annotations"])
+        updated.setMeta("resourceVersion", object["metadata"]?["resourceVersion"])
+        object = updated
+    }
+
+    public func applyDefaults(_ object: inout JSON) {}
+    public func validate(_ object: JSON) -> [FieldError] { [] }
+    public func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] { validate(object) }
+    public func validateName(_ name: String) -> [String] { NameValidation.dns1123Subdomain(name) }
+
+    public func beforeCreate(_ object: inout JSON, context: RegistryContext) async throws {}
+    public func beforeUpdate(_ object: inout JSON, old: JSON, context: RegistryContext) async throws {}
+    public func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool { false }
+    public func afterDelete(_ object: JSON, context: RegistryContext) async {}
+
+    public var tracksGeneration: Bool { false }
+    public var allowCreateOnUpdate: Bool { false }
+    public func selectableFields(_ object: JSON) -> [String: String] { [:] }
+
+    public var columns: [Table.Column] { [.name, .age] }
+    public func cells(_ object: JSON) -> [JSON] {
+        [.string(object.name ?? ""), .string(Timestamp.age(of: object.creationTimestamp))]
+    }
+}

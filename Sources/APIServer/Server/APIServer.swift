@@ -1,0 +1,86 @@
+import APIMachinery
+import Foundation
+import NIOHTTP1
+public import Storage
+
+/// The kube-apiserver's request pipeline: authentication → routing → registry → encoding.
+/// It owns one `RegistryStore` per served resource, all over one `KeyValueStore`.
+public final class APIServer: HTTPResponder {
+    public let storage: any KeyValueStore
+    public let context: RegistryContext
+    let stores: [String: RegistryStore]
+    let discovery: Discovery
+    let metrics = RequestMetrics()
+    let anonymousAuth: Bool
+    let health: HealthChecks
+
+    /// Everything the pipeline needs that comes from flags.
+    public struct Configuration: Sendable {
+        public var storagePrefix = "/registry"
+        public var serviceClusterIPRange = IPv4Range(cidr: "10.0.0.0/24")!
+        public var serviceNodePortRange = 30000...32767
+        public var anonymousAuth = true
+        public init() {}
+    }
+
+    public init(storage: any KeyValueStore, configuration: Configuration, resources: [ResourceDefinition] = Catalog.resources) {
+        self.storage = storage
+        let prefix = configuration.storagePrefix
+        context = RegistryContext(
+            storage: storage, storagePrefix: prefix,
+            serviceIPs: ServiceIPAllocator(range: configuration.serviceClusterIPRange, storage: storage, storagePrefix: prefix),
+            nodePorts: NodePortAllocator(range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix))
+        var stores: [String: RegistryStore] = [:]
+        for definition in resources {
+            stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(
+                definition: definition, storage: storage, context: context, storagePrefix: prefix)
+        }
+        self.stores = stores
+        self.discovery = Discovery(resources: resources)
+        self.anonymousAuth = configuration.anonymousAuth
+        self.health = HealthChecks(storage: storage)
+    }
+
+    static func storeKey(_ group: String, _ version: String, _ resource: String) -> String {
+        "\(group)/\(version)/\(resource)"
+    }
+
+    /// The store for a resource, for bootstrapping and in-process controllers.
+    public func store(group: String = "", version: String = "v1", resource: String) -> RegistryStore? {
+        stores[Self.storeKey(group, version, resource)]
+    }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let started = ContinuousClock.now
+        var request = request
+        if request.user == nil {
+            guard anonymousAuth else { return HTTPResponse.error(.unauthorized()) }
+            request.user = .anonymous
+        }
+        let info = RequestInfo(method: request.method, path: request.path, query: request.query)
+        var response: HTTPResponse
+        do {
+            response = try await route(request, info: info)
+        } catch let error as APIError {
+            response = .error(error)
+        } catch StorageError.unavailable(let message) {
+            response = .error(.unavailable("storage is unavailable: \(message)"))
+        } catch {
+            response = .error(.internalError(String(describing: error)))
+        }
+        if case .bytes = response.body {
+            metrics.record(
+                verb: info?.verb ?? request.method.rawValue.lowercased(), resource: info?.resource ?? "",
+                code: Int(response.status.code), duration: ContinuousClock.now - started)
+        } else {
+            metrics.record(verb: "WATCH", resource: info?.resource ?? "", code: 200, duration: .zero)
+        }
+        return response
+    }
+
+    func route(_ request: HTTPRequest, info: RequestInfo?) async throws -> HTTPResponse {
+        if let info { return try await handleResource(request, info: info) }
+        if let response = try await handleNonResource(request) { return response }
+        throw APIError.resourceNotFound()
+    }
+}

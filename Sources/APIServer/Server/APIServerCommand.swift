@@ -1,0 +1,219 @@
+public import Component
+import Foundation
+public import Logging
+public import NIOCore
+public import NIOPosix
+import NIOSSL
+import Operations
+import Storage
+
+/// The `kube-apiserver` command line: the guide's flags, parsed pflag-style, then start and serve.
+public enum APIServerCommand {
+    static let issue3 = "the security issue (#3)"
+    static let issue4 = "the etcd storage issue (#4)"
+
+    /// Every flag accepted, with upstream's names and defaults.
+    public static let flags: [FlagDefinition] = [
+        FlagDefinition("advertise-address"),
+        FlagDefinition("bind-address", default: "0.0.0.0"),
+        FlagDefinition("secure-port", default: "6443"),
+        FlagDefinition("tls-cert-file"), FlagDefinition("tls-private-key-file"),
+        FlagDefinition("cert-dir", default: "/var/run/kubernetes"),
+        FlagDefinition("client-ca-file"),
+        FlagDefinition("anonymous-auth", bool: true, default: "true"),
+        FlagDefinition("service-cluster-ip-range", default: "10.0.0.0/24"),
+        FlagDefinition("service-node-port-range", default: "30000-32767"),
+        FlagDefinition("data-dir", usage: "directory of the embedded SQLite store"),
+        FlagDefinition("storage-backend", default: ""),
+        FlagDefinition("etcd-prefix", default: "/registry"),
+        FlagDefinition("logtostderr", bool: true, default: "true"),
+        FlagDefinition("alsologtostderr", bool: true, default: "false"),
+        FlagDefinition("log-dir"), FlagDefinition("v", default: "0"),
+        FlagDefinition("token-auth-file"),
+        FlagDefinition("etcd-servers", support: .notImplementedYet(issue4)),
+        FlagDefinition("etcd-cafile", support: .notImplementedYet(issue4)),
+        FlagDefinition("etcd-certfile", support: .notImplementedYet(issue4)),
+        FlagDefinition("etcd-keyfile", support: .notImplementedYet(issue4)),
+        FlagDefinition("etcd-compaction-interval", support: .notImplementedYet(issue4)),
+        FlagDefinition("admission-control", aliases: ["enable-admission-plugins"], support: .notImplementedYet(issue3)),
+        FlagDefinition("disable-admission-plugins", support: .notImplementedYet(issue3)),
+        FlagDefinition("authorization-mode", default: "AlwaysAllow", support: .notImplementedYet(issue3)),
+        FlagDefinition("runtime-config", support: .noEffect("rbac.authorization.k8s.io/v1 is always served")),
+        FlagDefinition("kubelet-https", bool: true, support: .noEffect("kubelets are always reached over HTTPS")),
+        FlagDefinition("allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting now")),
+        FlagDefinition(
+            "experimental-bootstrap-token-auth", aliases: ["enable-bootstrap-token-auth"], bool: true,
+            support: .notImplementedYet(issue3)),
+        FlagDefinition("service-account-key-file", support: .notImplementedYet(issue3)),
+        FlagDefinition("service-account-signing-key-file", support: .notImplementedYet(issue3)),
+        FlagDefinition("service-account-issuer", support: .notImplementedYet(issue3)),
+        FlagDefinition("enable-swagger-ui", bool: true, support: .noEffect("OpenAPI is served at /openapi/v2 and /openapi/v3")),
+        FlagDefinition("apiserver-count", support: .noEffect("endpoints are reconciled per server")),
+        FlagDefinition("audit-log-path", support: .notImplementedYet(issue3)),
+        FlagDefinition("audit-log-maxage", support: .notImplementedYet(issue3)),
+        FlagDefinition("audit-log-maxbackup", support: .notImplementedYet(issue3)),
+        FlagDefinition("audit-log-maxsize", support: .notImplementedYet(issue3)),
+        FlagDefinition("audit-policy-file", support: .notImplementedYet(issue3)),
+        FlagDefinition("event-ttl", default: "1h", support: .notImplementedYet(issue3)),
+        FlagDefinition("max-requests-inflight", support: .notImplementedYet(issue3)),
+        FlagDefinition("max-mutating-requests-inflight", support: .notImplementedYet(issue3)),
+        FlagDefinition("request-timeout", support: .notImplementedYet(issue3)),
+    ]
+
+    /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
+    public static func main(arguments: [String]) async -> Int32 {
+        var flagSet = FlagSet(flags)
+        do {
+            try flagSet.parse(arguments)
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
+            return 1
+        }
+        let verbosity = Int(flagSet.string("v")) ?? 0
+        LogSink.bootstrap(
+            component: "kube-apiserver", toStderr: flagSet.bool("logtostderr") || flagSet.string("log-dir").isEmpty,
+            logDirectory: flagSet.string("log-dir"), verbosity: verbosity)
+        let logger = Logger(label: "kube-apiserver")
+        do {
+            let running = try await start(flagSet, logger: logger)
+            SystemdNotify.ready()
+            try await running.server.closeFuture.get()
+            return 0
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
+    }
+
+    /// A started API server: its listener and pipeline.
+    public struct Running: Sendable {
+        public let server: HTTPServer
+        public let apiServer: APIServer
+    }
+
+    static func fail(_ message: String) -> FlagError { FlagError(message: message) }
+
+    /// Starts from parsed flags; returns once the port listens and bootstrap data exists.
+    public static func start(_ flags: FlagSet, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton)
+        async throws -> Running
+    {
+        for (name, support) in flags.accepted {
+            switch support {
+            case .noEffect(let why): logger.info("flag --\(name) is accepted and has no effect: \(why)")
+            case .notImplementedYet(let work): logger.warning("flag --\(name) is not implemented yet; it arrives with \(work)")
+            case .implemented: break
+            }
+        }
+        guard let range = IPv4Range(cidr: flags.string("service-cluster-ip-range")) else {
+            throw fail("invalid argument \"\(flags.string("service-cluster-ip-range"))\" for \"--service-cluster-ip-range\" flag")
+        }
+        let portText = flags.string("service-node-port-range").split(separator: "-").compactMap { Int($0) }
+        guard portText.count == 2, portText[0] <= portText[1] else {
+            throw fail("invalid argument \"\(flags.string("service-node-port-range"))\" for \"--service-node-port-range\" flag")
+        }
+        let securePort = try flags.int("secure-port")
+        let bindAddress = flags.string("bind-address")
+        var advertise = flags.string("advertise-address")
+        if advertise.isEmpty { advertise = bindAddress == "0.0.0.0" || bindAddress.isEmpty ? "127.0.0.1" : bindAddress }
+
+        let storage = try openStorage(flags, logger: logger)
+        var configuration = APIServer.Configuration()
+        configuration.storagePrefix = flags.string("etcd-prefix")
+        configuration.serviceClusterIPRange = range
+        configuration.serviceNodePortRange = portText[0]...portText[1]
+        configuration.anonymousAuth = flags.bool("anonymous-auth")
+        let apiServer = APIServer(storage: storage, configuration: configuration)
+        try await apiServer.bootstrap(advertiseAddress: advertise, securePort: securePort)
+        Task { await apiServer.runNamespaceFinalizer() }
+
+        let tls = try loadTLS(flags, advertise: advertise, serviceIP: apiServer.context.serviceIPs.kubernetesServiceIP, logger: logger)
+        let authenticator = Authenticator(staticTokens: try loadTokens(flags.string("token-auth-file")))
+        let server = try await HTTPServer.start(
+            host: bindAddress, port: securePort, tls: tls, authenticator: authenticator, responder: apiServer, group: group)
+        logger.info("Serving securely on \(bindAddress):\(server.localAddress?.port ?? securePort)")
+        return Running(server: server, apiServer: apiServer)
+    }
+
+    static func openStorage(_ flags: FlagSet, logger: Logger) throws -> any KeyValueStore {
+        var directory = flags.string("data-dir")
+        if directory.isEmpty {
+            directory = getuid() == 0 ? "/var/lib/kubeswift" : NSHomeDirectory() + "/.local/share/kubeswift"
+        }
+        if flags.isSet("etcd-servers") {
+            logger.warning("--etcd-servers is not implemented yet; using the embedded store in \(directory)")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        logger.info("Using the embedded SQLite store at \(directory)/state.db")
+        return try SQLiteStore(path: directory + "/state.db")
+    }
+
+    static func loadTLS(_ flags: FlagSet, advertise: String, serviceIP: String, logger: Logger) throws -> TLSSettings {
+        var certificateFile = flags.string("tls-cert-file")
+        var keyFile = flags.string("tls-private-key-file")
+        if certificateFile.isEmpty || keyFile.isEmpty {
+            let files = try SelfSignedServingCertificate.ensure(
+                certDirectory: flags.string("cert-dir"), hostNames: ["localhost"],
+                ipAddresses: Array(Set([advertise, "127.0.0.1", serviceIP])))
+            certificateFile = files.certificateFile
+            keyFile = files.keyFile
+            logger.info("Using self-signed serving certificate \(certificateFile)")
+        }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+        let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+        var clientCA: [NIOSSLCertificate]?
+        let clientCAFile = flags.string("client-ca-file")
+        if !clientCAFile.isEmpty { clientCA = try NIOSSLCertificate.fromPEMFile(clientCAFile) }
+        return TLSSettings(certificateChain: chain, privateKey: key, clientCA: clientCA)
+    }
+
+    /// Reads `--token-auth-file`: `token,user,uid,"group1,group2"` per line; `#` lines are comments.
+    static func loadTokens(_ path: String) throws -> [String: UserInfo] {
+        guard !path.isEmpty else { return [:] }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var tokens: [String: UserInfo] = [:]
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = CSV.fields(line)
+            guard fields.count >= 3, !fields[0].isEmpty, !fields[1].isEmpty else {
+                throw fail("token file \(path), line \(number + 1): expected at least 3 fields: token,user,uid")
+            }
+            let groups = fields.count > 3 ? fields[3].split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } : []
+            tokens[fields[0]] = UserInfo(name: fields[1], uid: fields[2], groups: groups + ["system:authenticated"])
+        }
+        return tokens
+    }
+}
+
+/// Minimal CSV field splitting with double-quoted fields, enough for token.csv.
+enum CSV {
+    static func fields(_ line: String) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false
+        var iterator = Array(line)[...]
+        while let character = iterator.popFirst() {
+            if quoted {
+                if character == "\"" {
+                    if iterator.first == "\"" {
+                        current.append("\"")
+                        iterator.removeFirst()
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    current.append(character)
+                }
+            } else if character == "\"" {
+                quoted = true
+            } else if character == "," {
+                fields.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        fields.append(current)
+        return fields
+    }
+}

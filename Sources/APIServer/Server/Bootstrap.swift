@@ -1,0 +1,52 @@
+import APIMachinery
+import Storage
+
+extension APIServer {
+    /// First-start state, as upstream's bootstrap controller makes it: the system namespaces, and the
+    /// `kubernetes` Service with the range's first IP and Endpoints pointing at this server.
+    public func bootstrap(advertiseAddress: String, securePort: Int) async throws {
+        guard let namespaces = store(resource: "namespaces"), let services = store(resource: "services"),
+            let endpoints = store(resource: "endpoints")
+        else { return }
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            do {
+                _ = try await namespaces.create(
+                    namespace: nil, object: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]],
+                    options: WriteOptions())
+            } catch let error as APIError where error.reason == .alreadyExists {}
+        }
+        let service: JSON = [
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": [
+                "name": "kubernetes", "namespace": "default",
+                "labels": ["component": "apiserver", "provider": "kubernetes"],
+            ],
+            "spec": [
+                "clusterIP": .string(context.serviceIPs.kubernetesServiceIP),
+                "ports": [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .int(Int64(securePort))]],
+                "sessionAffinity": "None", "type": "ClusterIP",
+            ],
+        ]
+        do {
+            _ = try await services.create(namespace: "default", object: service, options: WriteOptions())
+        } catch let error as APIError where error.reason == .alreadyExists || error.code == 422 {}
+        let subsets: JSON = [
+            [
+                "addresses": [["ip": .string(advertiseAddress)]],
+                "ports": [["name": "https", "port": .int(Int64(securePort)), "protocol": "TCP"]],
+            ]
+        ]
+        _ = try await endpoints.update(namespace: "default", name: "kubernetes", options: WriteOptions()) { old in
+            var object = old
+            if object.name == nil {
+                object = [
+                    "apiVersion": "v1", "kind": "Endpoints",
+                    "metadata": ["name": "kubernetes", "namespace": "default", "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
+                ]
+            }
+            object["subsets"] = subsets
+            object.setMeta("resourceVersion", nil)
+            return object
+        }
+    }
+}

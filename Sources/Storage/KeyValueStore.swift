@@ -1,0 +1,145 @@
+/// A storage revision: etcd's global counter that increases by one per write.
+public typealias Revision = Int64
+
+/// A lease identifier; 0 means "no lease", as in etcd.
+public typealias LeaseID = Int64
+
+/// One key's value at some revision, with etcd's bookkeeping.
+public struct KeyValue: Sendable, Hashable {
+    public var key: String
+    public var value: [UInt8]
+    /// The revision at which the key was (last) created.
+    public var createRevision: Revision
+    /// The revision of the last write to the key.
+    public var modRevision: Revision
+    public var lease: LeaseID
+
+    public init(
+        key: String, value: [UInt8], createRevision: Revision, modRevision: Revision, lease: LeaseID = 0
+    ) {
+        self.key = key
+        self.value = value
+        self.createRevision = createRevision
+        self.modRevision = modRevision
+        self.lease = lease
+    }
+}
+
+/// A change seen by a watch; `previous` is the value before the change when known.
+public struct WatchEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case put
+        case delete
+    }
+    public var kind: Kind
+    /// For a put, the new value; for a delete, the key with an empty value and the delete's revision as modRevision.
+    public var current: KeyValue
+    public var previous: KeyValue?
+
+    public init(kind: Kind, current: KeyValue, previous: KeyValue?) {
+        self.kind = kind
+        self.current = current
+        self.previous = previous
+    }
+
+    public var revision: Revision { current.modRevision }
+}
+
+/// The answer to a range read.
+public struct RangeResult: Sendable {
+    public var items: [KeyValue]
+    /// True when `limit` cut the result short.
+    public var more: Bool
+    /// The revision the read was served at (the store's current revision unless one was asked for).
+    public var revision: Revision
+
+    public init(items: [KeyValue], more: Bool, revision: Revision) {
+        self.items = items
+        self.more = more
+        self.revision = revision
+    }
+}
+
+/// Errors with etcd's meanings; callers map them to API statuses.
+public enum StorageError: Error, Sendable, Equatable {
+    /// Create of a key that exists.
+    case keyExists(key: String)
+    /// Update or delete of a key that does not exist.
+    case keyNotFound(key: String)
+    /// Update or delete whose expected revision is not the key's current one; carries the current value.
+    case conflict(current: KeyValue)
+    /// A read or watch at a revision older than the last compaction.
+    case compacted(requested: Revision, compactedAt: Revision)
+    /// A read at a revision newer than the store's current one.
+    case futureRevision(requested: Revision, current: Revision)
+    case leaseNotFound(LeaseID)
+    /// The backend failed (I/O, connection); the write may not have been applied.
+    case unavailable(String)
+}
+
+/// A revisioned key-value store with etcd v3's semantics: every write gets the next global revision,
+/// reads can be served at a past revision until it is compacted, and watches replay from a revision
+/// with no gaps. Keys are compared bytewise (UTF-8), as in etcd.
+public protocol KeyValueStore: Sendable {
+    /// The revision of the latest write (0 for an empty, never-written store).
+    func currentRevision() async throws -> Revision
+
+    /// Creates `key`; fails with `.keyExists` when it is present. Returns the new KeyValue.
+    func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue
+
+    /// Replaces `key` if its modRevision equals `expectedRevision` (nil: unconditionally, but it must exist).
+    func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID) async throws
+        -> KeyValue
+
+    /// Deletes `key` if its modRevision equals `expectedRevision` (nil: unconditionally).
+    /// Returns the deleted value and the revision of the delete.
+    func delete(key: String, expectedRevision: Revision?) async throws -> (
+        deleted: KeyValue, revision: Revision
+    )
+
+    /// Reads one key at the current revision.
+    func get(key: String) async throws -> KeyValue?
+
+    /// Reads keys in `[start, end)` (end nil: just `start`) in key order, at `revision` (nil: current),
+    /// at most `limit` items (0: no limit).
+    func range(start: String, end: String?, limit: Int, revision: Revision?) async throws
+        -> RangeResult
+
+    /// Streams every change to keys in `[start, end)` with revision > `afterRevision`, in revision order,
+    /// with no gaps. Finishes with `.compacted` when `afterRevision` is older than the last compaction.
+    /// The stream ends when the consumer stops iterating.
+    func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<
+        WatchEvent, any Error
+    >
+
+    /// Grants a lease that expires `ttlSeconds` after the grant unless kept alive; keys attached to it are
+    /// deleted (as ordinary deletes, with watch events) when it expires or is revoked.
+    func grantLease(ttlSeconds: Int64) async throws -> LeaseID
+    func keepAlive(lease: LeaseID) async throws
+    func revokeLease(_ lease: LeaseID) async throws
+
+    /// Drops history older than `revision`; reads and watches before it then fail with `.compacted`.
+    func compact(revision: Revision) async throws
+}
+
+extension KeyValueStore {
+    /// The exclusive end of the range holding every key that starts with `prefix`, as etcd's clients
+    /// compute it; "\0" (every key from the start on) when no such end exists.
+    ///
+    /// Works on Unicode scalars rather than bytes so the result stays valid UTF-8: raising the last
+    /// scalar by one gives, in UTF-8 byte order, the first string after all those with the prefix.
+    public static func prefixEnd(_ prefix: String) -> String {
+        var scalars = Array(prefix.unicodeScalars)
+        while let last = scalars.popLast() {
+            var next = last.value + 1
+            if next == 0xD800 { next = 0xE000 }  // skip the surrogate block, which has no scalars
+            if let scalar = Unicode.Scalar(next) {
+                scalars.append(scalar)
+                var end = String.UnicodeScalarView()
+                end.append(contentsOf: scalars)
+                return String(end)
+            }
+        }
+        return "\u{0}"
+    }
+}

@@ -1,0 +1,115 @@
+/// The in-process watchers of one store. The store publishes every committed event here, in
+/// revision order and from one writer at a time, so each watcher's stream is ordered by construction.
+///
+/// A watcher starts *pending*: events published after `register` are buffered while the store
+/// replays history up to the returned `liveFrom` revision, and `activate` then flushes the buffer
+/// and switches the watcher to live delivery. That closes the gap between replay and live events
+/// without holding the store's write serialization during a long replay.
+final class WatchHub: Sendable {
+    typealias Continuation = AsyncThrowingStream<WatchEvent, any Error>.Continuation
+
+    private struct Watcher {
+        let range: KeyRange
+        let after: Revision
+        let continuation: Continuation
+        /// Non-nil while the store is replaying history into the continuation.
+        var pending: [WatchEvent]?
+    }
+
+    private struct State {
+        var watchers: [Int: Watcher] = [:]
+        var nextID = 0
+        var lastPublished: Revision
+        var closedWith: StorageError?
+    }
+
+    private let state: Locked<State>
+
+    init(revision: Revision) {
+        state = Locked(State(lastPublished: revision))
+    }
+
+    /// Registers a pending watcher; returns nil (after finishing the stream) when the hub is closed.
+    /// `liveFrom` is the last revision published before registration: the store must replay
+    /// `(after, liveFrom]` itself before calling `activate`.
+    func register(range: KeyRange, after: Revision, continuation: Continuation) -> (
+        id: Int, liveFrom: Revision
+    )? {
+        let registered = state.withLock { state -> (id: Int, liveFrom: Revision)? in
+            if state.closedWith != nil { return nil }
+            let id = state.nextID
+            state.nextID += 1
+            state.watchers[id] = Watcher(
+                range: range, after: after, continuation: continuation, pending: [])
+            return (id, state.lastPublished)
+        }
+        guard let registered else {
+            continuation.finish(
+                throwing: state.withLock { $0.closedWith } ?? .unavailable("store closed"))
+            return nil
+        }
+        // onTermination may run synchronously inside finish(), so it must never be set while a
+        // lock that `remove` takes is held; setting it here, unlocked, is safe.
+        continuation.onTermination = { [weak self] _ in self?.remove(registered.id) }
+        return registered
+    }
+
+    /// Flushes events buffered during replay and makes the watcher live.
+    func activate(_ id: Int) {
+        state.withLock { state in
+            guard let watcher = state.watchers[id], let pending = watcher.pending else { return }
+            for event in pending {
+                if case .terminated = watcher.continuation.yield(event) {
+                    state.watchers[id] = nil
+                    return
+                }
+            }
+            state.watchers[id]?.pending = nil
+        }
+    }
+
+    func remove(_ id: Int) {
+        state.withLock { _ = $0.watchers.removeValue(forKey: id) }
+    }
+
+    /// Delivers committed events; the caller must serialize calls in revision order.
+    func publish(_ events: [WatchEvent]) {
+        guard let last = events.last else { return }
+        state.withLock { state in
+            state.lastPublished = last.revision
+            if state.watchers.isEmpty { return }
+            var gone: [Int] = []
+            var index = state.watchers.startIndex
+            while index != state.watchers.endIndex {
+                // Read fields one by one: holding a copy of the watcher would make every append
+                // to its `pending` buffer copy the buffer.
+                let range = state.watchers.values[index].range
+                let after = state.watchers.values[index].after
+                let continuation = state.watchers.values[index].continuation
+                let isPending = state.watchers.values[index].pending != nil
+                for event in events where event.revision > after && range.contains(event.current.key) {
+                    if isPending {
+                        state.watchers.values[index].pending?.append(event)
+                    } else if case .terminated = continuation.yield(event) {
+                        gone.append(state.watchers.keys[index])
+                        break
+                    }
+                }
+                index = state.watchers.index(after: index)
+            }
+            for id in gone { state.watchers[id] = nil }
+        }
+    }
+
+    /// Ends every stream with `error` and refuses later registrations.
+    func close(with error: StorageError) {
+        let continuations = state.withLock { state -> [Continuation] in
+            if state.closedWith == nil { state.closedWith = error }
+            defer { state.watchers = [:] }
+            return state.watchers.values.map(\.continuation)
+        }
+        for continuation in continuations { continuation.finish(throwing: error) }
+    }
+
+    var watcherCount: Int { state.withLock { $0.watchers.count } }
+}

@@ -1,0 +1,95 @@
+import APIServer
+import ArgumentParser
+import Component
+import Foundation
+import Logging
+import Operations
+
+/// `kubeswift up`: a local control plane on loopback in the foreground, with the embedded store.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a local control plane on loopback and print how to point kubectl at it.")
+
+    @Option(help: "Directory for certificates, kubeconfigs and data (reused on the next run).")
+    var stateDir: String = Up.defaultStateDirectory
+
+    @Option(help: "Address the API server listens on; must be a loopback address.")
+    var address: String = "127.0.0.1"
+
+    @Option(help: "The API server's secure port.")
+    var port: Int = 6443
+
+    @Option(help: "Service cluster IP range, as the guide sets it.")
+    var serviceClusterIPRange: String = "10.254.0.0/16"
+
+    static var defaultStateDirectory: String {
+        (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.kubeswift"
+    }
+
+    func run() async throws {
+        guard address.hasPrefix("127.") || address == "::1" else {
+            throw ValidationError("--address must be a loopback address (127.0.0.0/8 or ::1)")
+        }
+        let pki = stateDir + "/pki"
+        try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
+        let kubeconfigPath = stateDir + "/admin.kubeconfig"
+        guard let range = IPv4Range(cidr: serviceClusterIPRange) else {
+            throw ValidationError("--service-cluster-ip-range must be an IPv4 CIDR such as 10.254.0.0/16")
+        }
+        let serviceIP = IPv4Range.format(range.first)
+        if !FileManager.default.fileExists(atPath: pki + "/admin.pem") || !FileManager.default.fileExists(atPath: kubeconfigPath) {
+            var options = GuideCertificates.Options()
+            options.apiServerIPAddresses = Array(Set(["127.0.0.1", address, serviceIP]))
+            let certificates = try GuideCertificates.write(directory: pki, options: options)
+            try Kubeconfig.admin(
+                server: "https://\(address):\(port)", certificateAuthority: certificates.certificateAuthority,
+                admin: certificates.admin
+            ).write(toFile: kubeconfigPath)
+        }
+        LogSink.bootstrap(component: "kubeswift", toStderr: true, logDirectory: "", verbosity: 0)
+        var flags = FlagSet(APIServerCommand.flags)
+        try flags.parse([
+            "--bind-address=\(address)", "--advertise-address=\(address)", "--secure-port=\(port)",
+            "--tls-cert-file=\(pki)/kubernetes.pem", "--tls-private-key-file=\(pki)/kubernetes-key.pem",
+            "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(stateDir)/data",
+            "--service-cluster-ip-range=\(serviceClusterIPRange)", "--anonymous-auth=false",
+        ])
+        let logger = Logger(label: "kubeswift")
+        let running = try await APIServerCommand.start(flags, logger: logger)
+        print(
+            """
+
+            KubeSwift control plane is up at https://\(address):\(port) (state in \(stateDir)).
+            Point kubectl at it with:
+
+                export KUBECONFIG=\(kubeconfigPath)
+                kubectl get namespaces
+
+            Press Ctrl-C to stop.
+            """)
+        let server = running.server
+        let signals = SignalWatcher { Task { try? await server.close() } }
+        try await running.server.closeFuture.get()
+        signals.cancel()
+        print("KubeSwift control plane stopped.")
+    }
+}
+
+/// Turns SIGINT and SIGTERM into a clean shutdown.
+final class SignalWatcher: Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init(onSignal: @escaping @Sendable () -> Void) {
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler(handler: onSignal)
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}
