@@ -120,23 +120,31 @@ def normalise(schema, name=None):
 
 def refs_of(schema):
     """Yields every definition name a schema node refers to."""
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value[len(REF_PREFIX):]
-            elif key not in ("description", "x-kubernetes-group-version-kind", "enum"):
-                yield from refs_of(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            yield from refs_of(value)
+    if "$ref" in schema:
+        yield schema["$ref"][len(REF_PREFIX):]
+    for sub in schema.get("properties", {}).values():
+        yield from refs_of(sub)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield from refs_of(schema[key])
+    for alternative in schema.get("oneOf", []):
+        yield from refs_of(alternative)
 
 
 def check_enums(definitions):
     """Fails if an enum appears anywhere but apiVersion/kind, so dropping enums loses no facts."""
-    for name, schema in definitions.items():
+
+    def walk(schema, where, field):
+        if "enum" in schema and field not in ("apiVersion", "kind"):
+            raise SystemExit(f"unexpected enum at {where}; keep it")
         for prop, sub in schema.get("properties", {}).items():
-            if "enum" in sub and prop not in ("apiVersion", "kind"):
-                raise SystemExit(f"unexpected enum on {name}.{prop}; keep it")
+            walk(sub, f"{where}.{prop}", prop)
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                walk(schema[key], f"{where}.{key}", None)
+
+    for name, schema in definitions.items():
+        walk(schema, name, None)
 
 
 def main():

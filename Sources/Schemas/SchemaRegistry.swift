@@ -20,6 +20,8 @@ public final class SchemaRegistry: Sendable {
     /// Definitions by upstream name, e.g. `io.k8s.api.core.v1.PodSpec`.
     public let definitions: [String: Schema]
     private let namesByKind: [GroupVersionKind: String]
+    /// The definitions' field structure in the compact form pruning walks.
+    let pruneTree: PruneTree
 
     /// Parses a document of the shape the generator writes: `{"definitions": {...}, "version": "..."}`.
     public init(definitionsJSON: String) throws(SchemaError) {
@@ -50,6 +52,7 @@ public final class SchemaRegistry: Sendable {
         self.kubernetesVersion = document["version"]?.stringValue ?? "unknown"
         self.definitions = definitions
         self.namesByKind = namesByKind
+        self.pruneTree = PruneTree(definitions: definitions)
     }
 
     /// The upstream definition name of a kind, e.g. `io.k8s.api.apps.v1.Deployment`.

@@ -36,6 +36,7 @@ public final class SQLiteStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
     let pool: DatabasePool
     let hub: WatchHub
     let state: Locked<State>
+    let pending = Locked(PendingWrites())
     let now: @Sendable () -> ContinuousClock.Instant
     let leaseCheckInterval: Duration
 
@@ -111,48 +112,6 @@ public final class SQLiteStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         let cursor = try Row.fetchCursor(db.cachedStatement(sql: SQL.revisions))
         guard let row = try cursor.next() else { return (0, 0) }
         return (row[0], row[1])
-    }
-
-    /// Runs `body` in one transaction on the writer connection, then, still on that connection's
-    /// queue (so in commit order), applies its effects and publishes its events. GRDB's callback
-    /// API is used rather than its async one because that one interrupts the transaction when the
-    /// calling task is cancelled; a write that reached the writer runs to its end.
-    func write<T: Sendable>(
-        _ body: @escaping @Sendable (Database, inout WriteContext) throws -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            pool.asyncWriteWithoutTransaction { db in
-                continuation.resume(with: Result { try self.runWrite(db, body) })
-            }
-        }
-    }
-
-    private func runWrite<T>(_ db: Database, _ body: (Database, inout WriteContext) throws -> T)
-        throws -> T
-    {
-        let start = try state.withLock { state in
-            if state.closed { throw StorageError.unavailable("store closed") }
-            return (state.revision, state.compacted)
-        }
-        var context = WriteContext(revision: start.0, compacted: start.1)
-        var result: T?
-        do {
-            try db.inTransaction {
-                result = try body(db, &context)
-                return .commit
-            }
-        } catch {
-            throw Self.storageError(error)
-        }
-        state.withLock { state in
-            state.revision = context.revision
-            for apply in context.afterCommit { apply(&state) }
-        }
-        hub.publish(context.events)
-        guard let result else {
-            throw StorageError.unavailable("sqlite: transaction produced no result")
-        }
-        return result
     }
 
     /// Runs `body` on a reader connection in one read transaction (a consistent snapshot).

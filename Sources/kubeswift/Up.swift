@@ -75,8 +75,8 @@ struct Up: AsyncParsableCommand {
     }
 }
 
-/// Turns SIGINT and SIGTERM into a clean shutdown.
-final class SignalWatcher: Sendable {
+/// Turns SIGINT and SIGTERM into a clean shutdown; the sources are only touched at set-up and cancel.
+final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
 
     init(onSignal: @escaping @Sendable () -> Void) {

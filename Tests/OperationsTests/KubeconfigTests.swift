@@ -43,7 +43,7 @@ final class KubeconfigTests: XCTestCase {
         XCTAssertEqual(try Kubeconfig.parse(yaml), config, yaml)
         XCTAssertTrue(yaml.hasPrefix("apiVersion: v1\nclusters:\n- cluster:\n"), yaml)
         XCTAssertTrue(yaml.contains("\nkind: Config\n"))
-        XCTAssertTrue(yaml.contains("  name: \"yes\"\n"), "YAML 1.1 booleans must be quoted")
+        XCTAssertTrue(yaml.contains("- name: \"yes\"\n"), "YAML 1.1 booleans must be quoted")
         XCTAssertTrue(yaml.contains("  name: \"10.0.0.1\"\n"))
     }
 

@@ -113,6 +113,7 @@ extension RegistryStore {
             }
             var object = try decode(current)
             try options.checkPreconditions(object, resource: groupResource, name: name)
+            try strategy.checkDelete(object)
             var marked = object
             let waits = strategy.prepareForDelete(&marked, gracePeriodSeconds: options.gracePeriodSeconds)
             if waits || !object.finalizers.isEmpty {

@@ -26,6 +26,8 @@ public protocol Strategy: Sendable {
     /// Side effects that must happen with the write, such as IP allocation; may throw an APIError.
     func beforeCreate(_ object: inout JSON, context: RegistryContext) async throws
     func beforeUpdate(_ object: inout JSON, old: JSON, context: RegistryContext) async throws
+    /// Refuses a delete outright (the system namespaces, for example) by throwing an APIError.
+    func checkDelete(_ object: JSON) throws
     /// Marks an object being deleted (phase, grace period) and says whether removal must wait for
     /// someone else (a kubelet, the namespace finalizer); finalizers on the object always make it wait.
     func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool
@@ -72,6 +74,7 @@ extension Strategy {
 
     public func beforeCreate(_ object: inout JSON, context: RegistryContext) async throws {}
     public func beforeUpdate(_ object: inout JSON, old: JSON, context: RegistryContext) async throws {}
+    public func checkDelete(_ object: JSON) throws {}
     public func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool { false }
     public func afterDelete(_ object: JSON, context: RegistryContext) async {}
 

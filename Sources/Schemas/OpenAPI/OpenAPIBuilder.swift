@@ -5,7 +5,9 @@ public import APIMachinery
 /// The documents depend only on the resource list, so the server builds them once
 /// (`OpenAPIBuilder(resources:).build()`) and serves the cached bytes.
 public struct OpenAPIBuilder: Sendable {
+    /// What the server serves; resources whose kind has no schema get no paths.
     public var resources: [OpenAPIResource]
+    /// Where the definitions come from.
     public var registry: SchemaRegistry
     /// `info.title` of every document.
     public var title = "Kubernetes"
@@ -166,6 +168,7 @@ public struct OpenAPIV3Document: Sendable {
     public let path: String
     /// Changes whenever `bytes` change; a request carrying the current hash may be cached forever.
     public let hash: String
+    /// The encoded OpenAPI 3.0 document.
     public let bytes: [UInt8]
 
     /// The URL the root document advertises: `/openapi/v3/apis/apps/v1?hash=<hash>`.
