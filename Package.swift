@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "APIMachinery", "Storage", "Operations", "Component",
+                "APIMachinery", "Schemas", "Storage", "Operations", "Component",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -22,6 +22,7 @@ extension APIServer {
             throw APIError.badRequest("dryRun: Unsupported value: \"\(dryRun)\": supported values: \"All\"")
         }
         let encoder = ResponseEncoder(request: request, store: store)
+        let fields = try FieldValidation(query: request.query)
 
         switch (info.verb, info.subresource) {
         case ("get", nil), ("get", "status"):
@@ -36,13 +37,16 @@ extension APIServer {
             }
             return encoder.watch(try await store.watch(namespace: namespace, options: options), options: options)
         case ("create", nil):
-            let body = try decodeBody(request)
+            var body = try decodeBody(request)
+            try fields.apply(&body, definition: definition)
             let created = try await store.create(namespace: namespace, object: body, options: write)
-            return encoder.object(created, status: .created)
+            return fields.decorate(encoder.object(created, status: .created))
         case ("create", "binding"):
             return try await bind(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
         case ("update", nil), ("update", "status"), ("update", "finalize"):
-            let body = try decodeBody(request)
+            var decoded = try decodeBody(request)
+            try fields.apply(&decoded, definition: definition)
+            let body = decoded
             let target: RegistryStore.UpdateTarget = info.subresource == "status" ? .status : .object
             var transform: @Sendable (JSON) throws -> JSON = { _ in body }
             if info.subresource == "finalize" {
@@ -56,7 +60,7 @@ extension APIServer {
             }
             let (object, created) = try await store.update(
                 namespace: namespace, name: info.name ?? "", target: target, options: write, transform: transform)
-            return encoder.object(object, status: created ? .created : .ok)
+            return fields.decorate(encoder.object(object, status: created ? .created : .ok))
         case ("patch", nil), ("patch", "status"):
             let patch = try PatchRequest(request)
             let target: RegistryStore.UpdateTarget = info.subresource == "status" ? .status : .object
@@ -64,11 +68,12 @@ extension APIServer {
                 namespace: namespace, name: info.name ?? "", target: target, options: write
             ) { old in
                 var patched = try patch.apply(to: old)
+                try fields.apply(&patched, definition: definition)
                 // A patch that does not name a resourceVersion must not fail on a race: it is re-applied.
                 if patch.namesResourceVersion == false { patched.setMeta("resourceVersion", nil) }
                 return patched
             }
-            return encoder.object(object)
+            return fields.decorate(encoder.object(object))
         case ("delete", nil):
             let options = try DeleteOptions(query: request.query, body: request.body)
             switch try await store.delete(namespace: namespace, name: info.name ?? "", options: options, write: write) {

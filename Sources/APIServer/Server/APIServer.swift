@@ -13,6 +13,7 @@ public final class APIServer: HTTPResponder {
     let metrics = RequestMetrics()
     let anonymousAuth: Bool
     let health: HealthChecks
+    let openAPICache: OpenAPICache
 
     /// Everything the pipeline needs that comes from flags.
     public struct Configuration: Sendable {
@@ -39,6 +40,7 @@ public final class APIServer: HTTPResponder {
         self.discovery = Discovery(resources: resources)
         self.anonymousAuth = configuration.anonymousAuth
         self.health = HealthChecks(storage: storage)
+        self.openAPICache = OpenAPICache(resources: resources)
     }
 
     static func storeKey(_ group: String, _ version: String, _ resource: String) -> String {

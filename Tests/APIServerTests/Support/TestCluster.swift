@@ -1,0 +1,184 @@
+import Foundation
+import Operations
+import XCTest
+
+/// A real `kube-apiserver` process over TLS on loopback, with the guide's certificate set and an admin
+/// kubeconfig, plus a way to run `/usr/bin/kubectl` against it. Each instance has its own directory and port.
+final class TestCluster: @unchecked Sendable {
+    let directory: URL
+    let kubeconfig: String
+    let port: Int
+    let address: String
+    private let process: Process
+    private let logFile: URL
+
+    /// The build products folder that holds the test bundle and the executables.
+    static var productsDirectory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    static let kubectlPath = "/usr/bin/kubectl"
+
+    init(address: String = "127.0.0.1", extraFlags: [String] = [], directory existing: URL? = nil) throws {
+        let binary = Self.productsDirectory.appendingPathComponent("kube-apiserver")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw TestClusterError("kube-apiserver is not built at \(binary.path); run `swift build` first")
+        }
+        let directory =
+            existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kubeswift-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        self.address = address
+        let pki = directory.appendingPathComponent("pki").path
+        try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
+        var options = GuideCertificates.Options()
+        options.apiServerIPAddresses = ["127.0.0.1", address, "10.254.0.1"]
+        let certificates = try GuideCertificates.write(directory: pki, options: options)
+
+        logFile = directory.appendingPathComponent("apiserver.log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process = Process()
+        process.executableURL = binary
+        process.arguments =
+            [
+                "--bind-address=\(address)", "--advertise-address=\(address)", "--secure-port=0",
+                "--tls-cert-file=\(pki)/kubernetes.pem", "--tls-private-key-file=\(pki)/kubernetes-key.pem",
+                "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(directory.path)/data",
+                "--service-cluster-ip-range=10.254.0.0/16", "--logtostderr=true", "--v=0",
+            ] + extraFlags
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        port = try Self.waitForPort(logFile: logFile, process: process)
+        kubeconfig = directory.appendingPathComponent("admin.kubeconfig").path
+        try Kubeconfig.admin(
+            server: "https://\(address):\(port)", certificateAuthority: certificates.certificateAuthority,
+            admin: certificates.admin
+        ).write(toFile: kubeconfig)
+    }
+
+    /// Reads the log until the server says where it listens (it binds port 0, so tests never collide).
+    static func waitForPort(logFile: URL, process: Process) throws -> Int {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "Serving securely on ") {
+                let rest = text[range.upperBound...].prefix { $0 != "\n" }
+                if let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) { return port }
+            }
+            if !process.isRunning { throw TestClusterError("kube-apiserver exited early:\n\(text)") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw TestClusterError("kube-apiserver did not start within 30 s")
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Stops the server (SIGTERM, or SIGKILL when `kill` is set) and waits for it.
+    func stop(kill: Bool = false) {
+        guard process.isRunning else { return }
+        if kill { Foundation.kill(process.processIdentifier, SIGKILL) } else { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The result of one kubectl run.
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs kubectl with this cluster's kubeconfig; `input` goes to its standard input.
+    @discardableResult
+    func kubectl(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Output {
+        try Self.run(
+            Self.kubectlPath, ["--kubeconfig=\(kubeconfig)"] + arguments, input: input, environment: environment)
+    }
+
+    func kubectl(_ line: String, input: String? = nil) throws -> Output {
+        try kubectl(line.split(separator: " ").map(String.init), input: input)
+    }
+
+    static func run(_ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:])
+        throws -> Output
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "KUBECONFIG")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let stdout = Pipe()
+        let stderr = Pipe()
+        let stdin = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty process cannot fill one and block.
+        let errorData = LockedData()
+        let reader = Thread { errorData.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorData.isSet { Thread.sleep(forTimeInterval: 0.001) }
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errorData.value, as: UTF8.self))
+    }
+}
+
+/// A failure to set up the test cluster.
+struct TestClusterError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Data written by one thread and read by another.
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var done = false
+    func set(_ value: Data) {
+        lock.lock()
+        data = value
+        done = true
+        lock.unlock()
+    }
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return done
+    }
+    var value: Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return data
+    }
+}
+
+extension XCTestCase {
+    /// Asserts kubectl succeeded and returns its standard output.
+    @discardableResult
+    func expectSuccess(_ output: TestCluster.Output, file: StaticString = #filePath, line: UInt = #line) -> String {
+        XCTAssertEqual(output.status, 0, "kubectl failed: \(output.stderr)", file: file, line: line)
+        return output.stdout
+    }
+
+    /// Asserts kubectl failed with exactly this error text on standard error.
+    func expectFailure(
+        _ output: TestCluster.Output, _ message: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertNotEqual(output.status, 0, "kubectl unexpectedly succeeded: \(output.stdout)", file: file, line: line)
+        XCTAssertEqual(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines), message, file: file, line: line)
+    }
+}
