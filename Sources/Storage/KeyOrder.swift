@@ -3,8 +3,7 @@ import Foundation
 /// Compares two strings by their UTF-8 bytes, as etcd and SQLite's BINARY collation do.
 /// Swift's `<` and `==` follow Unicode canonical equivalence, which would merge or reorder keys
 /// that etcd keeps apart.
-@inline(__always)
-func compareUTF8(_ lhs: String, _ rhs: String) -> Int {
+@inline(__always) func compareUTF8(_ lhs: String, _ rhs: String) -> Int {
     let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
         rhs.utf8.withContiguousStorageIfAvailable { right -> Int in
             let common = min(left.count, right.count)
@@ -45,9 +44,7 @@ struct StoreKey: Hashable, Comparable, Sendable {
         let done: Void? = string.utf8.withContiguousStorageIfAvailable {
             hasher.combine(bytes: UnsafeRawBufferPointer($0))
         }
-        if done == nil {
-            for byte in string.utf8 { hasher.combine(byte) }
-        }
+        if done == nil { for byte in string.utf8 { hasher.combine(byte) } }
     }
 }
 
@@ -97,8 +94,7 @@ final class Locked<Value>: @unchecked Sendable {
 
     init(_ value: Value) { self.value = value }
 
-    @inline(__always)
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    @inline(__always) func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

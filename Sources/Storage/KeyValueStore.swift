@@ -14,9 +14,7 @@ public struct KeyValue: Sendable, Hashable {
     public var modRevision: Revision
     public var lease: LeaseID
 
-    public init(
-        key: String, value: [UInt8], createRevision: Revision, modRevision: Revision, lease: LeaseID = 0
-    ) {
+    public init(key: String, value: [UInt8], createRevision: Revision, modRevision: Revision, lease: LeaseID = 0) {
         self.key = key
         self.value = value
         self.createRevision = createRevision
@@ -79,7 +77,10 @@ public enum StorageError: Error, Sendable, Equatable {
 
 /// A revisioned key-value store with etcd v3's semantics: every write gets the next global revision,
 /// reads can be served at a past revision until it is compacted, and watches replay from a revision
-/// with no gaps. Keys are compared bytewise (UTF-8), as in etcd.
+/// with no gaps. Keys are compared bytewise (UTF-8), as in etcd, not by Swift's `String` equality.
+///
+/// Key ranges follow etcd: `end` nil (or "") means the single key `start`; `end` "\0" means every
+/// key from `start` on; otherwise `[start, end)` (see `prefixEnd`). Implementations are thread-safe.
 public protocol KeyValueStore: Sendable {
     /// The revision of the latest write (0 for an empty, never-written store).
     func currentRevision() async throws -> Revision
@@ -88,37 +89,42 @@ public protocol KeyValueStore: Sendable {
     func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue
 
     /// Replaces `key` if its modRevision equals `expectedRevision` (nil: unconditionally, but it must exist).
-    func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID) async throws
-        -> KeyValue
+    /// The key's lease becomes `lease` (0: none). Fails with `.keyNotFound` or `.conflict`.
+    func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID) async throws -> KeyValue
 
     /// Deletes `key` if its modRevision equals `expectedRevision` (nil: unconditionally).
-    /// Returns the deleted value and the revision of the delete.
-    func delete(key: String, expectedRevision: Revision?) async throws -> (
-        deleted: KeyValue, revision: Revision
-    )
+    /// Returns the deleted value (as it was before the delete) and the revision of the delete.
+    func delete(key: String, expectedRevision: Revision?) async throws -> (deleted: KeyValue, revision: Revision)
 
     /// Reads one key at the current revision.
     func get(key: String) async throws -> KeyValue?
 
-    /// Reads keys in `[start, end)` (end nil: just `start`) in key order, at `revision` (nil: current),
-    /// at most `limit` items (0: no limit).
-    func range(start: String, end: String?, limit: Int, revision: Revision?) async throws
-        -> RangeResult
+    /// Reads keys in the range in key order, at `revision` (nil or 0: current), at most `limit` items
+    /// (0: no limit). Fails with `.compacted` below the compacted revision (reading *at* it works)
+    /// and with `.futureRevision` above the current one.
+    func range(start: String, end: String?, limit: Int, revision: Revision?) async throws -> RangeResult
 
-    /// Streams every change to keys in `[start, end)` with revision > `afterRevision`, in revision order,
-    /// with no gaps. Finishes with `.compacted` when `afterRevision` is older than the last compaction.
-    /// The stream ends when the consumer stops iterating.
-    func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<
-        WatchEvent, any Error
-    >
+    /// Streams every change to keys in the range with revision > `afterRevision`, in revision order,
+    /// with no gaps and no duplicates: history first, then live changes. `afterRevision` may be in the
+    /// future. The stream never finishes normally: it ends when the consumer stops iterating (or
+    /// its task is cancelled), with `.compacted` when `afterRevision` is below the compacted revision,
+    /// and with `.unavailable` when the store is closed or fails; then watch again from the last
+    /// revision seen. Events are buffered without bound for a slow consumer.
+    func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<WatchEvent, any Error>
 
-    /// Grants a lease that expires `ttlSeconds` after the grant unless kept alive; keys attached to it are
-    /// deleted (as ordinary deletes, with watch events) when it expires or is revoked.
+    /// Grants a lease that expires `ttlSeconds` (at least 1) after the grant or the last keep-alive;
+    /// keys attached to it are then deleted as ordinary deletes, one revision per key in key order,
+    /// each with its watch event. Backends check deadlines periodically (the in-process ones every
+    /// 100 ms by default), so expiry may come that much late; etcd also raises short TTLs.
     func grantLease(ttlSeconds: Int64) async throws -> LeaseID
+    /// Restarts the lease's TTL; `.leaseNotFound` once it expired or was revoked.
     func keepAlive(lease: LeaseID) async throws
+    /// Deletes the lease's keys now, as expiry would; `.leaseNotFound` for an unknown lease (or 0).
     func revokeLease(_ lease: LeaseID) async throws
 
-    /// Drops history older than `revision`; reads and watches before it then fail with `.compacted`.
+    /// Drops history before `revision`: reads below it and watches from below it then fail with
+    /// `.compacted`. Like etcd, fails with `.compacted` when `revision` is not above the last
+    /// compaction and with `.futureRevision` above the current revision. History grows until compacted.
     func compact(revision: Revision) async throws
 }
 

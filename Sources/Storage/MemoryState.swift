@@ -14,23 +14,17 @@ struct MemoryState {
     var leaseKeys: [LeaseID: Set<StoreKey>] = [:]
     var closed = false
 
-    func checkOpen() throws(StorageError) {
-        if closed { throw .unavailable("store closed") }
-    }
+    func checkOpen() throws(StorageError) { if closed { throw .unavailable("store closed") } }
 
     // MARK: Writes
 
-    mutating func put(_ key: StoreKey, value: [UInt8], lease: LeaseID, previous: KeyValue?)
-        -> WatchEvent
-    {
+    mutating func put(_ key: StoreKey, value: [UInt8], lease: LeaseID, previous: KeyValue?) -> WatchEvent {
         revision += 1
         let kv = KeyValue(
-            key: key.string, value: value, createRevision: previous?.createRevision ?? revision,
-            modRevision: revision, lease: lease)
+            key: key.string, value: value, createRevision: previous?.createRevision ?? revision, modRevision: revision,
+            lease: lease)
         current[key] = kv
-        if previous == nil {
-            sortedKeys.insert(key, at: lowerBound(key.string))
-        }
+        if previous == nil { sortedKeys.insert(key, at: lowerBound(key.string)) }
         moveKey(key, from: previous?.lease ?? 0, to: lease)
         let event = WatchEvent(kind: .put, current: kv, previous: previous)
         log.append(event)
@@ -41,9 +35,7 @@ struct MemoryState {
         revision += 1
         current[key] = nil
         let index = lowerBound(key.string)
-        if index < sortedKeys.count, sortedKeys[index] == key {
-            sortedKeys.remove(at: index)
-        }
+        if index < sortedKeys.count, sortedKeys[index] == key { sortedKeys.remove(at: index) }
         moveKey(key, from: previous.lease, to: 0)
         let tombstone = KeyValue(key: key.string, value: [], createRevision: 0, modRevision: revision)
         let event = WatchEvent(kind: .delete, current: tombstone, previous: previous)
@@ -62,11 +54,7 @@ struct MemoryState {
         let keys = (leaseKeys.removeValue(forKey: lease) ?? []).sorted()
         var events: [WatchEvent] = []
         events.reserveCapacity(keys.count)
-        for key in keys {
-            if let previous = current[key] {
-                events.append(remove(key, previous: previous))
-            }
-        }
+        for key in keys { if let previous = current[key] { events.append(remove(key, previous: previous)) } }
         return events
     }
 
@@ -123,28 +111,20 @@ struct MemoryState {
             return true
         }
         while true {
-            let live =
-                i < sortedKeys.count && range.mayContainAfter(sortedKeys[i].string) ? sortedKeys[i] : nil
+            let live = i < sortedKeys.count && range.mayContainAfter(sortedKeys[i].string) ? sortedKeys[i] : nil
             let old = j < changed.count ? changed[j] : nil
             switch (live, old) {
-            case (nil, nil):
-                return RangeResult(items: items, more: more, revision: target)
+            case (nil, nil): return RangeResult(items: items, more: more, revision: target)
             case (let l?, nil):
                 i += 1
-                guard emit(current[l]) else {
-                    return RangeResult(items: items, more: more, revision: target)
-                }
+                guard emit(current[l]) else { return RangeResult(items: items, more: more, revision: target) }
             case (let l?, let o?) where l < o:
                 i += 1
-                guard emit(current[l]) else {
-                    return RangeResult(items: items, more: more, revision: target)
-                }
+                guard emit(current[l]) else { return RangeResult(items: items, more: more, revision: target) }
             case (let l, let o?):
                 if l == o { i += 1 }
                 j += 1
-                guard emit(undone[o] ?? nil) else {
-                    return RangeResult(items: items, more: more, revision: target)
-                }
+                guard emit(undone[o] ?? nil) else { return RangeResult(items: items, more: more, revision: target) }
             }
         }
     }

@@ -39,9 +39,7 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
 
     /// Runs a write under the lock and publishes its events before releasing it, so watchers
     /// receive events in revision order.
-    private func write<T>(_ body: (inout MemoryState) throws(StorageError) -> (T, [WatchEvent]))
-        throws -> T
-    {
+    private func write<T>(_ body: (inout MemoryState) throws(StorageError) -> (T, [WatchEvent])) throws -> T {
         try state.withLock { state in
             try state.checkOpen()
             let (result, events) = try body(&state)
@@ -67,31 +65,25 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         }
     }
 
-    public func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID)
-        async throws
+    public func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID) async throws
         -> KeyValue
     {
         try write { (state: inout MemoryState) throws(StorageError) in
             let storeKey = StoreKey(key)
             guard let previous = state.current[storeKey] else { throw .keyNotFound(key: key) }
-            if let expectedRevision, expectedRevision != previous.modRevision {
-                throw .conflict(current: previous)
-            }
+            if let expectedRevision, expectedRevision != previous.modRevision { throw .conflict(current: previous) }
             guard state.leases.exists(lease) else { throw .leaseNotFound(lease) }
             let event = state.put(storeKey, value: value, lease: lease, previous: previous)
             return (event.current, [event])
         }
     }
 
-    public func delete(key: String, expectedRevision: Revision?) async throws -> (
-        deleted: KeyValue, revision: Revision
-    ) {
+    public func delete(key: String, expectedRevision: Revision?) async throws -> (deleted: KeyValue, revision: Revision)
+    {
         try write { (state: inout MemoryState) throws(StorageError) in
             let storeKey = StoreKey(key)
             guard let previous = state.current[storeKey] else { throw .keyNotFound(key: key) }
-            if let expectedRevision, expectedRevision != previous.modRevision {
-                throw .conflict(current: previous)
-            }
+            if let expectedRevision, expectedRevision != previous.modRevision { throw .conflict(current: previous) }
             let event = state.remove(storeKey, previous: previous)
             return ((previous, event.revision), [event])
         }
@@ -104,9 +96,7 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         }
     }
 
-    public func range(start: String, end: String?, limit: Int, revision: Revision?) async throws
-        -> RangeResult
-    {
+    public func range(start: String, end: String?, limit: Int, revision: Revision?) async throws -> RangeResult {
         try state.withLock { state in
             try state.checkOpen()
             let target = try state.readRevision(revision)
@@ -117,8 +107,7 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
     public func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<
         WatchEvent, any Error
     > {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(
-            of: WatchEvent.self, throwing: (any Error).self)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self, throwing: (any Error).self)
         let range = KeyRange(start: start, end: end)
         // Replay and registration happen under the write lock, so no write can slip between them.
         state.withLock { state in
@@ -131,9 +120,7 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
                     throwing: StorageError.compacted(requested: afterRevision, compactedAt: state.compacted))
                 return
             }
-            guard
-                let (id, _) = hub.register(range: range, after: afterRevision, continuation: continuation)
-            else {
+            guard let (id, _) = hub.register(range: range, after: afterRevision, continuation: continuation) else {
                 return
             }
             for event in state.history(after: afterRevision, in: range) {
@@ -160,9 +147,7 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         try write { (state: inout MemoryState) throws(StorageError) in
             let id = state.leases.newID()
             state.leases.grant(id: id, ttl: LeaseTable.clampTTL(ttlSeconds), now: now())
-            if state.leases.timer == nil {
-                state.leases.timer = LeaseTimer.start(every: leaseCheckInterval, for: self)
-            }
+            if state.leases.timer == nil { state.leases.timer = LeaseTimer.start(every: leaseCheckInterval, for: self) }
             return (id, [])
         }
     }
@@ -176,26 +161,20 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
 
     public func revokeLease(_ lease: LeaseID) async throws {
         try write { (state: inout MemoryState) throws(StorageError) in
-            guard state.leases.entries.removeValue(forKey: lease) != nil else {
-                throw .leaseNotFound(lease)
-            }
+            guard state.leases.entries.removeValue(forKey: lease) != nil else { throw .leaseNotFound(lease) }
             return ((), state.deleteKeys(of: lease))
         }
     }
 
     /// Expires the leases whose deadline has passed by the injected clock; the timer calls this too.
-    public func expireDueLeases() {
-        _ = expireDue(fromTimer: false)
-    }
+    public func expireDueLeases() { _ = expireDue(fromTimer: false) }
 
     func expireLeasesForTimer() async -> Bool { expireDue(fromTimer: true) }
 
     private func expireDue(fromTimer: Bool) -> Bool {
         let alive = try? write { (state: inout MemoryState) throws(StorageError) in
             var events: [WatchEvent] = []
-            for lease in state.leases.takeExpired(now: now()) {
-                events += state.deleteKeys(of: lease)
-            }
+            for lease in state.leases.takeExpired(now: now()) { events += state.deleteKeys(of: lease) }
             let anyLeft = !state.leases.entries.isEmpty
             // Only the timer itself may forget its handle, or a running timer could escape `close()`.
             if !anyLeft, fromTimer { state.leases.timer = nil }

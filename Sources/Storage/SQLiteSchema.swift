@@ -72,13 +72,12 @@ enum SQL {
             WHERE new.rev > ?1 AND new.rev <= ?2)
         """
     static let compactTombstones = "DELETE FROM log WHERE rev > ? AND rev <= ? AND deleted = 1"
+    static let leaseExists = "SELECT 1 FROM leases WHERE id = ?"
     static let insertLease = "INSERT INTO leases (id, ttl) VALUES (?, ?)"
     static let deleteLease = "DELETE FROM leases WHERE id = ?"
 
     /// The key condition for a range, with its arguments.
-    static func keyCondition(_ range: KeyRange, column: String) -> (
-        sql: String, arguments: StatementArguments
-    ) {
+    static func keyCondition(_ range: KeyRange, column: String) -> (sql: String, arguments: StatementArguments) {
         switch range.upper {
         case .single: return ("\(column) = ?", [StoredKey.encode(range.start)])
         case .unbounded: return ("\(column) >= ?", [StoredKey.encode(range.start)])
@@ -146,7 +145,5 @@ enum StoredKey {
         return data
     }
 
-    static func decode(_ data: Data) -> String {
-        String(decoding: data.dropFirst(), as: UTF8.self)
-    }
+    static func decode(_ data: Data) -> String { String(decoding: data.dropFirst(), as: UTF8.self) }
 }

@@ -25,24 +25,20 @@ extension SQLiteStore {
     ///
     /// GRDB's callback API is used rather than its async one because that one interrupts the
     /// transaction when the calling task is cancelled; a write that reached the queue runs to its end.
-    func write<T: Sendable>(
-        _ body: @escaping @Sendable (Database, inout WriteContext) throws -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database, inout WriteContext) throws -> T) async throws -> T {
+        if state.withLock({ $0.closed }) { throw StorageError.unavailable("store closed") }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let write = PendingWrite(
                 run: { db, context in
                     let value = try body(db, &context)
                     return { continuation.resume(returning: value) }
-                },
-                fail: { continuation.resume(throwing: $0) })
+                }, fail: { continuation.resume(throwing: $0) })
             let schedule = pending.withLock { pending in
                 pending.queue.append(write)
                 defer { pending.scheduled = true }
                 return !pending.scheduled
             }
-            if schedule {
-                pool.asyncWriteWithoutTransaction { db in self.drain(db) }
-            }
+            if schedule { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
         }
     }
 
@@ -65,9 +61,7 @@ extension SQLiteStore {
         do {
             try db.inTransaction {
                 for write in batch {
-                    do {
-                        outcomes.append(.success(try write.run(db, &context)))
-                    } catch let error as StorageError {
+                    do { outcomes.append(.success(try write.run(db, &context))) } catch let error as StorageError {
                         outcomes.append(.failure(error))
                     }
                 }

@@ -11,13 +11,9 @@ extension SQLiteStore {
         }
     }
 
-    public func get(key: String) async throws -> KeyValue? {
-        try await read { db in try Self.existing(db, key: key) }
-    }
+    public func get(key: String) async throws -> KeyValue? { try await read { db in try Self.existing(db, key: key) } }
 
-    public func range(start: String, end: String?, limit: Int, revision: Revision?) async throws
-        -> RangeResult
-    {
+    public func range(start: String, end: String?, limit: Int, revision: Revision?) async throws -> RangeResult {
         let range = KeyRange(start: start, end: end)
         return try await read { db in
             let revisions = try Self.revisions(db)
@@ -59,13 +55,9 @@ extension SQLiteStore {
     public func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<
         WatchEvent, any Error
     > {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(
-            of: WatchEvent.self, throwing: (any Error).self)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self, throwing: (any Error).self)
         let range = KeyRange(start: start, end: end)
-        guard
-            let (id, liveFrom) = hub.register(
-                range: range, after: afterRevision, continuation: continuation)
-        else {
+        guard let (id, liveFrom) = hub.register(range: range, after: afterRevision, continuation: continuation) else {
             return stream
         }
         if afterRevision >= liveFrom {
@@ -77,8 +69,7 @@ extension SQLiteStore {
         Task {
             do {
                 let completed = try await self.read { db in
-                    try Self.replay(
-                        db, range: range, after: afterRevision, through: liveFrom, into: continuation)
+                    try Self.replay(db, range: range, after: afterRevision, through: liveFrom, into: continuation)
                 }
                 if completed { self.hub.activate(id) }
             } catch {
@@ -91,22 +82,19 @@ extension SQLiteStore {
 
     /// Yields the logged events in `(after, through]` within `range`; false when the consumer left.
     private static func replay(
-        _ db: Database, range: KeyRange, after: Revision, through: Revision,
-        into continuation: WatchHub.Continuation
+        _ db: Database, range: KeyRange, after: Revision, through: Revision, into continuation: WatchHub.Continuation
     ) throws -> Bool {
         let compacted = try revisions(db).compacted
         if after < compacted { throw StorageError.compacted(requested: after, compactedAt: compacted) }
         let (condition, keyArguments) = SQL.keyCondition(range, column: "l.key")
         let arguments: StatementArguments = [after, through] + keyArguments
-        let cursor = try Row.fetchCursor(
-            db.cachedStatement(sql: SQL.history(condition)), arguments: arguments)
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: SQL.history(condition)), arguments: arguments)
         while let row = try cursor.next() {
             var previous: KeyValue?
             if let prevRevision = row[8] as Revision?, !(row[10] as Bool) {
                 previous = KeyValue(
                     key: try row.storedKey(at: 0), value: try row.blob(at: 6), createRevision: row[7],
-                    modRevision: prevRevision,
-                    lease: row[9])
+                    modRevision: prevRevision, lease: row[9])
             }
             let event: WatchEvent
             if row[5] as Bool {

@@ -5,35 +5,28 @@ extension SQLiteStore {
     public func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue {
         try await write { db, context in
             if try Self.existing(db, key: key) != nil { throw StorageError.keyExists(key: key) }
-            try self.checkLease(lease)
+            try Self.checkLease(db, lease)
             return try Self.put(db, &context, key: key, value: value, lease: lease, previous: nil).current
         }
     }
 
-    public func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID)
-        async throws
+    public func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID) async throws
         -> KeyValue
     {
         try await write { db, context in
-            guard let previous = try Self.existing(db, key: key) else {
-                throw StorageError.keyNotFound(key: key)
-            }
+            guard let previous = try Self.existing(db, key: key) else { throw StorageError.keyNotFound(key: key) }
             if let expectedRevision, expectedRevision != previous.modRevision {
                 throw StorageError.conflict(current: previous)
             }
-            try self.checkLease(lease)
-            return try Self.put(db, &context, key: key, value: value, lease: lease, previous: previous)
-                .current
+            try Self.checkLease(db, lease)
+            return try Self.put(db, &context, key: key, value: value, lease: lease, previous: previous).current
         }
     }
 
-    public func delete(key: String, expectedRevision: Revision?) async throws -> (
-        deleted: KeyValue, revision: Revision
-    ) {
+    public func delete(key: String, expectedRevision: Revision?) async throws -> (deleted: KeyValue, revision: Revision)
+    {
         let (deleted, revision) = try await write { db, context in
-            guard let previous = try Self.existing(db, key: key) else {
-                throw StorageError.keyNotFound(key: key)
-            }
+            guard let previous = try Self.existing(db, key: key) else { throw StorageError.keyNotFound(key: key) }
             if let expectedRevision, expectedRevision != previous.modRevision {
                 throw StorageError.conflict(current: previous)
             }
@@ -48,9 +41,7 @@ extension SQLiteStore {
                 throw StorageError.futureRevision(requested: target, current: context.revision)
             }
             let previous = context.compacted
-            if target <= previous {
-                throw StorageError.compacted(requested: target, compactedAt: previous)
-            }
+            if target <= previous { throw StorageError.compacted(requested: target, compactedAt: previous) }
             try db.cachedStatement(sql: SQL.compactSuperseded).execute(arguments: [previous, target])
             try db.cachedStatement(sql: SQL.compactTombstones).execute(arguments: [previous, target])
             try db.cachedStatement(sql: SQL.setCompacted).execute(arguments: [target])
@@ -85,20 +76,18 @@ extension SQLiteStore {
     }
 
     public func revokeLease(_ lease: LeaseID) async throws {
+        // Lease 0 means "no lease": revoking it must not delete every key without one.
+        if lease == 0 { throw StorageError.leaseNotFound(lease) }
         try await write { db, context in
-            try self.checkLease(lease)
+            try Self.checkLease(db, lease)
             try Self.dropLease(db, &context, lease)
         }
     }
 
     /// Expires the leases whose deadline has passed by the injected clock; the timer calls this too.
-    public func expireDueLeases() async throws {
-        _ = try await expireDue(fromTimer: false)
-    }
+    public func expireDueLeases() async throws { _ = try await expireDue(fromTimer: false) }
 
-    func expireLeasesForTimer() async -> Bool {
-        (try? await expireDue(fromTimer: true)) ?? false
-    }
+    func expireLeasesForTimer() async -> Bool { (try? await expireDue(fromTimer: true)) ?? false }
 
     private func expireDue(fromTimer: Bool) async throws -> Bool {
         let now = self.now()
@@ -110,16 +99,17 @@ extension SQLiteStore {
             for lease in due { try Self.dropLease(db, &context, lease) }
             if remaining == 0, fromTimer {
                 // Only the timer may forget its own handle, or a running timer would escape `close()`.
-                context.afterCommit.append { state in
-                    if state.leases.entries.isEmpty { state.leases.timer = nil }
-                }
+                context.afterCommit.append { state in if state.leases.entries.isEmpty { state.leases.timer = nil } }
             }
             return remaining > 0
         }
     }
 
-    private func checkLease(_ lease: LeaseID) throws {
-        let known = state.withLock { $0.leases.exists(lease) }
+    /// Asks the database rather than the in-memory deadlines so that a lease granted or revoked
+    /// earlier in the same group-commit batch is seen as such.
+    static func checkLease(_ db: Database, _ lease: LeaseID) throws {
+        if lease == 0 { return }
+        let known = try Row.fetchCursor(db.cachedStatement(sql: SQL.leaseExists), arguments: [lease]).next() != nil
         if !known { throw StorageError.leaseNotFound(lease) }
     }
 
@@ -130,10 +120,8 @@ extension SQLiteStore {
         return try cursor.next()?.keyValue()
     }
 
-    @discardableResult
-    static func put(
-        _ db: Database, _ context: inout WriteContext, key: String, value: [UInt8], lease: LeaseID,
-        previous: KeyValue?
+    @discardableResult static func put(
+        _ db: Database, _ context: inout WriteContext, key: String, value: [UInt8], lease: LeaseID, previous: KeyValue?
     ) throws -> WatchEvent {
         let revision = context.revision + 1
         let storedKey = StoredKey.encode(key)
@@ -148,16 +136,14 @@ extension SQLiteStore {
         } else {
             try db.cachedStatement(sql: SQL.updateCurrent).execute(arguments: [revision, lease, storedKey])
         }
-        let kv = KeyValue(
-            key: key, value: value, createRevision: createRevision, modRevision: revision, lease: lease)
+        let kv = KeyValue(key: key, value: value, createRevision: createRevision, modRevision: revision, lease: lease)
         let event = WatchEvent(kind: .put, current: kv, previous: previous)
         context.revision = revision
         context.events.append(event)
         return event
     }
 
-    @discardableResult
-    static func remove(_ db: Database, _ context: inout WriteContext, previous: KeyValue) throws
+    @discardableResult static func remove(_ db: Database, _ context: inout WriteContext, previous: KeyValue) throws
         -> WatchEvent
     {
         let revision = context.revision + 1
@@ -175,10 +161,9 @@ extension SQLiteStore {
 
     /// Deletes the lease's keys (one revision each, in key order) and the lease itself.
     static func dropLease(_ db: Database, _ context: inout WriteContext, _ lease: LeaseID) throws {
-        let attached = try Row.fetchAll(db.cachedStatement(sql: SQL.currentByLease), arguments: [lease])
-            .map {
-                try $0.keyValue()
-            }
+        let attached = try Row.fetchAll(db.cachedStatement(sql: SQL.currentByLease), arguments: [lease]).map {
+            try $0.keyValue()
+        }
         for kv in attached { try remove(db, &context, previous: kv) }
         try db.cachedStatement(sql: SQL.deleteLease).execute(arguments: [lease])
         context.afterCommit.append { $0.leases.entries[lease] = nil }

@@ -43,18 +43,14 @@ public final class SQLiteStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
     /// Opens (creating it and its directory if needed) the database at `path`. The revision
     /// counter continues from the last write, and persisted leases get their full TTL again.
     public init(
-        path: String,
-        durability: SQLiteDurability = .processCrash,
-        leaseCheckInterval: Duration = .milliseconds(100),
+        path: String, durability: SQLiteDurability = .processCrash, leaseCheckInterval: Duration = .milliseconds(100),
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         let synchronous = durability == .powerLoss ? "FULL" : "NORMAL"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.write { db in try SQLiteSchema.migrate(db) }
@@ -70,9 +66,7 @@ public final class SQLiteStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
             for lease in leases { initial.leases.grant(id: lease.id, ttl: lease.ttl, now: start) }
             state = Locked(initial)
             hub = WatchHub(revision: revisions.current)
-        } catch {
-            throw Self.storageError(error)
-        }
+        } catch { throw Self.storageError(error) }
         self.now = now
         self.leaseCheckInterval = leaseCheckInterval
         state.withLock { state in

@@ -25,27 +25,21 @@ final class WatchHub: Sendable {
 
     private let state: Locked<State>
 
-    init(revision: Revision) {
-        state = Locked(State(lastPublished: revision))
-    }
+    init(revision: Revision) { state = Locked(State(lastPublished: revision)) }
 
     /// Registers a pending watcher; returns nil (after finishing the stream) when the hub is closed.
     /// `liveFrom` is the last revision published before registration: the store must replay
     /// `(after, liveFrom]` itself before calling `activate`.
-    func register(range: KeyRange, after: Revision, continuation: Continuation) -> (
-        id: Int, liveFrom: Revision
-    )? {
+    func register(range: KeyRange, after: Revision, continuation: Continuation) -> (id: Int, liveFrom: Revision)? {
         let registered = state.withLock { state -> (id: Int, liveFrom: Revision)? in
             if state.closedWith != nil { return nil }
             let id = state.nextID
             state.nextID += 1
-            state.watchers[id] = Watcher(
-                range: range, after: after, continuation: continuation, pending: [])
+            state.watchers[id] = Watcher(range: range, after: after, continuation: continuation, pending: [])
             return (id, state.lastPublished)
         }
         guard let registered else {
-            continuation.finish(
-                throwing: state.withLock { $0.closedWith } ?? .unavailable("store closed"))
+            continuation.finish(throwing: state.withLock { $0.closedWith } ?? .unavailable("store closed"))
             return nil
         }
         // onTermination may run synchronously inside finish(), so it must never be set while a
@@ -68,9 +62,7 @@ final class WatchHub: Sendable {
         }
     }
 
-    func remove(_ id: Int) {
-        state.withLock { _ = $0.watchers.removeValue(forKey: id) }
-    }
+    func remove(_ id: Int) { state.withLock { _ = $0.watchers.removeValue(forKey: id) } }
 
     /// Delivers committed events; the caller must serialize calls in revision order.
     func publish(_ events: [WatchEvent]) {

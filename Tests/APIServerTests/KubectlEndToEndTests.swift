@@ -112,7 +112,8 @@ final class KubectlEndToEndTests: XCTestCase {
             "pod/box\n")
         expectFailure(
             try cluster.kubectl(["get", "pods", "-n", "e2e-kinds", "--field-selector", "spec.bogus=x"]),
-            "Error from server (BadRequest): field label not supported: spec.bogus")
+            "Error from server (BadRequest): Unable to find \"/v1, Resource=pods\" that match label selector \"\", field selector \"spec.bogus=x\": field label not supported: spec.bogus"
+        )
 
         XCTAssertEqual(
             expectSuccess(try cluster.kubectl("delete configmap settings -n e2e-kinds")),
@@ -141,7 +142,8 @@ final class KubectlEndToEndTests: XCTestCase {
             "The Pod \"empty\" is invalid: spec.containers: Required value")
         expectFailure(
             try cluster.kubectl("get configmaps -n e2e-missing-namespace-does-not-matter -o name --field-selector metadata.name=x,bad"),
-            "Error from server (BadRequest): invalid selector: 'metadata.name=x,bad'; can't understand 'bad'")
+            "Error from server (BadRequest): Unable to find \"/v1, Resource=configmaps\" that match label selector \"\", field selector \"metadata.name=x,bad\": invalid selector: 'metadata.name=x,bad'; can't understand 'bad'"
+        )
         expectFailure(
             try cluster.kubectl("delete namespace kube-system"),
             "Error from server (Forbidden): namespaces \"kube-system\" is forbidden: this namespace may not be deleted")

@@ -40,14 +40,12 @@ struct OpenedStore: Sendable {
 }
 
 /// Runs `body` with a fresh store of `backend` and a key prefix unique to this call.
-func withStore(
-    _ backend: Backend, _ body: (_ store: any KeyValueStore, _ prefix: String) async throws -> Void
-) async throws {
+func withStore(_ backend: Backend, _ body: (_ store: any KeyValueStore, _ prefix: String) async throws -> Void)
+    async throws
+{
     let opened = try await backend.open()
     let prefix = "/test/\(UUID().uuidString.lowercased())/"
-    do {
-        try await body(opened.store, prefix)
-    } catch {
+    do { try await body(opened.store, prefix) } catch {
         try? await opened.cleanup()
         throw error
     }
@@ -59,8 +57,7 @@ struct TemporaryDirectory: Sendable {
     let url: URL
 
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "kubeswift-storage-\(UUID().uuidString)")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kubeswift-storage-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
@@ -85,9 +82,7 @@ final class EventCollector: Sendable {
     init(_ stream: AsyncThrowingStream<WatchEvent, any Error>) {
         let box = self.box
         task = Task {
-            do {
-                for try await event in stream { box.lock.withLock { box.events.append(event) } }
-            } catch {
+            do { for try await event in stream { box.lock.withLock { box.events.append(event) } } } catch {
                 box.lock.withLock { box.failure = error }
             }
             box.lock.withLock { box.finished = true }
@@ -136,15 +131,12 @@ func prefixEnd(_ prefix: String) -> String { MemoryStore.prefixEnd(prefix) }
 
 /// Expects `body` to throw exactly `expected`.
 func expectError<T>(
-    _ expected: StorageError, sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> T
+    _ expected: StorageError, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
 ) async {
     do {
         _ = try await body()
         Issue.record("expected \(expected), got success", sourceLocation: sourceLocation)
-    } catch let error as StorageError {
-        #expect(error == expected, sourceLocation: sourceLocation)
-    } catch {
+    } catch let error as StorageError { #expect(error == expected, sourceLocation: sourceLocation) } catch {
         Issue.record("expected \(expected), got \(error)", sourceLocation: sourceLocation)
     }
 }

@@ -2,10 +2,8 @@ import Storage
 import Testing
 
 /// Key-value semantics every backend must share; see `Backend` for how to add one.
-@Suite("KeyValueStore conformance: reads and writes")
-struct ConformanceTests {
-    @Test(arguments: Backend.all)
-    func createThenExists(backend: Backend) async throws {
+@Suite("KeyValueStore conformance: reads and writes") struct ConformanceTests {
+    @Test(arguments: Backend.all) func createThenExists(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let before = try await store.currentRevision()
             let created = try await store.create(key: prefix + "a", value: bytes("one"), lease: 0)
@@ -22,8 +20,7 @@ struct ConformanceTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func emptyValuesAndUnicodeKeysRoundTrip(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func emptyValuesAndUnicodeKeysRoundTrip(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             _ = try await store.create(key: prefix + "empty", value: [], lease: 0)
             #expect(try await store.get(key: prefix + "empty")?.value == [])
@@ -34,15 +31,13 @@ struct ConformanceTests {
             _ = try await store.create(key: decomposed, value: bytes("nfd"), lease: 0)
             #expect(try await store.get(key: composed)?.value == bytes("nfc"))
             #expect(try await store.get(key: decomposed)?.value == bytes("nfd"))
-            let listed = try await store.range(
-                start: prefix, end: prefixEnd(prefix), limit: 0, revision: nil)
+            let listed = try await store.range(start: prefix, end: prefixEnd(prefix), limit: 0, revision: nil)
             // By bytes: "empty" (65 6D...) < "e\u{301}" (65 CC 81) < "\u{E9}" (C3 A9).
             #expect(listed.items.map(\.value) == [[], bytes("nfd"), bytes("nfc")])
         }
     }
 
-    @Test(arguments: Backend.all)
-    func updateIfRevision(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func updateIfRevision(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let key = prefix + "k"
             let created = try await store.create(key: key, value: bytes("v1"), lease: 0)
@@ -52,11 +47,9 @@ struct ConformanceTests {
             #expect(updated.createRevision == created.createRevision)
             #expect(updated.modRevision > created.modRevision)
             await expectError(.conflict(current: updated)) {
-                try await store.update(
-                    key: key, value: bytes("v3"), expectedRevision: created.modRevision, lease: 0)
+                try await store.update(key: key, value: bytes("v3"), expectedRevision: created.modRevision, lease: 0)
             }
-            let forced = try await store.update(
-                key: key, value: bytes("v3"), expectedRevision: nil, lease: 0)
+            let forced = try await store.update(key: key, value: bytes("v3"), expectedRevision: nil, lease: 0)
             #expect(forced.value == bytes("v3"))
             #expect(forced.modRevision > updated.modRevision)
             await expectError(.keyNotFound(key: prefix + "missing")) {
@@ -65,24 +58,19 @@ struct ConformanceTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func deleteIfRevision(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func deleteIfRevision(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let key = prefix + "k"
             let created = try await store.create(key: key, value: bytes("v1"), lease: 0)
-            let updated = try await store.update(
-                key: key, value: bytes("v2"), expectedRevision: nil, lease: 0)
+            let updated = try await store.update(key: key, value: bytes("v2"), expectedRevision: nil, lease: 0)
             await expectError(.conflict(current: updated)) {
                 try await store.delete(key: key, expectedRevision: created.modRevision)
             }
-            let (deleted, revision) = try await store.delete(
-                key: key, expectedRevision: updated.modRevision)
+            let (deleted, revision) = try await store.delete(key: key, expectedRevision: updated.modRevision)
             #expect(deleted == updated)
             #expect(revision > updated.modRevision)
             #expect(try await store.get(key: key) == nil)
-            await expectError(.keyNotFound(key: key)) {
-                try await store.delete(key: key, expectedRevision: nil)
-            }
+            await expectError(.keyNotFound(key: key)) { try await store.delete(key: key, expectedRevision: nil) }
             // A key deleted and created again starts a new life: a new create revision.
             let again = try await store.create(key: key, value: bytes("v3"), lease: 0)
             #expect(again.createRevision > revision)
@@ -91,14 +79,12 @@ struct ConformanceTests {
         }
     }
 
-    @Test(arguments: Backend.all.filter(\.isolated))
-    func revisionsIncreaseByOnePerWrite(backend: Backend) async throws {
+    @Test(arguments: Backend.all.filter(\.isolated)) func revisionsIncreaseByOnePerWrite(backend: Backend) async throws
+    {
         try await withStore(backend) { store, prefix in
             var expected = try await store.currentRevision() + 1
             for index in 0..<5 {
-                #expect(
-                    try await store.create(key: prefix + "\(index)", value: [], lease: 0).modRevision
-                        == expected)
+                #expect(try await store.create(key: prefix + "\(index)", value: [], lease: 0).modRevision == expected)
                 expected += 1
                 let updated = try await store.update(
                     key: prefix + "\(index)", value: [1], expectedRevision: nil, lease: 0)
@@ -114,8 +100,7 @@ struct ConformanceTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func rangeWithPrefixLimitAndMore(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func rangeWithPrefixLimitAndMore(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             for name in ["a/3", "a/1", "a/5", "a/2", "a/4", "b/1", "a"] {
                 _ = try await store.create(key: prefix + name, value: bytes(name), lease: 0)
@@ -141,18 +126,14 @@ struct ConformanceTests {
             #expect(single.items.map(\.key) == [prefix + "a"])
             let none = try await store.range(start: prefix + "zz", end: nil, limit: 0, revision: nil)
             #expect(none.items.isEmpty)
-            let halfOpen = try await store.range(
-                start: prefix + "a/4", end: prefix + "b/1", limit: 0, revision: nil)
+            let halfOpen = try await store.range(start: prefix + "a/4", end: prefix + "b/1", limit: 0, revision: nil)
             #expect(halfOpen.items.map(\.key) == [prefix + "a/4", prefix + "a/5"])
         }
     }
 
-    @Test(arguments: Backend.all.filter(\.isolated))
-    func rangeToTheEndOfTheKeySpace(backend: Backend) async throws {
+    @Test(arguments: Backend.all.filter(\.isolated)) func rangeToTheEndOfTheKeySpace(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
-            for name in ["x", "y", "z"] {
-                _ = try await store.create(key: prefix + name, value: [], lease: 0)
-            }
+            for name in ["x", "y", "z"] { _ = try await store.create(key: prefix + name, value: [], lease: 0) }
             let rest = try await store.range(start: prefix + "y", end: "\u{0}", limit: 0, revision: nil)
             #expect(rest.items.map(\.key) == [prefix + "y", prefix + "z"])
             let everything = try await store.range(start: "", end: "\u{0}", limit: 0, revision: nil)
@@ -160,15 +141,12 @@ struct ConformanceTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func rangeAtPastRevisions(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func rangeAtPastRevisions(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let (start, end) = (prefix, prefixEnd(prefix))
             let r1 = try await store.create(key: prefix + "k1", value: bytes("v1"), lease: 0).modRevision
-            let r2 = try await store.update(
-                key: prefix + "k1", value: bytes("v2"), expectedRevision: nil, lease: 0
-            )
-            .modRevision
+            let r2 = try await store.update(key: prefix + "k1", value: bytes("v2"), expectedRevision: nil, lease: 0)
+                .modRevision
             let r3 = try await store.create(key: prefix + "k2", value: bytes("w1"), lease: 0).modRevision
             let r4 = try await store.delete(key: prefix + "k1", expectedRevision: nil).revision
             let r5 = try await store.create(key: prefix + "k0", value: bytes("u1"), lease: 0).modRevision
@@ -195,23 +173,18 @@ struct ConformanceTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func compactionForgetsOldRevisions(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func compactionForgetsOldRevisions(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let (start, end) = (prefix, prefixEnd(prefix))
             let r1 = try await store.create(key: prefix + "k", value: bytes("v1"), lease: 0).modRevision
-            let r2 = try await store.update(
-                key: prefix + "k", value: bytes("v2"), expectedRevision: nil, lease: 0
-            )
-            .modRevision
+            let r2 = try await store.update(key: prefix + "k", value: bytes("v2"), expectedRevision: nil, lease: 0)
+                .modRevision
             _ = try await store.create(key: prefix + "gone", value: bytes("g"), lease: 0)
             _ = try await store.create(key: prefix + "stays", value: bytes("s"), lease: 0)
             let r5 = try await store.delete(key: prefix + "gone", expectedRevision: nil).revision
             try await store.compact(revision: r5)
-            let r6 = try await store.update(
-                key: prefix + "k", value: bytes("v3"), expectedRevision: nil, lease: 0
-            )
-            .modRevision
+            let r6 = try await store.update(key: prefix + "k", value: bytes("v3"), expectedRevision: nil, lease: 0)
+                .modRevision
 
             await expectError(.compacted(requested: r1, compactedAt: r5)) {
                 try await store.range(start: start, end: end, limit: 0, revision: r1)
@@ -223,17 +196,13 @@ struct ConformanceTests {
             #expect(now.items.map(\.value) == [bytes("v3"), bytes("s")])
 
             let tooOld = EventCollector(store.watch(start: start, end: end, afterRevision: r2))
-            #expect(
-                try await tooOld.waitForEnd() as? StorageError == .compacted(requested: r2, compactedAt: r5)
-            )
+            #expect(try await tooOld.waitForEnd() as? StorageError == .compacted(requested: r2, compactedAt: r5))
             let fresh = EventCollector(store.watch(start: start, end: end, afterRevision: r5))
             let events = try await fresh.wait(for: 1)
             #expect(events.map(\.revision) == [r6])
             #expect(events.first?.previous?.value == bytes("v2"))
 
-            await expectError(.compacted(requested: r5, compactedAt: r5)) {
-                try await store.compact(revision: r5)
-            }
+            await expectError(.compacted(requested: r5, compactedAt: r5)) { try await store.compact(revision: r5) }
             let current = try await store.currentRevision()
             await expectError(.futureRevision(requested: current + 5, current: current)) {
                 try await store.compact(revision: current + 5)
@@ -243,8 +212,7 @@ struct ConformanceTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func concurrentCreatesOfOneKeyLetExactlyOneWin(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func concurrentCreatesOfOneKeyLetExactlyOneWin(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let key = prefix + "contended"
             let outcomes = await withTaskGroup(of: Result<KeyValue, any Error>.self) { group in
@@ -257,9 +225,7 @@ struct ConformanceTests {
             }
             let winners = outcomes.compactMap { try? $0.get() }
             #expect(winners.count == 1)
-            for case .failure(let error) in outcomes {
-                #expect(error as? StorageError == .keyExists(key: key))
-            }
+            for case .failure(let error) in outcomes { #expect(error as? StorageError == .keyExists(key: key)) }
             let stored = try await store.get(key: key)
             #expect(stored == winners.first)
         }

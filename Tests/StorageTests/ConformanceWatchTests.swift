@@ -2,16 +2,12 @@ import Storage
 import Testing
 
 /// Watch and lease semantics every backend must share; see `Backend` for how to add one.
-@Suite("KeyValueStore conformance: watches and leases")
-struct ConformanceWatchTests {
-    @Test(arguments: Backend.all)
-    func watchSeesEveryConcurrentWriteOnceInOrder(backend: Backend) async throws {
+@Suite("KeyValueStore conformance: watches and leases") struct ConformanceWatchTests {
+    @Test(arguments: Backend.all) func watchSeesEveryConcurrentWriteOnceInOrder(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let after = try await store.currentRevision()
-            let watcher = EventCollector(
-                store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: after))
-            let revisions = try await Self.writeConcurrently(
-                store, prefix: prefix, tasks: 8, writesPerTask: 200)
+            let watcher = EventCollector(store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: after))
+            let revisions = try await Self.writeConcurrently(store, prefix: prefix, tasks: 8, writesPerTask: 200)
             let events = try await watcher.wait(for: revisions.count)
             #expect(events.count == revisions.count)
             #expect(zip(events, events.dropFirst()).allSatisfy { $0.revision < $1.revision })
@@ -23,20 +19,19 @@ struct ConformanceWatchTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func watchFromThePastReplaysThenGoesLiveWithoutGapsUnderLoad(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func watchFromThePastReplaysThenGoesLiveWithoutGapsUnderLoad(backend: Backend)
+        async throws
+    {
         try await withStore(backend) { store, prefix in
             var written: [Revision] = []
             for index in 0..<50 {
-                written.append(
-                    try await store.create(key: prefix + "seed\(index)", value: [], lease: 0).modRevision)
+                written.append(try await store.create(key: prefix + "seed\(index)", value: [], lease: 0).modRevision)
             }
             let after = written[9]
             // The watch opens while writers run, so replay and live delivery race.
             async let more = Self.writeConcurrently(store, prefix: prefix, tasks: 4, writesPerTask: 100)
             try await Task.sleep(for: .milliseconds(2))
-            let watcher = EventCollector(
-                store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: after))
+            let watcher = EventCollector(store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: after))
             written += try await more
             let expected = written.filter { $0 > after }.sorted()
             let events = try await watcher.wait(for: expected.count)
@@ -44,20 +39,17 @@ struct ConformanceWatchTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func replayedAndLiveEventsCarryPreviousValues(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func replayedAndLiveEventsCarryPreviousValues(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let key = prefix + "k"
             let created = try await store.create(key: key, value: bytes("v1"), lease: 0)
-            let updated = try await store.update(
-                key: key, value: bytes("v2"), expectedRevision: nil, lease: 0)
+            let updated = try await store.update(key: key, value: bytes("v2"), expectedRevision: nil, lease: 0)
             let deleted = try await store.delete(key: key, expectedRevision: nil)
             let watcher = EventCollector(
                 store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: created.modRevision - 1))
             let replayed = try await watcher.wait(for: 3)
             let recreated = try await store.create(key: key, value: bytes("v3"), lease: 0)
-            let reupdated = try await store.update(
-                key: key, value: bytes("v4"), expectedRevision: nil, lease: 0)
+            let reupdated = try await store.update(key: key, value: bytes("v4"), expectedRevision: nil, lease: 0)
             let live = try await store.delete(key: key, expectedRevision: nil)
             let events = try await watcher.wait(for: 6)
             #expect(replayed.count == 3)
@@ -67,8 +59,7 @@ struct ConformanceWatchTests {
                 WatchEvent(
                     kind: .delete,
                     current: KeyValue(key: key, value: [], createRevision: 0, modRevision: deleted.revision),
-                    previous: updated),
-                WatchEvent(kind: .put, current: recreated, previous: nil),
+                    previous: updated), WatchEvent(kind: .put, current: recreated, previous: nil),
                 WatchEvent(kind: .put, current: reupdated, previous: recreated),
                 WatchEvent(
                     kind: .delete,
@@ -79,21 +70,17 @@ struct ConformanceWatchTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func watchOverAKeyRangeSeesOnlyItsKeys(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func watchOverAKeyRangeSeesOnlyItsKeys(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let after = try await store.currentRevision()
             let pods = EventCollector(
-                store.watch(start: prefix + "pods/", end: prefixEnd(prefix + "pods/"), afterRevision: after)
-            )
-            let single = EventCollector(
-                store.watch(start: prefix + "pods/a", end: nil, afterRevision: after))
+                store.watch(start: prefix + "pods/", end: prefixEnd(prefix + "pods/"), afterRevision: after))
+            let single = EventCollector(store.watch(start: prefix + "pods/a", end: nil, afterRevision: after))
             for name in ["pods/a", "services/a", "pods/b", "podsx", "pods/a"] {
                 if try await store.get(key: prefix + name) == nil {
                     _ = try await store.create(key: prefix + name, value: bytes(name), lease: 0)
                 } else {
-                    _ = try await store.update(
-                        key: prefix + name, value: bytes(name), expectedRevision: nil, lease: 0)
+                    _ = try await store.update(key: prefix + name, value: bytes(name), expectedRevision: nil, lease: 0)
                 }
             }
             let podEvents = try await pods.wait(for: 3)
@@ -107,24 +94,20 @@ struct ConformanceWatchTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func watchFromTheFutureWaitsForItsRevision(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func watchFromTheFutureWaitsForItsRevision(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let now = try await store.currentRevision()
-            let watcher = EventCollector(
-                store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: now + 2))
+            let watcher = EventCollector(store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: now + 2))
             var revisions: [Revision] = []
             for index in 0..<4 {
-                revisions.append(
-                    try await store.create(key: prefix + "\(index)", value: [], lease: 0).modRevision)
+                revisions.append(try await store.create(key: prefix + "\(index)", value: [], lease: 0).modRevision)
             }
             let events = try await watcher.wait(for: revisions.filter { $0 > now + 2 }.count)
             #expect(events.map(\.revision) == revisions.filter { $0 > now + 2 })
         }
     }
 
-    @Test(arguments: Backend.all)
-    func leaseExpiryDeletesItsKeysWithDeleteEvents(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func leaseExpiryDeletesItsKeysWithDeleteEvents(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let lease = try await store.grantLease(ttlSeconds: 1)
             let a = try await store.create(key: prefix + "a", value: bytes("a"), lease: lease)
@@ -135,8 +118,7 @@ struct ConformanceWatchTests {
             #expect(a.lease == lease)
             #expect(b.lease == 0)
             let after = try await store.currentRevision()
-            let watcher = EventCollector(
-                store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: after))
+            let watcher = EventCollector(store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: after))
             let started = ContinuousClock.now
             let events = try await watcher.wait(for: 2, timeout: .seconds(10))
             // etcd rounds short TTLs up to its minimum, so only an upper bound is portable.
@@ -150,8 +132,7 @@ struct ConformanceWatchTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func keepAliveHoldsALeaseAndRevokeDeletesNow(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func keepAliveHoldsALeaseAndRevokeDeletesNow(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let lease = try await store.grantLease(ttlSeconds: 1)
             _ = try await store.create(key: prefix + "held", value: [], lease: lease)
@@ -168,14 +149,18 @@ struct ConformanceWatchTests {
             await expectError(.leaseNotFound(lease)) {
                 try await store.create(key: prefix + "late", value: [], lease: lease)
             }
+            // Lease 0 means "no lease"; it cannot be revoked, and keys without a lease stay.
+            _ = try await store.create(key: prefix + "free", value: [], lease: 0)
+            await expectError(.leaseNotFound(0)) { try await store.revokeLease(0) }
+            await expectError(.leaseNotFound(0)) { try await store.keepAlive(lease: 0) }
+            #expect(try await store.get(key: prefix + "free") != nil)
             let other = try await store.grantLease(ttlSeconds: 60)
             #expect(other != lease && other != 0)
             try await store.revokeLease(other)
         }
     }
 
-    @Test(arguments: Backend.all)
-    func stoppingIterationEndsTheWatch(backend: Backend) async throws {
+    @Test(arguments: Backend.all) func stoppingIterationEndsTheWatch(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let after = try await store.currentRevision()
             let stream = store.watch(start: prefix, end: prefixEnd(prefix), afterRevision: after)
@@ -187,9 +172,7 @@ struct ConformanceWatchTests {
                 }
                 return seen
             }
-            for index in 0..<5 {
-                _ = try await store.create(key: prefix + "\(index)", value: [], lease: 0)
-            }
+            for index in 0..<5 { _ = try await store.create(key: prefix + "\(index)", value: [], lease: 0) }
             #expect(try await consumer.value == 2)
             // Writes after the consumer left must not fail or block.
             _ = try await store.create(key: prefix + "after", value: [], lease: 0)
@@ -197,9 +180,9 @@ struct ConformanceWatchTests {
     }
 
     /// Creates `tasks × writesPerTask` keys from concurrent tasks; returns the revisions written.
-    static func writeConcurrently(
-        _ store: any KeyValueStore, prefix: String, tasks: Int, writesPerTask: Int
-    ) async throws -> [Revision] {
+    static func writeConcurrently(_ store: any KeyValueStore, prefix: String, tasks: Int, writesPerTask: Int)
+        async throws -> [Revision]
+    {
         try await withThrowingTaskGroup(of: [Revision].self) { group in
             for task in 0..<tasks {
                 group.addTask {

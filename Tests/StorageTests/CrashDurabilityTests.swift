@@ -13,13 +13,11 @@ import Testing
 /// Needs the `storage-crash-writer` executable, which a test target cannot depend on: build
 /// everything first (`swift build --build-tests`, then `swift test --skip-build`; plain `swift test`
 /// also builds every product). A missing binary fails the test rather than skipping it.
-@Suite("SQLiteStore crash durability")
-struct CrashDurabilityTests {
+@Suite("SQLiteStore crash durability") struct CrashDurabilityTests {
     @Test func acknowledgedWritesSurviveKill9() async throws {
         let writer = try #require(
             Self.locateWriter(),
-            "storage-crash-writer not found next to the test bundle; run `swift build --build-tests` first"
-        )
+            "storage-crash-writer not found next to the test bundle; run `swift build --build-tests` first")
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.path("crash.sqlite")
@@ -48,15 +46,12 @@ struct CrashDurabilityTests {
         // One create per revision from an empty store: the counter equals the number of keys.
         #expect(revision == Revision(stored.items.count))
         #expect(stored.items.count >= acked.count)
-        #expect(
-            try await store.create(key: "after-crash", value: [], lease: 0).modRevision == revision + 1)
+        #expect(try await store.create(key: "after-crash", value: [], lease: 0).modRevision == revision + 1)
     }
 
     /// Reads acknowledged keys until `count` arrived, SIGKILLs the writer, then reads what it
     /// flushed before dying. Runs on a dispatch queue because the reads block.
-    static func readAcks(from handle: FileHandle, killing process: Process, after count: Int) async
-        -> [String]
-    {
+    static func readAcks(from handle: FileHandle, killing process: Process, after count: Int) async -> [String] {
         let pid = process.processIdentifier
         // Kills a writer that hangs, so the blocking reads below always reach end of file.
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
@@ -79,8 +74,7 @@ struct CrashDurabilityTests {
                 }
                 // Only complete lines were acknowledged; a torn last line was not.
                 let text = String(decoding: buffer, as: UTF8.self)
-                var complete = text.split(separator: "\n", omittingEmptySubsequences: false).map(
-                    String.init)
+                var complete = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                 complete.removeLast()
                 continuation.resume(returning: complete)
             }

@@ -12,8 +12,7 @@ final class ManualClock: @unchecked Sendable {
     func advance(by duration: Duration) { lock.withLock { instant += duration } }
 }
 
-@Suite("MemoryStore")
-struct MemoryStoreTests {
+@Suite("MemoryStore") struct MemoryStoreTests {
     @Test func leasesExpireByTheInjectedClock() async throws {
         let clock = ManualClock()
         let store = MemoryStore(leaseCheckInterval: .seconds(3600), now: { clock.now })
@@ -69,7 +68,6 @@ struct MemoryStoreTests {
         }
         let all = try await store.range(start: "", end: "\u{0}", limit: 0, revision: nil)
         #expect(
-            all.items.map { Array($0.key.utf8) }
-                == ["e", "e\u{301}", "f", "\u{E9}", "\u{FFFD}"].map { Array($0.utf8) })
+            all.items.map { Array($0.key.utf8) } == ["e", "e\u{301}", "f", "\u{E9}", "\u{FFFD}"].map { Array($0.utf8) })
     }
 }

@@ -2,8 +2,7 @@ import Foundation
 import Storage
 import Testing
 
-@Suite("SQLiteStore")
-struct SQLiteStoreTests {
+@Suite("SQLiteStore") struct SQLiteStoreTests {
     @Test func reopeningKeepsDataRevisionsCompactionAndLeases() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -12,8 +11,7 @@ struct SQLiteStoreTests {
         do {
             let store = try SQLiteStore(path: path)
             _ = try await store.create(key: "a", value: bytes("a1"), lease: 0)
-            r2 = try await store.update(key: "a", value: bytes("a2"), expectedRevision: nil, lease: 0)
-                .modRevision
+            r2 = try await store.update(key: "a", value: bytes("a2"), expectedRevision: nil, lease: 0).modRevision
             _ = try await store.create(key: "b", value: bytes("b1"), lease: 0)
             try await store.compact(revision: r2)
             lease = try await store.grantLease(ttlSeconds: 60)
@@ -66,9 +64,7 @@ struct SQLiteStoreTests {
         _ = try await watcher.wait(for: 1)
         try store.close()
         #expect(try await watcher.waitForEnd() as? StorageError == .unavailable("store closed"))
-        await expectError(.unavailable("store closed")) {
-            try await store.create(key: "x", value: [], lease: 0)
-        }
+        await expectError(.unavailable("store closed")) { try await store.create(key: "x", value: [], lease: 0) }
         await expectError(.unavailable("store closed")) { try await store.get(key: "k") }
     }
 
@@ -77,8 +73,7 @@ struct SQLiteStoreTests {
         defer { directory.remove() }
         weak var weakStore: SQLiteStore?
         do {
-            let store = try SQLiteStore(
-                path: directory.path("store.sqlite"), leaseCheckInterval: .milliseconds(10))
+            let store = try SQLiteStore(path: directory.path("store.sqlite"), leaseCheckInterval: .milliseconds(10))
             weakStore = store
             _ = try await store.grantLease(ttlSeconds: 60)
             try await Task.sleep(for: .milliseconds(30))

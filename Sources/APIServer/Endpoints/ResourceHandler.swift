@@ -118,26 +118,33 @@ extension APIServer {
         ]
     }
 
-    /// Parses a JSON request body, with 415 for other media types and 400 for malformed JSON.
+    /// Parses a request body: JSON, or the Kubernetes protobuf typed kubectl commands send; 415 for other
+    /// media types and 400 for malformed bodies.
     func decodeBody(_ request: HTTPRequest) throws(APIError) -> JSON {
         let contentType = (request.header("content-type") ?? "application/json").lowercased()
         let mediaType = contentType.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
-        guard mediaType == "application/json" || mediaType == "*/*" || mediaType.isEmpty else {
-            throw APIError.unsupportedMediaType(mediaType, accepted: ["application/json"])
-        }
-        do {
-            let body = try JSON.parse(request.body)
-            guard body.objectValue != nil else {
-                throw APIError.badRequest("the body of the request must be a JSON object")
+        if KubernetesProtobuf.isProtobuf(contentType: mediaType) {
+            do {
+                return try KubernetesProtobuf.decode(request.body).object
+            } catch {
+                if error.reason == .malformed { throw APIError.badRequest("error decoding request body: \(error)") }
+                throw APIError(code: 415, reason: .unsupportedMediaType, message: error.message)
             }
-            return body
-        } catch let error as JSONParseError {
-            throw APIError.badRequest("error decoding request body: \(error.message)")
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError.badRequest("error decoding request body")
         }
+        guard mediaType == "application/json" || mediaType == "*/*" || mediaType.isEmpty else {
+            throw APIError.unsupportedMediaType(
+                mediaType, accepted: ["application/json", "application/vnd.kubernetes.protobuf"])
+        }
+        let body: JSON
+        do {
+            body = try JSON.parse(request.body)
+        } catch {
+            throw APIError.badRequest("error decoding request body: \(error.message)")
+        }
+        guard body.objectValue != nil else {
+            throw APIError.badRequest("the body of the request must be a JSON object")
+        }
+        return body
     }
 
     /// pods/binding: sets spec.nodeName once, as the scheduler's bind call does.

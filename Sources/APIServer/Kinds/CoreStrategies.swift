@@ -90,6 +90,15 @@ struct NodeStrategy: Strategy {
 struct SecretStrategy: Strategy {
     func applyDefaults(_ object: inout JSON) {
         if object["type"] == nil { object["type"] = "Opaque" }
+        // stringData is write-only: its entries land in data, base64-encoded, as upstream's conversion does.
+        if let stringData = object["stringData"]?.objectValue {
+            var data = object["data"]?.objectValue ?? JSONObject()
+            for (key, value) in stringData {
+                data[key] = .string(Data((value.stringValue ?? "").utf8).base64EncodedString())
+            }
+            object["data"] = .object(data)
+            object["stringData"] = nil
+        }
     }
 
     func validate(_ object: JSON) -> [FieldError] {

@@ -30,7 +30,11 @@ struct ServiceStrategy: Strategy {
         if var ports = spec["ports"]?.arrayValue {
             for index in ports.indices where ports[index].objectValue != nil {
                 if ports[index]["protocol"] == nil { ports[index]["protocol"] = "TCP" }
-                if ports[index]["targetPort"] == nil, let port = ports[index]["port"] { ports[index]["targetPort"] = port }
+                // Typed clients send a zero targetPort for "unset"; upstream defaults both to the port.
+                let target = ports[index]["targetPort"]
+                if target == nil || target == .int(0) || target == .string(""), let port = ports[index]["port"] {
+                    ports[index]["targetPort"] = port
+                }
             }
             spec["ports"] = .array(ports)
         }

@@ -36,7 +36,7 @@ final class TestCluster: @unchecked Sendable {
         let certificates = try GuideCertificates.write(directory: pki, options: options)
 
         logFile = directory.appendingPathComponent("apiserver.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         process = Process()
         process.executableURL = binary
