@@ -26,10 +26,12 @@ extension APIServer {
 
         switch (info.verb, info.subresource) {
         case ("get", nil), ("get", "status"):
-            return encoder.object(try await store.get(namespace: namespace, name: info.name ?? ""))
+            let value = try await store.getValue(namespace: namespace, name: info.name ?? "")
+            if encoder.wantsRaw, let bytes = store.rawObject(value) { return .json(bytes) }
+            return encoder.object(try store.decode(value))
         case ("list", _):
             let options = try ListOptions(query: request.query)
-            return encoder.list(try await store.list(namespace: namespace, options: options))
+            return encoder.list(try await store.list(namespace: namespace, options: options, raw: encoder.wantsRaw))
         case ("watch", _):
             var options = try ListOptions(query: request.query)
             if let name = info.name {

@@ -14,6 +14,9 @@ struct ResponseEncoder: Sendable {
         includeObject = request.query["includeObject"] ?? "Metadata"
     }
 
+    /// Whether the response can be the stored bytes as they are.
+    var wantsRaw: Bool { !asTable }
+
     func object(_ object: JSON, status: HTTPResponseStatus = .ok) -> HTTPResponse {
         guard asTable else { return .json(object.encoded(), status: status) }
         return .json(table([object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""]).encoded(), status: status)
@@ -32,6 +35,10 @@ struct ResponseEncoder: Sendable {
         for (index, item) in page.items.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             item.encode(into: &out)
+        }
+        for (index, item) in page.rawItems.enumerated() {
+            if index > 0 || !page.items.isEmpty { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: item)
         }
         out.append(contentsOf: "]}".utf8)
         return .json(out)

@@ -4,6 +4,8 @@ import Storage
 /// One page of a list: the items, the revision it was read at, and the token for the next page.
 struct ListPage: Sendable {
     var items: [JSON]
+    /// The items as response bytes, filled instead of `items` when the caller asked for raw output.
+    var rawItems: [[UInt8]] = []
     var revision: Int64
     var continueToken: String?
 }
@@ -33,7 +35,9 @@ extension RegistryStore {
             && (options.fieldSelector.isEverything || options.fieldSelector.matches { fieldValue(object, field: $0) })
     }
 
-    func list(namespace: String?, options: ListOptions) async throws -> ListPage {
+    /// Lists at one revision, page by page. With `raw`, items are the stored bytes with their
+    /// resourceVersion (no parsing) unless selectors need the objects.
+    func list(namespace: String?, options: ListOptions, raw: Bool = false) async throws -> ListPage {
         try checkFieldSelector(options.fieldSelector)
         let scope = rangePrefix(namespace: namespace)
         let end = Self.prefixEnd(scope)
@@ -54,9 +58,12 @@ extension RegistryStore {
             }
         }
         var items: [JSON] = []
+        var rawItems: [[UInt8]] = []
         let filtered = !options.labelSelector.isEverything || !options.fieldSelector.isEverything
+        let rawOutput = raw && !filtered
+        var count: Int { rawOutput ? rawItems.count : items.count }
         while true {
-            let want = options.limit > 0 ? max(options.limit - items.count, filtered ? 100 : 0) : 0
+            let want = options.limit > 0 ? max(options.limit - count, filtered ? 100 : 0) : 0
             let result: RangeResult
             do {
                 result = try await storage.range(start: start, end: end, limit: want, revision: revision)
@@ -73,20 +80,28 @@ extension RegistryStore {
             }
             revision = result.revision
             for value in result.items {
-                let object = try decode(value)
-                if matches(object, options) { items.append(object) }
-                if options.limit > 0, items.count == options.limit {
+                if rawOutput, let bytes = rawObject(value) {
+                    rawItems.append(bytes)
+                } else {
+                    let object = try decode(value)
+                    if rawOutput {
+                        rawItems.append(object.encoded())
+                    } else if matches(object, options) {
+                        items.append(object)
+                    }
+                }
+                if options.limit > 0, count == options.limit {
                     let last = value.key
                     let moreAfter = result.more || value.key != result.items.last?.key
                     if moreAfter {
                         let token = ContinueToken(revision: result.revision, startKey: String(last.dropFirst(prefix.count)) + "\u{0}")
-                        return ListPage(items: items, revision: result.revision, continueToken: token.encoded)
+                        return ListPage(items: items, rawItems: rawItems, revision: result.revision, continueToken: token.encoded)
                     }
-                    return ListPage(items: items, revision: result.revision, continueToken: nil)
+                    return ListPage(items: items, rawItems: rawItems, revision: result.revision, continueToken: nil)
                 }
             }
             guard result.more, let last = result.items.last else {
-                return ListPage(items: items, revision: result.revision, continueToken: nil)
+                return ListPage(items: items, rawItems: rawItems, revision: result.revision, continueToken: nil)
             }
             start = last.key + "\u{0}"
         }

@@ -54,19 +54,61 @@ public final class RegistryStore: Sendable {
         return object
     }
 
+    /// Stored objects begin with apiVersion, kind and metadata, in that order, so `rawObject` can find the
+    /// object's own metadata without parsing.
     func encode(_ object: JSON) -> [UInt8] {
         var stored = object
         stored.setMeta("resourceVersion", nil)
-        return stored.encoded()
+        guard case .object(let fields) = stored else { return stored.encoded() }
+        var ordered = JSONObject()
+        for key in ["apiVersion", "kind", "metadata"] { if let value = fields[key] { ordered[key] = value } }
+        for entry in fields.entries where !["apiVersion", "kind", "metadata"].contains(entry.key) {
+            ordered.entries.append(entry)
+        }
+        return JSON.object(ordered).encoded()
+    }
+
+    static let metadataMarker = Array(#""metadata":{"#.utf8)
+
+    /// The stored bytes with `metadata.resourceVersion` set, without parsing: reads and lists answer with
+    /// these directly. Inside JSON strings quotes are escaped, so the first `"metadata":{` after the short
+    /// apiVersion and kind fields is the object's own metadata.
+    func rawObject(_ value: KeyValue) -> [UInt8]? {
+        let bytes = value.value
+        let marker = Self.metadataMarker
+        let limit = min(bytes.count - marker.count, 512)
+        guard limit >= 0 else { return nil }
+        var index = 0
+        search: while index <= limit {
+            for offset in 0..<marker.count where bytes[index + offset] != marker[offset] {
+                index += 1
+                continue search
+            }
+            let insertAt = index + marker.count
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 32)
+            out.append(contentsOf: bytes[..<insertAt])
+            out.append(contentsOf: #""resourceVersion":""#.utf8)
+            out.append(contentsOf: String(value.modRevision).utf8)
+            out.append(UInt8(ascii: "\""))
+            if insertAt < bytes.count, bytes[insertAt] != UInt8(ascii: "}") { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: bytes[insertAt...])
+            return out
+        }
+        return nil
     }
 
     // MARK: get
 
     func get(namespace: String?, name: String) async throws -> JSON {
+        try decode(try await getValue(namespace: namespace, name: name))
+    }
+
+    func getValue(namespace: String?, name: String) async throws -> KeyValue {
         guard let value = try await storage.get(key: key(namespace: namespace, name: name)) else {
             throw APIError.notFound(groupResource, name: name)
         }
-        return try decode(value)
+        return value
     }
 
     // MARK: create
