@@ -36,9 +36,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "APIMachinery",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift")
             ],
             swiftSettings: upcoming
         ),
@@ -69,6 +67,20 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "Client",
+            dependencies: [
+                "APIMachinery", "Operations",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "kube-apiserver",
             dependencies: ["APIServer"],
@@ -77,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "kubeswift",
             dependencies: [
-                "APIServer", "Operations", "Storage", "Component",
+                "APIServer", "Operations", "Storage", "Component", "Client", "APIMachinery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -93,13 +105,25 @@ let package = Package(
             dependencies: ["Storage"],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "APIMachineryTests", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .testTarget(
+            name: "APIMachineryTests", dependencies: ["APIMachinery"], exclude: ["Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: upcoming),
         .testTarget(
             name: "SchemasTests", dependencies: ["Schemas", "APIMachinery"], exclude: ["Fixtures"],
             swiftSettings: upcoming),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "Operations"], swiftSettings: upcoming),
+        .testTarget(
+            name: "APIServerTests", dependencies: ["APIServer", "Operations"], exclude: ["Python"],
+            swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
+        .testTarget(
+            name: "ClientTests",
+            dependencies: [
+                "Client", "APIServer", "Operations", "Storage", "APIMachinery", "Component",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            swiftSettings: upcoming),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,7 +31,9 @@ public struct ComponentLogHandler: LogHandler {
             parts.tm_min, parts.tm_sec, micros, getpid(), (event.file as NSString).lastPathComponent, event.line)
         var line = "\(stamp) \(event.message)"
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        if !merged.isEmpty { line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        if !merged.isEmpty {
+            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
         sink.write(line + "\n")
     }
 }
@@ -52,7 +54,9 @@ public final class LogSink: Sendable {
         if !toStderr, !logDirectory.isEmpty {
             try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
             let path = logDirectory + "/" + component + ".INFO"
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+            }
             if let handle = FileHandle(forWritingAtPath: path) {
                 handle.seekToEndOfFile()
                 sink = LogSink(handle: handle)

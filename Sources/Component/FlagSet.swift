@@ -78,7 +78,9 @@ public struct FlagSet: Sendable {
                 name = String(body)
             }
             guard let position = byName[name] else {
-                throw FlagError(message: argument.hasPrefix("--") ? "unknown flag: --\(name)" : "unknown shorthand flag: '\(name.prefix(1))' in \(argument)")
+                throw FlagError(
+                    message: argument.hasPrefix("--")
+                        ? "unknown flag: --\(name)" : "unknown shorthand flag: '\(name.prefix(1))' in \(argument)")
             }
             let definition = definitions[position]
             if value == nil {
@@ -94,7 +96,10 @@ public struct FlagSet: Sendable {
             }
             let text = value ?? ""
             if definition.isBool, Self.parseBool(text) == nil {
-                throw FlagError(message: "invalid argument \"\(text)\" for \"--\(name)\" flag: strconv.ParseBool: parsing \"\(text)\": invalid syntax")
+                throw FlagError(
+                    message:
+                        "invalid argument \"\(text)\" for \"--\(name)\" flag: strconv.ParseBool: parsing \"\(text)\": invalid syntax"
+                )
             }
             given[definition.name, default: []].append(text)
         }
@@ -120,7 +125,10 @@ public struct FlagSet: Sendable {
     public func int(_ name: String) throws(FlagError) -> Int {
         let text = string(name)
         guard let value = Int(text) else {
-            throw FlagError(message: "invalid argument \"\(text)\" for \"--\(name)\" flag: strconv.ParseInt: parsing \"\(text)\": invalid syntax")
+            throw FlagError(
+                message:
+                    "invalid argument \"\(text)\" for \"--\(name)\" flag: strconv.ParseInt: parsing \"\(text)\": invalid syntax"
+            )
         }
         return value
     }
@@ -128,7 +136,9 @@ public struct FlagSet: Sendable {
     /// Comma-separated lists, also accumulated over repeated flags.
     public func list(_ name: String) -> [String] {
         let values = given[name] ?? [definitions.first { $0.name == name }?.defaultValue ?? ""]
-        return values.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters() } }.filter { !$0.isEmpty }
+        return values.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters() } }.filter {
+            !$0.isEmpty
+        }
     }
 
     /// Flags that were given but do nothing yet or any more, for a start-up log line each.

@@ -22,6 +22,12 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Service cluster IP range, as the guide sets it.")
     var serviceClusterIPRange: String = "10.254.0.0/16"
 
+    /// Writes a line straight to standard output: it may be a pipe (a supervisor, a test), where
+    /// `print` would leave the line in a buffer.
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
     static var defaultStateDirectory: String {
         (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.kubeswift"
     }
@@ -37,7 +43,9 @@ struct Up: AsyncParsableCommand {
             throw ValidationError("--service-cluster-ip-range must be an IPv4 CIDR such as 10.254.0.0/16")
         }
         let serviceIP = IPv4Range.format(range.first)
-        if !FileManager.default.fileExists(atPath: pki + "/admin.pem") || !FileManager.default.fileExists(atPath: kubeconfigPath) {
+        if !FileManager.default.fileExists(atPath: pki + "/admin.pem")
+            || !FileManager.default.fileExists(atPath: kubeconfigPath)
+        {
             var options = GuideCertificates.Options()
             options.apiServerIPAddresses = Array(Set(["127.0.0.1", address, serviceIP]))
             let certificates = try GuideCertificates.write(directory: pki, options: options)
@@ -56,7 +64,7 @@ struct Up: AsyncParsableCommand {
         ])
         let logger = Logger(label: "kubeswift")
         let running = try await APIServerCommand.start(flags, logger: logger)
-        print(
+        Self.say(
             """
 
             KubeSwift control plane is up at https://\(address):\(port) (state in \(stateDir)).
@@ -71,7 +79,7 @@ struct Up: AsyncParsableCommand {
         let signals = SignalWatcher { Task { try? await server.close() } }
         try await running.server.closeFuture.get()
         signals.cancel()
-        print("KubeSwift control plane stopped.")
+        Self.say("KubeSwift control plane stopped.")
     }
 }
 

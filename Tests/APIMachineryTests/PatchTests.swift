@@ -20,7 +20,8 @@ final class PatchTests: XCTestCase {
     func testJSONPatchFailures() throws {
         let document = try JSON.parse(#"{"a":1}"#)
         XCTAssertThrowsError(try JSONPatch.apply(try JSON.parse(#"[{"op":"remove","path":"/x"}]"#), to: document))
-        XCTAssertThrowsError(try JSONPatch.apply(try JSON.parse(#"[{"op":"test","path":"/a","value":2}]"#), to: document))
+        XCTAssertThrowsError(
+            try JSONPatch.apply(try JSON.parse(#"[{"op":"test","path":"/a","value":2}]"#), to: document))
         XCTAssertThrowsError(try JSONPatch.apply(try JSON.parse(#"{"op":"add"}"#), to: document)) { error in
             XCTAssertEqual((error as? JSONPatch.Failure)?.malformed, true)
         }

@@ -5,7 +5,9 @@ final class ValidationTests: XCTestCase {
     func testNames() {
         XCTAssertEqual(NameValidation.dns1123Subdomain("my-app.example"), [])
         XCTAssertEqual(NameValidation.dns1123Subdomain("Bad_Name").count, 1)
-        XCTAssertEqual(NameValidation.dns1123Subdomain(String(repeating: "a", count: 254)).first, "must be no more than 253 characters")
+        XCTAssertEqual(
+            NameValidation.dns1123Subdomain(String(repeating: "a", count: 254)).first,
+            "must be no more than 253 characters")
         XCTAssertEqual(NameValidation.dns1123Label("a.b").count, 1)
         XCTAssertEqual(NameValidation.dns1035Label("1abc").count, 1)
         XCTAssertEqual(NameValidation.dns1035Label("abc-1"), [])

@@ -80,17 +80,20 @@ final class KubectlEndToEndTests: XCTestCase {
             ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"])
         XCTAssertTrue(deployments.contains("nginx:1.25"), deployments)
         let pods = expectSuccess(try cluster.kubectl("get pods -n e2e-kinds"))
-        XCTAssertTrue(pods.hasPrefix("NAME   READY   STATUS    RESTARTS   AGE\nbox    0/1     Pending   0          "), pods)
+        XCTAssertTrue(
+            pods.hasPrefix("NAME   READY   STATUS    RESTARTS   AGE\nbox    0/1     Pending   0          "), pods)
 
         // Defaults applied by the server, visible in -o json.
-        let json = try JSONSerialization.jsonObject(
-            with: Data(expectSuccess(try cluster.kubectl("get deployment web -n e2e-kinds -o json")).utf8))
+        let json =
+            try JSONSerialization.jsonObject(
+                with: Data(expectSuccess(try cluster.kubectl("get deployment web -n e2e-kinds -o json")).utf8))
             as? [String: Any]
         let spec = json?["spec"] as? [String: Any]
         XCTAssertEqual(spec?["revisionHistoryLimit"] as? Int, 10)
         XCTAssertEqual((spec?["strategy"] as? [String: Any])?["type"] as? String, "RollingUpdate")
         XCTAssertEqual((json?["metadata"] as? [String: Any])?["generation"] as? Int, 1)
-        let secret = expectSuccess(try cluster.kubectl("get secret creds -n e2e-kinds -o jsonpath={.type}/{.data.password}"))
+        let secret = expectSuccess(
+            try cluster.kubectl("get secret creds -n e2e-kinds -o jsonpath={.type}/{.data.password}"))
         XCTAssertEqual(secret, "Opaque/aHVudGVyMg==")
         let yaml = expectSuccess(try cluster.kubectl("get pod box -n e2e-kinds -o yaml"))
         XCTAssertTrue(yaml.contains("restartPolicy: Always"), yaml)
@@ -108,7 +111,9 @@ final class KubectlEndToEndTests: XCTestCase {
             expectSuccess(try cluster.kubectl("get pods -n e2e-kinds -l tier!=tools -o name")), "")
         XCTAssertEqual(
             expectSuccess(
-                try cluster.kubectl(["get", "pods", "-n", "e2e-kinds", "--field-selector", "status.phase=Pending", "-o", "name"])),
+                try cluster.kubectl([
+                    "get", "pods", "-n", "e2e-kinds", "--field-selector", "status.phase=Pending", "-o", "name",
+                ])),
             "pod/box\n")
         expectFailure(
             try cluster.kubectl(["get", "pods", "-n", "e2e-kinds", "--field-selector", "spec.bogus=x"]),
@@ -134,14 +139,21 @@ final class KubectlEndToEndTests: XCTestCase {
             try cluster.kubectl("get deployment nope -n e2e-errors"),
             "Error from server (NotFound): deployments.apps \"nope\" not found")
         expectFailure(
-            try cluster.kubectl(["create", "-f", "-"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: e2e-errors}\n"),
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: e2e-errors}\n"),
             "The ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
         )
         expectFailure(
-            try cluster.kubectl(["create", "-f", "-"], input: "apiVersion: v1\nkind: Pod\nmetadata: {name: empty, namespace: e2e-errors}\nspec: {containers: []}\n"),
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input:
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: empty, namespace: e2e-errors}\nspec: {containers: []}\n"
+            ),
             "The Pod \"empty\" is invalid: spec.containers: Required value")
         expectFailure(
-            try cluster.kubectl("get configmaps -n e2e-missing-namespace-does-not-matter -o name --field-selector metadata.name=x,bad"),
+            try cluster.kubectl(
+                "get configmaps -n e2e-missing-namespace-does-not-matter -o name --field-selector metadata.name=x,bad"),
             "Error from server (BadRequest): Unable to find \"/v1, Resource=configmaps\" that match label selector \"\", field selector \"metadata.name=x,bad\": invalid selector: 'metadata.name=x,bad'; can't understand 'bad'"
         )
         expectFailure(
@@ -151,10 +163,20 @@ final class KubectlEndToEndTests: XCTestCase {
 
     func testReplaceWithStaleResourceVersionConflicts() throws {
         try namespace("e2e-replace")
-        expectSuccess(try cluster.kubectl(["create", "configmap", "c", "-n", "e2e-replace", "--from-literal=a=1", "--dry-run=client", "-o", "yaml"]))
-        expectSuccess(try cluster.kubectl(["create", "-f", "-"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: e2e-replace}\ndata: {a: \"1\"}\n"))
+        expectSuccess(
+            try cluster.kubectl([
+                "create", "configmap", "c", "-n", "e2e-replace", "--from-literal=a=1", "--dry-run=client", "-o", "yaml",
+            ]))
+        expectSuccess(
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input:
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: e2e-replace}\ndata: {a: \"1\"}\n"))
         let stale = expectSuccess(try cluster.kubectl("get configmap c -n e2e-replace -o yaml"))
-        expectSuccess(try cluster.kubectl(["patch", "configmap", "c", "-n", "e2e-replace", "--type=merge", "-p", #"{"data":{"a":"2"}}"#]))
+        expectSuccess(
+            try cluster.kubectl([
+                "patch", "configmap", "c", "-n", "e2e-replace", "--type=merge", "-p", #"{"data":{"a":"2"}}"#,
+            ]))
         expectFailure(
             try cluster.kubectl(["replace", "-f", "-"], input: stale),
             "Error from server (Conflict): error when replacing \"STDIN\": Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again"
@@ -164,15 +186,31 @@ final class KubectlEndToEndTests: XCTestCase {
 
     func testPatchTypes() throws {
         try namespace("e2e-patch")
-        expectSuccess(try cluster.kubectl(["create", "-f", "-"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p, namespace: e2e-patch}\ndata: {a: \"1\", b: \"2\"}\n"))
+        expectSuccess(
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input:
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p, namespace: e2e-patch}\ndata: {a: \"1\", b: \"2\"}\n"
+            ))
         XCTAssertEqual(
-            expectSuccess(try cluster.kubectl(["patch", "configmap", "p", "-n", "e2e-patch", "--type=merge", "-p", #"{"data":{"b":null,"c":"3"}}"#])),
+            expectSuccess(
+                try cluster.kubectl([
+                    "patch", "configmap", "p", "-n", "e2e-patch", "--type=merge", "-p", #"{"data":{"b":null,"c":"3"}}"#,
+                ])),
             "configmap/p patched\n")
         XCTAssertEqual(
-            expectSuccess(try cluster.kubectl(["patch", "configmap", "p", "-n", "e2e-patch", "--type=json", "-p", #"[{"op":"replace","path":"/data/a","value":"9"}]"#])),
+            expectSuccess(
+                try cluster.kubectl([
+                    "patch", "configmap", "p", "-n", "e2e-patch", "--type=json", "-p",
+                    #"[{"op":"replace","path":"/data/a","value":"9"}]"#,
+                ])),
             "configmap/p patched\n")
-        XCTAssertEqual(expectSuccess(try cluster.kubectl(["get", "configmap", "p", "-n", "e2e-patch", "-o", "jsonpath={.data}"])), #"{"a":"9","c":"3"}"#)
-        let failed = try cluster.kubectl(["patch", "configmap", "p", "-n", "e2e-patch", "--type=json", "-p", #"[{"op":"remove","path":"/data/zzz"}]"#])
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl(["get", "configmap", "p", "-n", "e2e-patch", "-o", "jsonpath={.data}"])),
+            #"{"a":"9","c":"3"}"#)
+        let failed = try cluster.kubectl([
+            "patch", "configmap", "p", "-n", "e2e-patch", "--type=json", "-p", #"[{"op":"remove","path":"/data/zzz"}]"#,
+        ])
         XCTAssertNotEqual(failed.status, 0)
         XCTAssertTrue(failed.stderr.contains("missing path"), failed.stderr)
     }
@@ -190,14 +228,22 @@ final class KubectlEndToEndTests: XCTestCase {
         watcher.standardOutput = output
         try watcher.run()
         Thread.sleep(forTimeInterval: 1.0)
-        expectSuccess(try cluster.kubectl(["create", "-f", "-"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: w, namespace: e2e-watch}\n"))
-        expectSuccess(try cluster.kubectl(["patch", "configmap", "w", "-n", "e2e-watch", "--type=merge", "-p", #"{"data":{"x":"1"}}"#]))
+        expectSuccess(
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: w, namespace: e2e-watch}\n"))
+        expectSuccess(
+            try cluster.kubectl([
+                "patch", "configmap", "w", "-n", "e2e-watch", "--type=merge", "-p", #"{"data":{"x":"1"}}"#,
+            ]))
         expectSuccess(try cluster.kubectl("delete configmap w -n e2e-watch"))
         Thread.sleep(forTimeInterval: 1.0)
         watcher.terminate()
         watcher.waitUntilExit()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let events = text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(3).joined(separator: " ") }
+        let events = text.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).prefix(3).joined(separator: " ")
+        }
         XCTAssertEqual(events, ["EVENT NAME DATA", "ADDED w 0", "MODIFIED w 1", "DELETED w 1"], text)
     }
 
@@ -211,7 +257,10 @@ final class KubectlEndToEndTests: XCTestCase {
         let names = expectSuccess(try cluster.kubectl("get configmaps -n e2e-chunks --chunk-size=2 -o name"))
         XCTAssertEqual(names, (0..<7).map { "configmap/c\($0)\n" }.joined())
         XCTAssertEqual(
-            expectSuccess(try cluster.kubectl(["create", "-f", "-", "--dry-run=server"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry, namespace: e2e-chunks}\n")),
+            expectSuccess(
+                try cluster.kubectl(
+                    ["create", "-f", "-", "--dry-run=server"],
+                    input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry, namespace: e2e-chunks}\n")),
             "configmap/dry created (server dry run)\n")
         expectFailure(
             try cluster.kubectl("get configmap dry -n e2e-chunks"),
@@ -220,22 +269,53 @@ final class KubectlEndToEndTests: XCTestCase {
 
     func testAPIResourcesAndExplain() throws {
         let resources = expectSuccess(try cluster.kubectl("api-resources"))
-        XCTAssertTrue(resources.contains("deployments                       deploy       apps/v1                        true         Deployment") || resources.contains("deploy"), resources)
-        for line in ["pods", "services", "leases", "clusterrolebindings", "endpointslices", "poddisruptionbudgets", "cronjobs"] {
+        XCTAssertTrue(
+            resources.contains(
+                "deployments                       deploy       apps/v1                        true         Deployment")
+                || resources.contains("deploy"), resources)
+        for line in [
+            "pods", "services", "leases", "clusterrolebindings", "endpointslices", "poddisruptionbudgets", "cronjobs",
+        ] {
             XCTAssertTrue(resources.split(separator: "\n").contains { $0.hasPrefix(line + " ") }, line)
         }
         let explained = expectSuccess(try cluster.kubectl("explain pods.spec.containers"))
         XCTAssertTrue(explained.contains("KIND:       Pod"), explained)
         XCTAssertTrue(explained.contains("FIELD: containers <[]Container>"), explained)
-        XCTAssertTrue(explained.contains("image\t<string>") || explained.contains("image <string>") || explained.contains("image"), explained)
+        XCTAssertTrue(
+            explained.contains("image\t<string>") || explained.contains("image <string>")
+                || explained.contains("image"), explained)
     }
 
     func testStrictFieldValidationRejectsUnknownFields() throws {
         try namespace("e2e-fields")
         expectFailure(
-            try cluster.kubectl(["create", "-f", "-"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f, namespace: e2e-fields}\nbogus: 1\n"),
-            "Error from server (BadRequest): error when creating \"STDIN\": ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"bogus\"")
-        expectSuccess(try cluster.kubectl(["create", "-f", "-", "--validate=false"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f, namespace: e2e-fields}\nbogus: 1\n"))
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f, namespace: e2e-fields}\nbogus: 1\n"),
+            "Error from server (BadRequest): error when creating \"STDIN\": ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"bogus\""
+        )
+        expectSuccess(
+            try cluster.kubectl(
+                ["create", "-f", "-", "--validate=false"],
+                input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f, namespace: e2e-fields}\nbogus: 1\n"))
         XCTAssertEqual(expectSuccess(try cluster.kubectl("get configmap f -n e2e-fields -o jsonpath={.bogus}")), "")
+    }
+
+    func testScaleSubresource() throws {
+        try namespace("e2e-scale")
+        expectSuccess(
+            try cluster.kubectl(
+                ["create", "deployment", "web", "-n", "e2e-scale", "--image=nginx:1.25", "--replicas=1"]))
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl("scale deployment web -n e2e-scale --replicas=4")),
+            "deployment.apps/web scaled\n")
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl("get deployment web -n e2e-scale -o jsonpath={.spec.replicas}")), "4")
+        let scale = expectSuccess(
+            try cluster.kubectl(["get", "--raw", "/apis/apps/v1/namespaces/e2e-scale/deployments/web/scale"]))
+        XCTAssertTrue(scale.contains(#""kind":"Scale""#) && scale.contains(#""selector":"app=web""#), scale)
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl("get deployment web -n e2e-scale -o jsonpath={.metadata.generation}")),
+            "2")
     }
 }

@@ -15,7 +15,11 @@ extension JSON {
         switch self {
         case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
         case .bool(let value):
-            if value { out.append(contentsOf: [0x74, 0x72, 0x75, 0x65]) } else { out.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65]) }
+            if value {
+                out.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
+            } else {
+                out.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+            }
         case .int(let value): out.append(contentsOf: String(value).utf8)
         case .double(let value): Self.encodeDouble(value, into: &out)
         case .string(let value): Self.encodeString(value, into: &out)
@@ -61,7 +65,8 @@ extension JSON {
             var runStart = 0
             for index in 0..<buffer.count {
                 let byte = buffer[index]
-                let needsEscape = byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                let needsEscape =
+                    byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
                     || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
                 guard needsEscape else { continue }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<index]))
@@ -73,7 +78,9 @@ extension JSON {
                 case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
                 case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
                 default:
-                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                    out.append(contentsOf: [
+                        UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                    ])
                     out.append(hexDigits[Int(byte >> 4)])
                     out.append(hexDigits[Int(byte & 0xF)])
                 }

@@ -81,7 +81,9 @@ struct JSONParser {
             guard index + offset < bytes.count else { throw error("unexpected end of JSON input") }
             if bytes[index + offset] != start[offset] {
                 index += offset
-                throw error("invalid character \(quoted(bytes[index])) in literal \(word) (expecting '\(Character(Unicode.Scalar(start[offset])))')")
+                throw error(
+                    "invalid character \(quoted(bytes[index])) in literal \(word) (expecting '\(Character(Unicode.Scalar(start[offset])))')"
+                )
             }
         }
         index += count
@@ -180,7 +182,9 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isInteger = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             try digits()
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)

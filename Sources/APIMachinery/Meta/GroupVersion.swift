@@ -13,7 +13,8 @@ public struct GroupVersion: Sendable, Hashable, CustomStringConvertible {
         let parts = apiVersion.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 1 where !parts[0].isEmpty: self.init(group: "", version: String(parts[0]))
-        case 2 where !parts[0].isEmpty && !parts[1].isEmpty: self.init(group: String(parts[0]), version: String(parts[1]))
+        case 2 where !parts[0].isEmpty && !parts[1].isEmpty:
+            self.init(group: String(parts[0]), version: String(parts[1]))
         default: return nil
         }
     }

@@ -11,7 +11,8 @@ public enum JSONPatch {
 
     public static func apply(_ patch: JSON, to document: JSON) throws(Failure) -> JSON {
         guard let operations = patch.arrayValue else {
-            throw Failure(message: "json: cannot unmarshal object into Go value of type jsonpatch.Patch", malformed: true)
+            throw Failure(
+                message: "json: cannot unmarshal object into Go value of type jsonpatch.Patch", malformed: true)
         }
         var result = document
         for operation in operations {
@@ -33,11 +34,15 @@ public enum JSONPatch {
                 _ = try remove(at: path, from: &result)
                 try insert(value, at: path, in: &result, replacing: false)
             case "move":
-                guard let from = operation["from"]?.stringValue else { throw Failure(message: "missing from", malformed: false) }
+                guard let from = operation["from"]?.stringValue else {
+                    throw Failure(message: "missing from", malformed: false)
+                }
                 let value = try remove(at: try pointer(from), from: &result)
                 try insert(value, at: path, in: &result, replacing: false)
             case "copy":
-                guard let from = operation["from"]?.stringValue else { throw Failure(message: "missing from", malformed: false) }
+                guard let from = operation["from"]?.stringValue else {
+                    throw Failure(message: "missing from", malformed: false)
+                }
                 guard let value = get(try pointer(from), in: result) else {
                     throw Failure(message: "copy from does not exist: \(from)", malformed: false)
                 }
@@ -55,7 +60,9 @@ public enum JSONPatch {
 
     static func pointer(_ text: String) throws(Failure) -> [String] {
         if text.isEmpty { return [] }
-        guard text.hasPrefix("/") else { throw Failure(message: "JSON pointer must be empty or start with a \"/\"", malformed: true) }
+        guard text.hasPrefix("/") else {
+            throw Failure(message: "JSON pointer must be empty or start with a \"/\"", malformed: true)
+        }
         return text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
             $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
         }
@@ -89,7 +96,10 @@ public enum JSONPatch {
                 object[token] = value
             } else {
                 guard var child = object[token] else {
-                    throw Failure(message: "add operation does not apply: doc is missing path: \"/\(path.joined(separator: "/"))\": missing value", malformed: false)
+                    throw Failure(
+                        message:
+                            "add operation does not apply: doc is missing path: \"/\(path.joined(separator: "/"))\": missing value",
+                        malformed: false)
                 }
                 try insert(value, at: rest, in: &child, replacing: replacing)
                 object[token] = child
@@ -102,7 +112,9 @@ public enum JSONPatch {
                 } else if let index = Int(token), (0...array.count).contains(index) {
                     array.insert(value, at: index)
                 } else {
-                    throw Failure(message: "add operation does not apply: doc is missing path: \"\(token)\": missing value", malformed: false)
+                    throw Failure(
+                        message: "add operation does not apply: doc is missing path: \"\(token)\": missing value",
+                        malformed: false)
                 }
             } else {
                 guard let index = Int(token), array.indices.contains(index) else {
@@ -112,7 +124,8 @@ public enum JSONPatch {
             }
             document = .array(array)
         default:
-            throw Failure(message: "doc is missing path: \"/\(path.joined(separator: "/"))\": missing value", malformed: false)
+            throw Failure(
+                message: "doc is missing path: \"/\(path.joined(separator: "/"))\": missing value", malformed: false)
         }
     }
 
@@ -122,7 +135,8 @@ public enum JSONPatch {
         }
         let rest = Array(path.dropFirst())
         let missing = Failure(
-            message: "remove operation does not apply: doc is missing path: \"/\(path.joined(separator: "/"))\": missing value",
+            message:
+                "remove operation does not apply: doc is missing path: \"/\(path.joined(separator: "/"))\": missing value",
             malformed: false)
         switch document {
         case .object(var object):

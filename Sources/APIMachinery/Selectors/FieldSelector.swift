@@ -27,11 +27,14 @@ public struct FieldSelector: Sendable, Equatable, CustomStringConvertible {
         for part in Self.splitUnescaped(text, on: ",") where !part.allSatisfy(\.isWhitespace) {
             let term: Term
             if let range = part.range(of: "!=") {
-                term = Term(field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...]), equal: false)
+                term = Term(
+                    field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...]), equal: false)
             } else if let range = part.range(of: "==") {
-                term = Term(field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...]), equal: true)
+                term = Term(
+                    field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...]), equal: true)
             } else if let range = part.range(of: "=") {
-                term = Term(field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...]), equal: true)
+                term = Term(
+                    field: String(part[..<range.lowerBound]), value: String(part[range.upperBound...]), equal: true)
             } else {
                 throw APIError.badRequest("invalid selector: '\(text)'; can't understand '\(part)'")
             }

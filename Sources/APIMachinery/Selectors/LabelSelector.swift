@@ -175,7 +175,8 @@ struct SelectorScanner {
             skipSpace()
             let text = identifier()
             guard let bound = Int64(text) else {
-                throw APIError.badRequest("unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer")
+                throw APIError.badRequest(
+                    "unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer")
             }
             return greater ? .greaterThan(key, bound) : .lessThan(key, bound)
         }

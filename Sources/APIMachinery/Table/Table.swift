@@ -8,7 +8,9 @@ public struct Table: Sendable {
         public var description: String
         public var priority: Int
 
-        public init(_ name: String, type: String = "string", format: String = "", priority: Int = 0, description: String = "") {
+        public init(
+            _ name: String, type: String = "string", format: String = "", priority: Int = 0, description: String = ""
+        ) {
             self.name = name
             self.type = type
             self.format = format

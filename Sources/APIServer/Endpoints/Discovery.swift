@@ -12,9 +12,12 @@ struct Discovery: Sendable {
     let aggregatedGroups: [UInt8]
 
     /// A subresource's kind and verbs, as upstream registers them.
-    static func subresource(_ name: String, of definition: ResourceDefinition) -> (kind: GroupVersionKind, verbs: [String]) {
+    static func subresource(_ name: String, of definition: ResourceDefinition) -> (
+        kind: GroupVersionKind, verbs: [String]
+    ) {
         switch name {
-        case "scale": return (GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale"), ["get", "patch", "update"])
+        case "scale":
+            return (GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale"), ["get", "patch", "update"])
         case "binding": return (GroupVersionKind(group: "", version: "v1", kind: "Binding"), ["create"])
         case "eviction": return (GroupVersionKind(group: "policy", version: "v1", kind: "Eviction"), ["create"])
         case "finalize": return (definition.groupVersionKind, ["update"])
@@ -38,8 +41,12 @@ struct Discovery: Sendable {
                     "namespaced": .bool(definition.namespaced), "kind": .string(definition.kind),
                     "verbs": .array(ResourceDefinition.allVerbs.map(JSON.string)),
                 ]
-                if !definition.shortNames.isEmpty { entry["shortNames"] = .array(definition.shortNames.map(JSON.string)) }
-                if !definition.categories.isEmpty { entry["categories"] = .array(definition.categories.map(JSON.string)) }
+                if !definition.shortNames.isEmpty {
+                    entry["shortNames"] = .array(definition.shortNames.map(JSON.string))
+                }
+                if !definition.categories.isEmpty {
+                    entry["categories"] = .array(definition.categories.map(JSON.string))
+                }
                 entries.append(.object(entry))
                 for name in definition.subresources {
                     let (kind, verbs) = Self.subresource(name, of: definition)
@@ -100,14 +107,19 @@ struct Discovery: Sendable {
                         "singularResource": .string(definition.singular),
                         "verbs": .array(ResourceDefinition.allVerbs.map(JSON.string)),
                     ]
-                    if !definition.shortNames.isEmpty { entry["shortNames"] = .array(definition.shortNames.map(JSON.string)) }
-                    if !definition.categories.isEmpty { entry["categories"] = .array(definition.categories.map(JSON.string)) }
+                    if !definition.shortNames.isEmpty {
+                        entry["shortNames"] = .array(definition.shortNames.map(JSON.string))
+                    }
+                    if !definition.categories.isEmpty {
+                        entry["categories"] = .array(definition.categories.map(JSON.string))
+                    }
                     let subresources = definition.subresources.map { name -> JSON in
                         let (kind, verbs) = Self.subresource(name, of: definition)
                         return [
                             "subresource": .string(name),
                             "responseKind": [
-                                "group": .string(kind.group), "version": .string(kind.version), "kind": .string(kind.kind),
+                                "group": .string(kind.group), "version": .string(kind.version),
+                                "kind": .string(kind.kind),
                             ],
                             "verbs": .array(verbs.map(JSON.string)),
                         ]
@@ -115,7 +127,9 @@ struct Discovery: Sendable {
                     if !subresources.isEmpty { entry["subresources"] = .array(subresources) }
                     return .object(entry)
                 }
-                return ["version": .string(groupVersion.version), "resources": .array(resources), "freshness": "Current"]
+                return [
+                    "version": .string(groupVersion.version), "resources": .array(resources), "freshness": "Current",
+                ]
             }
             var metadata = JSONObject()
             if !groupName.isEmpty { metadata["name"] = .string(groupName) }

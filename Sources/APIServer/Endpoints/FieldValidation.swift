@@ -1,5 +1,5 @@
-import Foundation
 import APIMachinery
+import Foundation
 import NIOConcurrencyHelpers
 import Schemas
 
@@ -49,7 +49,8 @@ struct FieldValidation: Sendable {
         guard !gathered.isEmpty else { return response }
         var response = response
         for warning in gathered {
-            let escaped = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            let escaped = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                of: "\"", with: "\\\"")
             response.headers.add(name: "Warning", value: "299 - \"\(escaped)\"")
         }
         return response

@@ -16,7 +16,8 @@ extension APIServer {
             }
             return nil
         }
-        let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        let path =
+            request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
         switch path {
         case "/version": return .json(Self.version)
         case "/healthz", "/livez", "/readyz":

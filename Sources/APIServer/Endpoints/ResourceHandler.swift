@@ -24,6 +24,9 @@ extension APIServer {
         let encoder = ResponseEncoder(request: request, store: store)
         let fields = try FieldValidation(query: request.query)
 
+        if info.subresource == "scale" {
+            return try await handleScale(request, info: info, store: store, namespace: namespace, write: write)
+        }
         switch (info.verb, info.subresource) {
         case ("get", nil), ("get", "status"):
             let value = try await store.getValue(namespace: namespace, name: info.name ?? "")
@@ -43,6 +46,8 @@ extension APIServer {
             try fields.apply(&body, definition: definition)
             let created = try await store.create(namespace: namespace, object: body, options: write)
             return fields.decorate(encoder.object(created, status: .created))
+        case ("create", "eviction"):
+            return try await evict(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
         case ("create", "binding"):
             return try await bind(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
         case ("update", nil), ("update", "status"), ("update", "finalize"):
@@ -169,7 +174,10 @@ extension APIServer {
             return bound
         }
         return HTTPResponse.json(
-            ["kind": "Status", "apiVersion": "v1", "metadata": .object(JSONObject()), "status": "Success", "code": 201],
+            [
+                "kind": "Status", "apiVersion": "v1", "metadata": .object(JSONObject()), "status": "Success",
+                "code": 201,
+            ],
             status: .created)
     }
 }

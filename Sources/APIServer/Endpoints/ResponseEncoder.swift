@@ -19,7 +19,9 @@ struct ResponseEncoder: Sendable {
 
     func object(_ object: JSON, status: HTTPResponseStatus = .ok) -> HTTPResponse {
         guard asTable else { return .json(object.encoded(), status: status) }
-        return .json(table([object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""]).encoded(), status: status)
+        return .json(
+            table([object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""]).encoded(),
+            status: status)
     }
 
     func list(_ page: ListPage) -> HTTPResponse {
@@ -29,7 +31,10 @@ struct ResponseEncoder: Sendable {
         // Items are written straight into the output to avoid building one more tree of the whole list.
         var out: [UInt8] = []
         out.reserveCapacity(64 + page.items.count * 512)
-        out.append(contentsOf: "{\"kind\":\"\(store.definition.kind)List\",\"apiVersion\":\"\(store.definition.apiVersion)\",\"metadata\":".utf8)
+        out.append(
+            contentsOf:
+                "{\"kind\":\"\(store.definition.kind)List\",\"apiVersion\":\"\(store.definition.apiVersion)\",\"metadata\":"
+                .utf8)
         JSON.object(metadata).encode(into: &out)
         out.append(contentsOf: ",\"items\":[".utf8)
         for (index, item) in page.items.enumerated() {
@@ -74,22 +79,31 @@ struct ResponseEncoder: Sendable {
         let chunks = AsyncStream<[UInt8]>(bufferingPolicy: .unbounded) { continuation in
             let pump = Task {
                 var firstTable = true
+                var sentInitialEnd = false
                 var lastRevision = "0"
                 for await output in events {
                     var line: [UInt8]
                     switch output {
                     case .event(let type, let object):
                         lastRevision = object.resourceVersion ?? lastRevision
-                        let body = asTable ? table([object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable) : object
+                        let body =
+                            asTable
+                            ? table(
+                                [object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable)
+                            : object
                         firstTable = false
                         line = Array("{\"type\":\"\(type)\",\"object\":".utf8)
                         body.encode(into: &line)
                     case .bookmark(let revision):
                         guard bookmarks else { continue }
                         lastRevision = String(revision)
+                        var metadata: JSONObject = ["resourceVersion": .string(lastRevision)]
+                        if !sentInitialEnd, options.sendInitialEvents == true {
+                            metadata["annotations"] = ["k8s.io/initial-events-end": "true"]
+                            sentInitialEnd = true
+                        }
                         let object: JSON = [
-                            "kind": .string(kind), "apiVersion": .string(apiVersion),
-                            "metadata": ["resourceVersion": .string(lastRevision), "annotations": ["k8s.io/initial-events-end": "true"]],
+                            "kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": .object(metadata),
                         ]
                         line = Array("{\"type\":\"BOOKMARK\",\"object\":".utf8)
                         object.encode(into: &line)

@@ -37,7 +37,9 @@ final class ConnectionIdentity: Sendable {
 
     /// Maps a verified client certificate's subject to a user, as upstream's x509 authenticator does.
     static func user(from certificate: NIOSSLCertificate) -> UserInfo? {
-        guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return nil }
+        guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else {
+            return nil
+        }
         var name: String?
         var groups: [String] = []
         for rdn in parsed.subject {

@@ -96,7 +96,9 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A JSON response with the given body bytes.
-    public static func json(_ bytes: [UInt8], status: HTTPResponseStatus = .ok, contentType: String = "application/json")
+    public static func json(
+        _ bytes: [UInt8], status: HTTPResponseStatus = .ok, contentType: String = "application/json"
+    )
         -> HTTPResponse
     {
         HTTPResponse(status: status, headers: ["Content-Type": contentType], body: .bytes(bytes))
@@ -107,7 +109,8 @@ public struct HTTPResponse: Sendable {
     }
 
     public static func text(_ text: String, status: HTTPResponseStatus = .ok) -> HTTPResponse {
-        HTTPResponse(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .bytes(Array(text.utf8)))
+        HTTPResponse(
+            status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .bytes(Array(text.utf8)))
     }
 
     /// The Status body upstream sends for an error, with its HTTP code.

@@ -54,7 +54,9 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let keepAlive = head.isKeepAlive
         let version = head.version
         if tooLarge {
-            ResponseWriter.write(HTTPResponse.error(.tooLarge(limit: Self.maxBodyBytes)), to: channel, version: version, keepAlive: false)
+            ResponseWriter.write(
+                HTTPResponse.error(.tooLarge(limit: Self.maxBodyBytes)), to: channel, version: version, keepAlive: false
+            )
             return
         }
         let bodyBytes = body.map { Array($0.readableBytesView) } ?? []
@@ -113,14 +115,17 @@ enum ResponseWriter {
 
     /// Writes each chunk and waits for it to reach the socket before the next, so a slow watcher
     /// holds at most one chunk in memory here.
-    static func stream(_ response: HTTPResponse, chunks: AsyncStream<[UInt8]>, to channel: any Channel, version: HTTPVersion)
+    static func stream(
+        _ response: HTTPResponse, chunks: AsyncStream<[UInt8]>, to channel: any Channel, version: HTTPVersion
+    )
         async
     {
         let head = responseHead(response, version: version, length: nil, keepAlive: true)
         do {
             try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
             for await chunk in chunks {
-                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))).get()
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk))))
+                    .get()
             }
             try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
         } catch {

@@ -44,35 +44,56 @@ public enum Catalog {
             resource: "resourcequotas", kind: "ResourceQuota", shortNames: ["quota"], subresources: ["status"],
             strategy: ColumnsStrategy(
                 columns: [.name, .age, Table.Column("Request"), Table.Column("Limit")],
-                cellsFor: { [Cells.name($0), Cells.age($0), .string(quotaText($0, limits: false)), .string(quotaText($0, limits: true))] },
+                cellsFor: {
+                    [
+                        Cells.name($0), Cells.age($0), .string(quotaText($0, limits: false)),
+                        .string(quotaText($0, limits: true)),
+                    ]
+                },
                 tracksGeneration: true)),
         ResourceDefinition(
             resource: "persistentvolumes", kind: "PersistentVolume", namespaced: false, shortNames: ["pv"],
             subresources: ["status"],
             strategy: ColumnsStrategy(
-                columns: [.name, Table.Column("Capacity"), Table.Column("Access Modes"), Table.Column("Reclaim Policy"),
+                columns: [
+                    .name, Table.Column("Capacity"), Table.Column("Access Modes"), Table.Column("Reclaim Policy"),
                     Table.Column("Status"), Table.Column("Claim"), Table.Column("StorageClass"),
-                    Table.Column("VolumeAttributesClass"), Table.Column("Reason"), .age],
+                    Table.Column("VolumeAttributesClass"), Table.Column("Reason"), .age,
+                ],
                 cellsFor: { pv in
-                    let claim = pv["spec"]?["claimRef"].map { "\($0["namespace"]?.stringValue ?? "")/\($0["name"]?.stringValue ?? "")" } ?? ""
-                    return [Cells.name(pv), Cells.string(pv["spec"]?["capacity"]?["storage"], default: ""),
-                        .string(accessModes(pv["spec"])), Cells.string(pv["spec"]?["persistentVolumeReclaimPolicy"], default: "Retain"),
+                    let claim =
+                        pv["spec"]?["claimRef"].map {
+                            "\($0["namespace"]?.stringValue ?? "")/\($0["name"]?.stringValue ?? "")"
+                        } ?? ""
+                    return [
+                        Cells.name(pv), Cells.string(pv["spec"]?["capacity"]?["storage"], default: ""),
+                        .string(accessModes(pv["spec"])),
+                        Cells.string(pv["spec"]?["persistentVolumeReclaimPolicy"], default: "Retain"),
                         Cells.string(pv["status"]?["phase"], default: "Pending"), .string(claim),
                         Cells.string(pv["spec"]?["storageClassName"], default: ""),
-                        Cells.string(pv["spec"]?["volumeAttributesClassName"]), Cells.string(pv["status"]?["reason"], default: ""),
-                        Cells.age(pv)]
+                        Cells.string(pv["spec"]?["volumeAttributesClassName"]),
+                        Cells.string(pv["status"]?["reason"], default: ""),
+                        Cells.age(pv),
+                    ]
                 }, tracksGeneration: true)),
         ResourceDefinition(
-            resource: "persistentvolumeclaims", kind: "PersistentVolumeClaim", shortNames: ["pvc"], subresources: ["status"],
+            resource: "persistentvolumeclaims", kind: "PersistentVolumeClaim", shortNames: ["pvc"],
+            subresources: ["status"],
             strategy: ColumnsStrategy(
-                columns: [.name, Table.Column("Status"), Table.Column("Volume"), Table.Column("Capacity"),
-                    Table.Column("Access Modes"), Table.Column("StorageClass"), Table.Column("VolumeAttributesClass"), .age],
+                columns: [
+                    .name, Table.Column("Status"), Table.Column("Volume"), Table.Column("Capacity"),
+                    Table.Column("Access Modes"), Table.Column("StorageClass"), Table.Column("VolumeAttributesClass"),
+                    .age,
+                ],
                 cellsFor: { pvc in
-                    [Cells.name(pvc), Cells.string(pvc["status"]?["phase"], default: "Pending"),
+                    [
+                        Cells.name(pvc), Cells.string(pvc["status"]?["phase"], default: "Pending"),
                         Cells.string(pvc["spec"]?["volumeName"], default: ""),
-                        Cells.string(pvc["status"]?["capacity"]?["storage"], default: ""), .string(accessModes(pvc["status"])),
+                        Cells.string(pvc["status"]?["capacity"]?["storage"], default: ""),
+                        .string(accessModes(pvc["status"])),
                         Cells.string(pvc["spec"]?["storageClassName"], default: ""),
-                        Cells.string(pvc["spec"]?["volumeAttributesClassName"]), Cells.age(pvc)]
+                        Cells.string(pvc["spec"]?["volumeAttributesClassName"]), Cells.age(pvc),
+                    ]
                 }, tracksGeneration: true)),
         ResourceDefinition(
             resource: "replicationcontrollers", kind: "ReplicationController", shortNames: ["rc"], categories: ["all"],
@@ -106,7 +127,9 @@ public enum Catalog {
             group: "coordination.k8s.io", resource: "leases", kind: "Lease",
             strategy: ColumnsStrategy(
                 columns: [.name, Table.Column("Holder"), .age],
-                cellsFor: { [Cells.name($0), Cells.string($0["spec"]?["holderIdentity"], default: ""), Cells.age($0)] },
+                cellsFor: {
+                    [Cells.name($0), Cells.string($0["spec"]?["holderIdentity"], default: ""), Cells.age($0)]
+                },
                 allowCreateOnUpdate: true)),
         ResourceDefinition(
             group: "events.k8s.io", resource: "events", kind: "Event", shortNames: ["ev"], storageFolder: "events",
@@ -141,24 +164,34 @@ public enum Catalog {
                     let addresses = (slice["endpoints"]?.arrayValue ?? []).flatMap {
                         $0["addresses"]?.arrayValue?.compactMap(\.stringValue) ?? []
                     }
-                    return [Cells.name(slice), Cells.string(slice["addressType"]),
+                    return [
+                        Cells.name(slice), Cells.string(slice["addressType"]),
                         .string(ports.isEmpty ? "<unset>" : ports.joined(separator: ",")),
-                        .string(addresses.isEmpty ? "<unset>" : addresses.prefix(3).joined(separator: ",")
-                            + (addresses.count > 3 ? " + \(addresses.count - 3) more..." : "")), Cells.age(slice)]
+                        .string(
+                            addresses.isEmpty
+                                ? "<unset>"
+                                : addresses.prefix(3).joined(separator: ",")
+                                    + (addresses.count > 3 ? " + \(addresses.count - 3) more..." : "")),
+                        Cells.age(slice),
+                    ]
                 })),
         ResourceDefinition(
             group: "policy", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", shortNames: ["pdb"],
             subresources: ["status"],
             strategy: ColumnsStrategy(
-                columns: [.name, Table.Column("Min Available"), Table.Column("Max Unavailable"),
-                    Table.Column("Allowed Disruptions", type: "integer"), .age],
+                columns: [
+                    .name, Table.Column("Min Available"), Table.Column("Max Unavailable"),
+                    Table.Column("Allowed Disruptions", type: "integer"), .age,
+                ],
                 cellsFor: { pdb in
                     func text(_ value: JSON?) -> JSON {
                         guard let value else { return "N/A" }
                         return .string(value.stringValue ?? value.intValue.map(String.init) ?? "N/A")
                     }
-                    return [Cells.name(pdb), text(pdb["spec"]?["minAvailable"]), text(pdb["spec"]?["maxUnavailable"]),
-                        Cells.int(pdb["status"]?["disruptionsAllowed"]), Cells.age(pdb)]
+                    return [
+                        Cells.name(pdb), text(pdb["spec"]?["minAvailable"]), text(pdb["spec"]?["maxUnavailable"]),
+                        Cells.int(pdb["status"]?["disruptionsAllowed"]), Cells.age(pdb),
+                    ]
                 }, tracksGeneration: true)),
     ]
 
@@ -170,14 +203,18 @@ public enum Catalog {
     @Sendable static func bindingCells(_ binding: JSON) -> [JSON] {
         let subjects = binding["subjects"]?.arrayValue ?? []
         func names(_ kind: String) -> JSON {
-            .string(subjects.filter { $0["kind"]?.stringValue == kind }.map { subject in
-                let name = subject["name"]?.stringValue ?? ""
-                if kind == "ServiceAccount" { return "\(subject["namespace"]?.stringValue ?? ""):\(name)" }
-                return name
-            }.joined(separator: ", "))
+            .string(
+                subjects.filter { $0["kind"]?.stringValue == kind }.map { subject in
+                    let name = subject["name"]?.stringValue ?? ""
+                    if kind == "ServiceAccount" { return "\(subject["namespace"]?.stringValue ?? ""):\(name)" }
+                    return name
+                }.joined(separator: ", "))
         }
         let role = "\(binding["roleRef"]?["kind"]?.stringValue ?? "")/\(binding["roleRef"]?["name"]?.stringValue ?? "")"
-        return [Cells.name(binding), .string(role), Cells.age(binding), names("User"), names("Group"), names("ServiceAccount")]
+        return [
+            Cells.name(binding), .string(role), Cells.age(binding), names("User"), names("Group"),
+            names("ServiceAccount"),
+        ]
     }
 
     static func dataCount(_ object: JSON) -> Int {

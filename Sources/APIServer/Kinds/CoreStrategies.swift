@@ -43,7 +43,9 @@ struct NamespaceStrategy: Strategy {
     }
 
     var columns: [Table.Column] { [.name, Table.Column("Status"), .age] }
-    func cells(_ object: JSON) -> [JSON] { [Cells.name(object), Cells.string(object["status"]?["phase"]), Cells.age(object)] }
+    func cells(_ object: JSON) -> [JSON] {
+        [Cells.name(object), Cells.string(object["status"]?["phase"]), Cells.age(object)]
+    }
 }
 
 /// Nodes: cluster-scoped, status written by kubelets, printed with their Ready condition and roles.
@@ -113,7 +115,9 @@ struct SecretStrategy: Strategy {
 
     func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] {
         var errors = validate(object)
-        if object["type"] != old["type"] { errors.append(.invalid("type", object["type"] ?? .null, "field is immutable")) }
+        if object["type"] != old["type"] {
+            errors.append(.invalid("type", object["type"] ?? .null, "field is immutable"))
+        }
         return errors
     }
 
@@ -140,8 +144,10 @@ struct EventStrategy: Strategy {
         }
         fields["reason"] = object["reason"]?.stringValue ?? ""
         fields["type"] = object["type"]?.stringValue ?? ""
-        fields["source"] = object["source"]?["component"]?.stringValue ?? object["reportingController"]?.stringValue ?? ""
-        fields["reportingComponent"] = object["reportingComponent"]?.stringValue ?? object["reportingController"]?.stringValue ?? ""
+        fields["source"] =
+            object["source"]?["component"]?.stringValue ?? object["reportingController"]?.stringValue ?? ""
+        fields["reportingComponent"] =
+            object["reportingComponent"]?.stringValue ?? object["reportingController"]?.stringValue ?? ""
         return fields
     }
 
@@ -157,7 +163,8 @@ struct EventStrategy: Strategy {
     func cells(_ object: JSON) -> [JSON] {
         let regarding = object[eventsGroup ? "regarding" : "involvedObject"]
         let last = object["lastTimestamp"]?.stringValue ?? object["eventTime"]?.stringValue ?? object.creationTimestamp
-        let first = object["firstTimestamp"]?.stringValue ?? object["eventTime"]?.stringValue ?? object.creationTimestamp
+        let first =
+            object["firstTimestamp"]?.stringValue ?? object["eventTime"]?.stringValue ?? object.creationTimestamp
         let target = "\((regarding?["kind"]?.stringValue ?? "").lowercased())/\(regarding?["name"]?.stringValue ?? "")"
         return [
             .string(Timestamp.age(of: last)), Cells.string(object["type"], default: ""),

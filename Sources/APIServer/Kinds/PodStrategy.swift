@@ -180,7 +180,8 @@ struct PodStrategy: Strategy {
         if object["metadata"]?["deletionTimestamp"] != nil { reason = "Terminating" }
         let gates = object["spec"]?["readinessGates"]?.arrayValue ?? []
         return [
-            Cells.name(object), .string("\(ready)/\(total)"), .string(reason), .string(String(restarts)), Cells.age(object),
+            Cells.name(object), .string("\(ready)/\(total)"), .string(reason), .string(String(restarts)),
+            Cells.age(object),
             Cells.string(object["status"]?["podIP"]), Cells.string(object["spec"]?["nodeName"]),
             Cells.string(object["status"]?["nominatedNodeName"]),
             .string(gates.isEmpty ? "<none>" : "0/\(gates.count)"),

@@ -53,7 +53,9 @@ struct ServiceStrategy: Strategy {
         var names = Set<String>()
         for (index, port) in ports.enumerated() {
             let field = "spec.ports[\(index)]"
-            if ports.count > 1, (port["name"]?.stringValue ?? "").isEmpty { errors.append(.required("\(field).name", "")) }
+            if ports.count > 1, (port["name"]?.stringValue ?? "").isEmpty {
+                errors.append(.required("\(field).name", ""))
+            }
             if let name = port["name"]?.stringValue, !name.isEmpty, !names.insert(name).inserted {
                 errors.append(.duplicate("\(field).name", .string(name)))
             }
@@ -90,7 +92,8 @@ struct ServiceStrategy: Strategy {
         var allocatedIP: String?
         do {
             if type != "ExternalName" {
-                let requested = spec["clusterIP"]?.stringValue ?? spec["clusterIPs"]?.arrayValue?.first?.stringValue ?? ""
+                let requested =
+                    spec["clusterIP"]?.stringValue ?? spec["clusterIPs"]?.arrayValue?.first?.stringValue ?? ""
                 if requested == "None" {
                     spec["clusterIPs"] = ["None"]
                 } else {

@@ -13,7 +13,9 @@ struct WorkloadStrategy: Strategy {
     var tracksGeneration: Bool { true }
 
     /// The pod template's path inside the object's spec.
-    var templatePath: [String] { kind == .cronJob ? ["spec", "jobTemplate", "spec", "template"] : ["spec", "template"] }
+    var templatePath: [String] {
+        kind == .cronJob ? ["spec", "jobTemplate", "spec", "template"] : ["spec", "template"]
+    }
 
     func applyDefaults(_ object: inout JSON) {
         guard var spec = object["spec"], spec.objectValue != nil else { return }
@@ -21,7 +23,9 @@ struct WorkloadStrategy: Strategy {
         case .deployment:
             if spec["replicas"] == nil { spec["replicas"] = 1 }
             if spec["strategy"] == nil {
-                spec["strategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"]]
+                spec["strategy"] = [
+                    "type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"],
+                ]
             }
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
             if spec["progressDeadlineSeconds"] == nil { spec["progressDeadlineSeconds"] = 600 }
@@ -30,11 +34,15 @@ struct WorkloadStrategy: Strategy {
         case .statefulSet:
             if spec["replicas"] == nil { spec["replicas"] = 1 }
             if spec["podManagementPolicy"] == nil { spec["podManagementPolicy"] = "OrderedReady" }
-            if spec["updateStrategy"] == nil { spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["partition": 0]] }
+            if spec["updateStrategy"] == nil {
+                spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["partition": 0]]
+            }
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
         case .daemonSet:
             if spec["updateStrategy"] == nil {
-                spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1, "maxSurge": 0]]
+                spec["updateStrategy"] = [
+                    "type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1, "maxSurge": 0],
+                ]
             }
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
         case .job:
@@ -104,7 +112,9 @@ struct WorkloadStrategy: Strategy {
 
     func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] {
         var errors = validate(object)
-        if kind != .replicationController, kind != .cronJob, kind != .job, object["spec"]?["selector"] != old["spec"]?["selector"] {
+        if kind != .replicationController, kind != .cronJob, kind != .job,
+            object["spec"]?["selector"] != old["spec"]?["selector"]
+        {
             errors.append(.invalid("spec.selector", object["spec"]?["selector"] ?? .null, "field is immutable"))
         }
         return errors
@@ -118,23 +128,31 @@ struct WorkloadStrategy: Strategy {
     var columns: [Table.Column] {
         switch kind {
         case .deployment:
-            return [.name, Table.Column("Ready"), Table.Column("Up-to-date", type: "integer"),
-                Table.Column("Available", type: "integer"), .age] + Cells.wideContainers
+            return [
+                .name, Table.Column("Ready"), Table.Column("Up-to-date", type: "integer"),
+                Table.Column("Available", type: "integer"), .age,
+            ] + Cells.wideContainers
         case .replicaSet, .replicationController:
-            return [.name, Table.Column("Desired", type: "integer"), Table.Column("Current", type: "integer"),
-                Table.Column("Ready", type: "integer"), .age] + Cells.wideContainers
+            return [
+                .name, Table.Column("Desired", type: "integer"), Table.Column("Current", type: "integer"),
+                Table.Column("Ready", type: "integer"), .age,
+            ] + Cells.wideContainers
         case .statefulSet:
             return [.name, Table.Column("Ready"), .age] + Cells.wideContainers.prefix(2)
         case .daemonSet:
-            return [.name, Table.Column("Desired", type: "integer"), Table.Column("Current", type: "integer"),
+            return [
+                .name, Table.Column("Desired", type: "integer"), Table.Column("Current", type: "integer"),
                 Table.Column("Ready", type: "integer"), Table.Column("Up-to-date", type: "integer"),
-                Table.Column("Available", type: "integer"), Table.Column("Node Selector"), .age] + Cells.wideContainers
+                Table.Column("Available", type: "integer"), Table.Column("Node Selector"), .age,
+            ] + Cells.wideContainers
         case .job:
             return [.name, Table.Column("Status"), Table.Column("Completions"), Table.Column("Duration"), .age]
                 + Cells.wideContainers
         case .cronJob:
-            return [.name, Table.Column("Schedule"), Table.Column("Timezone"), Table.Column("Suspend", type: "boolean"),
-                Table.Column("Active", type: "integer"), Table.Column("Last Schedule"), .age] + Cells.wideContainers
+            return [
+                .name, Table.Column("Schedule"), Table.Column("Timezone"), Table.Column("Suspend", type: "boolean"),
+                Table.Column("Active", type: "integer"), Table.Column("Last Schedule"), .age,
+            ] + Cells.wideContainers
         }
     }
 
@@ -146,35 +164,55 @@ struct WorkloadStrategy: Strategy {
         switch kind {
         case .deployment:
             let ready = status?["readyReplicas"]?.intValue ?? 0
-            return [Cells.name(object), .string("\(ready)/\(spec?["replicas"]?.intValue ?? 0)"),
+            return [
+                Cells.name(object), .string("\(ready)/\(spec?["replicas"]?.intValue ?? 0)"),
                 Cells.int(status?["updatedReplicas"]), Cells.int(status?["availableReplicas"]), Cells.age(object),
-                names, images, selector]
+                names, images, selector,
+            ]
         case .replicaSet, .replicationController:
-            return [Cells.name(object), Cells.int(spec?["replicas"]), Cells.int(status?["replicas"]),
-                Cells.int(status?["readyReplicas"]), Cells.age(object), names, images, selector]
+            return [
+                Cells.name(object), Cells.int(spec?["replicas"]), Cells.int(status?["replicas"]),
+                Cells.int(status?["readyReplicas"]), Cells.age(object), names, images, selector,
+            ]
         case .statefulSet:
             let ready = status?["readyReplicas"]?.intValue ?? 0
-            return [Cells.name(object), .string("\(ready)/\(spec?["replicas"]?.intValue ?? 0)"), Cells.age(object), names, images]
+            return [
+                Cells.name(object), .string("\(ready)/\(spec?["replicas"]?.intValue ?? 0)"), Cells.age(object), names,
+                images,
+            ]
         case .daemonSet:
-            return [Cells.name(object), Cells.int(status?["desiredNumberScheduled"]), Cells.int(status?["currentNumberScheduled"]),
+            return [
+                Cells.name(object), Cells.int(status?["desiredNumberScheduled"]),
+                Cells.int(status?["currentNumberScheduled"]),
                 Cells.int(status?["numberReady"]), Cells.int(status?["updatedNumberScheduled"]),
                 Cells.int(status?["numberAvailable"]), Cells.selector(spec?["template"]?["spec"]?["nodeSelector"]),
-                Cells.age(object), names, images, selector]
+                Cells.age(object), names, images, selector,
+            ]
         case .job:
             let succeeded = status?["succeeded"]?.intValue ?? 0
             let completions = spec?["completions"]?.intValue.map(String.init) ?? "1"
             let conditions = status?["conditions"]?.arrayValue ?? []
-            let complete = conditions.contains { $0["type"]?.stringValue == "Complete" && $0["status"]?.stringValue == "True" }
-            let failed = conditions.contains { $0["type"]?.stringValue == "Failed" && $0["status"]?.stringValue == "True" }
-            let state = complete ? "Complete" : failed ? "Failed" : (spec?["suspend"]?.boolValue == true ? "Suspended" : "Running")
-            return [Cells.name(object), .string(state), .string("\(succeeded)/\(completions)"), .string(""),
-                Cells.age(object), names, images, selector]
+            let complete = conditions.contains {
+                $0["type"]?.stringValue == "Complete" && $0["status"]?.stringValue == "True"
+            }
+            let failed = conditions.contains {
+                $0["type"]?.stringValue == "Failed" && $0["status"]?.stringValue == "True"
+            }
+            let state =
+                complete
+                ? "Complete" : failed ? "Failed" : (spec?["suspend"]?.boolValue == true ? "Suspended" : "Running")
+            return [
+                Cells.name(object), .string(state), .string("\(succeeded)/\(completions)"), .string(""),
+                Cells.age(object), names, images, selector,
+            ]
         case .cronJob:
             let last = status?["lastScheduleTime"]?.stringValue
-            return [Cells.name(object), Cells.string(spec?["schedule"]), Cells.string(spec?["timeZone"]),
+            return [
+                Cells.name(object), Cells.string(spec?["schedule"]), Cells.string(spec?["timeZone"]),
                 .bool(spec?["suspend"]?.boolValue ?? false), .int(Int64(status?["active"]?.arrayValue?.count ?? 0)),
                 .string(last.map { Timestamp.age(of: $0) } ?? "<none>"), Cells.age(object), names, images,
-                Cells.selector(spec?["jobTemplate"]?["spec"]?["selector"])]
+                Cells.selector(spec?["jobTemplate"]?["spec"]?["selector"]),
+            ]
         }
     }
 }

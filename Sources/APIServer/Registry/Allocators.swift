@@ -57,12 +57,14 @@ public struct ServiceIPAllocator: Sendable {
     /// Takes a specific address or throws upstream's Invalid message.
     func allocate(_ text: String, dryRun: Bool) async throws -> String {
         guard let address = IPv4Range.parse(text) else {
-            throw FieldError.invalid("spec.clusterIPs", .string(text), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+            throw FieldError.invalid(
+                "spec.clusterIPs", .string(text), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
         }
         guard range.contains(address) else {
             throw FieldError.invalid(
                 "spec.clusterIPs", .string(text),
-                "failed to allocate IP \(text): the provided IP (\(text)) is not in the valid range. The range of valid IPs is \(range)")
+                "failed to allocate IP \(text): the provided IP (\(text)) is not in the valid range. The range of valid IPs is \(range)"
+            )
         }
         if dryRun {
             if try await storage.get(key: folder + text) != nil { throw Self.taken(text) }
@@ -126,7 +128,8 @@ public struct NodePortAllocator: Sendable {
         guard range.contains(port) else {
             throw FieldError.invalid(
                 field, .int(Int64(port)),
-                "provided port is not in the valid range. The range of valid ports is \(range.lowerBound)-\(range.upperBound)")
+                "provided port is not in the valid range. The range of valid ports is \(range.lowerBound)-\(range.upperBound)"
+            )
         }
         if dryRun { return }
         do {

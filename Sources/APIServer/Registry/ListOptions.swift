@@ -29,7 +29,9 @@ struct ListOptions: Sendable {
         watch = query["watch"].map(Self.isTrue) ?? false
         allowWatchBookmarks = query["allowWatchBookmarks"].map(Self.isTrue) ?? false
         if let text = query["timeoutSeconds"], !text.isEmpty {
-            guard let value = Int(text), value >= 0 else { throw APIError.badRequest("invalid timeoutSeconds: \(text)") }
+            guard let value = Int(text), value >= 0 else {
+                throw APIError.badRequest("invalid timeoutSeconds: \(text)")
+            }
             timeoutSeconds = value
         }
         sendInitialEvents = query["sendInitialEvents"].map(Self.isTrue)
@@ -38,7 +40,9 @@ struct ListOptions: Sendable {
         }
         if let match = resourceVersionMatch {
             guard ["Exact", "NotOlderThan"].contains(match) else {
-                throw APIError.badRequest("resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\"")
+                throw APIError.badRequest(
+                    "resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\""
+                )
             }
             guard resourceVersion != nil else {
                 throw APIError.badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
@@ -73,7 +77,8 @@ struct ContinueToken: Sendable, Equatable {
             json["v"]?.stringValue == "meta.k8s.io/v1",
             let revision = json["rv"]?.intValue, let start = json["start"]?.stringValue
         else {
-            throw APIError.badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+            throw APIError.badRequest(
+                "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
         }
         self.revision = revision
         self.startKey = start

@@ -10,7 +10,9 @@ public struct RegistryContext: Sendable {
     public var serviceIPs: ServiceIPAllocator
     public var nodePorts: NodePortAllocator
 
-    public init(storage: any KeyValueStore, storagePrefix: String, serviceIPs: ServiceIPAllocator, nodePorts: NodePortAllocator) {
+    public init(
+        storage: any KeyValueStore, storagePrefix: String, serviceIPs: ServiceIPAllocator, nodePorts: NodePortAllocator
+    ) {
         self.storage = storage
         self.storagePrefix = storagePrefix
         self.serviceIPs = serviceIPs

@@ -46,7 +46,9 @@ extension RegistryStore {
         if let token = options.continueToken {
             revision = token.revision
             start = prefix + token.startKey
-            guard start.hasPrefix(scope) else { throw APIError.badRequest("continue key is not valid for this request") }
+            guard start.hasPrefix(scope) else {
+                throw APIError.badRequest("continue key is not valid for this request")
+            }
         } else if let text = options.resourceVersion, text != "0" {
             let requested = try ListOptions.revision(text)
             let current = try await storage.currentRevision()
@@ -54,7 +56,8 @@ extension RegistryStore {
                 revision = requested
             } else if requested > current {
                 throw APIError(
-                    code: 504, reason: .timeout, message: "Too large resource version: \(requested), current: \(current)")
+                    code: 504, reason: .timeout,
+                    message: "Too large resource version: \(requested), current: \(current)")
             }
         }
         var items: [JSON] = []
@@ -76,7 +79,8 @@ extension RegistryStore {
                 throw APIError.gone("too old resource version: \(requested) (\(compactedAt))")
             } catch StorageError.futureRevision(let requested, let current) {
                 throw APIError(
-                    code: 504, reason: .timeout, message: "Too large resource version: \(requested), current: \(current)")
+                    code: 504, reason: .timeout,
+                    message: "Too large resource version: \(requested), current: \(current)")
             }
             revision = result.revision
             for value in result.items {
@@ -94,8 +98,10 @@ extension RegistryStore {
                     let last = value.key
                     let moreAfter = result.more || value.key != result.items.last?.key
                     if moreAfter {
-                        let token = ContinueToken(revision: result.revision, startKey: String(last.dropFirst(prefix.count)) + "\u{0}")
-                        return ListPage(items: items, rawItems: rawItems, revision: result.revision, continueToken: token.encoded)
+                        let token = ContinueToken(
+                            revision: result.revision, startKey: String(last.dropFirst(prefix.count)) + "\u{0}")
+                        return ListPage(
+                            items: items, rawItems: rawItems, revision: result.revision, continueToken: token.encoded)
                     }
                     return ListPage(items: items, rawItems: rawItems, revision: result.revision, continueToken: nil)
                 }

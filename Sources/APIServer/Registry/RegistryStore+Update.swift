@@ -79,7 +79,8 @@ extension RegistryStore {
     {
         try checkIdentity(&object, namespace: namespace)
         if let bodyName = object.name, !bodyName.isEmpty, bodyName != name {
-            throw APIError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+            throw APIError.badRequest(
+                "the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
         }
         if let uid = object.uid, !uid.isEmpty, uid != old.uid {
             throw APIError.conflict(
@@ -169,7 +170,8 @@ struct DeleteOptions: Sendable {
         if let text = query["propagationPolicy"], !text.isEmpty { propagationPolicy = text }
         if let policy = propagationPolicy, !["Orphan", "Background", "Foreground"].contains(policy) {
             throw APIError.badRequest(
-                "propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")
+                "propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+            )
         }
     }
 

@@ -1,4 +1,5 @@
 import APIMachinery
+import NIOConcurrencyHelpers
 import Storage
 
 /// One item of a watch stream, before encoding.
@@ -30,14 +31,22 @@ extension RegistryStore {
         }
         let events = storage.watch(start: scope, end: end, afterRevision: startRevision)
         let sendInitialBookmark = options.sendInitialEvents == true && options.allowWatchBookmarks
+        let bookmarkInterval = options.allowWatchBookmarks ? Self.bookmarkInterval : nil
         let initialObjects = initial
         return AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            // Events and bookmarks are yielded under one lock, so a bookmark never names a revision
+            // older than an event already sent.
+            let lastSent = NIOLockedValueBox<Int64>(startRevision)
             let task = Task {
                 for object in initialObjects { continuation.yield(.event(type: "ADDED", object: object)) }
                 if sendInitialBookmark { continuation.yield(.bookmark(revision: startRevision)) }
                 do {
                     for try await event in events {
-                        if let output = self.transform(event, options: options) { continuation.yield(output) }
+                        guard let output = self.transform(event, options: options) else { continue }
+                        lastSent.withLockedValue { revision in
+                            revision = event.revision
+                            _ = continuation.yield(output)
+                        }
                     }
                 } catch StorageError.compacted(let requested, let compactedAt) {
                     continuation.yield(.error(.gone("too old resource version: \(requested) (\(compactedAt))")))
@@ -47,9 +56,22 @@ extension RegistryStore {
                 }
                 continuation.finish()
             }
-            continuation.onTermination = { _ in task.cancel() }
+            let ticker = Task {
+                guard let bookmarkInterval else { return }
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: bookmarkInterval)
+                    lastSent.withLockedValue { _ = continuation.yield(.bookmark(revision: $0)) }
+                }
+            }
+            continuation.onTermination = { _ in
+                task.cancel()
+                ticker.cancel()
+            }
         }
     }
+
+    /// How often a watcher that allows bookmarks hears the revision it has reached, as upstream's ~1 minute.
+    static let bookmarkInterval = Duration.seconds(60)
 
     /// Maps a storage event to the API event this watcher sees, or nil when its selectors hide it.
     func transform(_ event: WatchEvent, options: ListOptions) -> WatchOutput? {

@@ -147,7 +147,8 @@ public final class RegistryStore: Sendable {
             return object
         }
         do {
-            let stored = try await storage.create(key: key(namespace: namespace, name: name), value: encode(object), lease: 0)
+            let stored = try await storage.create(
+                key: key(namespace: namespace, name: name), value: encode(object), lease: 0)
             object.setMeta("resourceVersion", .string(String(stored.modRevision)))
             return object
         } catch StorageError.keyExists {
@@ -166,7 +167,8 @@ public final class RegistryStore: Sendable {
         }
         if let kind = object["kind"], kind.stringValue != definition.kind, kind.stringValue != "" {
             throw APIError.badRequest(
-                "the kind in the data (\(kind.stringValue ?? kind.jsonString)) does not match the expected kind (\(definition.kind))")
+                "the kind in the data (\(kind.stringValue ?? kind.jsonString)) does not match the expected kind (\(definition.kind))"
+            )
         }
         if let apiVersion = object["apiVersion"], apiVersion.stringValue != definition.apiVersion,
             apiVersion.stringValue != ""

@@ -31,7 +31,8 @@ public struct ResourceDefinition: Sendable {
         self.shortNames = shortNames
         self.categories = categories
         self.subresources = subresources
-        self.storageFolder = storageFolder ?? (group.isEmpty || group == "apps" || group == "batch" ? resource : "\(group)/\(resource)")
+        self.storageFolder =
+            storageFolder ?? (group.isEmpty || group == "apps" || group == "batch" ? resource : "\(group)/\(resource)")
         self.strategy = strategy
     }
 

@@ -24,13 +24,17 @@ public final class APIServer: HTTPResponder {
         public init() {}
     }
 
-    public init(storage: any KeyValueStore, configuration: Configuration, resources: [ResourceDefinition] = Catalog.resources) {
+    public init(
+        storage: any KeyValueStore, configuration: Configuration, resources: [ResourceDefinition] = Catalog.resources
+    ) {
         self.storage = storage
         let prefix = configuration.storagePrefix
         context = RegistryContext(
             storage: storage, storagePrefix: prefix,
-            serviceIPs: ServiceIPAllocator(range: configuration.serviceClusterIPRange, storage: storage, storagePrefix: prefix),
-            nodePorts: NodePortAllocator(range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix))
+            serviceIPs: ServiceIPAllocator(
+                range: configuration.serviceClusterIPRange, storage: storage, storagePrefix: prefix),
+            nodePorts: NodePortAllocator(
+                range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix))
         var stores: [String: RegistryStore] = [:]
         for definition in resources {
             stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(

@@ -34,20 +34,22 @@ public enum APIServerCommand {
         FlagDefinition("etcd-cafile", support: .notImplementedYet(issue4)),
         FlagDefinition("etcd-certfile", support: .notImplementedYet(issue4)),
         FlagDefinition("etcd-keyfile", support: .notImplementedYet(issue4)),
-        FlagDefinition("etcd-compaction-interval", support: .notImplementedYet(issue4)),
+        FlagDefinition("etcd-compaction-interval", default: "5m"),
         FlagDefinition("admission-control", aliases: ["enable-admission-plugins"], support: .notImplementedYet(issue3)),
         FlagDefinition("disable-admission-plugins", support: .notImplementedYet(issue3)),
         FlagDefinition("authorization-mode", default: "AlwaysAllow", support: .notImplementedYet(issue3)),
         FlagDefinition("runtime-config", support: .noEffect("rbac.authorization.k8s.io/v1 is always served")),
         FlagDefinition("kubelet-https", bool: true, support: .noEffect("kubelets are always reached over HTTPS")),
-        FlagDefinition("allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting now")),
+        FlagDefinition(
+            "allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting now")),
         FlagDefinition(
             "experimental-bootstrap-token-auth", aliases: ["enable-bootstrap-token-auth"], bool: true,
             support: .notImplementedYet(issue3)),
         FlagDefinition("service-account-key-file", support: .notImplementedYet(issue3)),
         FlagDefinition("service-account-signing-key-file", support: .notImplementedYet(issue3)),
         FlagDefinition("service-account-issuer", support: .notImplementedYet(issue3)),
-        FlagDefinition("enable-swagger-ui", bool: true, support: .noEffect("OpenAPI is served at /openapi/v2 and /openapi/v3")),
+        FlagDefinition(
+            "enable-swagger-ui", bool: true, support: .noEffect("OpenAPI is served at /openapi/v2 and /openapi/v3")),
         FlagDefinition("apiserver-count", support: .noEffect("endpoints are reconciled per server")),
         FlagDefinition("audit-log-path", support: .notImplementedYet(issue3)),
         FlagDefinition("audit-log-maxage", support: .notImplementedYet(issue3)),
@@ -94,22 +96,29 @@ public enum APIServerCommand {
     static func fail(_ message: String) -> FlagError { FlagError(message: message) }
 
     /// Starts from parsed flags; returns once the port listens and bootstrap data exists.
-    public static func start(_ flags: FlagSet, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton)
+    public static func start(
+        _ flags: FlagSet, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    )
         async throws -> Running
     {
         for (name, support) in flags.accepted {
             switch support {
             case .noEffect(let why): logger.info("flag --\(name) is accepted and has no effect: \(why)")
-            case .notImplementedYet(let work): logger.warning("flag --\(name) is not implemented yet; it arrives with \(work)")
+            case .notImplementedYet(let work):
+                logger.warning("flag --\(name) is not implemented yet; it arrives with \(work)")
             case .implemented: break
             }
         }
         guard let range = IPv4Range(cidr: flags.string("service-cluster-ip-range")) else {
-            throw fail("invalid argument \"\(flags.string("service-cluster-ip-range"))\" for \"--service-cluster-ip-range\" flag")
+            throw fail(
+                "invalid argument \"\(flags.string("service-cluster-ip-range"))\" for \"--service-cluster-ip-range\" flag"
+            )
         }
         let portText = flags.string("service-node-port-range").split(separator: "-").compactMap { Int($0) }
         guard portText.count == 2, portText[0] <= portText[1] else {
-            throw fail("invalid argument \"\(flags.string("service-node-port-range"))\" for \"--service-node-port-range\" flag")
+            throw fail(
+                "invalid argument \"\(flags.string("service-node-port-range"))\" for \"--service-node-port-range\" flag"
+            )
         }
         let securePort = try flags.int("secure-port")
         let bindAddress = flags.string("bind-address")
@@ -125,11 +134,19 @@ public enum APIServerCommand {
         let apiServer = APIServer(storage: storage, configuration: configuration)
         try await apiServer.bootstrap(advertiseAddress: advertise, securePort: securePort)
         Task { await apiServer.runNamespaceFinalizer() }
+        guard let compaction = GoDuration.parse(flags.string("etcd-compaction-interval")) else {
+            throw fail(
+                "invalid argument \"\(flags.string("etcd-compaction-interval"))\" for \"--etcd-compaction-interval\" flag: time: invalid duration"
+            )
+        }
+        Task { await apiServer.runCompaction(every: compaction) }
 
-        let tls = try loadTLS(flags, advertise: advertise, serviceIP: apiServer.context.serviceIPs.kubernetesServiceIP, logger: logger)
+        let tls = try loadTLS(
+            flags, advertise: advertise, serviceIP: apiServer.context.serviceIPs.kubernetesServiceIP, logger: logger)
         let authenticator = Authenticator(staticTokens: try loadTokens(flags.string("token-auth-file")))
         let server = try await HTTPServer.start(
-            host: bindAddress, port: securePort, tls: tls, authenticator: authenticator, responder: apiServer, group: group)
+            host: bindAddress, port: securePort, tls: tls, authenticator: authenticator, responder: apiServer,
+            group: group)
         logger.info("Serving securely on \(bindAddress):\(server.localAddress?.port ?? securePort)")
         return Running(server: server, apiServer: apiServer)
     }
@@ -178,7 +195,9 @@ public enum APIServerCommand {
             guard fields.count >= 3, !fields[0].isEmpty, !fields[1].isEmpty else {
                 throw fail("token file \(path), line \(number + 1): expected at least 3 fields: token,user,uid")
             }
-            let groups = fields.count > 3 ? fields[3].split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } : []
+            let groups =
+                fields.count > 3
+                ? fields[3].split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } : []
             tokens[fields[0]] = UserInfo(name: fields[1], uid: fields[2], groups: groups + ["system:authenticated"])
         }
         return tokens

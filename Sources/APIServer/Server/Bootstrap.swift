@@ -11,7 +11,8 @@ extension APIServer {
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             do {
                 _ = try await namespaces.create(
-                    namespace: nil, object: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]],
+                    namespace: nil,
+                    object: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]],
                     options: WriteOptions())
             } catch let error as APIError where error.reason == .alreadyExists {}
         }
@@ -41,12 +42,33 @@ extension APIServer {
             if object.name == nil {
                 object = [
                     "apiVersion": "v1", "kind": "Endpoints",
-                    "metadata": ["name": "kubernetes", "namespace": "default", "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
+                    "metadata": [
+                        "name": "kubernetes", "namespace": "default",
+                        "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"],
+                    ],
                 ]
             }
             object["subsets"] = subsets
             object.setMeta("resourceVersion", nil)
             return object
+        }
+    }
+
+    /// Compacts storage history periodically, as upstream does every `--etcd-compaction-interval`: each
+    /// round forgets what is older than the revision seen one interval earlier, so watchers and paged lists
+    /// have at least one interval to catch up.
+    public func runCompaction(every interval: Duration) async {
+        guard interval > .zero else { return }
+        var previous: Int64 = 0
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            guard let current = try? await storage.currentRevision() else { continue }
+            if previous > 0 { try? await storage.compact(revision: previous) }
+            previous = current
         }
     }
 }

@@ -17,7 +17,9 @@ struct HealthChecks: Sendable {
         let healthy = results.allSatisfy(\.ok)
         if !verbose, healthy { return .text("ok") }
         var text = ""
-        for result in results { text += result.ok ? "[+]\(result.name) ok\n" : "[-]\(result.name) failed: reason withheld\n" }
+        for result in results {
+            text += result.ok ? "[+]\(result.name) ok\n" : "[-]\(result.name) failed: reason withheld\n"
+        }
         text += healthy ? "\(endpoint) check passed\n" : "\(endpoint) check failed\n"
         return .text(text, status: healthy ? .ok : .internalServerError)
     }

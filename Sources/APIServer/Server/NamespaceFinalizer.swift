@@ -27,7 +27,8 @@ extension APIServer {
             for object in page.items {
                 var options = DeleteOptions()
                 options.gracePeriodSeconds = 0
-                _ = try? await store.delete(namespace: namespace, name: object.name ?? "", options: options, write: WriteOptions())
+                _ = try? await store.delete(
+                    namespace: namespace, name: object.name ?? "", options: options, write: WriteOptions())
             }
         }
         // Clearing spec.finalizers and deleting is one step here: nothing else watches the finalizer.

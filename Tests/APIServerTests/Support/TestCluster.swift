@@ -25,7 +25,8 @@ final class TestCluster: @unchecked Sendable {
             throw TestClusterError("kube-apiserver is not built at \(binary.path); run `swift build` first")
         }
         let directory =
-            existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kubeswift-e2e-\(UUID().uuidString)")
+            existing
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("kubeswift-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.address = address
@@ -65,7 +66,9 @@ final class TestCluster: @unchecked Sendable {
             let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             if let range = text.range(of: "Serving securely on ") {
                 let rest = text[range.upperBound...].prefix { $0 != "\n" }
-                if let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) { return port }
+                if let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) {
+                    return port
+                }
             }
             if !process.isRunning { throw TestClusterError("kube-apiserver exited early:\n\(text)") }
             Thread.sleep(forTimeInterval: 0.05)
