@@ -99,5 +99,5 @@ final class SignalWatcher: @unchecked Sendable {
         self.sources = sources
     }
 
-    func cancel() { sources.forEach { $0.cancel() } }
+    func cancel() { for source in sources { source.cancel() } }
 }
