@@ -115,6 +115,7 @@ let package = Package(
             name: "APIServerTests", dependencies: ["APIServer", "Operations"], exclude: ["Python"],
             swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
+        .testTarget(name: "ComponentTests", dependencies: ["Component"], swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",
             dependencies: [

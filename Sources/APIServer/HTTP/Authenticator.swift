@@ -11,13 +11,23 @@ public struct Authenticator: Sendable {
         self.staticTokens = staticTokens
     }
 
-    func authenticate(headers: HTTPHeaders) -> UserInfo? {
-        guard let header = headers.first(name: "authorization") else { return nil }
+    func authenticate(headers: HTTPHeaders) -> Authentication {
+        guard let header = headers.first(name: "authorization") else { return .none }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .rejected }
         let token = parts[1].trimmingCharacters(in: " ")
-        return staticTokens[token]
+        guard let user = staticTokens[token] else { return .rejected }
+        return .user(user)
     }
+}
+
+/// The outcome of authenticating one request.
+public enum Authentication: Sendable, Equatable {
+    case user(UserInfo)
+    /// No credentials at all: anonymous, when `--anonymous-auth` allows it.
+    case none
+    /// Credentials were presented and are not valid: always 401.
+    case rejected
 }
 
 extension Substring {

@@ -21,10 +21,11 @@ final class ConnectionIdentity: Sendable {
         self.authenticator = authenticator
     }
 
-    /// The request's user: the client certificate's, else whatever the headers prove; nil when unauthenticated.
-    func user(headers: HTTPHeaders) async -> UserInfo? {
-        if let user = authenticator.authenticate(headers: headers) { return user }
-        return await self.certificateIdentity()
+    /// The request's user, as upstream's authenticator chain decides: the client certificate first, then a
+    /// bearer token; a token nobody recognises rejects the request rather than falling back to anonymous.
+    func authenticate(headers: HTTPHeaders) async -> Authentication {
+        if let user = await certificateIdentity() { return .user(user) }
+        return authenticator.authenticate(headers: headers)
     }
 
     private func certificateIdentity() async -> UserInfo? {

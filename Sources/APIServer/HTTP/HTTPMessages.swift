@@ -24,6 +24,8 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     public var body: [UInt8]
     public var user: UserInfo?
+    /// True when the request presented credentials that did not authenticate.
+    public var credentialsRejected = false
     public var remoteAddress: String
 
     public init(

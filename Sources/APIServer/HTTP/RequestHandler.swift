@@ -68,10 +68,14 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let method = head.method
         let uri = head.uri
         inFlight = Task {
-            let user = await connection.user(headers: headers)
-            let request = HTTPRequest(
-                method: method, uri: uri, headers: headers, body: bodyBytes, user: user,
-                remoteAddress: remote)
+            let authentication = await connection.authenticate(headers: headers)
+            var request = HTTPRequest(
+                method: method, uri: uri, headers: headers, body: bodyBytes, remoteAddress: remote)
+            switch authentication {
+            case .user(let user): request.user = user
+            case .none: break
+            case .rejected: request.credentialsRejected = true
+            }
             let response = await responder.respond(to: request)
             switch response.body {
             case .bytes:

@@ -60,7 +60,7 @@ public final class APIServer: HTTPResponder {
         let started = ContinuousClock.now
         var request = request
         if request.user == nil {
-            guard anonymousAuth else { return HTTPResponse.error(.unauthorized()) }
+            guard anonymousAuth, !request.credentialsRejected else { return HTTPResponse.error(.unauthorized()) }
             request.user = .anonymous
         }
         let info = RequestInfo(method: request.method, path: request.path, query: request.query)
