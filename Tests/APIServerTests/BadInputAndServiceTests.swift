@@ -2,25 +2,8 @@ import Foundation
 import XCTest
 
 /// Bad requests get a Status with the right code and lose nothing; Service IPs and NodePorts are unique.
-final class BadInputAndServiceTests: XCTestCase {
-    nonisolated(unsafe) static var shared: TestCluster?
-
-    var cluster: TestCluster {
-        get throws {
-            guard let cluster = Self.shared else { throw TestClusterError("cluster did not start") }
-            return cluster
-        }
-    }
-
-    override class func setUp() {
-        super.setUp()
-        shared = try? TestCluster(address: "127.0.0.22")
-    }
-
-    override class func tearDown() {
-        shared = nil
-        super.tearDown()
-    }
+final class BadInputAndServiceTests: SharedClusterTestCase {
+    override class var clusterAddress: String { "127.0.0.22" }
 
     func writeFile(_ contents: String) throws -> String {
         let path = try cluster.directory.appendingPathComponent("body-\(UUID().uuidString).json").path

@@ -3,25 +3,8 @@ import XCTest
 
 /// kubectl 1.32 against a real kube-apiserver over TLS with client certificates: output and error texts
 /// are compared with what upstream prints.
-final class KubectlEndToEndTests: XCTestCase {
-    nonisolated(unsafe) static var shared: TestCluster?
-
-    var cluster: TestCluster {
-        get throws {
-            guard let cluster = Self.shared else { throw TestClusterError("cluster did not start") }
-            return cluster
-        }
-    }
-
-    override class func setUp() {
-        super.setUp()
-        shared = try? TestCluster(address: "127.0.0.21")
-    }
-
-    override class func tearDown() {
-        shared = nil
-        super.tearDown()
-    }
+final class KubectlEndToEndTests: SharedClusterTestCase {
+    override class var clusterAddress: String { "127.0.0.21" }
 
     func namespace(_ name: String) throws {
         expectSuccess(try cluster.kubectl(["create", "namespace", name, "--validate=false"]))

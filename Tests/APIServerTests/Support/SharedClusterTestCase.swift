@@ -1,0 +1,35 @@
+import Foundation
+import XCTest
+
+/// A test class whose tests share one API server, started once for the class on its own loopback address.
+class SharedClusterTestCase: XCTestCase {
+    /// The loopback address this class's server listens on; each class picks its own.
+    class var clusterAddress: String { "127.0.0.1" }
+
+    nonisolated(unsafe) private static var clusters: [ObjectIdentifier: TestCluster] = [:]
+    nonisolated(unsafe) private static var failures: [ObjectIdentifier: String] = [:]
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            clusters[ObjectIdentifier(self)] = try TestCluster(address: clusterAddress)
+        } catch {
+            failures[ObjectIdentifier(self)] = "\(error)"
+        }
+    }
+
+    override class func tearDown() {
+        clusters[ObjectIdentifier(self)] = nil
+        super.tearDown()
+    }
+
+    var cluster: TestCluster {
+        get throws {
+            let key = ObjectIdentifier(type(of: self))
+            guard let cluster = Self.clusters[key] else {
+                throw TestClusterError("cluster did not start: \(Self.failures[key] ?? "unknown reason")")
+            }
+            return cluster
+        }
+    }
+}
