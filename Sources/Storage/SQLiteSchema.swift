@@ -54,6 +54,10 @@ enum SQL {
         SELECT c.key, l.value, c.create_rev, c.rev, c.lease
         FROM current AS c CROSS JOIN log AS l ON l.rev = c.rev WHERE c.key = ?
         """
+    static let currentAll = """
+        SELECT c.key, l.value, c.create_rev, c.rev, c.lease
+        FROM current AS c CROSS JOIN log AS l ON l.rev = c.rev
+        """
     static let currentByLease = """
         SELECT c.key, l.value, c.create_rev, c.rev, c.lease
         FROM current AS c CROSS JOIN log AS l ON l.rev = c.rev WHERE c.lease = ? ORDER BY c.key

@@ -81,6 +81,12 @@ extension SQLiteStore {
         state.withLock { state in
             state.revision = context.revision
             for apply in context.afterCommit { apply(&state) }
+            for event in context.events {
+                switch event.kind {
+                case .put: state.current[Array(event.current.key.utf8)] = event.current
+                case .delete: state.current[Array(event.current.key.utf8)] = nil
+                }
+            }
         }
         hub.publish(context.events)
         for (write, outcome) in zip(batch, outcomes) {

@@ -11,7 +11,12 @@ extension SQLiteStore {
         }
     }
 
-    public func get(key: String) async throws -> KeyValue? { try await read { db in try Self.existing(db, key: key) } }
+    public func get(key: String) async throws -> KeyValue? {
+        try state.withLock { state in
+            if state.closed { throw StorageError.unavailable("store closed") }
+            return state.current[Array(key.utf8)]
+        }
+    }
 
     public func range(start: String, end: String?, limit: Int, revision: Revision?) async throws -> RangeResult {
         let range = KeyRange(start: start, end: end)

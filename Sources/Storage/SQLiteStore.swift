@@ -23,6 +23,10 @@ public final class SQLiteStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         var compacted: Revision
         var leases = LeaseTable()
         var closed = false
+        /// Every live key's current value, by the key's UTF-8 bytes (Swift's String equality would merge
+        /// canonically equal keys, which etcd keeps apart). Point reads are answered from here: the commit
+        /// path keeps it exact before any write is acknowledged, and a GET then costs no hop to a reader.
+        var current: [[UInt8]: KeyValue] = [:]
     }
 
     /// What a write transaction produced; applied to `state` only once the commit succeeded.
@@ -54,14 +58,21 @@ public final class SQLiteStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.write { db in try SQLiteSchema.migrate(db) }
-            let (revisions, leases) = try pool.read { db in
+            let (revisions, leases, current) = try pool.read { db in
                 let revisions = try Self.revisions(db)
                 let leases = try Row.fetchAll(db, sql: "SELECT id, ttl FROM leases").map {
                     (id: $0[0] as LeaseID, ttl: $0[1] as Int64)
                 }
-                return (revisions, leases)
+                var current: [[UInt8]: KeyValue] = [:]
+                let rows = try Row.fetchCursor(db, sql: SQL.currentAll)
+                while let row = try rows.next() {
+                    let value = try row.keyValue()
+                    current[Array(value.key.utf8)] = value
+                }
+                return (revisions, leases, current)
             }
             var initial = State(revision: revisions.current, compacted: revisions.compacted)
+            initial.current = current
             let start = now()
             for lease in leases { initial.leases.grant(id: lease.id, ttl: lease.ttl, now: start) }
             state = Locked(initial)
