@@ -132,7 +132,10 @@ public enum Catalog {
                 },
                 allowCreateOnUpdate: true)),
         ResourceDefinition(
-            group: "events.k8s.io", resource: "events", kind: "Event", shortNames: ["ev"], storageFolder: "events",
+            // Upstream stores both Event versions in one place and converts between them; until that
+            // conversion exists here, events.k8s.io keeps its own folder so neither view returns the other's shape.
+            group: "events.k8s.io", resource: "events", kind: "Event", shortNames: ["ev"],
+            storageFolder: "events.k8s.io/events",
             strategy: EventStrategy(eventsGroup: true)),
         ResourceDefinition(
             group: "rbac.authorization.k8s.io", resource: "roles", kind: "Role",

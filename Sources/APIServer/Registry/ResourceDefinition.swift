@@ -31,8 +31,8 @@ public struct ResourceDefinition: Sendable {
         self.shortNames = shortNames
         self.categories = categories
         self.subresources = subresources
-        self.storageFolder =
-            storageFolder ?? (group.isEmpty || group == "apps" || group == "batch" ? resource : "\(group)/\(resource)")
+        // Built-in kinds live at /registry/<resource> whatever their group, as upstream lays them out.
+        self.storageFolder = storageFolder ?? resource
         self.strategy = strategy
     }
 
