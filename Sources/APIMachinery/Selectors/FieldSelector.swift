@@ -96,7 +96,8 @@ public struct FieldSelector: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// The string without leading and trailing whitespace (Foundation-free, for hot parsing paths).
+    public var trimmingSpaces: String {
         var slice = Substring(self)
         while slice.first?.isWhitespace == true { slice.removeFirst() }
         while slice.last?.isWhitespace == true { slice.removeLast() }
