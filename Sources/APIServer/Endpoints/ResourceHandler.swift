@@ -54,19 +54,15 @@ extension APIServer {
             var decoded = try decodeBody(request)
             try fields.apply(&decoded, definition: definition)
             let body = decoded
-            let target: RegistryStore.UpdateTarget = info.subresource == "status" ? .status : .object
-            var transform: @Sendable (JSON) throws -> JSON = { _ in body }
-            if info.subresource == "finalize" {
-                // finalize only changes spec.finalizers, the namespace controller's last step.
-                transform = { old in
-                    var updated = old
-                    updated.set(["spec", "finalizers"], to: body["spec"]?["finalizers"] ?? .array([]))
-                    updated.setMeta("resourceVersion", body["metadata"]?["resourceVersion"])
-                    return updated
+            let target: RegistryStore.UpdateTarget =
+                switch info.subresource {
+                case "status": .status
+                case "finalize": .finalize
+                default: .object
                 }
-            }
             let (object, created) = try await store.update(
-                namespace: namespace, name: info.name ?? "", target: target, options: write, transform: transform)
+                namespace: namespace, name: info.name ?? "", target: target, options: write
+            ) { _ in body }
             return fields.decorate(encoder.object(object, status: created ? .created : .ok))
         case ("patch", nil), ("patch", "status"):
             let patch = try PatchRequest(request)

@@ -6,6 +6,8 @@ extension RegistryStore {
     enum UpdateTarget: Sendable {
         case object
         case status
+        /// namespaces/finalize: only `spec.finalizers` may change, the namespace controller's last step.
+        case finalize
     }
 
     /// Read-modify-write with optimistic concurrency: `transform` gets the stored object and returns the
@@ -91,6 +93,11 @@ extension RegistryStore {
         switch target {
         case .object: strategy.prepareForUpdate(&object, old: old)
         case .status: strategy.prepareForStatusUpdate(&object, old: old)
+        case .finalize:
+            var updated = old
+            updated.set(["spec", "finalizers"], to: object["spec"]?["finalizers"] ?? .array([]))
+            updated.setMeta("resourceVersion", object["metadata"]?["resourceVersion"])
+            object = updated
         }
         for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
             object.setMeta(field, old["metadata"]?[field])
