@@ -1,14 +1,16 @@
 import APIMachinery
+import Schemas
 
-/// A PATCH body and its type; JSON patch and merge patch now, strategic merge and apply with their issue.
+/// A PATCH body and its type: JSON patch, merge patch and strategic merge patch; server-side apply comes with its issue.
 struct PatchRequest: Sendable {
     enum PatchType: Sendable {
         case json
         case merge
+        case strategic
     }
 
     static let accepted = [
-        "application/json-patch+json", "application/merge-patch+json",
+        "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json",
     ]
 
     let type: PatchType
@@ -20,7 +22,8 @@ struct PatchRequest: Sendable {
         switch mediaType {
         case "application/json-patch+json": type = .json
         case "application/merge-patch+json": type = .merge
-        case "application/strategic-merge-patch+json", "application/apply-patch+yaml", "application/apply-patch+json":
+        case "application/strategic-merge-patch+json": type = .strategic
+        case "application/apply-patch+yaml", "application/apply-patch+json":
             throw APIError(
                 code: 415, reason: .unsupportedMediaType,
                 message: "the body of the request was in an unknown format - accepted media types include: "
@@ -34,7 +37,7 @@ struct PatchRequest: Sendable {
         } catch {
             throw APIError.badRequest("error decoding patch: \(error.message)")
         }
-        if type == .merge, patch.objectValue == nil {
+        if type != .json, patch.objectValue == nil {
             throw APIError.badRequest("error decoding patch: a merge patch must be a JSON object")
         }
     }
@@ -42,16 +45,22 @@ struct PatchRequest: Sendable {
     /// Whether the patch itself pins a resourceVersion (then a race is a conflict, not a retry).
     var namesResourceVersion: Bool {
         switch type {
-        case .merge: return patch["metadata"]?["resourceVersion"] != nil
+        case .merge, .strategic: return patch["metadata"]?["resourceVersion"] != nil
         case .json:
             return (patch.arrayValue ?? []).contains { $0["path"]?.stringValue == "/metadata/resourceVersion" }
         }
     }
 
-    func apply(to object: JSON) throws -> JSON {
+    func apply(to object: JSON, kind: GroupVersionKind) throws -> JSON {
         switch type {
         case .merge:
             return MergePatch.apply(patch, to: object)
+        case .strategic:
+            do {
+                return try StrategicMergePatch.apply(patch, to: object, kind: kind)
+            } catch {
+                throw APIError(code: 422, reason: .invalid, message: error.message)
+            }
         case .json:
             do {
                 return try JSONPatch.apply(patch, to: object)

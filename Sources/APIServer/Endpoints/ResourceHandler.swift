@@ -70,7 +70,7 @@ extension APIServer {
             let (object, _) = try await store.update(
                 namespace: namespace, name: info.name ?? "", target: target, options: write
             ) { old in
-                var patched = try patch.apply(to: old)
+                var patched = try patch.apply(to: old, kind: definition.groupVersionKind)
                 try fields.apply(&patched, definition: definition)
                 // A patch that does not name a resourceVersion must not fail on a race: it is re-applied.
                 if patch.namesResourceVersion == false { patched.setMeta("resourceVersion", nil) }

@@ -17,7 +17,12 @@ extension APIServer {
             let (object, _) = try await store.update(namespace: namespace, name: name, options: write) { old in
                 let current = Self.scale(of: old)
                 var desired = current
-                if let patch { desired = try patch.apply(to: current) } else if let body { desired = body }
+                let scaleKind = GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale")
+                if let patch {
+                    desired = try patch.apply(to: current, kind: scaleKind)
+                } else if let body {
+                    desired = body
+                }
                 guard let replicas = desired["spec"]?["replicas"]?.intValue, replicas >= 0 else {
                     throw APIError.invalid(
                         kind: GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale"), name: name,
