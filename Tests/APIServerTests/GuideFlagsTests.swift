@@ -105,4 +105,58 @@ final class GuideFlagsTests: XCTestCase {
             try cluster.kubectl(["create", "configmap", "late", "-n", "doomed"]),
             "error: failed to create configmap: namespaces \"doomed\" not found")
     }
+
+    /// Without --tls-cert-file the server makes apiserver.crt/.key in --cert-dir, as upstream, and reuses them;
+    /// under systemd (`Type=notify`) it reports READY=1 on $NOTIFY_SOCKET once it serves.
+    func testSelfSignedCertificateInCertDirAndSystemdNotify() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kubeswift-selfsigned-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socketPath = directory.appendingPathComponent("notify.sock").path
+        // A datagram listener that prints the first message systemd would receive.
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        listener.arguments = [
+            "python3", "-c",
+            "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(30); print(s.recv(256).decode(), flush=True)",
+            socketPath,
+        ]
+        let listenerOutput = Pipe()
+        listener.standardOutput = listenerOutput
+        try listener.run()
+        while !FileManager.default.fileExists(atPath: socketPath) { Thread.sleep(forTimeInterval: 0.02) }
+
+        let server = Process()
+        server.executableURL = TestCluster.productsDirectory.appendingPathComponent("kube-apiserver")
+        server.arguments = [
+            "--bind-address=127.0.0.31", "--secure-port=0", "--cert-dir=\(directory.path)/certs",
+            "--data-dir=\(directory.path)/data",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = socketPath
+        server.environment = environment
+        let log = directory.appendingPathComponent("log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        server.standardError = try FileHandle(forWritingTo: log)
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let port = try TestCluster.waitForPort(logFile: log, process: server)
+        listener.waitUntilExit()
+        XCTAssertEqual(
+            String(decoding: listenerOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "READY=1\n")
+        let certificate = "\(directory.path)/certs/apiserver.crt"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: certificate))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(directory.path)/certs/apiserver.key"))
+        let version = try TestCluster.run(
+            "/usr/bin/curl",
+            [
+                "-s", "--cacert", certificate, "--resolve", "localhost:\(port):127.0.0.31",
+                "https://localhost:\(port)/version",
+            ])
+        XCTAssertTrue(version.stdout.contains("v1.32.0-kubeswift"), version.stdout + version.stderr)
+    }
 }
