@@ -191,6 +191,10 @@ final class KubectlEndToEndTests: SharedClusterTestCase {
         XCTAssertEqual(
             expectSuccess(try cluster.kubectl(["get", "configmap", "p", "-n", "e2e-patch", "-o", "jsonpath={.data}"])),
             #"{"a":"9","c":"3"}"#)
+        // Leases are created by PUT when missing, but a PATCH of a missing one is 404, as upstream.
+        expectFailure(
+            try cluster.kubectl(["patch", "lease", "nope", "-n", "e2e-patch", "--type=merge", "-p", "{}"]),
+            "Error from server (NotFound): leases.coordination.k8s.io \"nope\" not found")
         let failed = try cluster.kubectl([
             "patch", "configmap", "p", "-n", "e2e-patch", "--type=json", "-p", #"[{"op":"remove","path":"/data/zzz"}]"#,
         ])

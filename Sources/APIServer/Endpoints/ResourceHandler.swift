@@ -61,7 +61,7 @@ extension APIServer {
                 default: .object
                 }
             let (object, created) = try await store.update(
-                namespace: namespace, name: info.name ?? "", target: target, options: write
+                namespace: namespace, name: info.name ?? "", target: target, options: write, createIfMissing: true
             ) { _ in body }
             return fields.decorate(encoder.object(object, status: created ? .created : .ok))
         case ("patch", nil), ("patch", "status"):

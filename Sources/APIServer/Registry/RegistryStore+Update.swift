@@ -13,14 +13,16 @@ extension RegistryStore {
     /// Read-modify-write with optimistic concurrency: `transform` gets the stored object and returns the
     /// desired one. When the result names a resourceVersion, a stale one is a 409; otherwise a race with
     /// another writer is retried with the fresh object, as upstream's GuaranteedUpdate does.
+    /// `createIfMissing` is for PUT only: upstream creates a missing object on update for kinds that allow
+    /// it, while a PATCH of a missing object is always 404.
     func update(
         namespace: String?, name: String, target: UpdateTarget = .object, options: WriteOptions,
-        transform: @Sendable (JSON) throws -> JSON
+        createIfMissing: Bool = false, transform: @Sendable (JSON) throws -> JSON
     ) async throws -> (object: JSON, created: Bool) {
         let key = key(namespace: namespace, name: name)
         for _ in 0..<16 {
             guard let current = try await storage.get(key: key) else {
-                if strategy.allowCreateOnUpdate, target == .object {
+                if createIfMissing, strategy.allowCreateOnUpdate, target == .object {
                     var object = try transform(JSON.object(JSONObject()))
                     object.setMeta("resourceVersion", nil)
                     return (try await create(namespace: namespace, object: object, options: options), true)

@@ -37,7 +37,9 @@ extension APIServer {
                 "ports": [["name": "https", "port": .int(Int64(securePort)), "protocol": "TCP"]],
             ]
         ]
-        _ = try await endpoints.update(namespace: "default", name: "kubernetes", options: WriteOptions()) { old in
+        _ = try await endpoints.update(
+            namespace: "default", name: "kubernetes", options: WriteOptions(), createIfMissing: true
+        ) { old in
             var object = old
             if object.name == nil {
                 object = [
