@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        .target(name: "TestSupport", swiftSettings: upcoming),
         .target(name: "Component", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .target(
             name: "APIMachinery",
@@ -106,10 +107,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
-            name: "APIMachineryTests", dependencies: ["APIMachinery"], exclude: ["Fixtures"], swiftSettings: upcoming),
+            name: "APIMachineryTests", dependencies: ["APIMachinery", "TestSupport"], exclude: ["Fixtures"],
+            swiftSettings: upcoming),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: upcoming),
         .testTarget(
-            name: "SchemasTests", dependencies: ["Schemas", "APIMachinery"], exclude: ["Fixtures"],
+            name: "SchemasTests", dependencies: ["Schemas", "APIMachinery", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: upcoming),
         .testTarget(
             name: "APIServerTests", dependencies: ["APIServer", "Operations"], exclude: ["Python"],

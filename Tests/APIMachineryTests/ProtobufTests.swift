@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import APIMachinery
@@ -175,7 +176,7 @@ final class ProtobufTests: XCTestCase {
     /// Thousands of corruptions of the real bodies (flipped, inserted, removed and duplicated bytes,
     /// random tails) must each decode or throw ProtobufDecodeError, never trap or hang.
     func testFuzzedBodiesNeverCrash() throws {
-        var random = SplitMix64(seed: 0x6B38_7300)
+        var random = SeededRandom(seed: 0x6B38_7300)
         let bodies = try (Self.fixtureNames + ["token"]).map(Self.body)
         var decodedCount = 0
         var thrownCount = 0
@@ -208,20 +209,6 @@ final class ProtobufTests: XCTestCase {
         XCTAssertGreaterThan(decodedCount, 100, "some corruptions (e.g. in string bytes) stay valid")
         XCTAssertGreaterThan(thrownCount, 100)
     }
-}
-
-/// A small deterministic generator, so fuzz failures reproduce.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(1, bound))) }
 }
 
 /// Builds protobuf bytes for hand-made test messages.

@@ -1,4 +1,5 @@
 import APIMachinery
+import TestSupport
 import XCTest
 
 final class QuantityTests: XCTestCase {
@@ -209,7 +210,7 @@ final class QuantityTests: XCTestCase {
         XCTAssertTrue((try parse("1e300") - parse("1e300")).isZero)
 
         // Adding then subtracting the same terms cancels exactly, at every scale.
-        var generator = QuantitySeededRandom(seed: 42)
+        var generator = SeededRandom(seed: 42)
         var running = Quantity()
         var terms: [Quantity] = []
         for _ in 0..<200 {
@@ -291,7 +292,7 @@ final class QuantityTests: XCTestCase {
     /// parses back to the same value.
     func testFuzzedTextNeverCrashesAndRoundTrips() throws {
         let alphabet = Array("0123456789.+-eEinumkKMGTP0001.eiE ")
-        var generator = QuantitySeededRandom(seed: 7)
+        var generator = SeededRandom(seed: 7)
         var accepted: [Quantity] = []
         for _ in 0..<5000 {
             let length = Int.random(in: 0...14, using: &generator)
@@ -308,18 +309,5 @@ final class QuantityTests: XCTestCase {
             XCTAssertEqual([a < b, b < a, a == b].filter { $0 }.count, 1, "\(a) vs \(b)")
             XCTAssertEqual(a + b - b, a, "\(a) + \(b)")
         }
-    }
-}
-
-/// A seeded generator, so a failing fuzz case can be replayed.
-private struct QuantitySeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import APIMachinery
 import Schemas
+import TestSupport
 import XCTest
 
 final class StrategicMergePatchTests: XCTestCase {
@@ -203,7 +204,7 @@ final class StrategicMergePatchTests: XCTestCase {
     }
 
     func testRandomPatchesNeverCrashOrLeaveDirectives() throws {
-        var rng = PatchFuzzGenerator(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let targets = [
             (try JSON.parse(TestObjects.pod), Self.pod), (try JSON.parse(TestObjects.deployment), Self.deployment),
             (try JSON.parse(TestObjects.service), Self.service),
@@ -232,7 +233,7 @@ final class StrategicMergePatchTests: XCTestCase {
     ]
     static let strings: [JSON] = ["web", "side", "delete", "replace", "merge", "x/one", "name", "type"]
 
-    private static func randomJSON(depth: Int, rng: inout PatchFuzzGenerator, forceObject: Bool = false) -> JSON {
+    private static func randomJSON(depth: Int, rng: inout SeededRandom, forceObject: Bool = false) -> JSON {
         let choice = forceObject ? 0 : rng.next() % (depth > 4 ? 4 : 7)
         switch choice {
         case 0, 5:
@@ -265,18 +266,5 @@ final class StrategicMergePatchTests: XCTestCase {
         case .array(let items): return items.lazy.compactMap { directive(in: $0) }.first
         default: return nil
         }
-    }
-}
-
-/// A small deterministic generator so random-patch failures reproduce.
-private struct PatchFuzzGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
