@@ -14,7 +14,7 @@ final class SelectorTests: XCTestCase {
     }
 
     func testLabelSelectorErrorsAreBadRequests() {
-        for text in ["a in b", "=x", "a=(", "a==b==c", "a b", "a in (x"] {
+        for text in ["a in b", "=x", "a=(", "a==b==c", "a b", "a in (x", "a=b,"] {
             XCTAssertThrowsError(try LabelSelector(parsing: text), text) { error in
                 XCTAssertEqual((error as? APIError)?.code, 400, text)
             }

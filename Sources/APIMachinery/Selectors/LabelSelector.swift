@@ -60,9 +60,8 @@ public struct LabelSelector: Sendable, Equatable, CustomStringConvertible {
         while true {
             scanner.skipSpace()
             if scanner.atEnd {
-                if !requirements.isEmpty || !text.allSatisfy(\.isWhitespace) {
-                    if text.last == "," { throw APIError.badRequest("found '', expected: identifier after ','") }
-                }
+                // Only reached at the start (an empty selector) or after a trailing comma.
+                if !requirements.isEmpty { throw APIError.badRequest("found '', expected: identifier after ','") }
                 break
             }
             requirements.append(try scanner.requirement())

@@ -148,7 +148,10 @@ struct Discovery: Sendable {
     /// Whether the client asked for aggregated discovery (kubectl 1.26+ does, with a fallback).
     static func wantsAggregated(_ request: HTTPRequest) -> Bool {
         guard let accept = request.header("accept") else { return false }
-        return accept.contains("as=APIGroupDiscoveryList") && accept.contains("v=v2;")
-            || accept.hasSuffix("as=APIGroupDiscoveryList") && accept.contains("v=v2")
+        // One media range of the Accept list must ask for exactly v2 (not v2beta1) of the discovery list.
+        return accept.split(separator: ",").contains { range in
+            let parameters = Set(range.split(separator: ";").map { String($0).trimmingSpaces })
+            return parameters.isSuperset(of: ["g=apidiscovery.k8s.io", "v=v2", "as=APIGroupDiscoveryList"])
+        }
     }
 }
