@@ -1,4 +1,4 @@
-import APIMachinery
+public import APIMachinery
 import NIOHTTP1
 
 /// Authenticates a request from its headers (bearer tokens); client certificates are read per connection.

@@ -1,3 +1,4 @@
+import APIMachinery
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1

@@ -1,21 +1,6 @@
 public import APIMachinery
 public import NIOHTTP1
 
-/// Who sent a request, as authentication established it.
-public struct UserInfo: Sendable, Hashable {
-    public var name: String
-    public var uid: String
-    public var groups: [String]
-
-    public init(name: String, uid: String = "", groups: [String]) {
-        self.name = name
-        self.uid = uid
-        self.groups = groups
-    }
-
-    public static let anonymous = UserInfo(name: "system:anonymous", groups: ["system:unauthenticated"])
-}
-
 /// A fully read HTTP request (bodies are bounded, so reading them whole is safe).
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod

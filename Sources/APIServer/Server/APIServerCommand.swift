@@ -1,3 +1,4 @@
+import APIMachinery
 public import Component
 import Foundation
 public import Logging
