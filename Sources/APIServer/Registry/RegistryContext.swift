@@ -9,14 +9,18 @@ public struct RegistryContext: Sendable {
     public var dryRun = false
     public var serviceIPs: ServiceIPAllocator
     public var nodePorts: NodePortAllocator
+    /// The admission plugins every write goes through.
+    public var admission: AdmissionChain
 
     public init(
-        storage: any KeyValueStore, storagePrefix: String, serviceIPs: ServiceIPAllocator, nodePorts: NodePortAllocator
+        storage: any KeyValueStore, storagePrefix: String, serviceIPs: ServiceIPAllocator, nodePorts: NodePortAllocator,
+        admission: AdmissionChain = AdmissionChain()
     ) {
         self.storage = storage
         self.storagePrefix = storagePrefix
         self.serviceIPs = serviceIPs
         self.nodePorts = nodePorts
+        self.admission = admission
     }
 
     /// NamespaceLifecycle's create rule: the namespace must exist and not be terminating.

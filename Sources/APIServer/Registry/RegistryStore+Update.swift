@@ -8,6 +8,15 @@ extension RegistryStore {
         case status
         /// namespaces/finalize: only `spec.finalizers` may change, the namespace controller's last step.
         case finalize
+
+        /// The subresource's name as admission sees it.
+        var subresource: String {
+            switch self {
+            case .object: ""
+            case .status: "status"
+            case .finalize: "finalize"
+            }
+        }
     }
 
     /// Read-modify-write with optimistic concurrency: `transform` gets the stored object and returns the
@@ -39,12 +48,16 @@ extension RegistryStore {
                 throw APIError.staleUpdate(groupResource, name: name)
             }
             try prepareUpdate(&object, old: old, namespace: namespace, name: name, target: target)
+            var writeContext = context
+            writeContext.dryRun = options.dryRun
+            let attributes = admissionAttributes(
+                .update, namespace: namespace, name: name, options: options, subresource: target.subresource, old: old)
+            try await context.admission.admit(attributes, object: &object, context: writeContext)
             let errors = validateMetadata(object, namespace: namespace) + strategy.validateUpdate(object, old: old)
             guard errors.isEmpty else {
                 throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
             }
-            var writeContext = context
-            writeContext.dryRun = options.dryRun
+            try await context.admission.validate(attributes, object: object, context: writeContext)
             do {
                 try await strategy.beforeUpdate(&object, old: old, context: writeContext)
             } catch let error as FieldError {
@@ -124,6 +137,11 @@ extension RegistryStore {
             var object = try decode(current)
             try options.checkPreconditions(object, resource: groupResource, name: name)
             try strategy.checkDelete(object)
+            var writeContext = context
+            writeContext.dryRun = write.dryRun
+            try await context.admission.validate(
+                admissionAttributes(.delete, namespace: namespace, name: name, options: write, old: object),
+                object: object, context: writeContext)
             var marked = object
             let waits = strategy.prepareForDelete(&marked, gracePeriodSeconds: options.gracePeriodSeconds)
             if waits || !object.finalizers.isEmpty {

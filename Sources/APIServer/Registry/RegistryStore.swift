@@ -128,13 +128,16 @@ public final class RegistryStore: Sendable {
         object.setMeta("generation", strategy.tracksGeneration ? .int(1) : nil)
         strategy.prepareForCreate(&object)
         strategy.applyDefaults(&object)
+        var writeContext = context
+        writeContext.dryRun = options.dryRun
+        let attributes = admissionAttributes(.create, namespace: namespace, name: name, options: options)
+        try await context.admission.admit(attributes, object: &object, context: writeContext)
         let errors = validateMetadata(object, namespace: namespace) + strategy.validate(object)
         guard errors.isEmpty else {
             throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
         }
         if definition.namespaced, let namespace { try await context.admitNamespace(namespace, for: groupResource) }
-        var writeContext = context
-        writeContext.dryRun = options.dryRun
+        try await context.admission.validate(attributes, object: object, context: writeContext)
         do {
             try await strategy.beforeCreate(&object, context: writeContext)
         } catch let error as FieldError {
@@ -158,6 +161,17 @@ public final class RegistryStore: Sendable {
             await strategy.afterDelete(object, context: context)
             throw error
         }
+    }
+
+    /// The admission view of a write through this store.
+    func admissionAttributes(
+        _ operation: AdmissionAttributes.Operation, namespace: String?, name: String, options: WriteOptions,
+        subresource: String = "", old: JSON? = nil
+    ) -> AdmissionAttributes {
+        AdmissionAttributes(
+            operation: operation, resource: groupResource, kind: definition.groupVersionKind,
+            subresource: subresource, namespace: definition.namespaced ? namespace : nil, name: name,
+            user: options.user, dryRun: options.dryRun, oldObject: old)
     }
 
     /// Checks that the body's kind, apiVersion and namespace agree with the URL, and fills them in.

@@ -21,6 +21,8 @@ public final class APIServer: HTTPResponder {
         public var serviceClusterIPRange = IPv4Range(cidr: "10.0.0.0/24")!
         public var serviceNodePortRange = 30000...32767
         public var anonymousAuth = true
+        /// The admission plugins, already in upstream's order.
+        public var admission = AdmissionChain()
         public init() {}
     }
 
@@ -34,7 +36,8 @@ public final class APIServer: HTTPResponder {
             serviceIPs: ServiceIPAllocator(
                 range: configuration.serviceClusterIPRange, storage: storage, storagePrefix: prefix),
             nodePorts: NodePortAllocator(
-                range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix))
+                range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix),
+            admission: configuration.admission)
         var stores: [String: RegistryStore] = [:]
         for definition in resources {
             stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(
