@@ -4,13 +4,16 @@ public import NIOHTTP1
 /// A fully read HTTP request (bodies are bounded, so reading them whole is safe).
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
+    /// The request target as sent (path and raw query), for audit's `requestURI`.
+    public var uri: String
     public var path: String
     public var query: [String: String]
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Set by authentication (or by an in-process caller that already knows the user).
     public var user: UserInfo?
-    /// True when the request presented credentials that did not authenticate.
-    public var credentialsRejected = false
+    /// What the connection's client certificate proves; the authenticator chain reads it.
+    public var clientCertificate = ClientCertificateResult.none
     public var remoteAddress: String
 
     public init(
@@ -18,6 +21,7 @@ public struct HTTPRequest: Sendable {
         remoteAddress: String = ""
     ) {
         self.method = method
+        self.uri = uri
         let (path, query) = Self.split(uri: uri)
         self.path = path
         self.query = query

@@ -11,15 +11,19 @@ public struct TLSSettings: Sendable {
     public var privateKey: NIOSSLPrivateKey
     /// CAs whose client certificates authenticate users; nil turns client certificates off.
     public var clientCA: [NIOSSLCertificate]?
+    let clientVerifier: ClientCertificateVerifier?
 
-    public init(certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey, clientCA: [NIOSSLCertificate]?) {
+    public init(certificateChain: [NIOSSLCertificate], privateKey: NIOSSLPrivateKey, clientCA: [NIOSSLCertificate]?)
+        throws
+    {
         self.certificateChain = certificateChain
         self.privateKey = privateKey
         self.clientCA = clientCA
+        self.clientVerifier = try clientCA.map { try ClientCertificateVerifier(caCertificates: $0) }
     }
 
-    /// h2 and http/1.1 by ALPN; a client certificate is verified when presented and optional
-    /// otherwise, so token clients get in too.
+    /// h2 and http/1.1 by ALPN; a client certificate is requested (the CA names are sent so clients pick
+    /// the right one) and optional, so token clients get in too. `ClientCertificateVerifier` judges it.
     func serverConfiguration() -> TLSConfiguration {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificateChain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
@@ -45,20 +49,32 @@ public final class HTTPServer: Sendable {
 
     /// Binds and starts serving; returns once the socket listens.
     public static func start(
-        host: String, port: Int, tls: TLSSettings, authenticator: Authenticator, responder: any HTTPResponder,
-        group: any EventLoopGroup
+        host: String, port: Int, tls: TLSSettings, responder: any HTTPResponder, group: any EventLoopGroup
     ) async throws -> HTTPServer {
         let context = try NIOSSLContext(configuration: tls.serverConfiguration())
+        let verifier = tls.clientVerifier
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                let identity = ConnectionIdentity()
+                return channel.eventLoop.makeCompletedFuture {
+                    let tlsHandler: NIOSSLServerHandler
+                    if let verifier {
+                        // Every certificate passes the handshake; the verdict is kept for the requests.
+                        tlsHandler = NIOSSLServerHandler(context: context) { chain, promise in
+                            promise.completeWithTask {
+                                identity.record(await verifier.verify(chain: chain))
+                                return .certificateVerified
+                            }
+                        }
+                    } else {
+                        tlsHandler = NIOSSLServerHandler(context: context)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(tlsHandler)
                 }.flatMap {
-                    let identity = ConnectionIdentity(tlsChannel: channel, authenticator: authenticator)
-                    return channel.configureCommonHTTPServerPipeline { streamChannel in
+                    channel.configureCommonHTTPServerPipeline { streamChannel in
                         streamChannel.eventLoop.makeCompletedFuture {
                             try streamChannel.pipeline.syncOperations.addHandler(
                                 RequestHandler(responder: responder, connection: identity))

@@ -68,14 +68,9 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let method = head.method
         let uri = head.uri
         inFlight = Task {
-            let authentication = await connection.authenticate(headers: headers)
             var request = HTTPRequest(
                 method: method, uri: uri, headers: headers, body: bodyBytes, remoteAddress: remote)
-            switch authentication {
-            case .user(let user): request.user = user
-            case .none: break
-            case .rejected: request.credentialsRejected = true
-            }
+            request.clientCertificate = connection.certificate
             let response = await responder.respond(to: request)
             switch response.body {
             case .bytes:

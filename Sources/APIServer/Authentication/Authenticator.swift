@@ -1,0 +1,84 @@
+public import APIMachinery
+import Foundation
+public import Storage
+
+/// upstream's request authenticator chain: the client certificate, then the bearer-token authenticators
+/// (token file, bootstrap tokens, service-account tokens) in that order; the first that recognises the
+/// credential wins. A credential nobody recognises rejects the request (401) rather than falling back to
+/// anonymous, and every authenticated user gets `system:authenticated`.
+public struct Authenticator: Sendable {
+    /// The enabled authenticators and what they need.
+    public struct Configuration: Sendable {
+        /// Token → user, from `--token-auth-file`.
+        public var staticTokens: [String: UserInfo] = [:]
+        /// `--enable-bootstrap-token-auth`.
+        public var bootstrapTokens = false
+        /// Service-account token keys; nil when none are configured.
+        public var serviceAccountTokens: ServiceAccountTokens?
+        /// `--anonymous-auth`.
+        public var anonymous = true
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let objects: StoredObjects
+
+    public init(configuration: Configuration, storage: any KeyValueStore, storagePrefix: String) {
+        self.configuration = configuration
+        self.objects = StoredObjects(storage: storage, prefix: storagePrefix)
+    }
+
+    /// Authenticates a request from its client certificate and `Authorization` header.
+    func authenticate(_ request: HTTPRequest) async -> Authentication {
+        if case .user(let user) = request.clientCertificate { return .user(Self.authenticated(user)) }
+        if let header = request.header("authorization") {
+            guard let token = Self.bearerToken(header), let user = await authenticate(token: token) else {
+                return .rejected
+            }
+            return .user(user)
+        }
+        if case .invalid = request.clientCertificate { return .rejected }
+        return configuration.anonymous ? .user(.anonymous) : .rejected
+    }
+
+    /// The token authenticators alone, as TokenReview runs them.
+    func authenticate(token: String) async -> UserInfo? {
+        if let user = configuration.staticTokens[token] { return Self.authenticated(user) }
+        if configuration.bootstrapTokens,
+            let user = await BootstrapTokenAuthenticator(objects: objects).authenticate(token: token)
+        {
+            return Self.authenticated(user)
+        }
+        if let serviceAccounts = configuration.serviceAccountTokens,
+            let user = await serviceAccounts.authenticate(token: token, objects: objects)
+        {
+            return Self.authenticated(user)
+        }
+        return nil
+    }
+
+    /// `Bearer <token>`, the scheme case-insensitive, as upstream's bearer-token authenticator reads it.
+    static func bearerToken(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = String(parts[1]).trimmingSpaces
+        return token.isEmpty ? nil : token
+    }
+
+    /// upstream's `AuthenticatedGroupAdder`.
+    static func authenticated(_ user: UserInfo) -> UserInfo {
+        var user = user
+        if user.name != UserInfo.anonymous.name, !user.groups.contains("system:authenticated") {
+            user.groups.append("system:authenticated")
+        }
+        return user
+    }
+}
+
+/// The outcome of authenticating one request.
+public enum Authentication: Sendable, Equatable {
+    case user(UserInfo)
+    /// Credentials were presented and are not valid, or none were and anonymous access is off: 401.
+    case rejected
+}
