@@ -35,6 +35,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(name: "Schemas", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .target(name: "Authorization", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(
             name: "Storage",
             dependencies: [
@@ -46,6 +47,7 @@ let package = Package(
             name: "APIServer",
             dependencies: [
                 "APIMachinery", "Schemas", "Storage", "Operations", "Component",
+                "Authorization",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -122,6 +124,9 @@ let package = Package(
             swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
         .testTarget(name: "ComponentTests", dependencies: ["Component"], swiftSettings: upcoming),
+        .testTarget(
+            name: "AuthorizationTests", dependencies: ["Authorization", "APIMachinery", "TestSupport"],
+            swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",
             dependencies: [
