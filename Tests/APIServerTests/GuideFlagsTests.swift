@@ -30,15 +30,18 @@ final class GuideFlagsTests: XCTestCase {
         XCTAssertEqual(
             expectSuccess(try cluster.kubectl("get service kubernetes -o jsonpath={.spec.clusterIP}")), "10.254.0.1")
         XCTAssertTrue(cluster.log.contains("flag --kubelet-https is accepted and has no effect"), cluster.log)
-        XCTAssertTrue(cluster.log.contains("flag --authorization-mode is not implemented yet"), cluster.log)
-        // The token from token.csv authenticates.
+        XCTAssertTrue(cluster.log.contains("flag --runtime-config is accepted and has no effect"), cluster.log)
+        // The token from token.csv authenticates; RBAC then refuses the user, who has no bindings yet.
         let whoami = try TestCluster.run(
             TestCluster.kubectlPath,
             [
                 "--server=https://127.0.0.26:\(cluster.port)", "--certificate-authority=\(pki)/ca.pem",
                 "--token=41f7e4ba8b7be874fcff18bf5cf41a7c", "get", "namespaces", "-o", "name",
             ])
-        XCTAssertEqual(whoami.status, 0, whoami.stderr)
+        XCTAssertEqual(
+            whoami.stderr.trimmingCharacters(in: .whitespacesAndNewlines),
+            #"Error from server (Forbidden): namespaces is forbidden: User "kubelet-bootstrap" cannot list resource "namespaces" in API group "" at the cluster scope"#
+        )
     }
 
     func testUnknownFlagFailsNamingIt() throws {

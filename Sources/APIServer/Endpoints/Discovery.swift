@@ -25,7 +25,12 @@ struct Discovery: Sendable {
         }
     }
 
-    init(resources: [ResourceDefinition]) {
+    init(resources stored: [ResourceDefinition], virtualResources: [VirtualResource] = Catalog.virtualResources) {
+        let resources = stored + virtualResources.map(\.definition)
+        let createOnly = Set(virtualResources.map { $0.definition.groupResource })
+        func verbs(_ definition: ResourceDefinition) -> [JSON] {
+            (createOnly.contains(definition.groupResource) ? ["create"] : ResourceDefinition.allVerbs).map(JSON.string)
+        }
         var order: [GroupVersion] = []
         var byGroupVersion: [GroupVersion: [ResourceDefinition]] = [:]
         for definition in resources {
@@ -39,7 +44,7 @@ struct Discovery: Sendable {
                 var entry: JSONObject = [
                     "name": .string(definition.resource), "singularName": .string(definition.singular),
                     "namespaced": .bool(definition.namespaced), "kind": .string(definition.kind),
-                    "verbs": .array(ResourceDefinition.allVerbs.map(JSON.string)),
+                    "verbs": .array(verbs(definition)),
                 ]
                 if !definition.shortNames.isEmpty {
                     entry["shortNames"] = .array(definition.shortNames.map(JSON.string))
@@ -105,7 +110,7 @@ struct Discovery: Sendable {
                         ],
                         "scope": .string(definition.namespaced ? "Namespaced" : "Cluster"),
                         "singularResource": .string(definition.singular),
-                        "verbs": .array(ResourceDefinition.allVerbs.map(JSON.string)),
+                        "verbs": .array(verbs(definition)),
                     ]
                     if !definition.shortNames.isEmpty {
                         entry["shortNames"] = .array(definition.shortNames.map(JSON.string))

@@ -5,6 +5,9 @@ import APIMachinery
 public enum Catalog {
     public static let resources: [ResourceDefinition] = core + apps + others
 
+    /// Create-only resources that are computed and never stored (see `VirtualResource`).
+    public static let virtualResources: [VirtualResource] = AccessReviews.resources
+
     static let core: [ResourceDefinition] = [
         ResourceDefinition(
             resource: "namespaces", kind: "Namespace", namespaced: false, shortNames: ["ns"],

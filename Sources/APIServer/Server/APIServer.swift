@@ -14,6 +14,7 @@ public final class APIServer: HTTPResponder {
     let anonymousAuth: Bool
     let health: HealthChecks
     let openAPICache: OpenAPICache
+    let authorization: ServerAuthorization
 
     /// Everything the pipeline needs that comes from flags.
     public struct Configuration: Sendable {
@@ -23,6 +24,8 @@ public final class APIServer: HTTPResponder {
         public var anonymousAuth = true
         /// The admission plugins, already in upstream's order.
         public var admission = AdmissionChain()
+        /// `--authorization-mode`; the RBAC policy is kept whatever the modes, for escalation checks and reviews.
+        public var authorizer = AuthorizerConfiguration()
         public init() {}
     }
 
@@ -31,13 +34,16 @@ public final class APIServer: HTTPResponder {
     ) {
         self.storage = storage
         let prefix = configuration.storagePrefix
+        let authorization = ServerAuthorization(configuration: configuration.authorizer)
+        self.authorization = authorization
         context = RegistryContext(
             storage: storage, storagePrefix: prefix,
             serviceIPs: ServiceIPAllocator(
                 range: configuration.serviceClusterIPRange, storage: storage, storagePrefix: prefix),
             nodePorts: NodePortAllocator(
                 range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix),
-            admission: configuration.admission)
+            admission: AdmissionChain(
+                plugins: [RBACEscalation(authorization: authorization)] + configuration.admission.plugins))
         var stores: [String: RegistryStore] = [:]
         for definition in resources {
             stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(
@@ -69,6 +75,7 @@ public final class APIServer: HTTPResponder {
         let info = RequestInfo(method: request.method, path: request.path, query: request.query)
         var response: HTTPResponse
         do {
+            try authorize(request, info: info)
             response = try await route(request, info: info)
         } catch let error as APIError {
             response = .error(error)
@@ -88,6 +95,9 @@ public final class APIServer: HTTPResponder {
     }
 
     func route(_ request: HTTPRequest, info: RequestInfo?) async throws -> HTTPResponse {
+        if let info, let virtual = virtualResource(info) {
+            return try await serveVirtual(request, info: info, resource: virtual)
+        }
         if let info { return try await handleResource(request, info: info) }
         if let response = try await handleNonResource(request) { return response }
         throw APIError.resourceNotFound()

@@ -38,8 +38,10 @@ public enum APIServerCommand {
         FlagDefinition("etcd-compaction-interval", default: "5m"),
         FlagDefinition("admission-control", aliases: ["enable-admission-plugins"], support: .notImplementedYet(issue3)),
         FlagDefinition("disable-admission-plugins", support: .notImplementedYet(issue3)),
-        FlagDefinition("authorization-mode", default: "AlwaysAllow", support: .notImplementedYet(issue3)),
-        FlagDefinition("runtime-config", support: .noEffect("rbac.authorization.k8s.io/v1 is always served")),
+        FlagDefinition("authorization-mode", default: "AlwaysAllow"),
+        FlagDefinition(
+            "runtime-config",
+            support: .noEffect("rbac.authorization.k8s.io/v1 serves RBAC (upstream removed v1beta1 in 1.22)")),
         FlagDefinition("kubelet-https", bool: true, support: .noEffect("kubelets are always reached over HTTPS")),
         FlagDefinition(
             "allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting now")),
@@ -131,6 +133,9 @@ public enum APIServerCommand {
         configuration.storagePrefix = flags.string("etcd-prefix")
         configuration.serviceClusterIPRange = range
         configuration.serviceNodePortRange = portText[0]...portText[1]
+        do {
+            configuration.authorizer = try AuthorizerConfiguration(flag: flags.string("authorization-mode"))
+        } catch { throw fail(error.description) }
         configuration.anonymousAuth = flags.bool("anonymous-auth")
         let apiServer = APIServer(storage: storage, configuration: configuration)
         try await apiServer.bootstrap(advertiseAddress: advertise, securePort: securePort)

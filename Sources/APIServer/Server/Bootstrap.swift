@@ -54,6 +54,7 @@ extension APIServer {
             object.setMeta("resourceVersion", nil)
             return object
         }
+        try await startAuthorization()
     }
 
     /// Compacts storage history periodically, as upstream does every `--etcd-compaction-interval`: each
