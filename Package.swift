@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         .target(name: "TestSupport", swiftSettings: upcoming),
@@ -44,9 +45,25 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "EtcdStore",
+            dependencies: [
+                "Storage",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "APIServer",
             dependencies: [
-                "APIMachinery", "Schemas", "Storage", "Operations", "Component",
+                "APIMachinery", "Schemas", "Storage", "EtcdStore", "Operations", "Component",
                 "Authorization",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -115,7 +132,17 @@ let package = Package(
         .testTarget(
             name: "APIMachineryTests", dependencies: ["APIMachinery", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: upcoming),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: upcoming),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "EtcdStore", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(
+            name: "EtcdStoreTests",
+            dependencies: [
+                "EtcdStore", "Storage", "TestSupport", "Operations",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            swiftSettings: upcoming),
         .testTarget(
             name: "SchemasTests", dependencies: ["Schemas", "APIMachinery", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: upcoming),

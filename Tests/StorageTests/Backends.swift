@@ -16,7 +16,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    static let all: [Backend] = [.memory, .sqlite]
+    static let all: [Backend] = [.memory, .sqlite] + etcdIfInstalled
 
     static let memory = Backend(name: "memory", isolated: true) {
         let store = MemoryStore()

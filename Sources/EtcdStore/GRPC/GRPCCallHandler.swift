@@ -1,0 +1,155 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// Learns what happens on one call; called on the stream's event loop.
+protocol GRPCCallObserver: AnyObject, Sendable {
+    /// One complete response message.
+    func received(_ message: ByteBuffer)
+    /// The call ended: nil for `grpc-status: 0`, else the status. Called exactly once.
+    func finished(_ error: GRPCStatusError?)
+}
+
+/// One gRPC call on one HTTP/2 stream. Request messages are written to the stream channel as
+/// `ByteBuffer`s (the handler frames them); the last one ends the request stream when the call is
+/// unary (`halfCloseAfterFirstMessage`). Responses are deframed and passed to the observer; the
+/// status comes from the trailers, or from the headers of a trailers-only answer.
+final class GRPCCallHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    private let headers: HPACKHeaders
+    private let halfCloseAfterFirstMessage: Bool
+    private let timeout: TimeAmount?
+    private let observer: any GRPCCallObserver
+    private var reader = GRPCMessageReader()
+    private var headersSent = false
+    private var responseHeadersSeen = false
+    private var requestSent = false
+    private var finished = false
+    private var timeoutTask: Scheduled<Void>?
+
+    init(
+        headers: HPACKHeaders, halfCloseAfterFirstMessage: Bool, timeout: TimeAmount?, observer: any GRPCCallObserver
+    ) {
+        self.headers = headers
+        self.halfCloseAfterFirstMessage = halfCloseAfterFirstMessage
+        self.timeout = timeout
+        self.observer = observer
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if let timeout {
+            timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                self.finish(
+                    GRPCStatusError(code: .deadlineExceeded, message: "context deadline exceeded"), context: context)
+            }
+        }
+        if context.channel.isActive { sendHeaders(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        sendHeaders(context: context)
+        context.fireChannelActive()
+    }
+
+    private func sendHeaders(context: ChannelHandlerContext) {
+        guard !headersSent else { return }
+        headersSent = true
+        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard !finished else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        sendHeaders(context: context)
+        let framed = GRPCFraming.frame(unwrapOutboundIn(data), allocator: context.channel.allocator)
+        let end = halfCloseAfterFirstMessage
+        requestSent = true
+        context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed), endStream: end))), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finished else { return }
+        switch unwrapInboundIn(data) {
+        case .headers(let frame):
+            if !responseHeadersSeen {
+                responseHeadersSeen = true
+                let status = frame.headers.first(name: ":status")
+                guard status == "200" else {
+                    // An HTTP error before gRPC started, e.g. a proxy; grpc-go maps these codes the same way.
+                    let code: GRPCStatusCode =
+                        switch status {
+                        case "400": .internal
+                        case "401": .unauthenticated
+                        case "403": .permissionDenied
+                        case "404": .unimplemented
+                        case "429", "502", "503", "504": .unavailable
+                        default: .unknown
+                        }
+                    finish(
+                        GRPCStatusError(code: code, message: "unexpected HTTP status \(status ?? "none")"),
+                        context: context)
+                    return
+                }
+                if frame.endStream { finish(Self.status(from: frame.headers), context: context) }
+            } else {
+                finish(Self.status(from: frame.headers), context: context)
+            }
+        case .data(let frame):
+            guard case .byteBuffer(let bytes) = frame.data else { return }
+            do {
+                for message in try reader.append(bytes) { observer.received(message) }
+            } catch {
+                finish(error, context: context)
+                return
+            }
+            if frame.endStream {
+                finish(GRPCStatusError(code: .internal, message: "stream ended without trailers"), context: context)
+            }
+        case .rstStream(let code):
+            let status: GRPCStatusCode = code == .refusedStream ? .unavailable : .internal
+            finish(
+                GRPCStatusError(code: status, message: "stream terminated by RST_STREAM with error code: \(code)"),
+                context: context)
+        default:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.unavailable("error reading from server: connection closed", sent: requestSent), context: context)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish(.unavailable("connection closed", sent: requestSent), context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.unavailable("\(error)", sent: requestSent), context: context)
+    }
+
+    /// Ends the call once: tells the observer and closes the stream (a no-op when it already closed).
+    private func finish(_ error: GRPCStatusError?, context: ChannelHandlerContext) {
+        guard !finished else { return }
+        finished = true
+        timeoutTask?.cancel()
+        timeoutTask = nil
+        observer.finished(error)
+        if context.channel.isActive { context.close(promise: nil) }
+    }
+
+    /// Reads `grpc-status` and `grpc-message`; a missing status is an internal error, as in grpc-go.
+    static func status(from trailers: HPACKHeaders) -> GRPCStatusError? {
+        guard let text = trailers.first(name: "grpc-status"), let value = Int(text) else {
+            return GRPCStatusError(code: .internal, message: "server closed the stream without sending trailers")
+        }
+        if value == 0 { return nil }
+        let message = GRPCStatusError.decodeMessage(trailers.first(name: "grpc-message") ?? "")
+        return GRPCStatusError(code: GRPCStatusCode(rawValue: value) ?? .unknown, message: message)
+    }
+}

@@ -1,0 +1,208 @@
+import NIOConcurrencyHelpers
+public import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+public import NIOSSL
+import NIOTLS
+
+/// An etcd member's client URL: `http://host:port` (HTTP/2 without TLS) or `https://host:port`.
+public struct GRPCEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var secure: Bool
+
+    public init(host: String, port: Int, secure: Bool) {
+        self.host = host
+        self.port = port
+        self.secure = secure
+    }
+
+    /// Parses `http(s)://host:port` as `--etcd-servers` lists them; a bare `host:port` is http, as in etcd's client.
+    public init?(url: String) {
+        var rest = Substring(url)
+        var secure = false
+        if rest.hasPrefix("https://") {
+            secure = true
+            rest = rest.dropFirst(8)
+        } else if rest.hasPrefix("http://") {
+            rest = rest.dropFirst(7)
+        } else if rest.contains("://") {
+            return nil
+        }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        var host = rest[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty else { return nil }
+        self.init(host: String(host), port: port, secure: secure)
+    }
+
+    public var description: String { "\(secure ? "https" : "http")://\(host):\(port)" }
+    var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// One HTTP/2 connection to one etcd member; every call is a stream on it.
+final class GRPCConnection: Sendable {
+    let endpoint: GRPCEndpoint
+    let channel: any Channel
+    private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    private let goingAway: NIOLockedValueBox<Bool>
+
+    private init(
+        endpoint: GRPCEndpoint, channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer,
+        goingAway: NIOLockedValueBox<Bool>
+    ) {
+        self.endpoint = endpoint
+        self.channel = channel
+        self.multiplexer = multiplexer
+        self.goingAway = goingAway
+    }
+
+    /// False once the socket closed or the server sent GOAWAY.
+    var isUsable: Bool { channel.isActive && !goingAway.withLockedValue { $0 } }
+
+    func close() { channel.close(promise: nil) }
+
+    /// The headers of a call to `path` (`/etcdserverpb.KV/Range`); `grpc-timeout` carries the deadline.
+    func headers(path: String, timeout: TimeAmount?, metadata: [(String, String)]) -> HPACKHeaders {
+        var headers: HPACKHeaders = [
+            ":method": "POST", ":scheme": endpoint.secure ? "https" : "http", ":path": path,
+            ":authority": endpoint.authority, "content-type": "application/grpc", "te": "trailers",
+            "user-agent": "kubeswift-etcd-client",
+        ]
+        if let timeout {
+            // grpc-timeout allows at most 8 digits; milliseconds cover 27 hours.
+            headers.add(name: "grpc-timeout", value: "\(min(max(timeout.nanoseconds / 1_000_000, 1), 99_999_999))m")
+        }
+        for (name, value) in metadata { headers.add(name: name, value: value) }
+        return headers
+    }
+
+    /// Opens a stream for one call; messages written to the returned channel are framed and sent.
+    func openCall(
+        path: String, unary: Bool, timeout: TimeAmount?, metadata: [(String, String)] = [],
+        observer: any GRPCCallObserver
+    ) -> EventLoopFuture<any Channel> {
+        let headers = headers(path: path, timeout: timeout, metadata: metadata)
+        return multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(
+                    GRPCCallHandler(
+                        headers: headers, halfCloseAfterFirstMessage: unary, timeout: timeout, observer: observer))
+            }
+        }
+    }
+
+    /// Connects and sets up HTTP/2: with TLS and ALPN "h2" for https, with prior knowledge for http.
+    static func connect(
+        to endpoint: GRPCEndpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount, eventLoop: any EventLoop
+    ) -> EventLoopFuture<GRPCConnection> {
+        let ready = eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+        let goingAway = NIOLockedValueBox(false)
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let monitor = GRPCConnectionMonitor(ready: ready, goingAway: goingAway)
+                    let sync = channel.pipeline.syncOperations
+                    guard endpoint.secure else {
+                        try sync.addHandler(monitor)
+                        ready.succeed(try Self.configureHTTP2(channel, before: monitor))
+                        return
+                    }
+                    guard let tls else { throw GRPCStatusError.unavailable("https endpoint without TLS", sent: false) }
+                    let alpn = ApplicationProtocolNegotiationHandler { result, channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            // etcd negotiates h2; a server without ALPN is still spoken to in HTTP/2.
+                            if case .negotiated(let other) = result, other != "h2" {
+                                throw GRPCStatusError.unavailable("server chose \(other), not h2", sent: false)
+                            }
+                            ready.succeed(try Self.configureHTTP2(channel, before: monitor))
+                        }
+                    }
+                    let serverName = endpoint.host.first?.isNumber == true || endpoint.host.contains(":")
+                    try sync.addHandler(
+                        NIOSSLClientHandler(context: tls, serverHostname: serverName ? nil : endpoint.host))
+                    try sync.addHandler(alpn)
+                    try sync.addHandler(monitor)
+                }
+            }
+        return bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMap { channel in
+            ready.futureResult.map { multiplexer in
+                GRPCConnection(endpoint: endpoint, channel: channel, multiplexer: multiplexer, goingAway: goingAway)
+            }.flatMapErrorThrowing { error in
+                channel.close(promise: nil)
+                throw error
+            }
+        }
+    }
+
+    private static func configureHTTP2(_ channel: any Channel, before monitor: GRPCConnectionMonitor) throws
+        -> NIOHTTP2Handler.StreamMultiplexer
+    {
+        try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+            mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration,
+            position: .before(monitor)
+        ) { pushed in pushed.close() }
+    }
+
+    /// Large windows so a big range answer streams without a WINDOW_UPDATE round trip per 64 KiB.
+    static let streamWindow = 4 << 20
+    static let connectionWindow = 16 << 20
+
+    /// etcd's grpc-go server sends a PING (for its flow-control window estimate) with every burst of
+    /// requests it reads, far above swift-nio-http2's default of 200 control frames per 30 s, which
+    /// would answer with GOAWAY ENHANCE_YOUR_CALM after ~200 calls (shared/DESIGN.md §6).
+    static let controlFramesPerWindow = 1_000_000
+
+    private static var connectionConfiguration: NIOHTTP2Handler.ConnectionConfiguration {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = [
+            HTTP2Setting(parameter: .enablePush, value: 0),
+            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
+        ]
+        configuration.targetWindowSize = connectionWindow
+        configuration.controlFrameRateLimit.maximumCount = controlFramesPerWindow
+        return configuration
+    }
+
+    private static var streamConfiguration: NIOHTTP2Handler.StreamConfiguration {
+        var configuration = NIOHTTP2Handler.StreamConfiguration()
+        configuration.targetWindowSize = streamWindow
+        return configuration
+    }
+}
+
+/// At the end of the connection pipeline: fails the connect on TLS errors and notes GOAWAY and close,
+/// after which calls go to a new connection.
+final class GRPCConnectionMonitor: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTP2Frame
+
+    private let ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>
+    private let goingAway: NIOLockedValueBox<Bool>
+
+    init(ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>, goingAway: NIOLockedValueBox<Bool>) {
+        self.ready = ready
+        self.goingAway = goingAway
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .goAway = unwrapInboundIn(data).payload { goingAway.withLockedValue { $0 = true } }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        ready.fail(GRPCStatusError.unavailable("\(error)", sent: false))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        goingAway.withLockedValue { $0 = true }
+        ready.fail(GRPCStatusError.unavailable("connection closed", sent: false))
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,101 @@
+import EtcdStore
+import Foundation
+import Storage
+import TestSupport
+import Testing
+
+/// The etcd client against real etcd members started by the test.
+@Suite(.enabled(if: EtcdProcess.isInstalled, "needs /usr/bin/etcd (apt-get install etcd-server)"))
+struct EtcdStoreTests {
+    static func store(_ members: [EtcdProcess]) throws -> EtcdStore {
+        var configuration = EtcdConfiguration(
+            endpoints: try EtcdConfiguration.parseServers(members.map(\.clientURL).joined(separator: ",")))
+        configuration.callTimeout = .seconds(2)
+        return try EtcdStore(configuration: configuration)
+    }
+
+    @Test func manyCallsOnOneConnectionOutliveTheControlFrameLimit() async throws {
+        // etcd sends a PING per request burst; NIO's default limit (200 per 30 s) would end the connection.
+        let member = try EtcdProcess.start()
+        let store = try Self.store([member])
+        defer { store.close() }
+        for index in 0..<600 {
+            _ = try await store.create(key: "/limit/\(index)", value: [UInt8(index % 256)], lease: 0)
+        }
+        let all = try await store.range(start: "/limit/", end: "/limit0", limit: 0, revision: nil)
+        #expect(all.items.count == 600)
+    }
+
+    @Test func aBrokenWatchStreamResumesWithoutLosingOrRepeatingEvents() async throws {
+        let member = try EtcdProcess.start()
+        let store = try Self.store([member])
+        defer { store.close() }
+        let start = try await store.currentRevision()
+        let stream = store.watch(start: "/resume/", end: "/resume0", afterRevision: start)
+        let collected = Task {
+            var revisions: [Revision] = []
+            for try await event in stream {
+                revisions.append(event.revision)
+                if revisions.count == 100 { break }
+            }
+            return revisions
+        }
+        var written: [Revision] = []
+        for index in 0..<50 {
+            written.append(try await store.create(key: "/resume/a\(index)", value: [], lease: 0).modRevision)
+        }
+        member.kill()
+        try member.restart()
+        for index in 0..<50 {
+            written.append(try await store.create(key: "/resume/b\(index)", value: [], lease: 0).modRevision)
+        }
+        let seen = try await withTimeout(.seconds(30)) { try await collected.value }
+        #expect(seen == written)
+    }
+
+    @Test func callsMoveToTheNextMemberWhenOneIsKilled() async throws {
+        let members = try EtcdProcess.startCluster(members: 3)
+        let store = try Self.store(members)
+        defer { store.close() }
+        _ = try await store.create(key: "/failover/before", value: [1], lease: 0)
+        members[0].kill()  // the member the client talks to first
+        var created: [KeyValue] = []
+        for index in 0..<20 {
+            created.append(try await store.create(key: "/failover/\(index)", value: [UInt8(index)], lease: 0))
+        }
+        let listed = try await store.range(start: "/failover/", end: "/failover0", limit: 0, revision: nil)
+        #expect(listed.items.count == 21)
+        #expect(Set(created.map(\.modRevision)).count == 20)
+    }
+
+    @Test func anUnreachableClusterFailsWithUnavailableAndRecovers() async throws {
+        let member = try EtcdProcess.start()
+        var configuration = EtcdConfiguration(endpoints: try EtcdConfiguration.parseServers(member.clientURL))
+        configuration.retryBudget = .milliseconds(500)
+        let store = try EtcdStore(configuration: configuration)
+        defer { store.close() }
+        member.kill()
+        #expect(await store.checkHealth() == false)
+        await #expect(throws: StorageError.self) { _ = try await store.get(key: "/x") }
+        try member.restart()
+        #expect(await store.checkHealth())
+        #expect(try await store.get(key: "/x") == nil)
+    }
+}
+
+/// Runs `body`, failing when it takes longer than `limit`.
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        guard let first = try await group.next(), let value = first else {
+            group.cancelAll()
+            throw EtcdProcessError("timed out after \(limit)")
+        }
+        group.cancelAll()
+        return value
+    }
+}
