@@ -104,6 +104,7 @@ KINDS = [
     ("policy/v1", "Eviction", "policy.Eviction"),
     ("autoscaling/v1", "Scale", "autoscaling.Scale"),
     ("authentication.k8s.io/v1", "TokenRequest", "authentication.TokenRequest"),
+    ("authentication.k8s.io/v1", "SelfSubjectReview", "authentication.SelfSubjectReview"),
     ("authentication.k8s.io/v1", "TokenReview", "authentication.TokenReview"),
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview", "authorization.SelfSubjectAccessReview"),
     ("authorization.k8s.io/v1", "SubjectAccessReview", "authorization.SubjectAccessReview"),

@@ -56,6 +56,13 @@ SERVED_KINDS = [
     ("policy", "v1", "PodDisruptionBudget"),
     ("policy", "v1", "Eviction"),
     ("autoscaling", "v1", "Scale"),
+    ("authentication.k8s.io", "v1", "TokenRequest"),
+    ("authentication.k8s.io", "v1", "TokenReview"),
+    ("authentication.k8s.io", "v1", "SelfSubjectReview"),
+    ("authorization.k8s.io", "v1", "SubjectAccessReview"),
+    ("authorization.k8s.io", "v1", "LocalSubjectAccessReview"),
+    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "v1", "SelfSubjectRulesReview"),
 ]
 
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."

@@ -221,8 +221,9 @@ final class AuthenticationUnitTests: XCTestCase {
             var parts = pieces
             let index = Int(random.next() % 3)
             var characters = Array(parts[index])
-            if !characters.isEmpty {
-                let at = Int(random.next() % UInt64(characters.count))
+            // The last base64url character of a part may carry only padding bits, so it is left alone.
+            if characters.count > 1 {
+                let at = Int(random.next() % UInt64(characters.count - 1))
                 characters[at] = Array("AZaz09-_.=")[Int(random.next() % 10)]
             }
             parts[index] = String(characters)

@@ -53,6 +53,7 @@ extension ProtobufSchema {
         K policy/v1 Eviction policy.Eviction
         K autoscaling/v1 Scale autoscaling.Scale
         K authentication.k8s.io/v1 TokenRequest authentication.TokenRequest
+        K authentication.k8s.io/v1 SelfSubjectReview authentication.SelfSubjectReview
         K authentication.k8s.io/v1 TokenReview authentication.TokenReview
         K authorization.k8s.io/v1 SelfSubjectAccessReview authorization.SelfSubjectAccessReview
         K authorization.k8s.io/v1 SubjectAccessReview authorization.SubjectAccessReview
@@ -125,6 +126,10 @@ extension ProtobufSchema {
         authentication.BoundObjectReference
          1,kind,string,o 2,apiVersion,string,o 3,name,string,o 4,uid,string,o
         authentication.ExtraValue =list
+        authentication.SelfSubjectReview
+         1,metadata,meta.ObjectMeta 2,status,authentication.SelfSubjectReviewStatus
+        authentication.SelfSubjectReviewStatus
+         1,userInfo,authentication.UserInfo
         authentication.TokenRequest
          1,metadata,meta.ObjectMeta 2,spec,authentication.TokenRequestSpec 3,status,authentication.TokenRequestStatus
         authentication.TokenRequestSpec

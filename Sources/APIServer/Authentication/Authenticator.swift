@@ -42,8 +42,8 @@ public struct Authenticator: Sendable {
         return configuration.anonymous ? .user(.anonymous) : .rejected
     }
 
-    /// The token authenticators alone, as TokenReview runs them.
-    func authenticate(token: String) async -> UserInfo? {
+    /// The token authenticators alone; TokenReview names the audiences a service-account token must carry.
+    func authenticate(token: String, audiences: [String]? = nil) async -> UserInfo? {
         if let user = configuration.staticTokens[token] { return Self.authenticated(user) }
         if configuration.bootstrapTokens,
             let user = await BootstrapTokenAuthenticator(objects: objects).authenticate(token: token)
@@ -51,7 +51,7 @@ public struct Authenticator: Sendable {
             return Self.authenticated(user)
         }
         if let serviceAccounts = configuration.serviceAccountTokens,
-            let user = await serviceAccounts.authenticate(token: token, objects: objects)
+            let user = await serviceAccounts.authenticate(token: token, objects: objects, audiences: audiences)
         {
             return Self.authenticated(user)
         }

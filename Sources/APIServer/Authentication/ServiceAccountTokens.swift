@@ -114,7 +114,9 @@ public struct ServiceAccountTokens: Sendable {
 
     /// The service account a token proves, or nil when the token is not one of ours or no longer valid
     /// (bad signature, wrong issuer or audience, expired, or its service account or bound object is gone).
-    func authenticate(token: String, objects: StoredObjects, now: Date = Date()) async -> UserInfo? {
+    func authenticate(token: String, objects: StoredObjects, audiences: [String]? = nil, now: Date = Date()) async
+        -> UserInfo?
+    {
         // Only JWTs whose issuer we accept are ours; other token authenticators may own the rest.
         guard token.split(separator: ".", omittingEmptySubsequences: false).count == 3,
             let unverified = try? await verification.unverified(token, as: ServiceAccountClaims.self),
@@ -122,10 +124,12 @@ public struct ServiceAccountTokens: Sendable {
             let claims = try? await verification.verify(token, as: ServiceAccountClaims.self, iteratingKeys: true)
         else { return nil }
         if claims.iss.value == Self.legacyIssuer { return await legacyUser(claims, token: token, objects: objects) }
-        return await boundUser(claims, objects: objects, now: now)
+        return await boundUser(claims, objects: objects, audiences: audiences ?? self.audiences, now: now)
     }
 
-    private func boundUser(_ claims: ServiceAccountClaims, objects: StoredObjects, now: Date) async -> UserInfo? {
+    private func boundUser(_ claims: ServiceAccountClaims, objects: StoredObjects, audiences: [String], now: Date)
+        async -> UserInfo?
+    {
         guard let private_ = claims.kubernetes, let expiry = claims.exp?.value, expiry > now,
             claims.nbf.map({ $0.value <= now.addingTimeInterval(60) }) ?? true,
             !Set(claims.aud?.value ?? []).isDisjoint(with: audiences),

@@ -21,6 +21,8 @@ struct Discovery: Sendable {
         case "binding": return (GroupVersionKind(group: "", version: "v1", kind: "Binding"), ["create"])
         case "eviction": return (GroupVersionKind(group: "policy", version: "v1", kind: "Eviction"), ["create"])
         case "finalize": return (definition.groupVersionKind, ["update"])
+        case "token":
+            return (GroupVersionKind(group: "authentication.k8s.io", version: "v1", kind: "TokenRequest"), ["create"])
         default: return (definition.groupVersionKind, ["get", "patch", "update"])
         }
     }

@@ -12,14 +12,19 @@ final class OpenAPICache: Sendable {
     var current: OpenAPIDocuments {
         documents.withLockedValue { cached in
             if let cached { return cached }
-            let built = OpenAPIBuilder(
-                resources: resources.map { definition in
-                    OpenAPIResource(
-                        group: definition.group, version: definition.version, resource: definition.resource,
-                        kind: definition.kind, namespaced: definition.namespaced, verbs: ResourceDefinition.allVerbs,
-                        subresources: definition.subresources)
-                }
-            ).build()
+            let stored = resources.map { definition in
+                OpenAPIResource(
+                    group: definition.group, version: definition.version, resource: definition.resource,
+                    kind: definition.kind, namespaced: definition.namespaced, verbs: ResourceDefinition.allVerbs,
+                    subresources: definition.subresources)
+            }
+            // Reviews are published too, so kubectl can validate a TokenReview or SubjectAccessReview file.
+            let computed = Catalog.virtualResources.map { resource in
+                OpenAPIResource(
+                    group: resource.group, version: resource.version, resource: resource.resource, kind: resource.kind,
+                    namespaced: resource.namespaced, verbs: ["create"], subresources: [])
+            }
+            let built = OpenAPIBuilder(resources: stored + computed).build()
             cached = built
             return built
         }

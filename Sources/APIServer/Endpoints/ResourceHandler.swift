@@ -48,6 +48,8 @@ extension APIServer {
             return fields.decorate(encoder.object(created, status: .created))
         case ("create", "eviction"):
             return try await evict(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
+        case ("create", "token") where definition.resource == "serviceaccounts":
+            return try await requestToken(request, namespace: namespace ?? "", name: info.name ?? "")
         case ("create", "binding"):
             return try await bind(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
         case ("update", nil), ("update", "status"), ("update", "finalize"):

@@ -6,7 +6,8 @@ public enum Catalog {
     public static let resources: [ResourceDefinition] = core + apps + others
 
     /// Create-only resources that are computed and never stored (see `VirtualResource`).
-    public static let virtualResources: [VirtualResource] = AccessReviews.resources
+    public static let virtualResources: [VirtualResource] =
+        AccessReviews.resources + AuthenticationReviews.resources
 
     static let core: [ResourceDefinition] = [
         ResourceDefinition(
@@ -33,7 +34,7 @@ public enum Catalog {
                 cellsFor: { [Cells.name($0), .int(Int64(dataCount($0))), Cells.age($0)] })),
         ResourceDefinition(resource: "secrets", kind: "Secret", strategy: SecretStrategy()),
         ResourceDefinition(
-            resource: "serviceaccounts", kind: "ServiceAccount", shortNames: ["sa"],
+            resource: "serviceaccounts", kind: "ServiceAccount", shortNames: ["sa"], subresources: ["token"],
             strategy: ColumnsStrategy(
                 columns: [.name, Table.Column("Secrets", type: "integer"), .age],
                 cellsFor: { [Cells.name($0), .int(Int64($0["secrets"]?.arrayValue?.count ?? 0)), Cells.age($0)] })),

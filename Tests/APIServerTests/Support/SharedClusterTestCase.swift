@@ -5,6 +5,10 @@ import XCTest
 class SharedClusterTestCase: XCTestCase {
     /// The loopback address this class's server listens on; each class picks its own.
     class var clusterAddress: String { "127.0.0.1" }
+    /// Extra kube-apiserver flags; a value starting with `@` names a file in the cluster's directory.
+    class var extraFlags: [String] { [] }
+    /// Writes the files `extraFlags` name (a token.csv, a policy) before the server starts.
+    class func prepare(directory: URL) throws {}
 
     nonisolated(unsafe) private static var clusters: [ObjectIdentifier: TestCluster] = [:]
     nonisolated(unsafe) private static var failures: [ObjectIdentifier: String] = [:]
@@ -12,7 +16,13 @@ class SharedClusterTestCase: XCTestCase {
     override class func setUp() {
         super.setUp()
         do {
-            clusters[ObjectIdentifier(self)] = try TestCluster(address: clusterAddress)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "kubeswift-e2e-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try prepare(directory: directory)
+            let flags = extraFlags.map { $0.replacingOccurrences(of: "=@", with: "=\(directory.path)/") }
+            clusters[ObjectIdentifier(self)] = try TestCluster(
+                address: clusterAddress, extraFlags: flags, directory: directory)
         } catch {
             failures[ObjectIdentifier(self)] = "\(error)"
         }
