@@ -116,6 +116,7 @@ enum AccessReviews {
     // MARK: - Shared
 
     /// Exactly one of resourceAttributes and nonResourceAttributes, as upstream validates every review.
+    /// Upstream renders the missing attributes as the string "null".
     static func attributeErrors(_ spec: JSON) -> [FieldError] {
         let resource = spec["resourceAttributes"]
         let nonResource = spec["nonResourceAttributes"]
@@ -129,7 +130,7 @@ enum AccessReviews {
         if resource == nil, nonResource == nil {
             return [
                 .invalid(
-                    "spec.resourceAttributes", .null,
+                    "spec.resourceAttributes", .string("null"),
                     "exactly one of nonResourceAttributes or resourceAttributes must be specified")
             ]
         }

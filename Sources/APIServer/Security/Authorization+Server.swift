@@ -86,9 +86,11 @@ extension APIServer {
     func startAuthorization() async throws {
         try await authorization.policy.start(storage: storage, storagePrefix: context.storagePrefix)
         try await reconcileBootstrapPolicy()
+        // Subscribe before the first pass, so the changes its own writes cause are not missed.
+        let changes = authorization.policy.changes()
         await aggregateClusterRoles()
         Task { [self] in
-            for await _ in authorization.policy.changes() { await aggregateClusterRoles() }
+            for await _ in changes { await aggregateClusterRoles() }
         }
     }
 }
