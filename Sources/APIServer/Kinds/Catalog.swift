@@ -143,25 +143,16 @@ public enum Catalog {
             strategy: EventStrategy(eventsGroup: true)),
         ResourceDefinition(
             group: "rbac.authorization.k8s.io", resource: "roles", kind: "Role",
-            strategy: ColumnsStrategy(
-                columns: [.name, Table.Column("Created At", type: "date")],
-                cellsFor: { [Cells.name($0), Cells.string($0.creationTimestamp.map(JSON.string))] },
-                nameRule: NameValidation.pathSegmentName)),
+            strategy: RoleStrategy(clusterScoped: false)),
         ResourceDefinition(
             group: "rbac.authorization.k8s.io", resource: "rolebindings", kind: "RoleBinding",
-            strategy: ColumnsStrategy(
-                columns: bindingColumns, cellsFor: bindingCells, nameRule: NameValidation.pathSegmentName)),
+            strategy: RoleBindingStrategy(clusterScoped: false)),
         ResourceDefinition(
             group: "rbac.authorization.k8s.io", resource: "clusterroles", kind: "ClusterRole", namespaced: false,
-            strategy: ColumnsStrategy(
-                columns: [.name, Table.Column("Created At", type: "date")],
-                cellsFor: { [Cells.name($0), Cells.string($0.creationTimestamp.map(JSON.string))] },
-                nameRule: NameValidation.pathSegmentName)),
+            strategy: RoleStrategy(clusterScoped: true)),
         ResourceDefinition(
             group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", kind: "ClusterRoleBinding",
-            namespaced: false,
-            strategy: ColumnsStrategy(
-                columns: bindingColumns, cellsFor: bindingCells, nameRule: NameValidation.pathSegmentName)),
+            namespaced: false, strategy: RoleBindingStrategy(clusterScoped: true)),
         ResourceDefinition(
             group: "discovery.k8s.io", resource: "endpointslices", kind: "EndpointSlice",
             strategy: ColumnsStrategy(
