@@ -24,15 +24,6 @@ struct NamespaceStrategy: Strategy {
         }
     }
 
-    /// NamespaceLifecycle keeps these; the cluster cannot work without them.
-    static let immortal: Set<String> = ["default", "kube-system", "kube-public"]
-
-    func checkDelete(_ object: JSON) throws {
-        if let name = object.name, Self.immortal.contains(name) {
-            throw APIError.forbidden("namespaces \"\(name)\" is forbidden: this namespace may not be deleted")
-        }
-    }
-
     func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool {
         object.set(["status", "phase"], to: "Terminating")
         return !(object["spec"]?["finalizers"]?.arrayValue ?? []).isEmpty

@@ -22,15 +22,4 @@ public struct RegistryContext: Sendable {
         self.nodePorts = nodePorts
         self.admission = admission
     }
-
-    /// NamespaceLifecycle's create rule: the namespace must exist and not be terminating.
-    func admitNamespace(_ namespace: String, for resource: GroupResource) async throws {
-        guard let value = try await storage.get(key: storagePrefix + "/namespaces/" + namespace) else {
-            throw APIError.notFound(GroupResource(group: "", resource: "namespaces"), name: namespace)
-        }
-        if let object = try? JSON.parse(value.value), object["status"]?["phase"]?.stringValue == "Terminating" {
-            throw APIError.forbidden(
-                "unable to create new content in namespace \(namespace) because it is being terminated")
-        }
-    }
 }

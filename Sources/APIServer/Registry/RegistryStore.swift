@@ -136,7 +136,6 @@ public final class RegistryStore: Sendable {
         guard errors.isEmpty else {
             throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
         }
-        if definition.namespaced, let namespace { try await context.admitNamespace(namespace, for: groupResource) }
         try await context.admission.validate(attributes, object: object, context: writeContext)
         do {
             try await strategy.beforeCreate(&object, context: writeContext)

@@ -36,8 +36,8 @@ public enum APIServerCommand {
         FlagDefinition("etcd-certfile", support: .notImplementedYet(issue4)),
         FlagDefinition("etcd-keyfile", support: .notImplementedYet(issue4)),
         FlagDefinition("etcd-compaction-interval", default: "5m"),
-        FlagDefinition("admission-control", aliases: ["enable-admission-plugins"], support: .notImplementedYet(issue3)),
-        FlagDefinition("disable-admission-plugins", support: .notImplementedYet(issue3)),
+        FlagDefinition("admission-control"), FlagDefinition("enable-admission-plugins"),
+        FlagDefinition("disable-admission-plugins"),
         FlagDefinition("authorization-mode", default: "AlwaysAllow"),
         FlagDefinition(
             "runtime-config",
@@ -133,6 +133,7 @@ public enum APIServerCommand {
         configuration.storagePrefix = flags.string("etcd-prefix")
         configuration.serviceClusterIPRange = range
         configuration.serviceNodePortRange = portText[0]...portText[1]
+        configuration.admission = try admissionChain(flags, logger: logger)
         do {
             configuration.authorizer = try AuthorizerConfiguration(flag: flags.string("authorization-mode"))
         } catch { throw fail(error.description) }
@@ -150,6 +151,11 @@ public enum APIServerCommand {
         let tls = try loadTLS(
             flags, advertise: advertise, serviceIP: apiServer.context.serviceIPs.kubernetesServiceIP, logger: logger)
         let authenticator = Authenticator(staticTokens: try loadTokens(flags.string("token-auth-file")))
+        // No controller-manager yet: this server keeps service accounts, the root CA and quota status.
+        let rootCertificates = rootCA(flags)
+        await apiServer.ensureServiceAccounts(rootCA: rootCertificates)
+        Task { await apiServer.runServiceAccountBootstrap(rootCA: rootCertificates) }
+        Task { await apiServer.runResourceQuotaStatus() }
         let server = try await HTTPServer.start(
             host: bindAddress, port: securePort, tls: tls, authenticator: authenticator, responder: apiServer,
             group: group)
