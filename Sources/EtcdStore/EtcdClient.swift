@@ -110,6 +110,10 @@ final class EtcdClient: Sendable {
         return .milliseconds(50 << round)
     }
 
+    /// True once every member refused connections twice in a row: the cluster is down, and callers
+    /// (an API request, /readyz) learn it at once rather than after the whole retry budget.
+    private func givesUp(unreachable: Int) -> Bool { unreachable >= 2 * configuration.endpoints.count }
+
     /// Whether a failed call should be tried again (on another member for transport-level failures).
     private func isRetryable(_ error: GRPCStatusError) -> Bool {
         switch error.code {
@@ -149,6 +153,7 @@ final class EtcdClient: Sendable {
         }
         let deadline = ContinuousClock.now + configuration.retryBudget
         var attempt = 0
+        var unreachable = 0
         var maybeLanded = false
         while true {
             var connection: GRPCConnection?
@@ -167,7 +172,9 @@ final class EtcdClient: Sendable {
                 if error.code == .cancelled || Task.isCancelled { throw error }
                 if let connection, leavesMember(error) { abandon(connection, because: error) }
                 let sent = error.mayHaveBeenSent
-                guard retry, isRetryable(error), !sent || mayRetryAfterSend, ContinuousClock.now < deadline
+                unreachable = sent ? 0 : unreachable + 1
+                guard retry, isRetryable(error), !sent || mayRetryAfterSend, ContinuousClock.now < deadline,
+                    !givesUp(unreachable: unreachable)
                 else { throw error }
                 if sent { maybeLanded = true }
                 attempt += 1
@@ -192,6 +199,7 @@ final class EtcdClient: Sendable {
         }
         let deadline = ContinuousClock.now + configuration.retryBudget
         var attempt = 0
+        var unreachable = 0
         while true {
             var connection: GRPCConnection?
             do throws(GRPCStatusError) {
@@ -208,7 +216,9 @@ final class EtcdClient: Sendable {
             } catch {
                 if error.code == .cancelled || Task.isCancelled { throw error }
                 if let connection, leavesMember(error) { abandon(connection, because: error) }
-                guard isRetryable(error), ContinuousClock.now < deadline else { throw error }
+                unreachable = error.mayHaveBeenSent ? 0 : unreachable + 1
+                guard isRetryable(error), ContinuousClock.now < deadline, !givesUp(unreachable: unreachable)
+                else { throw error }
                 attempt += 1
                 let pause = backoff(attempt: attempt)
                 if pause > .zero {

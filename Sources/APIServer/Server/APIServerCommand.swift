@@ -11,7 +11,6 @@ import Storage
 /// The `kube-apiserver` command line: the guide's flags, parsed pflag-style, then start and serve.
 public enum APIServerCommand {
     static let issue3 = "the security issue (#3)"
-    static let issue4 = "the etcd storage issue (#4)"
 
     /// Every flag accepted, with upstream's names and defaults.
     public static let flags: [FlagDefinition] = [
@@ -31,10 +30,6 @@ public enum APIServerCommand {
         FlagDefinition("alsologtostderr", bool: true, default: "false"),
         FlagDefinition("log-dir"), FlagDefinition("v", default: "0"),
         FlagDefinition("token-auth-file"),
-        FlagDefinition("etcd-servers", support: .notImplementedYet(issue4)),
-        FlagDefinition("etcd-cafile", support: .notImplementedYet(issue4)),
-        FlagDefinition("etcd-certfile", support: .notImplementedYet(issue4)),
-        FlagDefinition("etcd-keyfile", support: .notImplementedYet(issue4)),
         FlagDefinition("etcd-compaction-interval", default: "5m"),
         FlagDefinition("admission-control"), FlagDefinition("enable-admission-plugins"),
         FlagDefinition("disable-admission-plugins"),
@@ -63,7 +58,7 @@ public enum APIServerCommand {
         FlagDefinition("max-requests-inflight", support: .notImplementedYet(issue3)),
         FlagDefinition("max-mutating-requests-inflight", support: .notImplementedYet(issue3)),
         FlagDefinition("request-timeout", support: .notImplementedYet(issue3)),
-    ]
+    ] + etcdFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
     public static func main(arguments: [String]) async -> Int32 {
@@ -139,14 +134,14 @@ public enum APIServerCommand {
         } catch { throw fail(error.description) }
         configuration.anonymousAuth = flags.bool("anonymous-auth")
         let apiServer = APIServer(storage: storage, configuration: configuration)
-        try await apiServer.bootstrap(advertiseAddress: advertise, securePort: securePort)
+        _ = try await bootstrapWhenReachable(apiServer, advertise: advertise, securePort: securePort, logger: logger)
         Task { await apiServer.runNamespaceFinalizer() }
         guard let compaction = GoDuration.parse(flags.string("etcd-compaction-interval")) else {
             throw fail(
                 "invalid argument \"\(flags.string("etcd-compaction-interval"))\" for \"--etcd-compaction-interval\" flag: time: invalid duration"
             )
         }
-        Task { await apiServer.runCompaction(every: compaction) }
+        startCompaction(apiServer, every: compaction)
 
         let tls = try loadTLS(
             flags, advertise: advertise, serviceIP: apiServer.context.serviceIPs.kubernetesServiceIP, logger: logger)
@@ -168,9 +163,7 @@ public enum APIServerCommand {
         if directory.isEmpty {
             directory = getuid() == 0 ? "/var/lib/kubeswift" : NSHomeDirectory() + "/.local/share/kubeswift"
         }
-        if flags.isSet("etcd-servers") {
-            logger.warning("--etcd-servers is not implemented yet; using the embedded store in \(directory)")
-        }
+        if let etcd = try openEtcd(flags, logger: logger) { return etcd }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         logger.info("Using the embedded SQLite store at \(directory)/state.db")
         return try SQLiteStore(path: directory + "/state.db")
