@@ -140,6 +140,11 @@ extension APIError {
         APIError(code: 503, reason: .serviceUnavailable, message: message)
     }
 
+    /// A request that ran past its deadline (upstream's NewTimeoutError).
+    public static func timeout(_ message: String) -> APIError {
+        APIError(code: 504, reason: .timeout, message: "Timeout: \(message)")
+    }
+
     /// A validation failure: `Pod "x" is invalid: <errors>` with one cause per field error.
     public static func invalid(kind: GroupVersionKind, name: String, errors: [FieldError]) -> APIError {
         let rendered = errors.map(\.description)

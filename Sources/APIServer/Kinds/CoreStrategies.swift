@@ -125,6 +125,7 @@ struct EventStrategy: Strategy {
     var eventsGroup = false
 
     var allowCreateOnUpdate: Bool { true }
+    var expiresWithEventTTL: Bool { true }
 
     func selectableFields(_ object: JSON) -> [String: String] {
         let regarding = object[eventsGroup ? "regarding" : "involvedObject"]

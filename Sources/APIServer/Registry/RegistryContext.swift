@@ -11,15 +11,18 @@ public struct RegistryContext: Sendable {
     public var nodePorts: NodePortAllocator
     /// The admission plugins every write goes through.
     public var admission: AdmissionChain
+    /// Leases for `--event-ttl`; nil keeps events forever.
+    public var eventLeases: EventLeaseManager?
 
     public init(
         storage: any KeyValueStore, storagePrefix: String, serviceIPs: ServiceIPAllocator, nodePorts: NodePortAllocator,
-        admission: AdmissionChain = AdmissionChain()
+        admission: AdmissionChain = AdmissionChain(), eventLeases: EventLeaseManager? = nil
     ) {
         self.storage = storage
         self.storagePrefix = storagePrefix
         self.serviceIPs = serviceIPs
         self.nodePorts = nodePorts
         self.admission = admission
+        self.eventLeases = eventLeases
     }
 }

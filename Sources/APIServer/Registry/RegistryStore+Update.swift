@@ -78,7 +78,8 @@ extension RegistryStore {
             if object == old || options.dryRun { return (object, false) }
             do {
                 let stored = try await storage.update(
-                    key: key, value: encode(object), expectedRevision: current.modRevision, lease: current.lease)
+                    key: key, value: encode(object), expectedRevision: current.modRevision,
+                    lease: writeLease(keeping: current.lease))
                 object.setMeta("resourceVersion", .string(String(stored.modRevision)))
                 return (object, false)
             } catch StorageError.conflict {

@@ -150,7 +150,7 @@ public final class RegistryStore: Sendable {
         }
         do {
             let stored = try await storage.create(
-                key: key(namespace: namespace, name: name), value: encode(object), lease: 0)
+                key: key(namespace: namespace, name: name), value: encode(object), lease: writeLease(keeping: 0))
             object.setMeta("resourceVersion", .string(String(stored.modRevision)))
             return object
         } catch StorageError.keyExists {

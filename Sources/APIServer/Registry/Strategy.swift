@@ -38,6 +38,8 @@ public protocol Strategy: Sendable {
     var tracksGeneration: Bool { get }
     /// True when an update of a missing object creates it (endpoints, leases).
     var allowCreateOnUpdate: Bool { get }
+    /// True when objects expire `--event-ttl` after their last write (events), through a storage lease.
+    var expiresWithEventTTL: Bool { get }
 
     /// The fields field selectors may name besides `metadata.name` and `metadata.namespace`.
     func selectableFields(_ object: JSON) -> [String: String]
@@ -80,6 +82,7 @@ extension Strategy {
 
     public var tracksGeneration: Bool { false }
     public var allowCreateOnUpdate: Bool { false }
+    public var expiresWithEventTTL: Bool { false }
     public func selectableFields(_ object: JSON) -> [String: String] { [:] }
 
     public var columns: [Table.Column] { [.name, .age] }

@@ -15,6 +15,8 @@ public final class APIServer: HTTPResponder {
     let health: HealthChecks
     let openAPICache: OpenAPICache
     let authorization: ServerAuthorization
+    let auditor: Auditor
+    let limits: RequestLimits
 
     /// Everything the pipeline needs that comes from flags.
     public struct Configuration: Sendable {
@@ -24,6 +26,12 @@ public final class APIServer: HTTPResponder {
         public var anonymousAuth = true
         /// The admission plugins, already in upstream's order.
         public var admission = AdmissionChain()
+        /// The audit policy and backend; nil audits nothing (requests still get an `Audit-Id`).
+        public var audit: AuditConfiguration?
+        /// The in-flight limits and the request timeout.
+        public var limits = RequestLimits.Configuration()
+        /// `--event-ttl`; nil keeps events until they are deleted.
+        public var eventTTL: Duration? = .seconds(3600)
         /// `--authorization-mode`; the RBAC policy is kept whatever the modes, for escalation checks and reviews.
         public var authorizer = AuthorizerConfiguration()
         public init() {}
@@ -43,7 +51,8 @@ public final class APIServer: HTTPResponder {
             nodePorts: NodePortAllocator(
                 range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix),
             admission: AdmissionChain(
-                plugins: [RBACEscalation(authorization: authorization)] + configuration.admission.plugins))
+                plugins: [RBACEscalation(authorization: authorization)] + configuration.admission.plugins),
+            eventLeases: configuration.eventTTL.map { EventLeaseManager(storage: storage, ttl: $0) })
         var stores: [String: RegistryStore] = [:]
         for definition in resources {
             stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(
@@ -54,6 +63,11 @@ public final class APIServer: HTTPResponder {
         self.anonymousAuth = configuration.anonymousAuth
         self.health = HealthChecks(storage: storage)
         self.openAPICache = OpenAPICache(resources: resources)
+        let registry = metrics.registry
+        let auditMetrics = configuration.audit.map { _ in AuditMetrics(registry: registry) }
+        (configuration.audit?.sink as? AuditLogBackend)?.metrics = auditMetrics
+        self.auditor = Auditor(configuration: configuration.audit, metrics: auditMetrics)
+        self.limits = RequestLimits(configuration: configuration.limits)
     }
 
     static func storeKey(_ group: String, _ version: String, _ resource: String) -> String {
@@ -69,10 +83,22 @@ public final class APIServer: HTTPResponder {
         let started = ContinuousClock.now
         var request = request
         if request.user == nil {
-            guard anonymousAuth, !request.credentialsRejected else { return HTTPResponse.error(.unauthorized()) }
+            guard anonymousAuth, !request.credentialsRejected else {
+                return auditor.failedAuthentication(request, response: HTTPResponse.error(.unauthorized()))
+            }
             request.user = .anonymous
         }
         let info = RequestInfo(method: request.method, path: request.path, query: request.query)
+        // Upstream's filter order: authentication → audit → in-flight limit and timeout → authorization.
+        return await auditor.audit(request, info: info) { request in
+            await limits.handle(request, info: info) { [self] request in
+                await serve(request, info: info, started: started)
+            }
+        }
+    }
+
+    /// An authenticated, audited request within the limits: authorization belongs at the top of this.
+    func serve(_ request: HTTPRequest, info: RequestInfo?, started: ContinuousClock.Instant) async -> HTTPResponse {
         var response: HTTPResponse
         do {
             try authorize(request, info: info)

@@ -49,15 +49,15 @@ public enum APIServerCommand {
         FlagDefinition(
             "enable-swagger-ui", bool: true, support: .noEffect("OpenAPI is served at /openapi/v2 and /openapi/v3")),
         FlagDefinition("apiserver-count", support: .noEffect("endpoints are reconciled per server")),
-        FlagDefinition("audit-log-path", support: .notImplementedYet(issue3)),
-        FlagDefinition("audit-log-maxage", support: .notImplementedYet(issue3)),
-        FlagDefinition("audit-log-maxbackup", support: .notImplementedYet(issue3)),
-        FlagDefinition("audit-log-maxsize", support: .notImplementedYet(issue3)),
-        FlagDefinition("audit-policy-file", support: .notImplementedYet(issue3)),
-        FlagDefinition("event-ttl", default: "1h", support: .notImplementedYet(issue3)),
-        FlagDefinition("max-requests-inflight", support: .notImplementedYet(issue3)),
-        FlagDefinition("max-mutating-requests-inflight", support: .notImplementedYet(issue3)),
-        FlagDefinition("request-timeout", support: .notImplementedYet(issue3)),
+        FlagDefinition("audit-log-path"),
+        FlagDefinition("audit-log-maxage", default: "0"),
+        FlagDefinition("audit-log-maxbackup", default: "0"),
+        FlagDefinition("audit-log-maxsize", default: "0"),
+        FlagDefinition("audit-policy-file"),
+        FlagDefinition("event-ttl", default: "1h0m0s"),
+        FlagDefinition("max-requests-inflight", default: "400"),
+        FlagDefinition("max-mutating-requests-inflight", default: "200"),
+        FlagDefinition("request-timeout", default: "1m0s"),
     ] + etcdFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
@@ -133,6 +133,7 @@ public enum APIServerCommand {
             configuration.authorizer = try AuthorizerConfiguration(flag: flags.string("authorization-mode"))
         } catch { throw fail(error.description) }
         configuration.anonymousAuth = flags.bool("anonymous-auth")
+        try applyAuditAndLimits(flags, to: &configuration, logger: logger)
         let apiServer = APIServer(storage: storage, configuration: configuration)
         _ = try await bootstrapWhenReachable(apiServer, advertise: advertise, securePort: securePort, logger: logger)
         Task { await apiServer.runNamespaceFinalizer() }
