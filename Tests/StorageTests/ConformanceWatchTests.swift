@@ -134,9 +134,11 @@ import Testing
 
     @Test(arguments: Backend.all) func keepAliveHoldsALeaseAndRevokeDeletesNow(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
-            let lease = try await store.grantLease(ttlSeconds: 1)
+            // Keep-alives every 250 ms for 1.5 TTLs: the key outlives its TTL, with an 8× margin for a
+            // starved test process (a busy CI machine once stretched 250 ms sleeps past a 1 s TTL).
+            let lease = try await store.grantLease(ttlSeconds: 2)
             _ = try await store.create(key: prefix + "held", value: [], lease: lease)
-            for _ in 0..<6 {
+            for _ in 0..<12 {
                 try await Task.sleep(for: .milliseconds(250))
                 try await store.keepAlive(lease: lease)
             }
