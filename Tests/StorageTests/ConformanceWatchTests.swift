@@ -134,11 +134,12 @@ import Testing
 
     @Test(arguments: Backend.all) func keepAliveHoldsALeaseAndRevokeDeletesNow(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
-            // Keep-alives every 250 ms for 1.5 TTLs: the key outlives its TTL, with an 8× margin for a
-            // starved test process (a busy CI machine once stretched 250 ms sleeps past a 1 s TTL).
-            let lease = try await store.grantLease(ttlSeconds: 2)
+            // Keep-alives every 250 ms until 1.5 TTLs have passed: the key outlives its TTL. The TTL leaves a
+            // 12× margin because parallel tests on a busy 2-core machine once delayed a 250 ms sleep past 1 s.
+            let lease = try await store.grantLease(ttlSeconds: 3)
             _ = try await store.create(key: prefix + "held", value: [], lease: lease)
-            for _ in 0..<12 {
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < .milliseconds(4500) {
                 try await Task.sleep(for: .milliseconds(250))
                 try await store.keepAlive(lease: lease)
             }
