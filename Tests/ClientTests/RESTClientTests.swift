@@ -32,8 +32,10 @@ final class RESTClientTests: XCTestCase {
 
         let list = try await client.getJSON(path: collection)
         XCTAssertEqual(list["kind"], "ConfigMapList")
+        // The API server publishes kube-root-ca.crt in every namespace, as upstream's controller does.
         XCTAssertEqual(
-            list["items"]?.arrayValue?.compactMap { $0[path: "metadata", "name"]?.stringValue }, ["settings"])
+            list["items"]?.arrayValue?.compactMap { $0[path: "metadata", "name"]?.stringValue },
+            ["kube-root-ca.crt", "settings"])
 
         var changed = fetched
         changed.set(["data", "color"], to: "green")
