@@ -1,7 +1,7 @@
 import APIMachinery
 import Schemas
 
-/// A PATCH body and its type: JSON patch, merge patch and strategic merge patch; server-side apply comes with its issue.
+/// A PATCH body and its type: JSON patch, merge patch and strategic merge patch (server-side apply is `ApplyRequest`).
 struct PatchRequest: Sendable {
     enum PatchType: Sendable {
         case json
@@ -31,6 +31,11 @@ struct PatchRequest: Sendable {
                     + " (\(mediaType) is not implemented yet by this server)")
         default:
             throw APIError.unsupportedMediaType(mediaType, accepted: Self.accepted)
+        }
+        if request.query["force"] != nil {
+            throw ApplyRequest.invalidOptions(
+                field: "force", reason: "FieldValueForbidden",
+                detail: "Forbidden: may not be specified for non-apply patch")
         }
         do {
             patch = try JSON.parse(request.body)

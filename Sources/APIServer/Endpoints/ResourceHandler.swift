@@ -17,7 +17,8 @@ extension APIServer {
             throw APIError.resourceNotFound()
         }
         let write = WriteOptions(
-            dryRun: request.query["dryRun"] == "All", fieldManager: request.query["fieldManager"], user: request.user)
+            dryRun: request.query["dryRun"] == "All", fieldManager: WriteOptions.fieldManager(request),
+            user: request.user)
         if let dryRun = request.query["dryRun"], !dryRun.isEmpty, dryRun != "All" {
             throw APIError.badRequest("dryRun: Unsupported value: \"\(dryRun)\": supported values: \"All\"")
         }
@@ -67,6 +68,11 @@ extension APIServer {
             ) { _ in body }
             return fields.decorate(encoder.object(object, status: created ? .created : .ok))
         case ("patch", nil), ("patch", "status"):
+            if ApplyRequest.matches(request) {
+                return try await handleApply(
+                    request, info: info, store: store, namespace: namespace, write: write, fields: fields,
+                    encoder: encoder)
+            }
             let patch = try PatchRequest(request)
             let target: RegistryStore.UpdateTarget = info.subresource == "status" ? .status : .object
             let (object, _) = try await store.update(

@@ -14,7 +14,9 @@ extension APIServer {
         case "update", "patch":
             let patch = info.verb == "patch" ? try PatchRequest(request) : nil
             let body: JSON? = info.verb == "update" ? try decodeBody(request) : nil
-            let (object, _) = try await store.update(namespace: namespace, name: name, options: write) { old in
+            var options = write
+            options.subresource = "scale"
+            let (object, _) = try await store.update(namespace: namespace, name: name, options: options) { old in
                 let current = Self.scale(of: old)
                 var desired = current
                 let scaleKind = GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale")

@@ -75,6 +75,7 @@ extension RegistryStore {
                 }
             }
             object.setMeta("resourceVersion", old["metadata"]?["resourceVersion"])
+            recordManagedFields(&object, old: old, options: options, target: target)
             if object == old || options.dryRun { return (object, false) }
             do {
                 let stored = try await storage.update(

@@ -7,6 +7,10 @@ struct WriteOptions: Sendable {
     var dryRun = false
     var fieldManager: String?
     var user: UserInfo?
+    /// Set by server-side apply, which keeps `managedFields` itself.
+    var managedFieldsComputed = false
+    /// The subresource (`scale`) a write came through when it goes to the object itself.
+    var subresource = ""
 }
 
 /// What a delete did: removed the object, or marked it and left it for finalizers or a graceful stop.
@@ -142,6 +146,7 @@ public final class RegistryStore: Sendable {
         } catch let error as FieldError {
             throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: [error])
         }
+        recordManagedFields(&object, old: nil, options: options)
         if options.dryRun {
             if try await storage.get(key: key(namespace: namespace, name: name)) != nil {
                 throw APIError.alreadyExists(groupResource, name: name)

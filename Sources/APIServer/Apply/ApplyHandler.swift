@@ -1,0 +1,157 @@
+import APIMachinery
+import Schemas
+import Yams
+
+/// A server-side apply request: `application/apply-patch+yaml` (YAML or JSON) with its options.
+struct ApplyRequest: Sendable {
+    static let mediaTypes: Set<String> = ["application/apply-patch+yaml", "application/apply-patch+json"]
+
+    let configuration: JSON
+    let manager: String
+    let force: Bool
+
+    /// True when the request's Content-Type is an apply patch.
+    static func matches(_ request: HTTPRequest) -> Bool {
+        let contentType = (request.header("content-type") ?? "").lowercased()
+        let mediaType = contentType.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
+        return mediaTypes.contains(mediaType)
+    }
+
+    init(_ request: HTTPRequest) throws(APIError) {
+        guard let manager = request.query["fieldManager"], !manager.isEmpty else {
+            throw Self.invalidOptions(
+                field: "fieldManager", reason: "FieldValueRequired",
+                detail: "Required value: is required for apply patch")
+        }
+        self.manager = manager
+        switch request.query["force"] {
+        case nil, "", "false": force = false
+        case "true": force = true
+        case let other?:
+            throw APIError.badRequest("force: Invalid value: \"\(other)\": must be true or false")
+        }
+        configuration = try Self.decode(request.body)
+        guard configuration.objectValue != nil else {
+            throw APIError.badRequest("error decoding patch: the applied configuration must be an object")
+        }
+        if configuration["metadata"]?["managedFields"] != nil {
+            throw APIError.badRequest("metadata.managedFields must be nil")
+        }
+        if (configuration["kind"]?.stringValue ?? "").isEmpty {
+            throw APIError.badRequest(
+                "Object 'Kind' is missing in '\(String(decoding: request.body.prefix(256), as: UTF8.self))'")
+        }
+    }
+
+    /// upstream's 422 for bad PatchOptions: `PatchOptions.meta.k8s.io "" is invalid: <field>: <detail>`.
+    static func invalidOptions(field: String, reason: String, detail: String) -> APIError {
+        APIError(
+            code: 422, reason: .invalid, message: "PatchOptions.meta.k8s.io \"\" is invalid: \(field): \(detail)",
+            details: [
+                "group": "meta.k8s.io", "kind": "PatchOptions",
+                "causes": [["reason": .string(reason), "message": .string(detail), "field": .string(field)]],
+            ])
+    }
+
+    /// Reads the body as JSON (what kubectl sends), else as a single YAML document.
+    static func decode(_ body: [UInt8]) throws(APIError) -> JSON {
+        if let json = try? JSON.parse(body) { return json }
+        let text = String(decoding: body, as: UTF8.self)
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw APIError.badRequest("error decoding YAML: \(error)")
+        }
+        guard let node else { throw APIError.badRequest("error decoding patch: the applied configuration is empty") }
+        return try json(from: node, depth: 0)
+    }
+
+    private static func json(from node: Node, depth: Int) throws(APIError) -> JSON {
+        guard depth < 100 else { throw APIError.badRequest("error decoding YAML: nesting too deep") }
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style != .plain && scalar.style != .any { return .string(scalar.string) }
+            if node.null != nil { return .null }
+            if let value = node.bool { return .bool(value) }
+            if let value = node.int { return .int(Int64(value)) }
+            if let value = node.float { return .double(value) }
+            return .string(scalar.string)
+        case .mapping(let mapping):
+            var object = JSONObject()
+            for (key, value) in mapping {
+                guard let name = key.string else { throw APIError.badRequest("error decoding YAML: non-string key") }
+                object[name] = try json(from: value, depth: depth + 1)
+            }
+            return .object(object)
+        case .sequence(let sequence):
+            var items: [JSON] = []
+            for item in sequence { items.append(try json(from: item, depth: depth + 1)) }
+            return .array(items)
+        }
+    }
+}
+
+extension APIServer {
+    /// Server-side apply: merges the manager's configuration into the live object (creating it when missing),
+    /// with 409 on fields other managers own unless `force`, and fields the manager stopped applying removed.
+    func handleApply(
+        _ request: HTTPRequest, info: RequestInfo, store: RegistryStore, namespace: String?, write: WriteOptions,
+        fields: FieldValidation, encoder: ResponseEncoder
+    ) async throws -> HTTPResponse {
+        let apply = try ApplyRequest(request)
+        let definition = store.definition
+        let name = info.name ?? ""
+        var configuration = apply.configuration
+        if let bodyName = configuration.name, !bodyName.isEmpty, bodyName != name {
+            throw APIError.badRequest(
+                "the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+        }
+        try fields.apply(&configuration, definition: definition)
+        let config = configuration
+        let subresource = info.subresource ?? ""
+        let target: RegistryStore.UpdateTarget = subresource == "status" ? .status : .object
+        let manager = store.fieldManager(subresource: subresource)
+        var options = write
+        options.fieldManager = apply.manager
+        options.managedFieldsComputed = true
+        let pinsVersion = !(config.resourceVersion ?? "").isEmpty
+        do {
+            let (object, _) = try await store.update(
+                namespace: namespace, name: name, target: target, options: options
+            ) { old in
+                var applied = try Self.runApply(manager, config, to: old, apply: apply, subresource: subresource)
+                if !pinsVersion { applied.setMeta("resourceVersion", nil) }
+                return applied
+            }
+            return fields.decorate(encoder.object(object))
+        } catch let error as APIError where error.code == 404 && error.reason == .notFound && target == .object {
+            var object = try Self.runApply(manager, config, to: nil, apply: apply, subresource: subresource)
+            object.setMeta("name", .string(name))
+            let created = try await store.create(namespace: namespace, object: object, options: options)
+            return fields.decorate(encoder.object(created, status: .created))
+        }
+    }
+
+    private static func runApply(
+        _ manager: FieldManager, _ config: JSON, to live: JSON?, apply: ApplyRequest, subresource: String
+    ) throws(APIError) -> JSON {
+        do {
+            return try manager.apply(
+                config, to: live, manager: apply.manager, subresource: subresource, force: apply.force,
+                now: Timestamp.now())
+        } catch {
+            throw APIError(
+                code: 409, reason: .conflict, message: error.description,
+                details: [
+                    "causes": .array(
+                        error.conflicts.map {
+                            [
+                                "reason": "FieldManagerConflict", "message": .string("conflict with \($0.manager)"),
+                                "field": .string($0.path.pathDescription),
+                            ]
+                        })
+                ])
+        }
+    }
+}
