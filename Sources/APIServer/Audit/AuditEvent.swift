@@ -60,6 +60,9 @@ public struct AuditEvent: Sendable {
     public var annotations: [(key: String, value: String)] = []
     public var omitManagedFields = false
 
+    /// What the event holds in memory, roughly: its bodies plus a fixed allowance for the rest.
+    var approximateSize: Int { 512 + (requestBody?.bytes.count ?? 0) + (responseObject?.count ?? 0) }
+
     /// Microseconds since the Unix epoch, now.
     static func nowMicros() -> Int64 {
         var spec = timespec()

@@ -47,6 +47,8 @@ public final class AuditLogBackend: AuditSink, @unchecked Sendable {
 
     /// Upstream's default audit buffer size.
     public static let defaultCapacity = 10_000
+    /// Events at Request level and above carry bodies of up to 3 MiB: the queue is bounded in bytes as well.
+    static let maxQueuedBytes = 128 << 20
 
     private let output: Output
     private let capacity: Int
@@ -54,6 +56,7 @@ public final class AuditLogBackend: AuditSink, @unchecked Sendable {
     // Everything below is guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [AuditEvent] = []
+    private var queuedBytes = 0
     private var writing = false
     private var stopped = false
     private var metricsStorage: AuditMetrics?
@@ -110,7 +113,8 @@ public final class AuditLogBackend: AuditSink, @unchecked Sendable {
     /// Queues the event; drops it (counted and logged) when the queue is full.
     public func process(_ event: AuditEvent) {
         condition.lock()
-        guard queue.count < capacity, !stopped else {
+        let size = event.approximateSize
+        guard queue.count < capacity, queuedBytes + size <= Self.maxQueuedBytes, !stopped else {
             unreportedDrops += 1
             let metrics = metricsStorage
             let now = ContinuousClock.now
@@ -131,6 +135,7 @@ public final class AuditLogBackend: AuditSink, @unchecked Sendable {
             return
         }
         queue.append(event)
+        queuedBytes += size
         if queue.count == 1 { condition.signal() }
         condition.unlock()
     }
@@ -161,6 +166,7 @@ public final class AuditLogBackend: AuditSink, @unchecked Sendable {
             }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
+            queuedBytes = 0
             writing = true
             condition.unlock()
 
