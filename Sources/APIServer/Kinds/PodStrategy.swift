@@ -79,7 +79,25 @@ struct PodStrategy: Strategy {
     func applyDefaults(_ object: inout JSON) {
         guard var spec = object["spec"], spec.objectValue != nil else { return }
         PodSpecRules.applyDefaults(&spec)
+        Self.defaultRequestsToLimits(&spec)
         object["spec"] = spec
+    }
+
+    /// upstream's `SetDefaults_Pod`: a resource with a limit and no request is requested at its limit. Pods only,
+    /// not pod templates, so a Deployment's stored template keeps what its author wrote.
+    static func defaultRequestsToLimits(_ spec: inout JSON) {
+        for list in ["containers", "initContainers"] {
+            guard var containers = spec[list]?.arrayValue else { continue }
+            for index in containers.indices {
+                guard let limits = containers[index]["resources"]?["limits"]?.objectValue, !limits.isEmpty else {
+                    continue
+                }
+                var requests = containers[index]["resources"]?["requests"]?.objectValue ?? JSONObject()
+                for (name, quantity) in limits where requests[name] == nil { requests[name] = quantity }
+                containers[index].set(["resources", "requests"], to: .object(requests))
+            }
+            spec[list] = .array(containers)
+        }
     }
 
     func validate(_ object: JSON) -> [FieldError] { PodSpecRules.validate(object["spec"], path: "spec") }
