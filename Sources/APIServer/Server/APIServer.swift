@@ -11,19 +11,20 @@ public final class APIServer: HTTPResponder {
     let stores: [String: RegistryStore]
     let discovery: Discovery
     let metrics = RequestMetrics()
-    let anonymousAuth: Bool
+    let authenticator: Authenticator
     let health: HealthChecks
     let openAPICache: OpenAPICache
-    let authorization: ServerAuthorization
     let auditor: Auditor
     let limits: RequestLimits
+    let authorization: ServerAuthorization
 
     /// Everything the pipeline needs that comes from flags.
     public struct Configuration: Sendable {
         public var storagePrefix = "/registry"
         public var serviceClusterIPRange = IPv4Range(cidr: "10.0.0.0/24")!
         public var serviceNodePortRange = 30000...32767
-        public var anonymousAuth = true
+        /// The authenticators (token file, bootstrap and service-account tokens, anonymous).
+        public var authentication = Authenticator.Configuration()
         /// The admission plugins, already in upstream's order.
         public var admission = AdmissionChain()
         /// The audit policy and backend; nil audits nothing (requests still get an `Audit-Id`).
@@ -60,7 +61,8 @@ public final class APIServer: HTTPResponder {
         }
         self.stores = stores
         self.discovery = Discovery(resources: resources)
-        self.anonymousAuth = configuration.anonymousAuth
+        self.authenticator = Authenticator(
+            configuration: configuration.authentication, storage: storage, storagePrefix: prefix)
         self.health = HealthChecks(storage: storage)
         self.openAPICache = OpenAPICache(resources: resources)
         let registry = metrics.registry
@@ -83,10 +85,10 @@ public final class APIServer: HTTPResponder {
         let started = ContinuousClock.now
         var request = request
         if request.user == nil {
-            guard anonymousAuth, !request.credentialsRejected else {
+            guard case .user(let user) = await authenticator.authenticate(request) else {
                 return auditor.failedAuthentication(request, response: HTTPResponse.error(.unauthorized()))
             }
-            request.user = .anonymous
+            request.user = user
         }
         let info = RequestInfo(method: request.method, path: request.path, query: request.query)
         // Upstream's filter order: authentication → audit → in-flight limit and timeout → authorization.

@@ -13,52 +13,53 @@ public enum APIServerCommand {
     static let issue3 = "the security issue (#3)"
 
     /// Every flag accepted, with upstream's names and defaults.
-    public static let flags: [FlagDefinition] = [
-        FlagDefinition("advertise-address"),
-        FlagDefinition("bind-address", default: "0.0.0.0"),
-        FlagDefinition("secure-port", default: "6443"),
-        FlagDefinition("tls-cert-file"), FlagDefinition("tls-private-key-file"),
-        FlagDefinition("cert-dir", default: "/var/run/kubernetes"),
-        FlagDefinition("client-ca-file"),
-        FlagDefinition("anonymous-auth", bool: true, default: "true"),
-        FlagDefinition("service-cluster-ip-range", default: "10.0.0.0/24"),
-        FlagDefinition("service-node-port-range", default: "30000-32767"),
-        FlagDefinition("data-dir", usage: "directory of the embedded SQLite store"),
-        FlagDefinition("storage-backend", default: ""),
-        FlagDefinition("etcd-prefix", default: "/registry"),
-        FlagDefinition("logtostderr", bool: true, default: "true"),
-        FlagDefinition("alsologtostderr", bool: true, default: "false"),
-        FlagDefinition("log-dir"), FlagDefinition("v", default: "0"),
-        FlagDefinition("token-auth-file"),
-        FlagDefinition("etcd-compaction-interval", default: "5m"),
-        FlagDefinition("admission-control"), FlagDefinition("enable-admission-plugins"),
-        FlagDefinition("disable-admission-plugins"),
-        FlagDefinition("authorization-mode", default: "AlwaysAllow"),
-        FlagDefinition(
-            "runtime-config",
-            support: .noEffect("rbac.authorization.k8s.io/v1 serves RBAC (upstream removed v1beta1 in 1.22)")),
-        FlagDefinition("kubelet-https", bool: true, support: .noEffect("kubelets are always reached over HTTPS")),
-        FlagDefinition(
-            "allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting now")),
-        FlagDefinition(
-            "experimental-bootstrap-token-auth", aliases: ["enable-bootstrap-token-auth"], bool: true,
-            support: .notImplementedYet(issue3)),
-        FlagDefinition("service-account-key-file", support: .notImplementedYet(issue3)),
-        FlagDefinition("service-account-signing-key-file", support: .notImplementedYet(issue3)),
-        FlagDefinition("service-account-issuer", support: .notImplementedYet(issue3)),
-        FlagDefinition(
-            "enable-swagger-ui", bool: true, support: .noEffect("OpenAPI is served at /openapi/v2 and /openapi/v3")),
-        FlagDefinition("apiserver-count", support: .noEffect("endpoints are reconciled per server")),
-        FlagDefinition("audit-log-path"),
-        FlagDefinition("audit-log-maxage", default: "0"),
-        FlagDefinition("audit-log-maxbackup", default: "0"),
-        FlagDefinition("audit-log-maxsize", default: "0"),
-        FlagDefinition("audit-policy-file"),
-        FlagDefinition("event-ttl", default: "1h0m0s"),
-        FlagDefinition("max-requests-inflight", default: "400"),
-        FlagDefinition("max-mutating-requests-inflight", default: "200"),
-        FlagDefinition("request-timeout", default: "1m0s"),
-    ] + etcdFlags
+    public static let flags: [FlagDefinition] =
+        [
+            FlagDefinition("advertise-address"),
+            FlagDefinition("bind-address", default: "0.0.0.0"),
+            FlagDefinition("secure-port", default: "6443"),
+            FlagDefinition("tls-cert-file"), FlagDefinition("tls-private-key-file"),
+            FlagDefinition("cert-dir", default: "/var/run/kubernetes"),
+            FlagDefinition("client-ca-file"),
+            FlagDefinition("anonymous-auth", bool: true, default: "true"),
+            FlagDefinition("service-cluster-ip-range", default: "10.0.0.0/24"),
+            FlagDefinition("service-node-port-range", default: "30000-32767"),
+            FlagDefinition("data-dir", usage: "directory of the embedded SQLite store"),
+            FlagDefinition("storage-backend", default: ""),
+            FlagDefinition("etcd-prefix", default: "/registry"),
+            FlagDefinition("logtostderr", bool: true, default: "true"),
+            FlagDefinition("alsologtostderr", bool: true, default: "false"),
+            FlagDefinition("log-dir"), FlagDefinition("v", default: "0"),
+            FlagDefinition("token-auth-file"),
+            FlagDefinition("etcd-compaction-interval", default: "5m"),
+            FlagDefinition("admission-control"), FlagDefinition("enable-admission-plugins"),
+            FlagDefinition("disable-admission-plugins"),
+            FlagDefinition("authorization-mode", default: "AlwaysAllow"),
+            FlagDefinition(
+                "runtime-config",
+                support: .noEffect("rbac.authorization.k8s.io/v1 serves RBAC (upstream removed v1beta1 in 1.22)")),
+            FlagDefinition("kubelet-https", bool: true, support: .noEffect("kubelets are always reached over HTTPS")),
+            FlagDefinition(
+                "allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting now")),
+            FlagDefinition("experimental-bootstrap-token-auth", aliases: ["enable-bootstrap-token-auth"], bool: true),
+            FlagDefinition("service-account-key-file"),
+            FlagDefinition("service-account-signing-key-file"),
+            FlagDefinition("service-account-issuer", default: "https://kubernetes.default.svc.cluster.local"),
+            FlagDefinition("api-audiences"),
+            FlagDefinition("service-account-max-token-expiration", default: "0s"),
+            FlagDefinition(
+                "enable-swagger-ui", bool: true, support: .noEffect("OpenAPI is served at /openapi/v2 and /openapi/v3")),
+            FlagDefinition("apiserver-count", support: .noEffect("endpoints are reconciled per server")),
+            FlagDefinition("audit-log-path"),
+            FlagDefinition("audit-log-maxage", default: "0"),
+            FlagDefinition("audit-log-maxbackup", default: "0"),
+            FlagDefinition("audit-log-maxsize", default: "0"),
+            FlagDefinition("audit-policy-file"),
+            FlagDefinition("event-ttl", default: "1h0m0s"),
+            FlagDefinition("max-requests-inflight", default: "400"),
+            FlagDefinition("max-mutating-requests-inflight", default: "200"),
+            FlagDefinition("request-timeout", default: "1m0s"),
+        ] + etcdFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
     public static func main(arguments: [String]) async -> Int32 {
@@ -132,7 +133,9 @@ public enum APIServerCommand {
         do {
             configuration.authorizer = try AuthorizerConfiguration(flag: flags.string("authorization-mode"))
         } catch { throw fail(error.description) }
-        configuration.anonymousAuth = flags.bool("anonymous-auth")
+        let tls = try loadTLS(
+            flags, advertise: advertise, serviceIP: IPv4Range.format(range.first), logger: logger)
+        configuration.authentication = try await authentication(flags, servingKeyFile: tls.keyFile, logger: logger)
         try applyAuditAndLimits(flags, to: &configuration, logger: logger)
         let apiServer = APIServer(storage: storage, configuration: configuration)
         _ = try await bootstrapWhenReachable(apiServer, advertise: advertise, securePort: securePort, logger: logger)
@@ -144,16 +147,13 @@ public enum APIServerCommand {
         }
         startCompaction(apiServer, every: compaction)
 
-        let tls = try loadTLS(
-            flags, advertise: advertise, serviceIP: apiServer.context.serviceIPs.kubernetesServiceIP, logger: logger)
-        let authenticator = Authenticator(staticTokens: try loadTokens(flags.string("token-auth-file")))
         // No controller-manager yet: this server keeps service accounts, the root CA and quota status.
         let rootCertificates = rootCA(flags)
         await apiServer.ensureServiceAccounts(rootCA: rootCertificates)
         Task { await apiServer.runServiceAccountBootstrap(rootCA: rootCertificates) }
         Task { await apiServer.runResourceQuotaStatus() }
         let server = try await HTTPServer.start(
-            host: bindAddress, port: securePort, tls: tls, authenticator: authenticator, responder: apiServer,
+            host: bindAddress, port: securePort, tls: tls.settings, responder: apiServer,
             group: group)
         logger.info("Serving securely on \(bindAddress):\(server.localAddress?.port ?? securePort)")
         return Running(server: server, apiServer: apiServer)
@@ -170,7 +170,9 @@ public enum APIServerCommand {
         return try SQLiteStore(path: directory + "/state.db")
     }
 
-    static func loadTLS(_ flags: FlagSet, advertise: String, serviceIP: String, logger: Logger) throws -> TLSSettings {
+    static func loadTLS(_ flags: FlagSet, advertise: String, serviceIP: String, logger: Logger) throws
+        -> (settings: TLSSettings, keyFile: String)
+    {
         var certificateFile = flags.string("tls-cert-file")
         var keyFile = flags.string("tls-private-key-file")
         if certificateFile.isEmpty || keyFile.isEmpty {
@@ -186,59 +188,54 @@ public enum APIServerCommand {
         var clientCA: [NIOSSLCertificate]?
         let clientCAFile = flags.string("client-ca-file")
         if !clientCAFile.isEmpty { clientCA = try NIOSSLCertificate.fromPEMFile(clientCAFile) }
-        return TLSSettings(certificateChain: chain, privateKey: key, clientCA: clientCA)
+        return (try TLSSettings(certificateChain: chain, privateKey: key, clientCA: clientCA), keyFile)
     }
 
-    /// Reads `--token-auth-file`: `token,user,uid,"group1,group2"` per line; `#` lines are comments.
-    static func loadTokens(_ path: String) throws -> [String: UserInfo] {
-        guard !path.isEmpty else { return [:] }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        var tokens: [String: UserInfo] = [:]
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let fields = CSV.fields(line)
-            guard fields.count >= 3, !fields[0].isEmpty, !fields[1].isEmpty else {
-                throw fail("token file \(path), line \(number + 1): expected at least 3 fields: token,user,uid")
-            }
-            let groups =
-                fields.count > 3
-                ? fields[3].split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } : []
-            tokens[fields[0]] = UserInfo(name: fields[1], uid: fields[2], groups: groups + ["system:authenticated"])
-        }
-        return tokens
-    }
-}
-
-/// Minimal CSV field splitting with double-quoted fields, enough for token.csv.
-enum CSV {
-    static func fields(_ line: String) -> [String] {
-        var fields: [String] = []
-        var current = ""
-        var quoted = false
-        var iterator = Array(line)[...]
-        while let character = iterator.popFirst() {
-            if quoted {
-                if character == "\"" {
-                    if iterator.first == "\"" {
-                        current.append("\"")
-                        iterator.removeFirst()
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    current.append(character)
-                }
-            } else if character == "\"" {
-                quoted = true
-            } else if character == "," {
-                fields.append(current)
-                current = ""
-            } else {
-                current.append(character)
+    /// The authenticators the flags enable. Service-account tokens are verified with `--service-account-key-file`
+    /// and signed with `--service-account-signing-key-file`; when only a private key file is given (the guide
+    /// passes `ca-key.pem`) it does both, and with neither the serving key does both, as upstream's defaults had it.
+    static func authentication(_ flags: FlagSet, servingKeyFile: String, logger: Logger) async throws
+        -> Authenticator.Configuration
+    {
+        var configuration = Authenticator.Configuration()
+        configuration.anonymous = flags.bool("anonymous-auth")
+        configuration.bootstrapTokens = flags.bool("experimental-bootstrap-token-auth")
+        let tokenFile = flags.string("token-auth-file")
+        if !tokenFile.isEmpty {
+            do {
+                configuration.staticTokens = try TokenFile.load(path: tokenFile)
+            } catch {
+                throw fail(error.message)
             }
         }
-        fields.append(current)
-        return fields
+        var verification: [ServiceAccountKey] = []
+        for path in flags.string("service-account-key-file").split(separator: ",") {
+            verification += try ServiceAccountKey.load(path: String(path))
+        }
+        var signing: ServiceAccountKey?
+        let signingFile = flags.string("service-account-signing-key-file")
+        if !signingFile.isEmpty {
+            signing = try ServiceAccountKey.load(path: signingFile).first(where: \.isPrivate)
+            guard signing != nil else {
+                throw fail("--service-account-signing-key-file \(signingFile) holds no private key")
+            }
+        } else if let privateKey = verification.first(where: \.isPrivate) {
+            signing = privateKey
+        } else if verification.isEmpty {
+            signing = try ServiceAccountKey.load(path: servingKeyFile).first(where: \.isPrivate)
+        }
+        let issuers = flags.string("service-account-issuer").split(separator: ",").map(String.init)
+        let audiences = flags.string("api-audiences").split(separator: ",").map(String.init)
+        guard let maxExpiration = GoDuration.parse(flags.string("service-account-max-token-expiration")) else {
+            throw fail(
+                "invalid argument \"\(flags.string("service-account-max-token-expiration"))\" for \"--service-account-max-token-expiration\" flag: time: invalid duration"
+            )
+        }
+        let maxSeconds = Int64(maxExpiration.components.seconds)
+        configuration.serviceAccountTokens = try await ServiceAccountTokens(
+            issuers: issuers, audiences: audiences, verificationKeys: verification, signingKey: signing,
+            maxExpirationSeconds: maxSeconds > 0 ? maxSeconds : nil)
+        if signing == nil { logger.warning("no service account signing key: TokenRequest is unavailable") }
+        return configuration
     }
 }
