@@ -48,13 +48,19 @@ final class EtcdClient: Sendable {
     func connection() async throws(GRPCStatusError) -> GRPCConnection {
         let found = state.withLockedValue { state -> Result<EventLoopFuture<GRPCConnection>, GRPCStatusError> in
             if state.closed { return .failure(.unavailable("etcd client is closed", sent: false)) }
-            if let connection = state.connection, connection.isUsable {
-                return .success(eventLoop.makeSucceededFuture(connection))
+            if let connection = state.connection {
+                if connection.isUsable { return .success(eventLoop.makeSucceededFuture(connection)) }
+                // It ended on its own (the member closed it, sent GOAWAY, or missed a keepalive): as etcd's
+                // balancer does, try the next member rather than the one that just failed.
+                state.connection = nil
+                state.endpointIndex += 1
             }
             if let connecting = state.connecting { return .success(connecting) }
             let endpoint = configuration.endpoints[state.endpointIndex % configuration.endpoints.count]
             let future = GRPCConnection.connect(
-                to: endpoint, tls: tls, connectTimeout: configuration.dialTimeout, eventLoop: eventLoop)
+                to: endpoint, tls: tls, connectTimeout: configuration.dialTimeout,
+                keepAlive: GRPCKeepAlive(time: configuration.keepAliveTime, timeout: configuration.keepAliveTimeout),
+                eventLoop: eventLoop)
             state.connecting = future
             return .success(future)
         }

@@ -15,6 +15,13 @@ public struct EtcdConfiguration: Sendable {
     public var callTimeout: TimeAmount = .seconds(5)
     /// How long a call keeps retrying across members before it fails with `.unavailable`.
     public var retryBudget: Duration = .seconds(20)
+    /// After this long without a frame from the member while calls are open, a PING checks that it is
+    /// still there (etcd's client: `DialKeepAliveTime`). etcd answers pings closer than its
+    /// `--grpc-keepalive-min-time` (5 s) with GOAWAY too_many_pings, so this stays at 5 s or more.
+    public var keepAliveTime: TimeAmount = .seconds(5)
+    /// How long the PING's acknowledgement may take before the member counts as gone and the connection
+    /// is closed, so calls and watches move to the next member (etcd's client: `DialKeepAliveTimeout`).
+    public var keepAliveTimeout: TimeAmount = .seconds(3)
 
     public init(
         endpoints: [GRPCEndpoint], caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil

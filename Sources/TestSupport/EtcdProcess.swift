@@ -115,9 +115,22 @@ public final class EtcdProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// kill -STOP: the member keeps its sockets open but answers nothing, like a partitioned host.
+    public func pause() {
+        guard let process = lock.withLock({ self.process }), process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGSTOP)
+    }
+
+    /// kill -CONT after `pause()`.
+    public func resume() {
+        guard let process = lock.withLock({ self.process }), process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGCONT)
+    }
+
     /// Stops the member and removes its data.
     public func stop() {
         if let process = lock.withLock({ self.process }), process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGCONT)  // a paused member cannot act on SIGTERM
             process.terminate()
             process.waitUntilExit()
         }

@@ -68,6 +68,71 @@ struct EtcdStoreTests {
         #expect(Set(created.map(\.modRevision)).count == 20)
     }
 
+    @Test func aWatchLeavesAStoppedMemberThroughKeepalive() async throws {
+        // Only the watch stream uses the first member, so nothing but the keepalive PING can tell that it
+        // stopped answering; the writes go through another client on the other members.
+        let members = try EtcdProcess.startCluster(members: 3)
+        let watcher = try EtcdStore(
+            configuration: EtcdConfiguration(
+                endpoints: try EtcdConfiguration.parseServers(members.map(\.clientURL).joined(separator: ","))))
+        let writer = try Self.store(Array(members[1...]))
+        defer {
+            members[0].resume()
+            watcher.close()
+            writer.close()
+        }
+        let start = try await watcher.currentRevision()
+        let stream = watcher.watch(start: "/stopped/", end: "/stopped0", afterRevision: start)
+        let collected = Task {
+            var revisions: [Revision] = []
+            for try await event in stream {
+                revisions.append(event.revision)
+                if revisions.count == 20 { break }
+            }
+            return revisions
+        }
+        var written: [Revision] = []
+        for index in 0..<10 {
+            written.append(try await writer.create(key: "/stopped/a\(index)", value: [], lease: 0).modRevision)
+        }
+        members[0].pause()
+        let paused = ContinuousClock.now
+        for index in 0..<10 {
+            written.append(try await writer.create(key: "/stopped/b\(index)", value: [], lease: 0).modRevision)
+        }
+        // keepAliveTime (5 s) of silence, keepAliveTimeout (3 s) for the ACK, then the resumed watch.
+        let seen = try await withTimeout(.seconds(15)) { try await collected.value }
+        #expect(seen == written)
+        #expect(ContinuousClock.now - paused < .seconds(12))
+        // The client moved on: a read answers at once, from another member.
+        let begin = ContinuousClock.now
+        #expect(try await watcher.get(key: "/stopped/b9") != nil)
+        #expect(ContinuousClock.now - begin < .seconds(1))
+    }
+
+    @Test func callsLeaveAStoppedMemberWithinSecondsWithoutFailing() async throws {
+        let members = try EtcdProcess.startCluster(members: 3)
+        let store = try EtcdStore(
+            configuration: EtcdConfiguration(
+                endpoints: try EtcdConfiguration.parseServers(members.map(\.clientURL).joined(separator: ","))))
+        defer {
+            members[0].resume()
+            store.close()
+        }
+        _ = try await store.create(key: "/pause/before", value: [1], lease: 0)
+        members[0].pause()  // the member the client talks to: it keeps the connection open and says nothing
+        let paused = ContinuousClock.now
+        var created: [KeyValue] = []
+        for index in 0..<20 {
+            created.append(try await store.create(key: "/pause/\(index)", value: [UInt8(index)], lease: 0))
+        }
+        // One call waits out its deadline (5 s) on the stopped member; the rest go to the next one.
+        #expect(ContinuousClock.now - paused < .seconds(9))
+        let listed = try await store.range(start: "/pause/", end: "/pause0", limit: 0, revision: nil)
+        #expect(listed.items.count == 21)
+        #expect(Set(created.map(\.modRevision)).count == 20)
+    }
+
     @Test func anUnreachableClusterFailsWithUnavailableAndRecovers() async throws {
         let member = try EtcdProcess.start()
         var configuration = EtcdConfiguration(endpoints: try EtcdConfiguration.parseServers(member.clientURL))

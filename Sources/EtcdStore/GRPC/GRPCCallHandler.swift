@@ -29,17 +29,27 @@ final class GRPCCallHandler: ChannelDuplexHandler {
     private var requestSent = false
     private var finished = false
     private var timeoutTask: Scheduled<Void>?
+    /// The connection's keepalive record: this call counts as open until it finishes, and its reads
+    /// show the member is alive.
+    private let activity: GRPCConnectionActivity?
 
     init(
-        headers: HPACKHeaders, halfCloseAfterFirstMessage: Bool, timeout: TimeAmount?, observer: any GRPCCallObserver
+        headers: HPACKHeaders, halfCloseAfterFirstMessage: Bool, timeout: TimeAmount?, observer: any GRPCCallObserver,
+        activity: GRPCConnectionActivity? = nil
     ) {
         self.headers = headers
         self.halfCloseAfterFirstMessage = halfCloseAfterFirstMessage
         self.timeout = timeout
         self.observer = observer
+        self.activity = activity
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        if let activity {
+            // The first call after a quiet spell starts the silence clock: no PING for an idle gap.
+            if activity.openCalls == 0 { activity.lastRead = .now() }
+            activity.openCalls += 1
+        }
         if let timeout {
             timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
                 self.finish(
@@ -73,6 +83,7 @@ final class GRPCCallHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        activity?.lastRead = .now()
         guard !finished else { return }
         switch unwrapInboundIn(data) {
         case .headers(let frame):
@@ -137,6 +148,7 @@ final class GRPCCallHandler: ChannelDuplexHandler {
     private func finish(_ error: GRPCStatusError?, context: ChannelHandlerContext) {
         guard !finished else { return }
         finished = true
+        activity?.openCalls -= 1
         timeoutTask?.cancel()
         timeoutTask = nil
         observer.finished(error)

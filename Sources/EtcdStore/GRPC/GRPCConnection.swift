@@ -50,15 +50,17 @@ final class GRPCConnection: Sendable {
     let channel: any Channel
     private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
     private let goingAway: NIOLockedValueBox<Bool>
+    private let activity: NIOLoopBoundBox<GRPCConnectionActivity>
 
     private init(
         endpoint: GRPCEndpoint, channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer,
-        goingAway: NIOLockedValueBox<Bool>
+        goingAway: NIOLockedValueBox<Bool>, activity: NIOLoopBoundBox<GRPCConnectionActivity>
     ) {
         self.endpoint = endpoint
         self.channel = channel
         self.multiplexer = multiplexer
         self.goingAway = goingAway
+        self.activity = activity
     }
 
     /// False once the socket closed or the server sent GOAWAY.
@@ -87,31 +89,46 @@ final class GRPCConnection: Sendable {
         observer: any GRPCCallObserver
     ) -> EventLoopFuture<any Channel> {
         let headers = headers(path: path, timeout: timeout, metadata: metadata)
+        let activity = activity
         return multiplexer.createStreamChannel { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(
                     GRPCCallHandler(
-                        headers: headers, halfCloseAfterFirstMessage: unary, timeout: timeout, observer: observer))
+                        headers: headers, halfCloseAfterFirstMessage: unary, timeout: timeout, observer: observer,
+                        activity: activity.value))
             }
         }
     }
 
-    /// Connects and sets up HTTP/2: with TLS and ALPN "h2" for https, with prior knowledge for http.
+    /// Connects and sets up HTTP/2: with TLS and ALPN "h2" for https, with prior knowledge for http. The
+    /// connection is ready once the member's SETTINGS arrive within `connectTimeout`, as in grpc-go, so a
+    /// member that accepts TCP but does not answer (stopped, partitioned) is not taken for a live one.
     static func connect(
-        to endpoint: GRPCEndpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount, eventLoop: any EventLoop
+        to endpoint: GRPCEndpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount, keepAlive: GRPCKeepAlive,
+        eventLoop: any EventLoop
     ) -> EventLoopFuture<GRPCConnection> {
         let ready = eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+        let preface = eventLoop.makePromise(of: Void.self)
+        let prefaceTimeout = eventLoop.scheduleTask(in: connectTimeout) {
+            preface.fail(
+                GRPCStatusError.unavailable("no HTTP/2 settings from \(endpoint) within \(connectTimeout)", sent: false)
+            )
+        }
+        preface.futureResult.whenComplete { _ in prefaceTimeout.cancel() }
         let goingAway = NIOLockedValueBox(false)
+        let activity = NIOLoopBoundBox.makeBoxSendingValue(GRPCConnectionActivity(), eventLoop: eventLoop)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let monitor = GRPCConnectionMonitor(ready: ready, goingAway: goingAway)
+                    let monitor = GRPCConnectionMonitor(ready: ready, preface: preface, goingAway: goingAway)
                     let sync = channel.pipeline.syncOperations
                     guard endpoint.secure else {
                         try sync.addHandler(monitor)
-                        ready.succeed(try Self.configureHTTP2(channel, before: monitor))
+                        ready.succeed(
+                            try Self.configureHTTP2(
+                                channel, before: monitor, keepAlive: keepAlive, activity: activity))
                         return
                     }
                     guard let tls else { throw GRPCStatusError.unavailable("https endpoint without TLS", sent: false) }
@@ -121,7 +138,9 @@ final class GRPCConnection: Sendable {
                             if case .negotiated(let other) = result, other != "h2" {
                                 throw GRPCStatusError.unavailable("server chose \(other), not h2", sent: false)
                             }
-                            ready.succeed(try Self.configureHTTP2(channel, before: monitor))
+                            ready.succeed(
+                                try Self.configureHTTP2(
+                                    channel, before: monitor, keepAlive: keepAlive, activity: activity))
                         }
                     }
                     let serverName = endpoint.host.first?.isNumber == true || endpoint.host.contains(":")
@@ -131,9 +150,13 @@ final class GRPCConnection: Sendable {
                     try sync.addHandler(monitor)
                 }
             }
-        return bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMap { channel in
-            ready.futureResult.map { multiplexer in
-                GRPCConnection(endpoint: endpoint, channel: channel, multiplexer: multiplexer, goingAway: goingAway)
+        let connected = bootstrap.connect(host: endpoint.host, port: endpoint.port)
+        connected.whenFailure { preface.fail($0) }
+        return connected.flatMap { channel in
+            ready.futureResult.and(preface.futureResult).map { multiplexer, _ in
+                GRPCConnection(
+                    endpoint: endpoint, channel: channel, multiplexer: multiplexer, goingAway: goingAway,
+                    activity: activity)
             }.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
                 throw error
@@ -141,13 +164,18 @@ final class GRPCConnection: Sendable {
         }
     }
 
-    private static func configureHTTP2(_ channel: any Channel, before monitor: GRPCConnectionMonitor) throws
-        -> NIOHTTP2Handler.StreamMultiplexer
-    {
-        try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+    /// Puts HTTP/2 in front of the monitor and the keepalive behind it.
+    private static func configureHTTP2(
+        _ channel: any Channel, before monitor: GRPCConnectionMonitor, keepAlive: GRPCKeepAlive,
+        activity: NIOLoopBoundBox<GRPCConnectionActivity>
+    ) throws -> NIOHTTP2Handler.StreamMultiplexer {
+        let sync = channel.pipeline.syncOperations
+        let multiplexer = try sync.configureHTTP2Pipeline(
             mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration,
             position: .before(monitor)
         ) { pushed in pushed.close() }
+        try sync.addHandler(GRPCKeepAliveHandler(keepAlive, goingAway: monitor.goingAway, activity: activity.value))
+        return multiplexer
     }
 
     /// Large windows so a big range answer streams without a WINDOW_UPDATE round trip per 64 KiB.
@@ -178,31 +206,129 @@ final class GRPCConnection: Sendable {
     }
 }
 
-/// At the end of the connection pipeline: fails the connect on TLS errors and notes GOAWAY and close,
-/// after which calls go to a new connection.
+/// How the connection checks that its member is still there: HTTP/2 PINGs, as grpc-go's keepalive.
+struct GRPCKeepAlive: Sendable {
+    /// Silence (no frame read) while calls are open after which a PING is sent.
+    var time: TimeAmount
+    /// How long the PING's ACK may take before the connection is closed.
+    var timeout: TimeAmount
+}
+
+/// What the keepalive needs to know of a connection's calls; confined to the connection's event loop,
+/// shared by its stream handlers (which note reads) and its monitor (which pings).
+final class GRPCConnectionActivity {
+    var openCalls = 0
+    var lastRead = NIODeadline.now()
+}
+
+/// Behind the HTTP/2 handler: fails the connect on TLS errors, learns the member's first SETTINGS (the
+/// connection is then ready), notes GOAWAY and close, after which calls go to a new connection.
 final class GRPCConnectionMonitor: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTP2Frame
 
     private let ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>
-    private let goingAway: NIOLockedValueBox<Bool>
+    private let preface: EventLoopPromise<Void>
+    let goingAway: NIOLockedValueBox<Bool>
 
-    init(ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>, goingAway: NIOLockedValueBox<Bool>) {
+    init(
+        ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>, preface: EventLoopPromise<Void>,
+        goingAway: NIOLockedValueBox<Bool>
+    ) {
         self.ready = ready
+        self.preface = preface
         self.goingAway = goingAway
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .goAway = unwrapInboundIn(data).payload { goingAway.withLockedValue { $0 = true } }
+        switch unwrapInboundIn(data).payload {
+        case .goAway: goingAway.withLockedValue { $0 = true }
+        case .settings(.settings): preface.succeed(())
+        default: break
+        }
+        context.fireChannelRead(data)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         ready.fail(GRPCStatusError.unavailable("\(error)", sent: false))
+        preface.fail(GRPCStatusError.unavailable("\(error)", sent: false))
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         goingAway.withLockedValue { $0 = true }
         ready.fail(GRPCStatusError.unavailable("connection closed", sent: false))
+        preface.fail(GRPCStatusError.unavailable("connection closed", sent: false))
         context.fireChannelInactive()
+    }
+}
+
+/// At the end of the connection pipeline: pings a member that has gone quiet while calls wait on it, and
+/// closes the connection when the PING is not acknowledged in time, so a stopped or partitioned member
+/// is left for the next one (its calls fail as unavailable and are retried there; watches resume there).
+final class GRPCKeepAliveHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    private let keepAlive: GRPCKeepAlive
+    private let goingAway: NIOLockedValueBox<Bool>
+    private let activity: GRPCConnectionActivity
+    private var tick: Scheduled<Void>?
+    /// The payload and deadline of the PING awaiting its ACK.
+    private var outstandingPing: (data: HTTP2PingData, deadline: NIODeadline)?
+    private var pings: UInt64 = 0
+
+    init(_ keepAlive: GRPCKeepAlive, goingAway: NIOLockedValueBox<Bool>, activity: GRPCConnectionActivity) {
+        self.keepAlive = keepAlive
+        self.goingAway = goingAway
+        self.activity = activity
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { scheduleCheck(context: context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tick?.cancel()
+        tick = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        activity.lastRead = .now()
+        if case .ping(let data, ack: true) = unwrapInboundIn(data).payload, outstandingPing?.data == data {
+            outstandingPing = nil
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tick?.cancel()
+        tick = nil
+        context.fireChannelInactive()
+    }
+
+    /// Checks a few times per keepalive period: cheap, and detection stays within about time + timeout.
+    private func scheduleCheck(context: ChannelHandlerContext) {
+        let interval = TimeAmount.nanoseconds(max(keepAlive.time.nanoseconds / 5, 100_000_000))
+        tick = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            guard context.channel.isActive else { return }
+            check(context: context)
+            scheduleCheck(context: context)
+        }
+    }
+
+    private func check(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        if let ping = outstandingPing {
+            guard now >= ping.deadline else { return }
+            outstandingPing = nil
+            goingAway.withLockedValue { $0 = true }
+            context.close(promise: nil)
+            return
+        }
+        // Pings only while calls wait, and only after `time` of silence (an ACK is a read too), so they
+        // are never closer than `time` and etcd's ping policy has nothing to object to.
+        guard activity.openCalls > 0, now - activity.lastRead >= keepAlive.time else { return }
+        pings += 1
+        let data = HTTP2PingData(withInteger: pings)
+        outstandingPing = (data, now + keepAlive.timeout)
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(data, ack: false))), promise: nil)
     }
 }
