@@ -64,6 +64,8 @@ final class AuditEndToEndTests: XCTestCase {
         let createID = try XCTUnwrap(auditIDs(create).last)
         let created = try events(logPath, auditID: createID, count: 2)
         XCTAssertEqual(created.map { $0["stage"] }, ["RequestReceived", "ResponseComplete"])
+        // Authorization's verdict is on the completed event (the default mode, AlwaysAllow, gives no reason).
+        XCTAssertEqual(created.last?["annotations"]?["authorization.k8s.io/decision"], "allow")
         for event in created {
             XCTAssertEqual(event["kind"], "Event")
             XCTAssertEqual(event["apiVersion"], "audit.k8s.io/v1")

@@ -78,6 +78,11 @@ extension APIServer {
     func authorize(_ request: HTTPRequest, info: RequestInfo?) throws(APIError) {
         let attributes = Attributes(request: request, info: info)
         let decision = authorization.authorizer.authorize(attributes)
+        // The audit event carries the verdict, as upstream's authorization filter records it.
+        if let audit = AuditContext.current {
+            audit.annotate("authorization.k8s.io/decision", decision.isAllowed ? "allow" : "forbid")
+            audit.annotate("authorization.k8s.io/reason", decision.reason)
+        }
         if !decision.isAllowed { throw Forbidden.error(attributes, reason: decision.reason) }
     }
 
