@@ -84,7 +84,7 @@ final class GuideFlagsTests: XCTestCase {
         XCTAssertEqual(
             result.stderr.trimmingCharacters(in: .whitespacesAndNewlines),
             "error: You must be logged in to the server (Unauthorized)")
-        // With no credentials at all the request runs as system:anonymous (authorization is AlwaysAllow until #3).
+        // With no credentials at all the request runs as system:anonymous (this server keeps the default AlwaysAllow).
         let anonymous = try TestCluster.run(
             "/usr/bin/curl", ["-s", "--cacert", "\(pki)/ca.pem", "https://127.0.0.29:\(cluster.port)/version"])
         XCTAssertTrue(anonymous.stdout.contains("v1.32.0-kubeswift"), anonymous.stdout + anonymous.stderr)
