@@ -99,7 +99,7 @@ public final class APIServer: HTTPResponder {
         }
     }
 
-    /// An authenticated, audited request within the limits: authorization belongs at the top of this.
+    /// An authenticated, audited request within the limits: authorized, then routed.
     func serve(_ request: HTTPRequest, info: RequestInfo?, started: ContinuousClock.Instant) async -> HTTPResponse {
         var response: HTTPResponse
         do {
