@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "kubeswift",
             dependencies: [
-                "APIServer", "Operations", "Storage", "Component", "Client", "APIMachinery",
+                "APIServer", "Operations", "Storage", "EtcdStore", "Component", "Client", "APIMachinery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
