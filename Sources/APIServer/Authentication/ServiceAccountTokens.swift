@@ -130,32 +130,32 @@ public struct ServiceAccountTokens: Sendable {
     private func boundUser(_ claims: ServiceAccountClaims, objects: StoredObjects, audiences: [String], now: Date)
         async -> UserInfo?
     {
-        guard let private_ = claims.kubernetes, let expiry = claims.exp?.value, expiry > now,
+        guard let bound = claims.kubernetes, let expiry = claims.exp?.value, expiry > now,
             claims.nbf.map({ $0.value <= now.addingTimeInterval(60) }) ?? true,
             !Set(claims.aud?.value ?? []).isDisjoint(with: audiences),
-            claims.sub?.value == "system:serviceaccount:\(private_.namespace):\(private_.serviceaccount.name)"
+            claims.sub?.value == "system:serviceaccount:\(bound.namespace):\(bound.serviceaccount.name)"
         else { return nil }
-        let namespace = private_.namespace
+        let namespace = bound.namespace
         guard
             await Self.isLive(
-                objects.get("serviceaccounts", namespace: namespace, name: private_.serviceaccount.name),
-                uid: private_.serviceaccount.uid)
+                objects.get("serviceaccounts", namespace: namespace, name: bound.serviceaccount.name),
+                uid: bound.serviceaccount.uid)
         else { return nil }
         var extra: [String: [String]] = [:]
-        if let pod = private_.pod {
+        if let pod = bound.pod {
             guard await Self.isLive(objects.get("pods", namespace: namespace, name: pod.name), uid: pod.uid) else {
                 return nil
             }
             extra["authentication.kubernetes.io/pod-name"] = [pod.name]
             extra["authentication.kubernetes.io/pod-uid"] = [pod.uid]
         }
-        if let secret = private_.secret {
+        if let secret = bound.secret {
             guard await Self.isLive(objects.get("secrets", namespace: namespace, name: secret.name), uid: secret.uid)
             else { return nil }
         }
         if let jti = claims.jti?.value { extra["authentication.kubernetes.io/credential-id"] = ["JTI=\(jti)"] }
         return Self.user(
-            namespace: namespace, name: private_.serviceaccount.name, uid: private_.serviceaccount.uid, extra: extra)
+            namespace: namespace, name: bound.serviceaccount.name, uid: bound.serviceaccount.uid, extra: extra)
     }
 
     /// Legacy tokens live in a `kubernetes.io/service-account-token` Secret: valid while that Secret still
