@@ -180,3 +180,10 @@ public struct ApplyConflicts: Error, Sendable, Equatable, CustomStringConvertibl
         return "Apply failed with \(conflicts.count) conflicts: " + lines.joined(separator: "\n")
     }
 }
+
+extension FieldManager {
+    /// The fields an applied configuration claims at this endpoint: its field set without what no manager owns.
+    public func trackedFields(of configuration: JSON) -> FieldSet {
+        tracked(registry.fieldSet(of: configuration, kind: kind))
+    }
+}
