@@ -6,7 +6,9 @@ import Foundation
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the API server: creates, gets and lists of ConfigMaps; storage alone; start-up and RSS.",
-        subcommands: [BenchAPI.self, BenchStorage.self, BenchStartup.self, BenchEtcd.self, BenchWatch.self],
+        subcommands: [
+            BenchAPI.self, BenchStorage.self, BenchStartup.self, BenchEtcd.self, BenchWatch.self, BenchPatch.self,
+        ],
         defaultSubcommand: BenchAPI.self)
 }
 
