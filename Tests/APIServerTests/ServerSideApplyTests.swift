@@ -172,5 +172,22 @@ final class ServerSideApplyTests: SharedClusterTestCase {
         XCTAssertTrue(entries.contains(#"scaler Update scale: {"f:spec":{"f:replicas":{}}}"#), "\(entries)")
         XCTAssertTrue(entries.contains(#"reporter Update status: {"f:status":{"f:replicas":{}}}"#), "\(entries)")
         XCTAssertFalse(entries[0].contains("f:replicas"), "the maker lost spec.replicas to the scaler: \(entries)")
+
+        // Apply through the scale subresource owns spec.replicas like an apply of the object does.
+        let scaleApply = try apply(
+            path + "/sub/scale", #"{"apiVersion":"autoscaling/v1","kind":"Scale","spec":{"replicas":6}}"#,
+            manager: "autoscaler", force: true)
+        XCTAssertEqual(scaleApply.status, 200, "\(scaleApply.body)")
+        XCTAssertEqual(scaleApply.body["kind"], "Scale")
+        XCTAssertEqual(scaleApply.body["spec"]?["replicas"], 6)
+        let conflict = try apply(
+            path + "/sub", #"{"apiVersion":"apps/v1","kind":"Deployment","spec":{"replicas":2}}"#, manager: "gitops")
+        XCTAssertEqual(conflict.status, 409)
+        XCTAssertEqual(
+            conflict.body["message"], #"Apply failed with 1 conflict: conflict with "autoscaler": .spec.replicas"#)
+        let negative = try apply(
+            path + "/sub/scale", #"{"apiVersion":"autoscaling/v1","kind":"Scale","spec":{"replicas":-1}}"#,
+            manager: "autoscaler")
+        XCTAssertEqual(negative.status, 422)
     }
 }

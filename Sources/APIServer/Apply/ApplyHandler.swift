@@ -133,7 +133,7 @@ extension APIServer {
         }
     }
 
-    private static func runApply(
+    static func runApply(
         _ manager: FieldManager, _ config: JSON, to live: JSON?, apply: ApplyRequest, subresource: String
     ) throws(APIError) -> JSON {
         do {
@@ -153,5 +153,47 @@ extension APIServer {
                         })
                 ])
         }
+    }
+}
+
+extension APIServer {
+    /// Server-side apply of an autoscaling/v1 Scale: the manager applies the workload's `spec.replicas`
+    /// through the `scale` subresource, with the same ownership and conflicts as on the object.
+    func applyScale(
+        _ request: HTTPRequest, info: RequestInfo, store: RegistryStore, namespace: String?, write: WriteOptions
+    ) async throws -> HTTPResponse {
+        let apply = try ApplyRequest(request)
+        let name = info.name ?? ""
+        let scaleKind = GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale")
+        if let kind = apply.configuration["kind"]?.stringValue, kind != scaleKind.kind {
+            throw APIError.badRequest(
+                "the kind in the data (\(kind)) does not match the expected kind (\(scaleKind.kind))")
+        }
+        if let bodyName = apply.configuration.name, !bodyName.isEmpty, bodyName != name {
+            throw APIError.badRequest(
+                "the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+        }
+        var config: JSON = [
+            "apiVersion": .string(store.definition.apiVersion), "kind": .string(store.definition.kind),
+        ]
+        if let replicas = apply.configuration["spec"]?["replicas"] {
+            guard let count = replicas.intValue, count >= 0 else {
+                throw APIError.invalid(
+                    kind: scaleKind, name: name,
+                    errors: [.invalid("spec.replicas", replicas, "must be greater than or equal to 0")])
+            }
+            config.set(["spec", "replicas"], to: .int(count))
+        }
+        let parentConfig = config
+        let manager = store.fieldManager(subresource: "scale")
+        var options = write
+        options.fieldManager = apply.manager
+        options.managedFieldsComputed = true
+        let (object, _) = try await store.update(namespace: namespace, name: name, options: options) { old in
+            var applied = try Self.runApply(manager, parentConfig, to: old, apply: apply, subresource: "scale")
+            applied.setMeta("resourceVersion", nil)
+            return applied
+        }
+        return .json(Self.scale(of: object))
     }
 }

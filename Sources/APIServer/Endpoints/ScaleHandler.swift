@@ -11,6 +11,8 @@ extension APIServer {
         switch info.verb {
         case "get":
             return .json(Self.scale(of: try await store.get(namespace: namespace, name: name)))
+        case "patch" where ApplyRequest.matches(request):
+            return try await applyScale(request, info: info, store: store, namespace: namespace, write: write)
         case "update", "patch":
             let patch = info.verb == "patch" ? try PatchRequest(request) : nil
             let body: JSON? = info.verb == "update" ? try decodeBody(request) : nil

@@ -29,18 +29,23 @@ public struct FieldManager: Sendable {
         "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
     ]
 
-    /// The part of a field set this endpoint tracks.
+    /// The part of a field set this endpoint tracks: the set without `apiVersion`, `kind`, server-kept
+    /// metadata and the top-level fields this endpoint cannot write.
     func tracked(_ set: FieldSet) -> FieldSet {
-        set.filter { path in
-            guard case .field(let top)? = path.first else { return false }
-            if top == "apiVersion" || top == "kind" { return false }
-            if top == "metadata" {
-                if path.count == 1 { return false }
-                if case .field(let name) = path[1], Self.strippedMetadata.contains(name) { return false }
-            }
-            if let onlyField { return top == onlyField }
-            return !resetFields.contains(top)
+        var result = set
+        result.removeTopLevel { name in
+            if name == "apiVersion" || name == "kind" { return true }
+            if let onlyField { return name != onlyField && name != "metadata" }
+            return resetFields.contains(name)
         }
+        if onlyField != nil {
+            // A subresource write owns only its field; metadata goes too.
+            result.removeTopLevel { $0 == "metadata" }
+        } else {
+            result.removeMember(.field("metadata"))
+            result.removeBelow(.field("metadata")) { Self.strippedMetadata.contains($0) }
+        }
+        return result
     }
 
     /// The entries of an object's managedFields; entries that cannot be read are dropped, as upstream

@@ -87,6 +87,24 @@ public struct FieldSet: Sendable, Equatable {
         return result
     }
 
+    /// Removes top-level fields, with everything below them, whose names `remove` accepts.
+    mutating func removeTopLevel(where remove: (String) -> Bool) {
+        members = members.filter { if case .field(let name) = $0 { !remove(name) } else { true } }
+        children = children.filter { if case .field(let name) = $0.key { !remove(name) } else { true } }
+    }
+
+    /// Removes one member at the top level, keeping what lies below it.
+    mutating func removeMember(_ element: PathElement) {
+        members.remove(element)
+    }
+
+    /// Removes fields directly below `element` (and what lies below them) whose names `remove` accepts.
+    mutating func removeBelow(_ element: PathElement, where remove: (String) -> Bool) {
+        guard var child = children[element] else { return }
+        child.removeTopLevel(where: remove)
+        children[element] = child.isEmpty ? nil : child
+    }
+
     /// Keeps only the paths `keep` accepts; `keep` sees each member path.
     public func filter(_ keep: (FieldPath) -> Bool) -> FieldSet {
         FieldSet(paths.filter(keep))
