@@ -170,4 +170,28 @@ final class KubectlApplyTests: SharedClusterTestCase {
         }
         XCTAssertTrue(managers.contains("/Update/scale"), managers)
     }
+
+    func testClientSideToServerSideApplyMigratesOwnership() throws {
+        func configMap(_ data: String) -> String {
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mig, namespace: default}\ndata: {\(data)}\n"
+        }
+        expectSuccess(try cluster.kubectl(["apply", "-f", "-"], input: configMap("one: '1', two: '2'")))
+        XCTAssertEqual(
+            expectSuccess(
+                try cluster.kubectl(["apply", "--server-side", "-f", "-"], input: configMap("one: '1', two: '2'"))),
+            "configmap/mig serverside-applied\n")
+        // kubectl moved the client-side apply manager's fields to its own Apply entries.
+        XCTAssertEqual(
+            expectSuccess(
+                try cluster.kubectl([
+                    "get", "configmap", "mig", "-o",
+                    "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation};{end}",
+                ])),
+            "kubectl/Apply;kubectl-last-applied/Apply;")
+        expectSuccess(
+            try cluster.kubectl(["apply", "--server-side", "-f", "-"], input: configMap("one: '1', three: '3'")))
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl(["get", "configmap", "mig", "-o", "jsonpath={.data}"])),
+            #"{"one":"1","three":"3"}"#)
+    }
 }
