@@ -180,11 +180,12 @@ final class AdmissionPluginTests: XCTestCase {
         let containers = try XCTUnwrap(created["spec"]?["containers"]?.arrayValue)
         XCTAssertEqual(containers[0]["resources"]?["limits"]?.objectValue?.keys, ["cpu", "memory"])
         XCTAssertEqual(containers[0]["resources"]?["limits"], ["cpu": "500m", "memory": "1Gi"])
-        XCTAssertEqual(containers[0]["resources"]?["requests"], ["cpu": "100m", "memory": "256Mi"])
+        // The pod asked for the memory it limits (upstream's pod defaulting runs before admission).
+        XCTAssertEqual(containers[0]["resources"]?["requests"], ["memory": "1Gi", "cpu": "100m"])
         XCTAssertEqual(containers[1]["resources"]?["limits"], ["cpu": "500m", "memory": "256Mi"])
         XCTAssertEqual(
             created.annotations["kubernetes.io/limit-ranger"],
-            "LimitRanger plugin set: cpu, memory request for container app; cpu limit for container app; cpu, memory request for container side; cpu, memory limit for container side"
+            "LimitRanger plugin set: cpu request for container app; cpu limit for container app; cpu, memory request for container side; cpu, memory limit for container side"
         )
         XCTAssertEqual(created["status"]?["qosClass"], "Burstable")
     }

@@ -2,7 +2,9 @@ import Storage
 import Testing
 
 /// Key-value semantics every backend must share; see `Backend` for how to add one.
-@Suite("KeyValueStore conformance: reads and writes") struct ConformanceTests {
+// Serialized: every etcd case starts its own member, and a 2-core CI machine running them all at
+// once starved lease timers into false failures.
+@Suite("KeyValueStore conformance: reads and writes", .serialized) struct ConformanceTests {
     @Test(arguments: Backend.all) func createThenExists(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let before = try await store.currentRevision()
