@@ -91,9 +91,16 @@ public final class APIServer: HTTPResponder {
             request.user = user
         }
         let info = RequestInfo(method: request.method, path: request.path, query: request.query)
-        // Upstream's filter order: authentication → audit → in-flight limit and timeout → authorization.
-        return await auditor.audit(request, info: info) { request in
-            await limits.handle(request, info: info) { [self] request in
+        // Upstream's filter order: authentication → audit → impersonation → in-flight limit and timeout →
+        // authorization.
+        return await auditor.audit(request, info: info) { [self] request in
+            let acting: HTTPRequest
+            do throws(APIError) {
+                acting = try impersonate(request)
+            } catch {
+                return .error(error)
+            }
+            return await limits.handle(acting, info: info) { [self] request in
                 await serve(request, info: info, started: started)
             }
         }
