@@ -46,6 +46,7 @@ final class EtcdClient: Sendable {
 
     /// The current connection, connecting to the current member first when there is none.
     func connection() async throws(GRPCStatusError) -> GRPCConnection {
+        var lost: GRPCEndpoint?
         let found = state.withLockedValue { state -> Result<EventLoopFuture<GRPCConnection>, GRPCStatusError> in
             if state.closed { return .failure(.unavailable("etcd client is closed", sent: false)) }
             if let connection = state.connection {
@@ -54,6 +55,7 @@ final class EtcdClient: Sendable {
                 // balancer does, try the next member rather than the one that just failed.
                 state.connection = nil
                 state.endpointIndex += 1
+                lost = connection.endpoint
             }
             if let connecting = state.connecting { return .success(connecting) }
             let endpoint = configuration.endpoints[state.endpointIndex % configuration.endpoints.count]
@@ -64,6 +66,7 @@ final class EtcdClient: Sendable {
             state.connecting = future
             return .success(future)
         }
+        if let lost { logger.warning("lost the connection to etcd member \(lost); trying the next member") }
         let pending = try found.get()
         do {
             let connection = try await pending.get()

@@ -26,6 +26,7 @@ public final class EtcdProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var process: Process?
     private var cluster: String = ""
+    private var servingLinesAtLaunch = 0
     private let logFile: URL
 
     public var clientURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(clientPort)" }
@@ -47,25 +48,61 @@ public final class EtcdProcess: @unchecked Sendable {
         try startCluster(members: 1, tls: tls)[0]
     }
 
+    /// Starts one member and waits until it serves, without blocking a thread of Swift's cooperative
+    /// pool (tests running in parallel would starve meanwhile).
+    public static func start(tls: TLS? = nil) async throws -> EtcdProcess {
+        try await startCluster(members: 1, tls: tls)[0]
+    }
+
     /// Starts `members` members forming one cluster and waits until all serve.
     public static func startCluster(members: Int, tls: TLS? = nil) throws -> [EtcdProcess] {
+        let processes = try launchCluster(members: members, tls: tls)
+        for process in processes {
+            let deadline = Date().addingTimeInterval(startTimeout)
+            while try !process.isServing(before: deadline) { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        return processes
+    }
+
+    /// Starts `members` members forming one cluster and waits, asynchronously, until all serve.
+    public static func startCluster(members: Int, tls: TLS? = nil) async throws -> [EtcdProcess] {
+        let processes = try launchCluster(members: members, tls: tls)
+        for process in processes {
+            let deadline = Date().addingTimeInterval(startTimeout)
+            while try !process.isServing(before: deadline) { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        return processes
+    }
+
+    private static func launchCluster(members: Int, tls: TLS?) throws -> [EtcdProcess] {
         let processes = try (0..<members).map { try EtcdProcess(name: "m\($0)", tls: tls) }
         let cluster = processes.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
         for process in processes {
             process.cluster = cluster
             try process.launch()
         }
-        for process in processes { try process.waitUntilServing() }
         return processes
     }
 
     /// Starts the member again after `kill()` with the same data and ports.
     public func restart() throws {
         try launch()
-        try waitUntilServing()
+        let deadline = Date().addingTimeInterval(Self.startTimeout)
+        while try !isServing(before: deadline) { Thread.sleep(forTimeInterval: 0.02) }
     }
 
+    /// Starts the member again after `kill()`, waiting asynchronously.
+    public func restart() async throws {
+        try launch()
+        let deadline = Date().addingTimeInterval(Self.startTimeout)
+        while try !isServing(before: deadline) { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    static let startTimeout: TimeInterval = 20
+
     private func launch() throws {
+        let before = servingLines(in: log)
+        lock.withLock { servingLinesAtLaunch = before }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         let clientURL = self.clientURL
@@ -92,16 +129,23 @@ public final class EtcdProcess: @unchecked Sendable {
         lock.withLock { self.process = process }
     }
 
-    private func waitUntilServing(timeout: TimeInterval = 20) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if log.contains("\"serving client traffic") { return }
-            if let process = lock.withLock({ self.process }), !process.isRunning {
-                throw EtcdProcessError("etcd \(name) exited:\n\(log.suffix(2000))")
-            }
-            Thread.sleep(forTimeInterval: 0.02)
+    /// The log's "serving client traffic" lines: a restarted member appends to the log of its first run,
+    /// so only a line written after the latest launch says it serves.
+    private func servingLines(in log: String) -> Int {
+        log.components(separatedBy: "\"serving client traffic").count - 1
+    }
+
+    /// True once the member serves clients; throws when it exited or `deadline` passed.
+    private func isServing(before deadline: Date) throws -> Bool {
+        if servingLines(in: log) > lock.withLock({ servingLinesAtLaunch }) { return true }
+        if let process = lock.withLock({ self.process }), !process.isRunning {
+            throw EtcdProcessError("etcd \(name) exited:\n\(log.suffix(2000))")
         }
-        throw EtcdProcessError("etcd \(name) did not become ready within \(timeout) s:\n\(log.suffix(2000))")
+        guard Date() < deadline else {
+            throw EtcdProcessError(
+                "etcd \(name) did not become ready within \(Self.startTimeout) s:\n\(log.suffix(2000))")
+        }
+        return false
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
@@ -129,9 +173,10 @@ public final class EtcdProcess: @unchecked Sendable {
 
     /// Stops the member and removes its data.
     public func stop() {
+        // SIGKILL, not SIGTERM: the data goes anyway, and etcd's graceful shutdown takes long enough that
+        // waiting for it would hold a thread of the cooperative pool that parallel tests need.
         if let process = lock.withLock({ self.process }), process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGCONT)  // a paused member cannot act on SIGTERM
-            process.terminate()
+            Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: dataDirectory)

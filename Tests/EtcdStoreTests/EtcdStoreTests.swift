@@ -16,7 +16,7 @@ struct EtcdStoreTests {
 
     @Test func manyCallsOnOneConnectionOutliveTheControlFrameLimit() async throws {
         // etcd sends a PING per request burst; NIO's default limit (200 per 30 s) would end the connection.
-        let member = try EtcdProcess.start()
+        let member = try await EtcdProcess.start()
         let store = try Self.store([member])
         defer { store.close() }
         for index in 0..<600 {
@@ -27,7 +27,7 @@ struct EtcdStoreTests {
     }
 
     @Test func aBrokenWatchStreamResumesWithoutLosingOrRepeatingEvents() async throws {
-        let member = try EtcdProcess.start()
+        let member = try await EtcdProcess.start()
         let store = try Self.store([member])
         defer { store.close() }
         let start = try await store.currentRevision()
@@ -45,7 +45,7 @@ struct EtcdStoreTests {
             written.append(try await store.create(key: "/resume/a\(index)", value: [], lease: 0).modRevision)
         }
         member.kill()
-        try member.restart()
+        try await member.restart()
         for index in 0..<50 {
             written.append(try await store.create(key: "/resume/b\(index)", value: [], lease: 0).modRevision)
         }
@@ -54,7 +54,7 @@ struct EtcdStoreTests {
     }
 
     @Test func callsMoveToTheNextMemberWhenOneIsKilled() async throws {
-        let members = try EtcdProcess.startCluster(members: 3)
+        let members = try await EtcdProcess.startCluster(members: 3)
         let store = try Self.store(members)
         defer { store.close() }
         _ = try await store.create(key: "/failover/before", value: [1], lease: 0)
@@ -71,7 +71,7 @@ struct EtcdStoreTests {
     @Test func aWatchLeavesAStoppedMemberThroughKeepalive() async throws {
         // Only the watch stream uses the first member, so nothing but the keepalive PING can tell that it
         // stopped answering; the writes go through another client on the other members.
-        let members = try EtcdProcess.startCluster(members: 3)
+        let members = try await EtcdProcess.startCluster(members: 3)
         let watcher = try EtcdStore(
             configuration: EtcdConfiguration(
                 endpoints: try EtcdConfiguration.parseServers(members.map(\.clientURL).joined(separator: ","))))
@@ -100,18 +100,19 @@ struct EtcdStoreTests {
         for index in 0..<10 {
             written.append(try await writer.create(key: "/stopped/b\(index)", value: [], lease: 0).modRevision)
         }
-        // keepAliveTime (5 s) of silence, keepAliveTimeout (3 s) for the ACK, then the resumed watch.
-        let seen = try await withTimeout(.seconds(15)) { try await collected.value }
+        // keepAliveTime (5 s) of silence, keepAliveTimeout (3 s) for the ACK, then the resumed watch; the
+        // margin is for a loaded 2-core machine. Without the keepalive the watch would wait forever.
+        let seen = try await withTimeout(.seconds(20)) { try await collected.value }
         #expect(seen == written)
-        #expect(ContinuousClock.now - paused < .seconds(12))
+        #expect(ContinuousClock.now - paused < .seconds(14))
         // The client moved on: a read answers at once, from another member.
         let begin = ContinuousClock.now
         #expect(try await watcher.get(key: "/stopped/b9") != nil)
-        #expect(ContinuousClock.now - begin < .seconds(1))
+        #expect(ContinuousClock.now - begin < .seconds(2))
     }
 
     @Test func callsLeaveAStoppedMemberWithinSecondsWithoutFailing() async throws {
-        let members = try EtcdProcess.startCluster(members: 3)
+        let members = try await EtcdProcess.startCluster(members: 3)
         let store = try EtcdStore(
             configuration: EtcdConfiguration(
                 endpoints: try EtcdConfiguration.parseServers(members.map(\.clientURL).joined(separator: ","))))
@@ -126,15 +127,16 @@ struct EtcdStoreTests {
         for index in 0..<20 {
             created.append(try await store.create(key: "/pause/\(index)", value: [UInt8(index)], lease: 0))
         }
-        // One call waits out its deadline (5 s) on the stopped member; the rest go to the next one.
-        #expect(ContinuousClock.now - paused < .seconds(9))
+        // One call waits out its deadline (5 s) on the stopped member; the rest go to the next one (20
+        // writes take well under a second; the margin is for a loaded machine).
+        #expect(ContinuousClock.now - paused < .seconds(11))
         let listed = try await store.range(start: "/pause/", end: "/pause0", limit: 0, revision: nil)
         #expect(listed.items.count == 21)
         #expect(Set(created.map(\.modRevision)).count == 20)
     }
 
     @Test func anUnreachableClusterFailsWithUnavailableAndRecovers() async throws {
-        let member = try EtcdProcess.start()
+        let member = try await EtcdProcess.start()
         var configuration = EtcdConfiguration(endpoints: try EtcdConfiguration.parseServers(member.clientURL))
         configuration.retryBudget = .milliseconds(500)
         let store = try EtcdStore(configuration: configuration)
@@ -142,7 +144,7 @@ struct EtcdStoreTests {
         member.kill()
         #expect(await store.checkHealth() == false)
         await #expect(throws: StorageError.self) { _ = try await store.get(key: "/x") }
-        try member.restart()
+        try await member.restart()
         // The restarted member elects itself first; the store becomes healthy within moments.
         let deadline = ContinuousClock.now + .seconds(5)
         var healthy = await store.checkHealth()

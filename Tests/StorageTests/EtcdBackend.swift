@@ -7,7 +7,7 @@ extension Backend {
     /// which is cluster-wide in etcd, cannot disturb each other, and revisions stay consecutive.
     /// Left out when /usr/bin/etcd is missing (`.ci/run` installs it).
     static let etcd = Backend(name: "etcd", isolated: true) {
-        let member = try EtcdProcess.start()
+        let member = try await EtcdProcess.start()
         let endpoint = try EtcdConfiguration.parseServers(member.clientURL)
         let store = try EtcdStore(configuration: EtcdConfiguration(endpoints: endpoint))
         return OpenedStore(store: store) {
