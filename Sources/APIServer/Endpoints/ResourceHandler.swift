@@ -168,7 +168,10 @@ extension APIServer {
                 kind: GroupVersionKind(group: "", version: "v1", kind: "Binding"), name: name,
                 errors: [.required("target.name", "")])
         }
-        _ = try await store.update(namespace: namespace, name: name, options: write) { old in
+        // Upstream's binding storage writes the pod below the field manager: the pod's managedFields stay.
+        var options = write
+        options.fieldManager = nil
+        _ = try await store.update(namespace: namespace, name: name, options: options) { old in
             if let current = old["spec"]?["nodeName"]?.stringValue, !current.isEmpty {
                 throw APIError.conflict(
                     store.groupResource, name: name, reason: "pod \(name) is already assigned to node \"\(current)\"")
