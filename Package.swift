@@ -148,8 +148,9 @@ let package = Package(
             name: "SchemasTests", dependencies: ["Schemas", "APIMachinery", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: upcoming),
         .testTarget(
-            name: "APIServerTests", dependencies: ["APIServer", "Operations"], exclude: ["Python"],
-            swiftSettings: upcoming),
+            name: "APIServerTests",
+            dependencies: ["APIServer", "Operations", "Storage", "APIMachinery", "TestSupport"],
+            exclude: ["Python"], swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
         .testTarget(name: "ComponentTests", dependencies: ["Component"], swiftSettings: upcoming),
         .testTarget(
