@@ -1,9 +1,9 @@
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import NIOPosix
-public import NIOSSL
+import NIOSSL
 import NIOTLS
 
 /// An etcd member's client URL: `http://host:port` (HTTP/2 without TLS) or `https://host:port`.
