@@ -144,21 +144,23 @@ public struct FieldSet: Sendable, Equatable {
     /// Reads FieldsV1 JSON.
     public init(fieldsV1 json: JSON) throws(FieldSetError) {
         guard case .object(let object) = json else { throw FieldSetError("FieldsV1 must be a JSON object") }
-        for (key, value) in object {
+        try self.init(fieldsV1Object: object, depth: 0)
+    }
+
+    private init(fieldsV1Object object: JSONObject, depth: Int) throws(FieldSetError) {
+        guard depth < 64 else { throw FieldSetError("FieldsV1 is nested too deeply") }
+        for (key, value) in object where key != "." {
             guard let element = PathElement(fieldsV1Key: key) else {
                 throw FieldSetError("invalid FieldsV1 key \(key)")
             }
             guard case .object(let inner) = value else {
                 throw FieldSetError("FieldsV1 value of \(key) is not an object")
             }
-            var child = FieldSet()
-            for (innerKey, innerValue) in inner where innerKey == "." {
-                guard innerValue.objectValue?.isEmpty == true else { throw FieldSetError("\".\" must map to {}") }
+            if let dot = inner["."] {
+                guard dot.objectValue?.isEmpty == true else { throw FieldSetError("\".\" must map to {}") }
                 members.insert(element)
             }
-            if inner.entries.contains(where: { $0.key != "." }) {
-                child = try FieldSet(fieldsV1: .object(JSONObject(inner.entries.filter { $0.key != "." })))
-            }
+            let child = try FieldSet(fieldsV1Object: inner, depth: depth + 1)
             if child.isEmpty {
                 members.insert(element)
             } else {

@@ -40,11 +40,13 @@ public enum PathElement: Hashable, Sendable, Comparable, CustomStringConvertible
         let rest = String(key.dropFirst(2))
         switch key.first {
         case "f": self = .field(rest)
+        // Every write reads the live managedFields back, so keys are checked for shape, not parsed; a key
+        // that is not the JSON this server writes never matches a computed one.
         case "k":
-            guard case .object? = try? JSON.parse(rest) else { return nil }
+            guard rest.utf8.first == UInt8(ascii: "{"), rest.utf8.last == UInt8(ascii: "}") else { return nil }
             self = .key(rest)
         case "v":
-            guard (try? JSON.parse(rest)) != nil else { return nil }
+            guard !rest.isEmpty else { return nil }
             self = .value(rest)
         case "i":
             guard let index = Int(rest), index >= 0 else { return nil }
