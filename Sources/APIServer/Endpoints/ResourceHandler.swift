@@ -171,7 +171,7 @@ extension APIServer {
         // Upstream's binding storage writes the pod below the field manager: the pod's managedFields stay.
         var options = write
         options.fieldManager = nil
-        _ = try await store.update(namespace: namespace, name: name, options: options) { old in
+        _ = try await store.update(namespace: namespace, name: name, target: .binding, options: options) { old in
             if let current = old["spec"]?["nodeName"]?.stringValue, !current.isEmpty {
                 throw APIError.conflict(
                     store.groupResource, name: name, reason: "pod \(name) is already assigned to node \"\(current)\"")

@@ -8,6 +8,9 @@ extension RegistryStore {
         case status
         /// namespaces/finalize: only `spec.finalizers` may change, the namespace controller's last step.
         case finalize
+        /// pods/binding: the scheduler's assignment, written as upstream's binding storage writes it — the
+        /// transform alone decides the change, and the pod-update rules (which freeze spec.nodeName) do not apply.
+        case binding
 
         /// The subresource's name as admission sees it.
         var subresource: String {
@@ -15,6 +18,7 @@ extension RegistryStore {
             case .object: ""
             case .status: "status"
             case .finalize: "finalize"
+            case .binding: "binding"
             }
         }
     }
@@ -53,7 +57,9 @@ extension RegistryStore {
             let attributes = admissionAttributes(
                 .update, namespace: namespace, name: name, options: options, subresource: target.subresource, old: old)
             try await context.admission.admit(attributes, object: &object, context: writeContext)
-            let errors = validateMetadata(object, namespace: namespace) + strategy.validateUpdate(object, old: old)
+            let errors =
+                validateMetadata(object, namespace: namespace)
+                + (target == .binding ? [] : strategy.validateUpdate(object, old: old))
             guard errors.isEmpty else {
                 throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
             }
@@ -110,6 +116,7 @@ extension RegistryStore {
         switch target {
         case .object: strategy.prepareForUpdate(&object, old: old)
         case .status: strategy.prepareForStatusUpdate(&object, old: old)
+        case .binding: break
         case .finalize:
             var updated = old
             updated.set(["spec", "finalizers"], to: object["spec"]?["finalizers"] ?? .array([]))
