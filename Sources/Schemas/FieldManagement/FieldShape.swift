@@ -1,4 +1,4 @@
-public import APIMachinery
+import APIMachinery
 
 /// How server-side apply sees one schema node: as a leaf owned whole, or as a container whose parts are
 /// owned one by one. Lists follow `x-kubernetes-list-type`; a list without one falls back to its patch
