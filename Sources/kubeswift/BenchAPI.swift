@@ -10,11 +10,8 @@ struct BenchAPI: AsyncParsableCommand {
         commandName: "api",
         abstract: "Create, get and list ConfigMaps against an API server and print throughput and latency.")
 
-    @Option(help: "Kubeconfig of the server to measure (default: $KUBECONFIG or ~/.kubeswift/admin.kubeconfig).")
-    var kubeconfig: String = BenchObjects.defaultKubeconfig
-
-    @Option(help: "Namespace for the bench objects; created if missing.")
-    var namespace: String = "bench"
+    @OptionGroup var target: BenchTarget
+    var namespace: String { target.namespace }
 
     @Option(help: "ConfigMaps created (and GETs sent) at each concurrency.")
     var objects: Int = 2000
@@ -47,7 +44,7 @@ struct BenchAPI: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration = try ClientConfiguration.load(kubeconfigPath: kubeconfig)
+        var configuration = try ClientConfiguration.load(kubeconfigPath: target.kubeconfig)
         configuration.connections = connections
         // Cleanup of thousands of objects is one long request.
         configuration.requestTimeout = .seconds(600)
@@ -64,7 +61,7 @@ struct BenchAPI: AsyncParsableCommand {
     private func measure(_ client: RESTClient, server: String) async throws {
         // The first request pays for TCP, TLS and HTTP/2 set-up; keep that out of the figures.
         let version = try await client.getJSON(path: "/version")["gitVersion"]?.stringValue ?? "unknown"
-        try await ensureNamespace(client)
+        try await target.ensureNamespace(client)
         let run = BenchObjects.runID()
         let collection = ResourcePath.path(namespace: namespace, resource: "configmaps")
         var reporter = BenchReporter(json: json)
@@ -133,16 +130,6 @@ struct BenchAPI: AsyncParsableCommand {
             "listSize": skipList ? "skipped" : "\(listSize)",
             "valueBytes": "\(valueBytes)", "connections": "\(connections)",
         ])
-    }
-
-    private func ensureNamespace(_ client: RESTClient) async throws {
-        do {
-            _ = try await client.get(path: ResourcePath.path(resource: "namespaces", name: namespace))
-        } catch let error as StatusError where error.code == 404 {
-            _ = try await client.postJSON(
-                path: ResourcePath.path(resource: "namespaces"),
-                ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
-        }
     }
 
     /// Deletes the matching ConfigMaps in one request and returns how many went.

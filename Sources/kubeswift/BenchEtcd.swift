@@ -106,11 +106,8 @@ struct BenchWatch: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Measure watch delivery latency: N watchers on a namespace while ConfigMaps are created at a rate.")
 
-    @Option(help: "Kubeconfig of the server to measure (default: $KUBECONFIG or ~/.kubeswift/admin.kubeconfig).")
-    var kubeconfig: String = BenchObjects.defaultKubeconfig
-
-    @Option(help: "Namespace for the bench objects; created if missing.")
-    var namespace: String = "bench"
+    @OptionGroup var target: BenchTarget
+    var namespace: String { target.namespace }
 
     @Option(help: "Concurrent watches on the namespace's ConfigMaps.")
     var watchers: Int = 100
@@ -137,7 +134,7 @@ struct BenchWatch: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration = try ClientConfiguration.load(kubeconfigPath: kubeconfig)
+        var configuration = try ClientConfiguration.load(kubeconfigPath: target.kubeconfig)
         configuration.requestTimeout = .seconds(600)
         let writer = try RESTClient(configuration: configuration)
         configuration.connections = connections
@@ -155,7 +152,7 @@ struct BenchWatch: AsyncParsableCommand {
 
     private func measure(writer: RESTClient, watching: RESTClient, server: String) async throws {
         let version = try await writer.getJSON(path: "/version")["gitVersion"]?.stringValue ?? "unknown"
-        try await ensureNamespace(writer)
+        try await target.ensureNamespace(writer)
         let run = BenchObjects.runID()
         let collection = ResourcePath.path(namespace: namespace, resource: "configmaps")
         let total = rate * seconds
@@ -242,15 +239,5 @@ struct BenchWatch: AsyncParsableCommand {
             "watchers": "\(watchers)", "rate": "\(rate)", "seconds": "\(seconds)", "valueBytes": "\(valueBytes)",
             "connections": "\(connections)",
         ])
-    }
-
-    private func ensureNamespace(_ client: RESTClient) async throws {
-        do {
-            _ = try await client.get(path: ResourcePath.path(resource: "namespaces", name: namespace))
-        } catch let error as StatusError where error.code == 404 {
-            _ = try await client.postJSON(
-                path: ResourcePath.path(resource: "namespaces"),
-                ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
-        }
     }
 }

@@ -11,11 +11,8 @@ struct BenchPatch: AsyncParsableCommand {
         commandName: "patch",
         abstract: "Compare update, strategic merge patch and server-side apply of a 10-container Deployment.")
 
-    @Option(help: "Kubeconfig of the server to measure (default: $KUBECONFIG or ~/.kubeswift/admin.kubeconfig).")
-    var kubeconfig: String = BenchObjects.defaultKubeconfig
-
-    @Option(help: "Namespace for the bench objects; created if missing.")
-    var namespace: String = "bench"
+    @OptionGroup var target: BenchTarget
+    var namespace: String { target.namespace }
 
     @Option(help: "Writes per scenario and concurrency.")
     var writes: Int = 2000
@@ -34,7 +31,7 @@ struct BenchPatch: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try ClientConfiguration.load(kubeconfigPath: kubeconfig)
+        let configuration = try ClientConfiguration.load(kubeconfigPath: target.kubeconfig)
         let client = try RESTClient(configuration: configuration)
         do {
             try await measure(client, server: "https://\(configuration.authority)")
@@ -72,7 +69,7 @@ struct BenchPatch: AsyncParsableCommand {
 
     private func measure(_ client: RESTClient, server: String) async throws {
         let version = try await client.getJSON(path: "/version")["gitVersion"]?.stringValue ?? "unknown"
-        try await ensureNamespace(client)
+        try await target.ensureNamespace(client)
         let run = BenchObjects.runID()
         let collection = ResourcePath.path(group: "apps", version: "v1", namespace: namespace, resource: "deployments")
         var reporter = BenchReporter(json: json)
@@ -135,15 +132,5 @@ struct BenchPatch: AsyncParsableCommand {
             "server": server, "serverVersion": version, "namespace": namespace, "run": run,
             "writes": "\(writes)", "concurrency": concurrency.description, "containers": "\(containers)",
         ])
-    }
-
-    private func ensureNamespace(_ client: RESTClient) async throws {
-        do {
-            _ = try await client.get(path: ResourcePath.path(resource: "namespaces", name: namespace))
-        } catch let error as StatusError where error.code == 404 {
-            _ = try await client.postJSON(
-                path: ResourcePath.path(resource: "namespaces"),
-                ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
-        }
     }
 }

@@ -1,0 +1,24 @@
+import APIMachinery
+import ArgumentParser
+import Client
+
+/// The API server a bench command measures and the namespace its objects go in; shared by the bench
+/// commands that talk to a server.
+struct BenchTarget: ParsableArguments {
+    @Option(help: "Kubeconfig of the server to measure (default: $KUBECONFIG or ~/.kubeswift/admin.kubeconfig).")
+    var kubeconfig: String = BenchObjects.defaultKubeconfig
+
+    @Option(help: "Namespace for the bench objects; created if missing.")
+    var namespace: String = "bench"
+
+    /// Creates the namespace unless it exists.
+    func ensureNamespace(_ client: RESTClient) async throws {
+        do {
+            _ = try await client.get(path: ResourcePath.path(resource: "namespaces", name: namespace))
+        } catch let error as StatusError where error.code == 404 {
+            _ = try await client.postJSON(
+                path: ResourcePath.path(resource: "namespaces"),
+                ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
+        }
+    }
+}
