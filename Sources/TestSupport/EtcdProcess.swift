@@ -56,23 +56,41 @@ public final class EtcdProcess: @unchecked Sendable {
 
     /// Starts `members` members forming one cluster and waits until all serve.
     public static func startCluster(members: Int, tls: TLS? = nil) throws -> [EtcdProcess] {
-        let processes = try launchCluster(members: members, tls: tls)
-        for process in processes {
-            let deadline = Date().addingTimeInterval(startTimeout)
-            while try !process.isServing(before: deadline) { Thread.sleep(forTimeInterval: 0.02) }
+        for attempt in 1...launchAttempts {
+            let processes = try launchCluster(members: members, tls: tls)
+            do {
+                for process in processes {
+                    let deadline = Date().addingTimeInterval(startTimeout)
+                    while try !process.isServing(before: deadline) { Thread.sleep(forTimeInterval: 0.02) }
+                }
+                return processes
+            } catch let error as EtcdProcessError where error.portTaken && attempt < launchAttempts {
+                processes.forEach { $0.stop() }
+            }
         }
-        return processes
+        throw EtcdProcessError("etcd did not start in \(launchAttempts) attempts")
     }
 
     /// Starts `members` members forming one cluster and waits, asynchronously, until all serve.
     public static func startCluster(members: Int, tls: TLS? = nil) async throws -> [EtcdProcess] {
-        let processes = try launchCluster(members: members, tls: tls)
-        for process in processes {
-            let deadline = Date().addingTimeInterval(startTimeout)
-            while try !process.isServing(before: deadline) { try await Task.sleep(for: .milliseconds(20)) }
+        for attempt in 1...launchAttempts {
+            let processes = try launchCluster(members: members, tls: tls)
+            do {
+                for process in processes {
+                    let deadline = Date().addingTimeInterval(startTimeout)
+                    while try !process.isServing(before: deadline) { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                return processes
+            } catch let error as EtcdProcessError where error.portTaken && attempt < launchAttempts {
+                processes.forEach { $0.stop() }
+            }
         }
-        return processes
+        throw EtcdProcessError("etcd did not start in \(launchAttempts) attempts")
     }
+
+    /// A port found free can be taken (by another test's outgoing connection, say) before etcd binds it;
+    /// then the whole cluster starts again on new ports.
+    static let launchAttempts = 3
 
     private static func launchCluster(members: Int, tls: TLS?) throws -> [EtcdProcess] {
         let processes = try (0..<members).map { try EtcdProcess(name: "m\($0)", tls: tls) }
@@ -208,4 +226,7 @@ public final class EtcdProcess: @unchecked Sendable {
 public struct EtcdProcessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    /// True when the member exited because a port it was given was taken meanwhile.
+    var portTaken: Bool { description.contains("address already in use") }
 }
