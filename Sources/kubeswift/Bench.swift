@@ -49,6 +49,20 @@ enum BenchObjects {
             """.utf8)
     }
 
+    /// `count` ConfigMaps for one concurrency level, as the storage benches write them: upstream's key and
+    /// the bytes the API server would store.
+    static func storedConfigMaps(run: String, level: Int, count: Int, set: String, valueBytes: Int)
+        -> [(key: String, value: [UInt8])]
+    {
+        (0..<count).map { index in
+            let name = "bench-\(run)-c\(level)-\(index)"
+            return (
+                "/registry/configmaps/bench/\(name)",
+                configMap(name: name, namespace: "bench", run: run, set: set, valueBytes: valueBytes)
+            )
+        }
+    }
+
     /// `$KUBECONFIG` (its first entry), else `~/.kubeswift/admin.kubeconfig` as `kubeswift up` writes it.
     static var defaultKubeconfig: String {
         if let variable = ProcessInfo.processInfo.environment["KUBECONFIG"],

@@ -58,14 +58,8 @@ struct BenchEtcd: AsyncParsableCommand {
         var keys: [String] = []
         for level in concurrency.levels {
             // The bytes the API server stores for the API bench's ConfigMaps, under upstream's key.
-            let values = (0..<objects).map { index -> (key: String, value: [UInt8]) in
-                let name = "bench-\(run)-c\(level)-\(index)"
-                return (
-                    "/registry/configmaps/bench/\(name)",
-                    BenchObjects.configMap(
-                        name: name, namespace: "bench", run: run, set: "etcd", valueBytes: valueBytes)
-                )
-            }
+            let values = BenchObjects.storedConfigMaps(
+                run: run, level: level, count: objects, set: "etcd", valueBytes: valueBytes)
             // A create is what the API server sends for a POST: a transaction comparing create_revision to 0.
             reporter.record(
                 await LoadRunner.run("etcd put (create txn)", count: objects, concurrency: level) { index in

@@ -38,14 +38,8 @@ struct BenchStorage: AsyncParsableCommand {
         reporter.header()
         for level in concurrency.levels {
             // The same bytes the API server would store for the API bench's ConfigMaps.
-            let values = (0..<objects).map { index -> (key: String, value: [UInt8]) in
-                let name = "bench-\(run)-c\(level)-\(index)"
-                return (
-                    "/registry/configmaps/bench/\(name)",
-                    BenchObjects.configMap(
-                        name: name, namespace: "bench", run: run, set: "storage", valueBytes: valueBytes)
-                )
-            }
+            let values = BenchObjects.storedConfigMaps(
+                run: run, level: level, count: objects, set: "storage", valueBytes: valueBytes)
             reporter.record(
                 await LoadRunner.run("storage create", count: objects, concurrency: level) { index in
                     _ = try await store.create(key: values[index].key, value: values[index].value, lease: 0)

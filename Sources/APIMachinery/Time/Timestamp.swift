@@ -20,11 +20,14 @@ public enum Timestamp {
 
     /// Micro-second precision, as `metav1.MicroTime` (events, leases) writes it.
     public static func nowMicro() -> String {
-        let now = Date().timeIntervalSince1970
-        let seconds = Int64(now)
-        let micros = Int64((now - Double(seconds)) * 1_000_000)
+        format(epochMicroseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)))
+    }
+
+    /// RFC 3339 with microseconds in UTC, as `metav1.MicroTime` marshals.
+    public static func format(epochMicroseconds micros: Int64) -> String {
+        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let fraction = String(micros - seconds * 1_000_000)
         let base = format(epochSeconds: seconds).dropLast()
-        let fraction = String(micros)
         return base + "." + String(repeating: "0", count: 6 - fraction.count) + fraction + "Z"
     }
 

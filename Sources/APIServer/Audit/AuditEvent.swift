@@ -71,12 +71,7 @@ public struct AuditEvent: Sendable {
     }
 
     /// RFC 3339 with microseconds in UTC, as `metav1.MicroTime` marshals.
-    static func formatMicros(_ micros: Int64) -> String {
-        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        let fraction = String(micros - seconds * 1_000_000)
-        let base = Timestamp.format(epochSeconds: seconds).dropLast()
-        return base + "." + String(repeating: "0", count: 6 - fraction.count) + fraction + "Z"
-    }
+    static func formatMicros(_ micros: Int64) -> String { Timestamp.format(epochMicroseconds: micros) }
 
     /// The event as one JSON line (with its newline), fields in upstream's order.
     public func encodedLine() -> [UInt8] {

@@ -1,3 +1,4 @@
+import APIMachinery
 import Foundation
 
 /// The audit log file with rotation exactly as upstream's lumberjack logger does it: when a write would
@@ -121,21 +122,13 @@ final class AuditLogFile {
         return (directory.isEmpty ? "." : directory, String(base.dropLast(ext.count)) + "-", ext)
     }
 
-    /// Go's `2006-01-02T15-04-05.000` in UTC.
+    /// Go's `2006-01-02T15-04-05.000` in UTC: RFC 3339 with dashes for colons, as lumberjack names backups.
     static func formatBackupTime(_ date: Date) -> String {
         let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return
-            "\(pad(Int64(parts.tm_year) + 1900, 4))-\(pad(Int64(parts.tm_mon) + 1, 2))-\(pad(Int64(parts.tm_mday), 2))"
-            + "T\(pad(Int64(parts.tm_hour), 2))-\(pad(Int64(parts.tm_min), 2))-\(pad(Int64(parts.tm_sec), 2))"
-            + ".\(pad(millis - seconds * 1000, 3))"
+        let fraction = String(millis - seconds * 1000)
+        let base = Timestamp.format(epochSeconds: seconds).dropLast().replacingOccurrences(of: ":", with: "-")
+        return base + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     /// The inverse of `formatBackupTime`; nil for anything lumberjack would not have written.
