@@ -82,10 +82,10 @@ public final class EtcdStore: KeyValueStore {
             revision: asked > 0 ? asked : response.header.revision)
     }
 
-    public func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<
-        WatchEvent, any Error
-    > {
-        watches.watch(start: start, end: end, afterRevision: afterRevision)
+    public func watch(start: String, end: String?, afterRevision: Revision, progressNotify: Bool)
+        -> AsyncThrowingStream<WatchUpdate, any Error>
+    {
+        watches.watch(start: start, end: end, afterRevision: afterRevision, progressNotify: progressNotify)
     }
 
     public func compact(revision: Revision) async throws {

@@ -43,6 +43,14 @@ public struct WatchEvent: Sendable, Hashable {
     public var revision: Revision { current.modRevision }
 }
 
+/// What a watch stream carries: changes, and, for a watch that asked for them, progress notifications.
+public enum WatchUpdate: Sendable, Hashable {
+    case event(WatchEvent)
+    /// Every change in the watched range up to this revision has been delivered (etcd's `progress_notify`),
+    /// so a watch resumed after it misses nothing. Sent to a watch that had no events for a while.
+    case progress(Revision)
+}
+
 /// The answer to a range read.
 public struct RangeResult: Sendable {
     public var items: [KeyValue]
@@ -110,7 +118,13 @@ public protocol KeyValueStore: Sendable {
     /// its task is cancelled), with `.compacted` when `afterRevision` is below the compacted revision,
     /// and with `.unavailable` when the store is closed or fails; then watch again from the last
     /// revision seen. Events are buffered without bound for a slow consumer.
-    func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<WatchEvent, any Error>
+    ///
+    /// With `progressNotify`, a watch that had no event for a while also gets `.progress` updates, so a
+    /// consumer knows how far it has seen a quiet range (etcd sends them at its
+    /// `--experimental-watch-progress-notify-interval`, 10 minutes by default; the in-process stores
+    /// every `WatchHub.progressInterval`).
+    func watch(start: String, end: String?, afterRevision: Revision, progressNotify: Bool)
+        -> AsyncThrowingStream<WatchUpdate, any Error>
 
     /// Grants a lease that expires `ttlSeconds` (at least 1) after the grant or the last keep-alive;
     /// keys attached to it are then deleted as ordinary deletes, one revision per key in key order,
@@ -129,6 +143,16 @@ public protocol KeyValueStore: Sendable {
 }
 
 extension KeyValueStore {
+    /// The changes alone: `watch(start:end:afterRevision:progressNotify:)` without progress notifications.
+    public func watch(start: String, end: String?, afterRevision: Revision) -> AsyncCompactMapSequence<
+        AsyncThrowingStream<WatchUpdate, any Error>, WatchEvent
+    > {
+        watch(start: start, end: end, afterRevision: afterRevision, progressNotify: false).compactMap { update in
+            if case .event(let event) = update { return event }
+            return nil
+        }
+    }
+
     /// The exclusive end of the range holding every key that starts with `prefix`, as etcd's clients
     /// compute it; "\0" (every key from the start on) when no such end exists.
     ///

@@ -104,10 +104,10 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         }
     }
 
-    public func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<
-        WatchEvent, any Error
-    > {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self, throwing: (any Error).self)
+    public func watch(start: String, end: String?, afterRevision: Revision, progressNotify: Bool)
+        -> AsyncThrowingStream<WatchUpdate, any Error>
+    {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchUpdate.self, throwing: (any Error).self)
         let range = KeyRange(start: start, end: end)
         // Replay and registration happen under the write lock, so no write can slip between them.
         state.withLock { state in
@@ -120,11 +120,12 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
                     throwing: StorageError.compacted(requested: afterRevision, compactedAt: state.compacted))
                 return
             }
-            guard let (id, _) = hub.register(range: range, after: afterRevision, continuation: continuation) else {
-                return
-            }
+            guard
+                let (id, _) = hub.register(
+                    range: range, after: afterRevision, progressNotify: progressNotify, continuation: continuation)
+            else { return }
             for event in state.history(after: afterRevision, in: range) {
-                if case .terminated = continuation.yield(event) {
+                if case .terminated = continuation.yield(.event(event)) {
                     hub.remove(id)
                     return
                 }

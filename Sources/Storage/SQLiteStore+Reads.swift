@@ -57,14 +57,15 @@ extension SQLiteStore {
         }
     }
 
-    public func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<
-        WatchEvent, any Error
-    > {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self, throwing: (any Error).self)
+    public func watch(start: String, end: String?, afterRevision: Revision, progressNotify: Bool)
+        -> AsyncThrowingStream<WatchUpdate, any Error>
+    {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchUpdate.self, throwing: (any Error).self)
         let range = KeyRange(start: start, end: end)
-        guard let (id, liveFrom) = hub.register(range: range, after: afterRevision, continuation: continuation) else {
-            return stream
-        }
+        guard
+            let (id, liveFrom) = hub.register(
+                range: range, after: afterRevision, progressNotify: progressNotify, continuation: continuation)
+        else { return stream }
         if afterRevision >= liveFrom {
             hub.activate(id)
             return stream
@@ -109,7 +110,7 @@ extension SQLiteStore {
             } else {
                 event = WatchEvent(kind: .put, current: try row.keyValue(), previous: previous)
             }
-            if case .terminated = continuation.yield(event) { return false }
+            if case .terminated = continuation.yield(.event(event)) { return false }
         }
         return true
     }

@@ -5,15 +5,22 @@
 /// replays history up to the returned `liveFrom` revision, and `activate` then flushes the buffer
 /// and switches the watcher to live delivery. That closes the gap between replay and live events
 /// without holding the store's write serialization during a long replay.
+///
+/// Progress notifications work as etcd's: every `progressInterval`, each live watcher that asked for them
+/// and got no event since the last round hears the last published revision. Publishing and notifying
+/// share the lock, so a notification never overtakes an event.
 final class WatchHub: Sendable {
-    typealias Continuation = AsyncThrowingStream<WatchEvent, any Error>.Continuation
+    typealias Continuation = AsyncThrowingStream<WatchUpdate, any Error>.Continuation
 
     private struct Watcher {
         let range: KeyRange
         let after: Revision
         let continuation: Continuation
+        let progressNotify: Bool
         /// Non-nil while the store is replaying history into the continuation.
         var pending: [WatchEvent]?
+        /// Whether an event reached the watcher since the last progress round.
+        var heardSinceProgress = false
     }
 
     private struct State {
@@ -21,21 +28,32 @@ final class WatchHub: Sendable {
         var nextID = 0
         var lastPublished: Revision
         var closedWith: StorageError?
+        var progressTimer: Task<Void, Never>?
     }
 
     private let state: Locked<State>
+    let progressInterval: Duration
 
-    init(revision: Revision) { state = Locked(State(lastPublished: revision)) }
+    init(revision: Revision, progressInterval: Duration = .seconds(1)) {
+        state = Locked(State(lastPublished: revision))
+        self.progressInterval = progressInterval
+    }
+
+    deinit { state.withLock { $0.progressTimer?.cancel() } }
 
     /// Registers a pending watcher; returns nil (after finishing the stream) when the hub is closed.
     /// `liveFrom` is the last revision published before registration: the store must replay
     /// `(after, liveFrom]` itself before calling `activate`.
-    func register(range: KeyRange, after: Revision, continuation: Continuation) -> (id: Int, liveFrom: Revision)? {
+    func register(range: KeyRange, after: Revision, progressNotify: Bool, continuation: Continuation) -> (
+        id: Int, liveFrom: Revision
+    )? {
         let registered = state.withLock { state -> (id: Int, liveFrom: Revision)? in
             if state.closedWith != nil { return nil }
             let id = state.nextID
             state.nextID += 1
-            state.watchers[id] = Watcher(range: range, after: after, continuation: continuation, pending: [])
+            state.watchers[id] = Watcher(
+                range: range, after: after, continuation: continuation, progressNotify: progressNotify, pending: [])
+            if progressNotify, state.progressTimer == nil { state.progressTimer = startProgressTimer() }
             return (id, state.lastPublished)
         }
         guard let registered else {
@@ -53,7 +71,7 @@ final class WatchHub: Sendable {
         state.withLock { state in
             guard let watcher = state.watchers[id], let pending = watcher.pending else { return }
             for event in pending {
-                if case .terminated = watcher.continuation.yield(event) {
+                if case .terminated = watcher.continuation.yield(.event(event)) {
                     state.watchers[id] = nil
                     return
                 }
@@ -82,9 +100,11 @@ final class WatchHub: Sendable {
                 for event in events where event.revision > after && range.contains(event.current.key) {
                     if isPending {
                         state.watchers.values[index].pending?.append(event)
-                    } else if case .terminated = continuation.yield(event) {
+                    } else if case .terminated = continuation.yield(.event(event)) {
                         gone.append(state.watchers.keys[index])
                         break
+                    } else {
+                        state.watchers.values[index].heardSinceProgress = true
                     }
                 }
                 index = state.watchers.index(after: index)
@@ -93,9 +113,43 @@ final class WatchHub: Sendable {
         }
     }
 
+    /// One progress round: live watchers that asked for progress and heard nothing since the last round
+    /// learn the last published revision.
+    func notifyProgress() {
+        state.withLock { state in
+            let revision = state.lastPublished
+            var index = state.watchers.startIndex
+            while index != state.watchers.endIndex {
+                defer { index = state.watchers.index(after: index) }
+                guard state.watchers.values[index].progressNotify, state.watchers.values[index].pending == nil else {
+                    continue
+                }
+                if state.watchers.values[index].heardSinceProgress {
+                    state.watchers.values[index].heardSinceProgress = false
+                } else if revision > state.watchers.values[index].after {
+                    state.watchers.values[index].continuation.yield(.progress(revision))
+                }
+            }
+        }
+    }
+
+    /// Runs progress rounds while the hub lives; it holds the hub weakly, so a dropped store ends it.
+    private func startProgressTimer() -> Task<Void, Never> {
+        let interval = progressInterval
+        return Task.detached { [weak self] in
+            while true {
+                do { try await Task.sleep(for: interval) } catch { return }
+                guard let hub = self else { return }
+                hub.notifyProgress()
+            }
+        }
+    }
+
     /// Ends every stream with `error` and refuses later registrations.
     func close(with error: StorageError) {
         let continuations = state.withLock { state -> [Continuation] in
+            state.progressTimer?.cancel()
+            state.progressTimer = nil
             if state.closedWith == nil { state.closedWith = error }
             defer { state.watchers = [:] }
             return state.watchers.values.map(\.continuation)

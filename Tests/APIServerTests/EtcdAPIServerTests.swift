@@ -44,6 +44,39 @@ final class EtcdAPIServerTests: XCTestCase {
         XCTAssertEqual(statuses, [200, 409])
     }
 
+    func testEveryWatcherOfAResourceSharesOneEtcdWatch() throws {
+        let etcd = try EtcdProcess.start()
+        let cluster = try TestCluster(address: "127.0.0.46", extraFlags: ["--etcd-servers=\(etcd.clientURL)"])
+        // The server watched every resource once when it started; watchers add nothing to that.
+        let before = try Self.etcdWatchers(etcd)
+        XCTAssertGreaterThan(before, 30)
+        let list = try Self.curl(cluster, "GET", "/api/v1/configmaps")
+        let listed = try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [String: Any]
+        let version = (listed?["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? ""
+        let watches = try (0..<12).map { index in
+            let scope = index.isMultiple(of: 2) ? "" : "namespaces/default/"
+            return try Self.startWatch(
+                cluster, "/api/v1/\(scope)configmaps?watch=true&resourceVersion=\(version)", seconds: 30)
+        }
+        for index in 0..<3 {
+            expectSuccess(try cluster.kubectl(["create", "configmap", "shared-\(index)", "--from-literal=i=\(index)"]))
+        }
+        for watch in watches {
+            XCTAssertEqual(try Self.waitForEvents(watch, count: 3).map(\.name), ["shared-0", "shared-1", "shared-2"])
+        }
+        XCTAssertEqual(try Self.etcdWatchers(etcd), before, "twelve watchers open no etcd watch")
+    }
+
+    /// etcd's count of open watches, from its /metrics.
+    static func etcdWatchers(_ etcd: EtcdProcess) throws -> Int {
+        let metrics = try TestCluster.run("/usr/bin/curl", ["-s", "\(etcd.clientURL)/metrics"]).stdout
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("etcd_debugging_mvcc_watcher_total ") }
+        guard let value = line?.split(separator: " ").last.flatMap({ Double($0) }) else {
+            throw TestClusterError("etcd's /metrics has no etcd_debugging_mvcc_watcher_total")
+        }
+        return Int(value)
+    }
+
     func testThreeMemberTLSClusterKeepsEveryAcknowledgedCreateWhenAMemberIsKilled() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("etcd-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

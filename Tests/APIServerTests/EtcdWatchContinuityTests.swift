@@ -35,7 +35,10 @@ final class EtcdWatchContinuityTests: XCTestCase {
         let members = try EtcdProcess.startCluster(members: 3)
         let server = try TestCluster(
             address: "127.0.0.44",
-            extraFlags: ["--etcd-servers=\(members.map(\.clientURL).joined(separator: ","))"])
+            // A window of 10 changes, so the stale watch below is older than the watch cache holds.
+            extraFlags: [
+                "--etcd-servers=\(members.map(\.clientURL).joined(separator: ","))", "--default-watch-cache-size=10",
+            ])
 
         let initialList = try EtcdAPIServerTests.curl(server, "GET", Self.collection)
         XCTAssertEqual(initialList.status, 200, initialList.body)
@@ -55,7 +58,8 @@ final class EtcdWatchContinuityTests: XCTestCase {
             environment: ["ETCDCTL_API": "3"])
         XCTAssertTrue(compact.stdout.contains("compacted revision \(compactedAt)"), compact.stdout + compact.stderr)
 
-        // A watch from before the compaction cannot be served: 410 Expired, as upstream.
+        // A watch from before both the compaction and the cache's window cannot be served: 410 Expired, as
+        // upstream. (Within the window the cache serves it, as upstream's does.)
         let stale = try EtcdAPIServerTests.startWatch(
             server, "\(Self.collection)?watch=true&resourceVersion=\(startVersion)", seconds: 10)
         let expired = try Self.waitForEvents(stale, count: 1)

@@ -249,8 +249,7 @@ final class RequestLimitsTests: XCTestCase {
 }
 
 /// A MemoryStore whose point reads of the default namespace wait at a gate while it is closed.
-final class GatedStore: KeyValueStore, @unchecked Sendable {
-    let base = MemoryStore()
+final class GatedStore: ForwardingStore, @unchecked Sendable {
     private let lock = NSLock()
     private var current: RequestLimitsTests.Gate?
 
@@ -266,30 +265,9 @@ final class GatedStore: KeyValueStore, @unchecked Sendable {
         lock.unlock()
     }
 
-    func get(key: String) async throws -> KeyValue? {
+    override func get(key: String) async throws -> KeyValue? {
         let gate = lock.withLock { current }
         if key.hasSuffix("/namespaces/default") { await gate?.pass() }
         return try await base.get(key: key)
     }
-
-    func currentRevision() async throws -> Revision { try await base.currentRevision() }
-    func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue {
-        try await base.create(key: key, value: value, lease: lease)
-    }
-    func update(key: String, value: [UInt8], expectedRevision: Revision?, lease: LeaseID) async throws -> KeyValue {
-        try await base.update(key: key, value: value, expectedRevision: expectedRevision, lease: lease)
-    }
-    func delete(key: String, expectedRevision: Revision?) async throws -> (deleted: KeyValue, revision: Revision) {
-        try await base.delete(key: key, expectedRevision: expectedRevision)
-    }
-    func range(start: String, end: String?, limit: Int, revision: Revision?) async throws -> RangeResult {
-        try await base.range(start: start, end: end, limit: limit, revision: revision)
-    }
-    func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<WatchEvent, any Error> {
-        base.watch(start: start, end: end, afterRevision: afterRevision)
-    }
-    func grantLease(ttlSeconds: Int64) async throws -> LeaseID { try await base.grantLease(ttlSeconds: ttlSeconds) }
-    func keepAlive(lease: LeaseID) async throws { try await base.keepAlive(lease: lease) }
-    func revokeLease(_ lease: LeaseID) async throws { try await base.revokeLease(lease) }
-    func compact(revision: Revision) async throws { try await base.compact(revision: revision) }
 }

@@ -12,7 +12,10 @@ import Testing
 
     @Test func aWatchIsCreatedAgainFromTheRevisionAfterTheLastDeliveredOne() {
         var machine = WatchStreamStateMachine()
-        guard case .openStream(let first) = machine.register(id: 1, start: "a", end: "b", afterRevision: 10).first
+        guard
+            case .openStream(let first) = machine.register(
+                id: 1, start: "a", end: "b", afterRevision: 10, progressNotify: false
+            ).first
         else {
             Issue.record("expected the stream to open")
             return
@@ -59,7 +62,7 @@ import Testing
 
     @Test func compactionEndsTheWatchWithTheRevisionItAskedFor() {
         var machine = WatchStreamStateMachine()
-        _ = machine.register(id: 7, start: "a", end: nil, afterRevision: 4)
+        _ = machine.register(id: 7, start: "a", end: nil, afterRevision: 4, progressNotify: false)
         _ = machine.streamOpened(generation: 1)
         let actions = machine.received(
             WatchResponseSummary(watchID: 7, headerRevision: 30, canceled: true, compactRevision: 20), generation: 1)
@@ -73,7 +76,7 @@ import Testing
 
     @Test func progressNotificationsMoveTheResumeRevisionOnlyForConfirmedWatches() {
         var machine = WatchStreamStateMachine()
-        _ = machine.register(id: 1, start: "a", end: nil, afterRevision: 4)
+        _ = machine.register(id: 1, start: "a", end: nil, afterRevision: 4, progressNotify: false)
         _ = machine.streamOpened(generation: 1)
         _ = machine.received(WatchResponseSummary(watchID: 1, headerRevision: 9), generation: 1)
         #expect(machine.registrations[1]?.nextRevision == 5)
@@ -81,5 +84,28 @@ import Testing
         _ = machine.received(WatchResponseSummary(watchID: 1, headerRevision: 9), generation: 1)
         #expect(machine.registrations[1]?.nextRevision == 10)
         #expect(machine.cancel(id: 1).count == 1)
+    }
+
+    @Test func progressReachesOnlyWatchesThatAskedAndNeverGoesBack() {
+        var machine = WatchStreamStateMachine()
+        _ = machine.register(id: 1, start: "a", end: nil, afterRevision: 4, progressNotify: true)
+        _ = machine.register(id: 2, start: "b", end: nil, afterRevision: 4, progressNotify: false)
+        _ = machine.streamOpened(generation: 1)
+        for id: Int64 in [1, 2] {
+            _ = machine.received(WatchResponseSummary(watchID: id, headerRevision: 5, created: true), generation: 1)
+        }
+        guard
+            case .progress(1, 9) = machine.received(WatchResponseSummary(watchID: 1, headerRevision: 9), generation: 1)
+                .first
+        else {
+            Issue.record("expected progress at 9 for the watch that asked")
+            return
+        }
+        #expect(machine.received(WatchResponseSummary(watchID: 2, headerRevision: 9), generation: 1).isEmpty)
+        #expect(machine.registrations[2]?.nextRevision == 10)
+        _ = machine.received(
+            WatchResponseSummary(watchID: 1, headerRevision: 12, events: [Self.put(12)]), generation: 1)
+        // A notification older than an event already delivered says nothing new.
+        #expect(machine.received(WatchResponseSummary(watchID: 1, headerRevision: 11), generation: 1).isEmpty)
     }
 }

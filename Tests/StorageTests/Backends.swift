@@ -72,6 +72,7 @@ final class EventCollector: Sendable {
     private final class Box: @unchecked Sendable {
         let lock = NSLock()
         var events: [WatchEvent] = []
+        var progress: [Revision] = []
         var failure: (any Error)?
         var finished = false
     }
@@ -79,15 +80,32 @@ final class EventCollector: Sendable {
     private let box = Box()
     private let task: Task<Void, Never>
 
-    init(_ stream: AsyncThrowingStream<WatchEvent, any Error>) {
+    convenience init<Events: AsyncSequence & Sendable>(_ stream: Events) where Events.Element == WatchEvent {
+        self.init(updates: stream.map { WatchUpdate.event($0) })
+    }
+
+    /// Collects events and progress notifications.
+    init<Updates: AsyncSequence & Sendable>(updates stream: Updates) where Updates.Element == WatchUpdate {
         let box = self.box
         task = Task {
-            do { for try await event in stream { box.lock.withLock { box.events.append(event) } } } catch {
+            do {
+                for try await update in stream {
+                    box.lock.withLock {
+                        switch update {
+                        case .event(let event): box.events.append(event)
+                        case .progress(let revision): box.progress.append(revision)
+                        }
+                    }
+                }
+            } catch {
                 box.lock.withLock { box.failure = error }
             }
             box.lock.withLock { box.finished = true }
         }
     }
+
+    /// The progress notifications received so far.
+    var progress: [Revision] { box.lock.withLock { box.progress } }
 
     deinit { task.cancel() }
 

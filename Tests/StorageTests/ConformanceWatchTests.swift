@@ -109,6 +109,37 @@ import Testing
         }
     }
 
+    @Test(arguments: Backend.all) func aQuietWatchHearsProgressOfWritesElsewhere(backend: Backend) async throws {
+        try await withStore(backend) { store, prefix in
+            let quiet = prefix + "quiet/"
+            let start = try await store.currentRevision()
+            let asked = EventCollector(
+                updates: store.watch(start: quiet, end: prefixEnd(quiet), afterRevision: start, progressNotify: true))
+            let notAsked = EventCollector(
+                updates: store.watch(start: quiet, end: prefixEnd(quiet), afterRevision: start, progressNotify: false))
+            var last: Revision = 0
+            for index in 0..<5 {
+                last = try await store.create(key: prefix + "busy/\(index)", value: [], lease: 0).modRevision
+            }
+            // The in-process stores notify every second, etcd here every half second.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while (asked.progress.max() ?? 0) < last, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect((asked.progress.max() ?? 0) >= last)
+            #expect(asked.progress == asked.progress.sorted())
+            #expect(asked.snapshot.events.isEmpty)
+            #expect(notAsked.progress.isEmpty)
+
+            // A watch resumed after the notified revision misses nothing written since.
+            let resumed = EventCollector(
+                store.watch(start: quiet, end: prefixEnd(quiet), afterRevision: asked.progress.max() ?? start))
+            let written = try await store.create(key: quiet + "x", value: [], lease: 0)
+            #expect(try await resumed.wait(for: 1).map(\.revision) == [written.modRevision])
+            #expect(try await asked.wait(for: 1).map(\.revision) == [written.modRevision])
+        }
+    }
+
     @Test(arguments: Backend.all) func leaseExpiryDeletesItsKeysWithDeleteEvents(backend: Backend) async throws {
         try await withStore(backend) { store, prefix in
             let lease = try await store.grantLease(ttlSeconds: 2)

@@ -70,63 +70,75 @@ struct ResponseEncoder: Sendable {
         }
     }
 
-    /// Streams `{"type":…,"object":…}` lines until the storage watch ends, the timeout passes or the client leaves.
+    /// Streams `{"type":…,"object":…}` lines until the watch ends or the client leaves. Lines are encoded as
+    /// the connection takes them, so a slow client's backlog stays in the watch's own bounded buffer.
     func watch(_ events: AsyncStream<WatchOutput>, options: ListOptions) -> HTTPResponse {
-        let timeout = options.timeoutSeconds ?? Int.random(in: 1800...3600)
-        let bookmarks = options.allowWatchBookmarks
-        let kind = store.definition.kind
-        let apiVersion = store.definition.apiVersion
-        let chunks = AsyncStream<[UInt8]>(bufferingPolicy: .unbounded) { continuation in
-            let pump = Task {
-                var firstTable = true
-                var sentInitialEnd = false
-                var lastRevision = "0"
-                for await output in events {
-                    var line: [UInt8]
-                    switch output {
-                    case .event(let type, let object):
-                        lastRevision = object.resourceVersion ?? lastRevision
-                        let body =
-                            asTable
-                            ? table(
-                                [object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable)
-                            : object
-                        firstTable = false
-                        line = Array("{\"type\":\"\(type)\",\"object\":".utf8)
-                        body.encode(into: &line)
-                    case .bookmark(let revision):
-                        guard bookmarks else { continue }
-                        lastRevision = String(revision)
-                        var metadata: JSONObject = ["resourceVersion": .string(lastRevision)]
-                        if !sentInitialEnd, options.sendInitialEvents == true {
-                            metadata["annotations"] = ["k8s.io/initial-events-end": "true"]
-                            sentInitialEnd = true
-                        }
-                        let object: JSON = [
-                            "kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": .object(metadata),
-                        ]
-                        line = Array("{\"type\":\"BOOKMARK\",\"object\":".utf8)
-                        object.encode(into: &line)
-                    case .error(let error):
-                        line = Array("{\"type\":\"ERROR\",\"object\":".utf8)
-                        error.status.encode(into: &line)
-                    }
-                    line.append(contentsOf: "}\n".utf8)
-                    continuation.yield(line)
-                }
-                continuation.finish()
-            }
-            let timer = Task {
-                try? await Task.sleep(for: .seconds(timeout))
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in
-                pump.cancel()
-                timer.cancel()
-            }
-        }
+        let lines = WatchLines(events.makeAsyncIterator(), encoder: self, options: options)
+        let chunks = AsyncStream(unfolding: { await lines.next() })
         var headers: HTTPHeaders = ["Content-Type": "application/json"]
         headers.add(name: "Cache-Control", value: "no-cache, private")
         return HTTPResponse(status: .ok, headers: headers, body: .stream(chunks))
+    }
+}
+
+/// The lines of one watch response, pulled one at a time by the connection writer (a single consumer,
+/// hence the unchecked sendability).
+private final class WatchLines: @unchecked Sendable {
+    private var events: AsyncStream<WatchOutput>.Iterator
+    private let encoder: ResponseEncoder
+    private let options: ListOptions
+    private var firstTable = true
+    private var sentInitialEnd = false
+    private var lastRevision = "0"
+
+    init(_ events: AsyncStream<WatchOutput>.Iterator, encoder: ResponseEncoder, options: ListOptions) {
+        self.events = events
+        self.encoder = encoder
+        self.options = options
+    }
+
+    func next() async -> [UInt8]? {
+        while let output = await events.next() {
+            if let line = line(output) { return line }
+        }
+        return nil
+    }
+
+    private func line(_ output: WatchOutput) -> [UInt8]? {
+        var line: [UInt8]
+        switch output {
+        case .event(let type, let object, let encoded):
+            lastRevision = object.resourceVersion ?? lastRevision
+            line = Array("{\"type\":\"\(type)\",\"object\":".utf8)
+            if encoder.asTable {
+                encoder.table([object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable)
+                    .encode(into: &line)
+                firstTable = false
+            } else if let encoded {
+                line.append(contentsOf: encoded)
+            } else {
+                object.encode(into: &line)
+            }
+        case .bookmark(let revision):
+            guard options.allowWatchBookmarks else { return nil }
+            lastRevision = String(revision)
+            var metadata: JSONObject = ["resourceVersion": .string(lastRevision)]
+            if !sentInitialEnd, options.sendInitialEvents == true {
+                metadata["annotations"] = ["k8s.io/initial-events-end": "true"]
+                sentInitialEnd = true
+            }
+            let definition = encoder.store.definition
+            let object: JSON = [
+                "kind": .string(definition.kind), "apiVersion": .string(definition.apiVersion),
+                "metadata": .object(metadata),
+            ]
+            line = Array("{\"type\":\"BOOKMARK\",\"object\":".utf8)
+            object.encode(into: &line)
+        case .error(let error):
+            line = Array("{\"type\":\"ERROR\",\"object\":".utf8)
+            error.status.encode(into: &line)
+        }
+        line.append(contentsOf: "}\n".utf8)
+        return line
     }
 }

@@ -38,7 +38,9 @@ struct ListOptions: Sendable {
         if continueToken != nil, let resourceVersion, resourceVersion != "0" {
             throw APIError.badRequest("specifying resource version is not allowed when using continue")
         }
-        if let match = resourceVersionMatch {
+        if watch {
+            try validateWatch()
+        } else if let match = resourceVersionMatch {
             guard ["Exact", "NotOlderThan"].contains(match) else {
                 throw APIError.badRequest(
                     "resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\""
@@ -58,6 +60,22 @@ struct ListOptions: Sendable {
             throw APIError.badRequest("invalid resource version \"\(text)\"")
         }
         return value
+    }
+
+    /// Upstream's rules for a watch: `resourceVersionMatch` goes only with `sendInitialEvents`, and then it must be
+    /// NotOlderThan and bookmarks allowed (the end of the initial events is a bookmark).
+    private func validateWatch() throws(APIError) {
+        if sendInitialEvents != nil {
+            guard resourceVersionMatch == "NotOlderThan" else {
+                throw APIError.badRequest("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+            }
+            guard allowWatchBookmarks else {
+                throw APIError.badRequest("sendInitialEvents requires setting allowWatchBookmarks to true")
+            }
+        } else if resourceVersionMatch != nil {
+            throw APIError.badRequest(
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+        }
     }
 }
 

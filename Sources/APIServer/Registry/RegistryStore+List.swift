@@ -11,15 +11,6 @@ struct ListPage: Sendable {
 }
 
 extension RegistryStore {
-    /// Values of the fields a field selector may name for this object.
-    func fieldValue(_ object: JSON, field: String) -> String? {
-        switch field {
-        case "metadata.name": return object.name
-        case "metadata.namespace": return definition.namespaced ? object.namespace : nil
-        default: return strategy.selectableFields(object)[field]
-        }
-    }
-
     /// 400 for a field selector naming a field this kind cannot be selected by.
     func checkFieldSelector(_ selector: FieldSelector) throws(APIError) {
         let supported = Set(strategy.selectableFields(JSON.object(JSONObject())).keys).union([
@@ -31,8 +22,8 @@ extension RegistryStore {
     }
 
     func matches(_ object: JSON, _ options: ListOptions) -> Bool {
-        (options.labelSelector.isEverything || options.labelSelector.matches(object.labels))
-            && (options.fieldSelector.isEverything || options.fieldSelector.matches { fieldValue(object, field: $0) })
+        if options.labelSelector.isEverything, options.fieldSelector.isEverything { return true }
+        return definition.selectorFields(object).matches(options)
     }
 
     /// Lists at one revision, page by page. With `raw`, items are the stored bytes with their

@@ -4,7 +4,8 @@ import Storage
 
 /// One item of a watch stream, before encoding.
 enum WatchOutput: Sendable {
-    case event(type: String, object: JSON)
+    /// `encoded` is the object's JSON when it was encoded once for every watcher.
+    case event(type: String, object: JSON, encoded: [UInt8]?)
     case bookmark(revision: Int64)
     case error(APIError)
 }
@@ -13,11 +14,12 @@ extension RegistryStore {
     /// Streams changes as upstream does: with no resourceVersion (or "0") the current objects come first as
     /// ADDED, then every change after them; with one, every change after it, or a 410 ERROR event when it
     /// is compacted away. Selectors turn transitions across their boundary into ADDED and DELETED.
+    ///
+    /// The watch cache serves every watcher it can; one older than its window reads storage's history.
     func watch(namespace: String?, options: ListOptions) async throws -> AsyncStream<WatchOutput> {
         try checkFieldSelector(options.fieldSelector)
         let scope = rangePrefix(namespace: namespace)
-        let end = Self.prefixEnd(scope)
-        var initial: [JSON] = []
+        var initial: [WatchOutput] = []
         let startRevision: Int64
         if let text = options.resourceVersion, text != "0", options.sendInitialEvents != true {
             startRevision = try ListOptions.revision(text)
@@ -26,77 +28,72 @@ extension RegistryStore {
             page.labelSelector = options.labelSelector
             page.fieldSelector = options.fieldSelector
             let snapshot = try await list(namespace: namespace, options: page)
-            initial = snapshot.items
+            initial = snapshot.items.map { .event(type: "ADDED", object: $0, encoded: nil) }
             startRevision = snapshot.revision
-        }
-        let events = storage.watch(start: scope, end: end, afterRevision: startRevision)
-        let sendInitialBookmark = options.sendInitialEvents == true && options.allowWatchBookmarks
-        let bookmarkInterval = options.allowWatchBookmarks ? Self.bookmarkInterval : nil
-        let initialObjects = initial
-        return AsyncStream(bufferingPolicy: .unbounded) { continuation in
-            // Events and bookmarks are yielded under one lock, so a bookmark never names a revision
-            // older than an event already sent.
-            let lastSent = NIOLockedValueBox<Int64>(startRevision)
-            let task = Task {
-                for object in initialObjects { continuation.yield(.event(type: "ADDED", object: object)) }
-                if sendInitialBookmark { continuation.yield(.bookmark(revision: startRevision)) }
-                do {
-                    for try await event in events {
-                        guard let output = self.transform(event, options: options) else { continue }
-                        lastSent.withLockedValue { revision in
-                            revision = event.revision
-                            _ = continuation.yield(output)
-                        }
-                    }
-                } catch StorageError.compacted(let requested, let compactedAt) {
-                    continuation.yield(.error(.gone("too old resource version: \(requested) (\(compactedAt))")))
-                } catch is CancellationError {
-                } catch {
-                    continuation.yield(.error(.internalError("watch ended: \(error)")))
-                }
-                continuation.finish()
-            }
-            let ticker = Task {
-                guard let bookmarkInterval else { return }
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: bookmarkInterval)
-                    lastSent.withLockedValue { _ = continuation.yield(.bookmark(revision: $0)) }
-                }
-            }
-            continuation.onTermination = { _ in
-                task.cancel()
-                ticker.cancel()
+            if options.sendInitialEvents == true, options.allowWatchBookmarks {
+                initial.append(.bookmark(revision: startRevision))
             }
         }
+        let buffer = watchCache?.watcherBuffer ?? WatchCache.Configuration().watcherBacklog
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: WatchOutput.self, bufferingPolicy: .bufferingOldest(initial.count + buffer))
+        for output in initial { continuation.yield(output) }
+        await watchCache?.start()
+        let stop: @Sendable () -> Void
+        if let watchCache,
+            let id = watchCache.register(continuation, scope: scope, after: startRevision, options: options)
+        {
+            stop = { watchCache.remove(id) }
+        } else {
+            let task = storageWatch(continuation, scope: scope, after: startRevision, options: options)
+            stop = { task.cancel() }
+        }
+        // Upstream ends a watch after `timeoutSeconds`, or a random 30 to 60 minutes so clients spread their
+        // re-watches.
+        let timeout = options.timeoutSeconds ?? Int.random(in: 1800...3600)
+        let timer = Task {
+            try? await Task.sleep(for: .seconds(timeout))
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            stop()
+            timer.cancel()
+        }
+        return stream
     }
 
-    /// How often a watcher that allows bookmarks hears the revision it has reached, as upstream's ~1 minute.
-    static let bookmarkInterval = Duration.seconds(60)
-
-    /// Maps a storage event to the API event this watcher sees, or nil when its selectors hide it.
-    func transform(_ event: WatchEvent, options: ListOptions) -> WatchOutput? {
-        let revision = String(event.revision)
-        switch event.kind {
-        case .put:
-            guard var object = try? decode(event.current) else { return nil }
-            let isNew = event.current.createRevision == event.current.modRevision
-            let nowMatches = matches(object, options)
-            var before: JSON?
-            if !isNew, let previous = event.previous { before = try? decode(previous) }
-            let wasMatching = isNew ? false : before.map { matches($0, options) } ?? nowMatches
-            switch (wasMatching, nowMatches) {
-            case (false, true): return .event(type: "ADDED", object: object)
-            case (true, true): return .event(type: isNew ? "ADDED" : "MODIFIED", object: object)
-            case (true, false):
-                object.setMeta("resourceVersion", .string(revision))
-                return .event(type: "DELETED", object: object)
-            case (false, false): return nil
+    /// A watch of its own on storage, for a watcher the cache cannot serve (or with the cache off).
+    private func storageWatch(
+        _ continuation: AsyncStream<WatchOutput>.Continuation, scope: String, after startRevision: Int64,
+        options: ListOptions
+    ) -> Task<Void, Never> {
+        let events = storage.watch(start: scope, end: Self.prefixEnd(scope), afterRevision: startRevision)
+        let bookmarkInterval = WatchCache.Configuration().bookmarkInterval
+        let definition = definition
+        return Task {
+            var lastSent = startRevision
+            var lastBookmark = ContinuousClock.now
+            do {
+                for try await event in events {
+                    // Bookmarks ride on events here: this path serves the rare watcher that starts behind
+                    // the cache's window, and keeps no timer of its own.
+                    if options.allowWatchBookmarks, ContinuousClock.now - lastBookmark >= bookmarkInterval {
+                        continuation.yield(.bookmark(revision: lastSent))
+                        lastBookmark = .now
+                    }
+                    guard
+                        let output = CachedEvent(event, definition: definition)?.output(scope: scope, options: options)
+                    else { continue }
+                    lastSent = event.revision
+                    guard case .enqueued = continuation.yield(output) else { break }
+                }
+            } catch StorageError.compacted(let requested, let compactedAt) {
+                continuation.yield(.error(.gone("too old resource version: \(requested) (\(compactedAt))")))
+            } catch is CancellationError {
+            } catch {
+                continuation.yield(.error(.internalError("watch ended: \(error)")))
             }
-        case .delete:
-            guard let previous = event.previous, var object = try? decode(previous) else { return nil }
-            guard matches(object, options) else { return nil }
-            object.setMeta("resourceVersion", .string(revision))
-            return .event(type: "DELETED", object: object)
+            continuation.finish()
         }
     }
 }

@@ -27,12 +27,21 @@ public final class RegistryStore: Sendable {
     let context: RegistryContext
     /// `/registry/<folder>/`; a namespaced object lives at `<prefix><namespace>/<name>`.
     let prefix: String
+    /// Serves watches from one shared storage watch; nil when the cache is turned off (`--watch-cache=false`).
+    let watchCache: WatchCache?
 
-    init(definition: ResourceDefinition, storage: any KeyValueStore, context: RegistryContext, storagePrefix: String) {
+    init(
+        definition: ResourceDefinition, storage: any KeyValueStore, context: RegistryContext, storagePrefix: String,
+        watchCache: WatchCache.Configuration? = WatchCache.Configuration()
+    ) {
         self.definition = definition
         self.storage = storage
         self.context = context
-        self.prefix = storagePrefix + "/" + definition.storageFolder + "/"
+        let prefix = storagePrefix + "/" + definition.storageFolder + "/"
+        self.prefix = prefix
+        self.watchCache = watchCache.map {
+            WatchCache(definition: definition, prefix: prefix, storage: storage, configuration: $0)
+        }
     }
 
     var strategy: any Strategy { definition.strategy }
@@ -50,7 +59,9 @@ public final class RegistryStore: Sendable {
     }
 
     /// Stored bytes carry no resourceVersion; it is the key's modRevision, set on the way out.
-    func decode(_ value: KeyValue) throws(APIError) -> JSON {
+    func decode(_ value: KeyValue) throws(APIError) -> JSON { try Self.decode(value) }
+
+    static func decode(_ value: KeyValue) throws(APIError) -> JSON {
         guard var object = try? JSON.parse(value.value) else {
             throw APIError.internalError("stored object at \(value.key) is not valid JSON")
         }
@@ -77,9 +88,11 @@ public final class RegistryStore: Sendable {
     /// The stored bytes with `metadata.resourceVersion` set, without parsing: reads and lists answer with
     /// these directly. Inside JSON strings quotes are escaped, so the first `"metadata":{` after the short
     /// apiVersion and kind fields is the object's own metadata.
-    func rawObject(_ value: KeyValue) -> [UInt8]? {
+    func rawObject(_ value: KeyValue) -> [UInt8]? { Self.rawObject(value) }
+
+    static func rawObject(_ value: KeyValue) -> [UInt8]? {
         let bytes = value.value
-        let marker = Self.metadataMarker
+        let marker = metadataMarker
         let limit = min(bytes.count - marker.count, 512)
         guard limit >= 0 else { return nil }
         var index = 0

@@ -43,3 +43,13 @@ public struct ResourceDefinition: Sendable {
 
     public static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 }
+
+extension ResourceDefinition {
+    /// The labels and the values of every field a field selector may name for this object.
+    func selectorFields(_ object: JSON) -> SelectorFields {
+        var fields = strategy.selectableFields(object)
+        fields["metadata.name"] = object.name
+        if namespaced { fields["metadata.namespace"] = object.namespace }
+        return SelectorFields(labels: object.labels, fields: fields)
+    }
+}

@@ -31,6 +31,8 @@ public final class APIServer: HTTPResponder {
         public var audit: AuditConfiguration?
         /// The in-flight limits and the request timeout.
         public var limits = RequestLimits.Configuration()
+        /// The per-resource watch caches; nil (`--watch-cache=false`) gives every watcher its own storage watch.
+        public var watchCache: WatchCacheConfiguration? = WatchCacheConfiguration()
         /// `--event-ttl`; nil keeps events until they are deleted.
         public var eventTTL: Duration? = .seconds(3600)
         /// `--authorization-mode`; the RBAC policy is kept whatever the modes, for escalation checks and reviews.
@@ -57,7 +59,8 @@ public final class APIServer: HTTPResponder {
         var stores: [String: RegistryStore] = [:]
         for definition in resources {
             stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(
-                definition: definition, storage: storage, context: context, storagePrefix: prefix)
+                definition: definition, storage: storage, context: context, storagePrefix: prefix,
+                watchCache: configuration.watchCache)
         }
         self.stores = stores
         self.discovery = Discovery(resources: resources)

@@ -59,6 +59,8 @@ public enum APIServerCommand {
             FlagDefinition("max-requests-inflight", default: "400"),
             FlagDefinition("max-mutating-requests-inflight", default: "200"),
             FlagDefinition("request-timeout", default: "1m0s"),
+            FlagDefinition("watch-cache", bool: true, default: "true"),
+            FlagDefinition("default-watch-cache-size", default: "100"),
         ] + etcdFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
@@ -137,6 +139,7 @@ public enum APIServerCommand {
             flags, advertise: advertise, serviceIP: IPv4Range.format(range.first), logger: logger)
         configuration.authentication = try await authentication(flags, servingKeyFile: tls.keyFile, logger: logger)
         try applyAuditAndLimits(flags, to: &configuration, logger: logger)
+        configuration.watchCache = try watchCache(flags)
         let apiServer = APIServer(storage: storage, configuration: configuration)
         _ = try await bootstrapWhenReachable(apiServer, advertise: advertise, securePort: securePort, logger: logger)
         Task { await apiServer.runNamespaceFinalizer() }

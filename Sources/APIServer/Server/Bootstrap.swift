@@ -5,6 +5,9 @@ extension APIServer {
     /// First-start state, as upstream's bootstrap controller makes it: the system namespaces, and the
     /// `kubernetes` Service with the range's first IP and Endpoints pointing at this server.
     public func bootstrap(advertiseAddress: String, securePort: Int) async throws {
+        // Every resource's watch cache starts now, from one revision, so watchers from here on are served by it.
+        let revision = try await storage.currentRevision()
+        for store in stores.values { store.watchCache?.start(from: revision) }
         guard let namespaces = store(resource: "namespaces"), let services = store(resource: "services"),
             let endpoints = store(resource: "endpoints")
         else { return }

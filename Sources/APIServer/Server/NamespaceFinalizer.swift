@@ -10,7 +10,7 @@ extension APIServer {
             do {
                 let events = try await namespaces.watch(namespace: nil, options: ListOptions())
                 for await event in events {
-                    guard case .event(let type, let object) = event, type != "DELETED",
+                    guard case .event(let type, let object, _) = event, type != "DELETED",
                         object["metadata"]?["deletionTimestamp"] != nil, let name = object.name
                     else { continue }
                     await finalize(namespace: name, store: namespaces)

@@ -7,7 +7,7 @@ import SwiftProtobuf
 /// One multiplexed etcd Watch stream per client, as etcd's Go client keeps one per connection: every
 /// `watch` is a registration on it, and the stream is reopened on the current member when it breaks.
 final class EtcdWatchStream: Sendable {
-    typealias Continuation = AsyncThrowingStream<WatchEvent, any Error>.Continuation
+    typealias Continuation = AsyncThrowingStream<WatchUpdate, any Error>.Continuation
 
     private struct State {
         var machine = WatchStreamStateMachine()
@@ -24,8 +24,10 @@ final class EtcdWatchStream: Sendable {
 
     static let path = "/etcdserverpb.Watch/Watch"
 
-    func watch(start: String, end: String?, afterRevision: Revision) -> AsyncThrowingStream<WatchEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self)
+    func watch(start: String, end: String?, afterRevision: Revision, progressNotify: Bool) -> AsyncThrowingStream<
+        WatchUpdate, any Error
+    > {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchUpdate.self)
         let (id, actions) = state.withLockedValue { state -> (Int64, [WatchStreamStateMachine.Action]) in
             if state.closed {
                 continuation.finish(throwing: StorageError.unavailable("etcd store is closed"))
@@ -34,7 +36,11 @@ final class EtcdWatchStream: Sendable {
             let id = state.nextID
             state.nextID += 1
             state.continuations[id] = continuation
-            return (id, state.machine.register(id: id, start: start, end: end, afterRevision: afterRevision))
+            return (
+                id,
+                state.machine.register(
+                    id: id, start: start, end: end, afterRevision: afterRevision, progressNotify: progressNotify)
+            )
         }
         guard id != 0 else { return stream }
         continuation.onTermination = { [weak self] _ in
@@ -91,7 +97,9 @@ final class EtcdWatchStream: Sendable {
                 send(request)
             case .deliver(let id, let events):
                 guard let continuation = state.withLockedValue({ $0.continuations[id] }) else { continue }
-                for event in events { continuation.yield(event) }
+                for event in events { continuation.yield(.event(event)) }
+            case .progress(let id, let revision):
+                state.withLockedValue { $0.continuations[id] }?.yield(.progress(revision))
             case .fail(let id, let error):
                 let continuation = state.withLockedValue { $0.continuations.removeValue(forKey: id) }
                 continuation?.finish(throwing: error)

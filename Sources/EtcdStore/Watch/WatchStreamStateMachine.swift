@@ -12,6 +12,9 @@ struct WatchStreamStateMachine {
         var start: String
         var end: String?
         var nextRevision: Revision
+        /// Whether the consumer hears etcd's progress notifications (every watch asks etcd for them, to resume
+        /// from the latest revision known complete).
+        var progressNotify = false
         /// True once etcd confirmed the watch on the current stream.
         var created = false
     }
@@ -29,6 +32,8 @@ struct WatchStreamStateMachine {
         case create(id: Int64, Registration)
         case cancel(id: Int64)
         case deliver(id: Int64, [WatchEvent])
+        /// Every event up to the revision was delivered.
+        case progress(id: Int64, Revision)
         case fail(id: Int64, StorageError)
     }
 
@@ -37,8 +42,11 @@ struct WatchStreamStateMachine {
     private var generation = 0
     private var consecutiveFailures = 0
 
-    mutating func register(id: Int64, start: String, end: String?, afterRevision: Revision) -> [Action] {
-        let registration = Registration(start: start, end: end, nextRevision: afterRevision + 1)
+    mutating func register(id: Int64, start: String, end: String?, afterRevision: Revision, progressNotify: Bool)
+        -> [Action]
+    {
+        let registration = Registration(
+            start: start, end: end, nextRevision: afterRevision + 1, progressNotify: progressNotify)
         registrations[id] = registration
         switch stream {
         case .open: return [.create(id: id, registration)]
@@ -112,9 +120,13 @@ struct WatchStreamStateMachine {
         let fresh = response.events.filter { $0.revision >= registration.nextRevision }
         if let last = fresh.last {
             registration.nextRevision = last.revision + 1
-        } else if response.isProgressNotification, registration.created {
+        } else if response.isProgressNotification, registration.created,
+            response.headerRevision >= registration.nextRevision
+        {
             // Every event up to the header's revision was sent: a resumed watch may start after it.
-            registration.nextRevision = max(registration.nextRevision, response.headerRevision + 1)
+            registration.nextRevision = response.headerRevision + 1
+            registrations[response.watchID] = registration
+            return registration.progressNotify ? [.progress(id: response.watchID, response.headerRevision)] : []
         }
         registrations[response.watchID] = registration
         return fresh.isEmpty ? [] : [.deliver(id: response.watchID, fresh)]

@@ -1,0 +1,235 @@
+import APIMachinery
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Storage
+
+/// `--watch-cache` and `--default-watch-cache-size`, and what a watcher may fall behind by.
+public struct WatchCacheConfiguration: Sendable {
+    /// Recent changes kept per resource for watchers that start behind the newest one (upstream's
+    /// `--default-watch-cache-size`, 100).
+    public var windowCapacity = 100
+    /// Changes a watcher may fall behind by before its watch is ended, as upstream ends unresponsive
+    /// watchers; the client watches again from the last resourceVersion it got.
+    public var watcherBacklog = 10_000
+    /// How often a watcher that allows bookmarks hears the revision it has reached, as upstream's ~1 minute.
+    public var bookmarkInterval = Duration.seconds(60)
+
+    public init() {}
+}
+
+/// The watch cache of one resource: one storage watch over the resource's whole prefix, shared by every
+/// watcher of the resource, each change decoded and encoded once, and a window of recent changes from
+/// which a watcher starting at a recent resourceVersion is served without reading storage.
+///
+/// The API server starts every cache at once, from storage's revision then, as upstream's cachers start; a
+/// cache that stopped starts again with its next watcher. A watcher whose revision is older than the window
+/// is not served here (`register` returns nil) and reads storage itself. Events, progress and bookmarks are handed out under one lock, so a watcher sees events in
+/// revision order and a bookmark never names a revision older than an event it was sent.
+final class WatchCache: Sendable {
+    typealias Configuration = WatchCacheConfiguration
+
+    private struct Watcher {
+        /// The key prefix watched: one namespace or the whole resource.
+        let scope: String
+        let options: ListOptions
+        /// Changes up to this revision are not sent.
+        var after: Revision
+        let continuation: AsyncStream<WatchOutput>.Continuation
+        var lastBookmark: ContinuousClock.Instant
+    }
+
+    private enum Phase {
+        case idle
+        case running(Task<Void, Never>)
+    }
+
+    private struct State {
+        var phase = Phase.idle
+        /// The cache holds every change after `windowStart`.
+        var windowStart: Revision = 0
+        /// The newest revision the cache knows complete: its last change or storage's last progress notification.
+        var revision: Revision = 0
+        var window = CircularBuffer<CachedEvent>()
+        var watchers: [Int: Watcher] = [:]
+        var nextID = 0
+    }
+
+    private let definition: ResourceDefinition
+    private let prefix: String
+    private let storage: any KeyValueStore
+    private let configuration: Configuration
+    private let state = NIOLockedValueBox(State())
+    private static let logger = Logger(label: "kube-apiserver.watch-cache")
+
+    /// The cache of `definition`'s objects stored under `prefix`.
+    init(
+        definition: ResourceDefinition, prefix: String, storage: any KeyValueStore,
+        configuration: Configuration = Configuration()
+    ) {
+        self.definition = definition
+        self.prefix = prefix
+        self.storage = storage
+        self.configuration = configuration
+    }
+
+    deinit {
+        if case .running(let task) = state.withLockedValue({ $0.phase }) { task.cancel() }
+    }
+
+    /// Sends `continuation` the changes in `scope` after `after` that pass the options' selectors, from the
+    /// window first and then as they come; returns the watcher's ID for `remove`, or nil when `after` is
+    /// older than the window (the caller must then read storage's history).
+    func register(
+        _ continuation: AsyncStream<WatchOutput>.Continuation, scope: String, after: Revision, options: ListOptions
+    ) -> Int? {
+        var fellBehind = false
+        let id = state.withLockedValue { state -> Int? in
+            guard case .running = state.phase, after >= state.windowStart else { return nil }
+            let id = state.nextID
+            state.nextID += 1
+            var watcher = Watcher(
+                scope: scope, options: options, after: after, continuation: continuation, lastBookmark: .now)
+            for event in state.window where event.revision > after {
+                guard Self.send(event, to: &watcher) else {
+                    fellBehind = true
+                    return id
+                }
+            }
+            state.watchers[id] = watcher
+            return id
+        }
+        // Finishing runs the stream's onTermination, which takes the lock: never call it while holding it.
+        if fellBehind { continuation.finish() }
+        return id
+    }
+
+    /// Starts the cache, unless it runs, from storage's current revision: a cache never starts from a
+    /// revision that may be compacted, so only a watcher that asks for older history reads storage itself.
+    func start() async {
+        guard case .idle = state.withLockedValue({ $0.phase }),
+            let current = try? await storage.currentRevision()
+        else { return }
+        start(from: current)
+    }
+
+    /// Starts the cache from `revision`, unless it runs; the API server starts every cache at once this way.
+    func start(from revision: Revision) {
+        state.withLockedValue { state in
+            guard case .idle = state.phase else { return }
+            state.windowStart = revision
+            state.revision = revision
+            state.phase = .running(startWatching(after: revision))
+        }
+    }
+
+    /// Forgets a watcher that went away.
+    func remove(_ id: Int) { _ = state.withLockedValue { $0.watchers.removeValue(forKey: id) } }
+
+    /// The buffer a watcher needs beyond its initial list: the window it may be sent at once, then its backlog.
+    var watcherBuffer: Int { configuration.windowCapacity + configuration.watcherBacklog }
+
+    /// Watchers being served; for metrics and tests.
+    var watcherCount: Int { state.withLockedValue { $0.watchers.count } }
+
+    /// Sends `event` if the watcher sees it; false when the watcher has to go (it left or fell too far
+    /// behind), and then the caller finishes its stream once the lock is released.
+    private static func send(_ event: CachedEvent, to watcher: inout Watcher) -> Bool {
+        guard let output = event.output(scope: watcher.scope, options: watcher.options) else { return true }
+        watcher.after = event.revision
+        guard case .enqueued = watcher.continuation.yield(output) else { return false }
+        return true
+    }
+
+    /// The one storage watch of the resource, and the bookmark ticker, until storage ends the watch.
+    private func startWatching(after start: Revision) -> Task<Void, Never> {
+        let prefix = prefix
+        let updates = storage.watch(
+            start: prefix, end: RegistryStore.prefixEnd(prefix), afterRevision: start, progressNotify: true)
+        let bookmarks = configuration.bookmarkInterval
+        return Task { [weak self] in
+            let ticker = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: min(bookmarks, .seconds(1)))
+                    self?.sendBookmarks(every: bookmarks)
+                }
+            }
+            defer { ticker.cancel() }
+            do {
+                for try await update in updates {
+                    guard let self else { return }
+                    switch update {
+                    case .event(let event):
+                        guard let cached = CachedEvent(event, definition: self.definition) else { continue }
+                        self.publish(cached)
+                    case .progress(let revision):
+                        self.state.withLockedValue { $0.revision = max($0.revision, revision) }
+                    }
+                }
+            } catch StorageError.compacted(let requested, let compactedAt) {
+                // The cache fell behind storage's history: its watchers must relist, as upstream's do.
+                self?.stop(with: .gone("too old resource version: \(requested) (\(compactedAt))"))
+                return
+            } catch {
+                Self.logger.info("watch cache of \(prefix) stopped: \(error)")
+            }
+            self?.stop(with: nil)
+        }
+    }
+
+    private func publish(_ event: CachedEvent) {
+        let gone = state.withLockedValue { state -> [AsyncStream<WatchOutput>.Continuation] in
+            if state.window.count >= configuration.windowCapacity, let evicted = state.window.popFirst() {
+                state.windowStart = evicted.revision
+            }
+            state.window.append(event)
+            state.revision = max(state.revision, event.revision)
+            var gone: [Int] = []
+            // Indices stay valid while values change in place; iterating `keys` would copy the dictionary.
+            var index = state.watchers.startIndex
+            while index != state.watchers.endIndex {
+                if state.watchers.values[index].after < event.revision,
+                    !Self.send(event, to: &state.watchers.values[index])
+                {
+                    gone.append(state.watchers.keys[index])
+                }
+                index = state.watchers.index(after: index)
+            }
+            return gone.compactMap { state.watchers.removeValue(forKey: $0)?.continuation }
+        }
+        for continuation in gone { continuation.finish() }
+    }
+
+    private func sendBookmarks(every interval: Duration) {
+        let now = ContinuousClock.now
+        state.withLockedValue { state in
+            var index = state.watchers.startIndex
+            while index != state.watchers.endIndex {
+                defer { index = state.watchers.index(after: index) }
+                guard state.watchers.values[index].options.allowWatchBookmarks,
+                    now - state.watchers.values[index].lastBookmark >= interval
+                else { continue }
+                let revision = max(state.revision, state.watchers.values[index].after)
+                state.watchers.values[index].lastBookmark = now
+                state.watchers.values[index].after = revision
+                state.watchers.values[index].continuation.yield(.bookmark(revision: revision))
+            }
+        }
+    }
+
+    /// Ends every watcher (with `error` first, if any) and lets the next watcher start the cache afresh.
+    private func stop(with error: APIError?) {
+        let watchers = state.withLockedValue { state in
+            defer {
+                state.phase = .idle
+                state.window.removeAll()
+                state.watchers = [:]
+            }
+            return Array(state.watchers.values)
+        }
+        for watcher in watchers {
+            if let error { watcher.continuation.yield(.error(error)) }
+            watcher.continuation.finish()
+        }
+    }
+}
