@@ -254,9 +254,14 @@ final class WatchCacheTests: XCTestCase {
         for index in 0..<40 { try await create(server, "cm-\(index)") }
         // Nothing read the stream while 40 changes came: it holds at most window + backlog, then ends.
         var received: [[String: Any]] = []
+        var writes = 0
         for await chunk in chunks {
-            received.append(try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(chunk)) as? [String: Any]))
+            writes += 1
+            for line in chunk.split(separator: UInt8(ascii: "\n")) {
+                received.append(try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]))
+            }
         }
+        XCTAssertEqual(writes, 1, "the backlog goes out in one write")
         XCTAssertEqual(received.count, 15)
         XCTAssertEqual(Self.names(received), (0..<15).map { "cm-\($0)" })
 

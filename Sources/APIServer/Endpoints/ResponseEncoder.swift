@@ -71,9 +71,10 @@ struct ResponseEncoder: Sendable {
     }
 
     /// Streams `{"type":…,"object":…}` lines until the watch ends or the client leaves. Lines are encoded as
-    /// the connection takes them, so a slow client's backlog stays in the watch's own bounded buffer.
-    func watch(_ events: AsyncStream<WatchOutput>, options: ListOptions) -> HTTPResponse {
-        let lines = WatchLines(events.makeAsyncIterator(), encoder: self, options: options)
+    /// the connection takes them, everything waiting in one chunk, so a slow client's backlog stays in the
+    /// watch's own bounded queue and goes out in few writes.
+    func watch(_ queue: WatchQueue, options: ListOptions) -> HTTPResponse {
+        let lines = WatchLines(WatchQueue.Reader(queue), encoder: self, options: options)
         let chunks = AsyncStream(unfolding: { await lines.next() })
         var headers: HTTPHeaders = ["Content-Type": "application/json"]
         headers.add(name: "Cache-Control", value: "no-cache, private")
@@ -81,35 +82,36 @@ struct ResponseEncoder: Sendable {
     }
 }
 
-/// The lines of one watch response, pulled one at a time by the connection writer (a single consumer,
+/// The lines of one watch response, pulled a batch at a time by the connection writer (a single consumer,
 /// hence the unchecked sendability).
 private final class WatchLines: @unchecked Sendable {
-    private var events: AsyncStream<WatchOutput>.Iterator
+    private let events: WatchQueue.Reader
     private let encoder: ResponseEncoder
     private let options: ListOptions
     private var firstTable = true
     private var sentInitialEnd = false
     private var lastRevision = "0"
 
-    init(_ events: AsyncStream<WatchOutput>.Iterator, encoder: ResponseEncoder, options: ListOptions) {
+    init(_ events: WatchQueue.Reader, encoder: ResponseEncoder, options: ListOptions) {
         self.events = events
         self.encoder = encoder
         self.options = options
     }
 
     func next() async -> [UInt8]? {
-        while let output = await events.next() {
-            if let line = line(output) { return line }
+        while let batch = await events.next() {
+            var chunk: [UInt8] = []
+            for output in batch { append(output, to: &chunk) }
+            if !chunk.isEmpty { return chunk }
         }
         return nil
     }
 
-    private func line(_ output: WatchOutput) -> [UInt8]? {
-        var line: [UInt8]
+    private func append(_ output: WatchOutput, to line: inout [UInt8]) {
         switch output {
         case .event(let type, let object, let encoded):
             lastRevision = object.resourceVersion ?? lastRevision
-            line = Array("{\"type\":\"\(type)\",\"object\":".utf8)
+            line.append(contentsOf: "{\"type\":\"\(type)\",\"object\":".utf8)
             if encoder.asTable {
                 encoder.table([object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable)
                     .encode(into: &line)
@@ -120,7 +122,7 @@ private final class WatchLines: @unchecked Sendable {
                 object.encode(into: &line)
             }
         case .bookmark(let revision):
-            guard options.allowWatchBookmarks else { return nil }
+            guard options.allowWatchBookmarks else { return }
             lastRevision = String(revision)
             var metadata: JSONObject = ["resourceVersion": .string(lastRevision)]
             if !sentInitialEnd, options.sendInitialEvents == true {
@@ -132,13 +134,12 @@ private final class WatchLines: @unchecked Sendable {
                 "kind": .string(definition.kind), "apiVersion": .string(definition.apiVersion),
                 "metadata": .object(metadata),
             ]
-            line = Array("{\"type\":\"BOOKMARK\",\"object\":".utf8)
+            line.append(contentsOf: "{\"type\":\"BOOKMARK\",\"object\":".utf8)
             object.encode(into: &line)
         case .error(let error):
-            line = Array("{\"type\":\"ERROR\",\"object\":".utf8)
+            line.append(contentsOf: "{\"type\":\"ERROR\",\"object\":".utf8)
             error.status.encode(into: &line)
         }
         line.append(contentsOf: "}\n".utf8)
-        return line
     }
 }

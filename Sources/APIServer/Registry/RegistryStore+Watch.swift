@@ -16,7 +16,7 @@ extension RegistryStore {
     /// is compacted away. Selectors turn transitions across their boundary into ADDED and DELETED.
     ///
     /// The watch cache serves every watcher it can; one older than its window reads storage's history.
-    func watch(namespace: String?, options: ListOptions) async throws -> AsyncStream<WatchOutput> {
+    func watch(namespace: String?, options: ListOptions) async throws -> WatchQueue {
         try checkFieldSelector(options.fieldSelector)
         let scope = rangePrefix(namespace: namespace)
         var initial: [WatchOutput] = []
@@ -35,38 +35,35 @@ extension RegistryStore {
             }
         }
         let buffer = watchCache?.watcherBuffer ?? WatchCache.Configuration().watcherBacklog
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: WatchOutput.self, bufferingPolicy: .bufferingOldest(initial.count + buffer))
-        for output in initial { continuation.yield(output) }
-        await watchCache?.start()
-        let stop: @Sendable () -> Void
-        if let watchCache,
-            let id = watchCache.register(continuation, scope: scope, after: startRevision, options: options)
-        {
-            stop = { watchCache.remove(id) }
-        } else {
-            let task = storageWatch(continuation, scope: scope, after: startRevision, options: options)
-            stop = { task.cancel() }
-        }
+        let queue = WatchQueue(capacity: initial.count + buffer)
+        for output in initial { queue.push(output) }
         // Upstream ends a watch after `timeoutSeconds`, or a random 30 to 60 minutes so clients spread their
         // re-watches.
         let timeout = options.timeoutSeconds ?? Int.random(in: 1800...3600)
         let timer = Task {
             try? await Task.sleep(for: .seconds(timeout))
-            continuation.finish()
+            queue.finish()
         }
-        continuation.onTermination = { _ in
-            stop()
-            timer.cancel()
+        await watchCache?.start()
+        if let watchCache, let id = watchCache.register(queue, scope: scope, after: startRevision, options: options) {
+            queue.onTermination {
+                watchCache.remove(id)
+                timer.cancel()
+            }
+        } else {
+            let task = storageWatch(queue, scope: scope, after: startRevision, options: options)
+            queue.onTermination {
+                task.cancel()
+                timer.cancel()
+            }
         }
-        return stream
+        return queue
     }
 
     /// A watch of its own on storage, for a watcher the cache cannot serve (or with the cache off).
-    private func storageWatch(
-        _ continuation: AsyncStream<WatchOutput>.Continuation, scope: String, after startRevision: Int64,
-        options: ListOptions
-    ) -> Task<Void, Never> {
+    private func storageWatch(_ queue: WatchQueue, scope: String, after startRevision: Int64, options: ListOptions)
+        -> Task<Void, Never>
+    {
         let events = storage.watch(start: scope, end: Self.prefixEnd(scope), afterRevision: startRevision)
         let bookmarkInterval = WatchCache.Configuration().bookmarkInterval
         let definition = definition
@@ -78,22 +75,22 @@ extension RegistryStore {
                     // Bookmarks ride on events here: this path serves the rare watcher that starts behind
                     // the cache's window, and keeps no timer of its own.
                     if options.allowWatchBookmarks, ContinuousClock.now - lastBookmark >= bookmarkInterval {
-                        continuation.yield(.bookmark(revision: lastSent))
+                        queue.push(.bookmark(revision: lastSent))
                         lastBookmark = .now
                     }
                     guard
                         let output = CachedEvent(event, definition: definition)?.output(scope: scope, options: options)
                     else { continue }
                     lastSent = event.revision
-                    guard case .enqueued = continuation.yield(output) else { break }
+                    guard queue.push(output) == .queued else { break }
                 }
             } catch StorageError.compacted(let requested, let compactedAt) {
-                continuation.yield(.error(.gone("too old resource version: \(requested) (\(compactedAt))")))
+                queue.push(.error(.gone("too old resource version: \(requested) (\(compactedAt))")))
             } catch is CancellationError {
             } catch {
-                continuation.yield(.error(.internalError("watch ended: \(error)")))
+                queue.push(.error(.internalError("watch ended: \(error)")))
             }
-            continuation.finish()
+            queue.finish()
         }
     }
 }

@@ -35,7 +35,7 @@ final class WatchCache: Sendable {
         let options: ListOptions
         /// Changes up to this revision are not sent.
         var after: Revision
-        let continuation: AsyncStream<WatchOutput>.Continuation
+        let queue: WatchQueue
         var lastBookmark: ContinuousClock.Instant
     }
 
@@ -77,19 +77,16 @@ final class WatchCache: Sendable {
         if case .running(let task) = state.withLockedValue({ $0.phase }) { task.cancel() }
     }
 
-    /// Sends `continuation` the changes in `scope` after `after` that pass the options' selectors, from the
-    /// window first and then as they come; returns the watcher's ID for `remove`, or nil when `after` is
-    /// older than the window (the caller must then read storage's history).
-    func register(
-        _ continuation: AsyncStream<WatchOutput>.Continuation, scope: String, after: Revision, options: ListOptions
-    ) -> Int? {
+    /// Sends `queue` the changes in `scope` after `after` that pass the options' selectors, from the window
+    /// first and then as they come; returns the watcher's ID for `remove`, or nil when `after` is older than
+    /// the window (the caller must then read storage's history).
+    func register(_ queue: WatchQueue, scope: String, after: Revision, options: ListOptions) -> Int? {
         var fellBehind = false
         let id = state.withLockedValue { state -> Int? in
             guard case .running = state.phase, after >= state.windowStart else { return nil }
             let id = state.nextID
             state.nextID += 1
-            var watcher = Watcher(
-                scope: scope, options: options, after: after, continuation: continuation, lastBookmark: .now)
+            var watcher = Watcher(scope: scope, options: options, after: after, queue: queue, lastBookmark: .now)
             for event in state.window where event.revision > after {
                 guard Self.send(event, to: &watcher) else {
                     fellBehind = true
@@ -99,8 +96,8 @@ final class WatchCache: Sendable {
             state.watchers[id] = watcher
             return id
         }
-        // Finishing runs the stream's onTermination, which takes the lock: never call it while holding it.
-        if fellBehind { continuation.finish() }
+        // Finishing runs the watch's termination, which takes the lock: never call it while holding it.
+        if fellBehind { queue.finish() }
         return id
     }
 
@@ -137,8 +134,7 @@ final class WatchCache: Sendable {
     private static func send(_ event: CachedEvent, to watcher: inout Watcher) -> Bool {
         guard let output = event.output(scope: watcher.scope, options: watcher.options) else { return true }
         watcher.after = event.revision
-        guard case .enqueued = watcher.continuation.yield(output) else { return false }
-        return true
+        return watcher.queue.push(output) == .queued
     }
 
     /// The one storage watch of the resource, and the bookmark ticker, until storage ends the watch.
@@ -178,7 +174,7 @@ final class WatchCache: Sendable {
     }
 
     private func publish(_ event: CachedEvent) {
-        let gone = state.withLockedValue { state -> [AsyncStream<WatchOutput>.Continuation] in
+        let gone = state.withLockedValue { state -> [WatchQueue] in
             if state.window.count >= configuration.windowCapacity, let evicted = state.window.popFirst() {
                 state.windowStart = evicted.revision
             }
@@ -195,9 +191,9 @@ final class WatchCache: Sendable {
                 }
                 index = state.watchers.index(after: index)
             }
-            return gone.compactMap { state.watchers.removeValue(forKey: $0)?.continuation }
+            return gone.compactMap { state.watchers.removeValue(forKey: $0)?.queue }
         }
-        for continuation in gone { continuation.finish() }
+        for queue in gone { queue.finish() }
     }
 
     private func sendBookmarks(every interval: Duration) {
@@ -212,7 +208,7 @@ final class WatchCache: Sendable {
                 let revision = max(state.revision, state.watchers.values[index].after)
                 state.watchers.values[index].lastBookmark = now
                 state.watchers.values[index].after = revision
-                state.watchers.values[index].continuation.yield(.bookmark(revision: revision))
+                state.watchers.values[index].queue.push(.bookmark(revision: revision))
             }
         }
     }
@@ -228,8 +224,8 @@ final class WatchCache: Sendable {
             return Array(state.watchers.values)
         }
         for watcher in watchers {
-            if let error { watcher.continuation.yield(.error(error)) }
-            watcher.continuation.finish()
+            if let error { watcher.queue.push(.error(error)) }
+            watcher.queue.finish()
         }
     }
 }
