@@ -24,8 +24,10 @@ public struct WatchCacheConfiguration: Sendable {
 ///
 /// The API server starts every cache at once, from storage's revision then, as upstream's cachers start; a
 /// cache that stopped starts again with its next watcher. A watcher whose revision is older than the window
-/// is not served here (`register` returns nil) and reads storage itself. Events, progress and bookmarks are handed out under one lock, so a watcher sees events in
-/// revision order and a bookmark never names a revision older than an event it was sent.
+/// is not served here (`register` returns nil) and reads storage itself.
+///
+/// Events, progress and bookmarks are handed out under one lock, so a watcher sees events in revision order
+/// and a bookmark never names a revision older than an event it was sent.
 final class WatchCache: Sendable {
     typealias Configuration = WatchCacheConfiguration
 
@@ -126,11 +128,8 @@ final class WatchCache: Sendable {
     /// The buffer a watcher needs beyond its initial list: the window it may be sent at once, then its backlog.
     var watcherBuffer: Int { configuration.windowCapacity + configuration.watcherBacklog }
 
-    /// Watchers being served; for metrics and tests.
-    var watcherCount: Int { state.withLockedValue { $0.watchers.count } }
-
     /// Sends `event` if the watcher sees it; false when the watcher has to go (it left or fell too far
-    /// behind), and then the caller finishes its stream once the lock is released.
+    /// behind), and then the caller finishes its queue once the lock is released.
     private static func send(_ event: CachedEvent, to watcher: inout Watcher) -> Bool {
         guard let output = event.output(scope: watcher.scope, options: watcher.options) else { return true }
         watcher.after = event.revision
