@@ -1,4 +1,5 @@
 import APIMachinery
+import Component
 import Foundation
 import NIOHTTP1
 import Storage
@@ -318,10 +319,29 @@ final class WatchCacheTests: XCTestCase {
     func testBookmarksOfAQuietResourceFollowStoragesProgress() async throws {
         let server = try await makeServer(CountingStore()) { $0.bookmarkInterval = .milliseconds(300) }
         let start = try await create(server, "only")
+        try await expectBookmarksReachWritesElsewhere(server, from: start)
+    }
+
+    func testAWatcherBehindTheWindowGetsBookmarksFromProgressToo() async throws {
+        let storage = CountingStore()
+        let server = try await makeServer(storage) {
+            $0.bookmarkInterval = .milliseconds(300)
+            $0.windowCapacity = 1
+        }
+        let start = try await create(server, "first")
+        try await create(server, "second")
+        try await create(server, "third")
+        try await expectBookmarksReachWritesElsewhere(server, from: start, skipping: ["second", "third"])
+        XCTAssertEqual(storage.watches(of: "/registry/configmaps/default/"), 1, "served by a storage watch")
+    }
+
+    /// Watches ConfigMaps with bookmarks from `start` while Secrets are written: storage's progress
+    /// notifications (every second from the in-process stores) carry the watch's bookmarks past them.
+    func expectBookmarksReachWritesElsewhere(_ server: APIServer, from start: String, skipping names: [String] = [])
+        async throws
+    {
         let reader = try await watch(
             server, "/api/v1/namespaces/default/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion=\(start)")
-        // Writes to another resource move storage on; the ConfigMap watch hears of it through progress
-        // notifications (every second from the in-process stores) and its bookmarks say so.
         var latest: Int64 = 0
         for index in 0..<3 {
             let body: JSON = [
@@ -340,6 +360,35 @@ final class WatchCacheTests: XCTestCase {
                 .compactMap(Self.resourceVersion).max() ?? 0
         }
         XCTAssertGreaterThanOrEqual(bookmarked, latest, "a bookmark reaches the revision of the last Secret")
-        XCTAssertEqual(Set(Self.types(reader.snapshot.lines)), ["BOOKMARK"])
+        XCTAssertEqual(Self.names(reader.snapshot.lines.filter { $0["type"] as? String != "BOOKMARK" }), names)
+    }
+
+    func testWatchCacheFlagsTurnCachesOffOrSizeThemPerResource() throws {
+        func parse(_ arguments: [String]) throws -> WatchCacheConfiguration? {
+            var flags = FlagSet(APIServerCommand.flags)
+            try flags.parse(arguments)
+            return try APIServerCommand.watchCache(flags)
+        }
+        var configuration = APIServer.Configuration()
+        configuration.watchCache = try parse([
+            "--default-watch-cache-size=50", "--watch-cache-sizes=configmaps#0,deployments.apps#500",
+        ])
+        let server = APIServer(storage: MemoryStore(), configuration: configuration)
+        XCTAssertNil(server.store(resource: "configmaps")?.watchCache)
+        XCTAssertEqual(server.store(resource: "secrets")?.watchCache?.watcherBuffer, 50 + 10_000)
+        XCTAssertEqual(
+            server.store(group: "apps", resource: "deployments")?.watchCache?.watcherBuffer, 500 + 10_000)
+
+        XCTAssertNil(try parse(["--watch-cache=false"]))
+        XCTAssertNil(try parse(["--default-watch-cache-size=0"])?.resource("pods", group: ""))
+        for (value, message) in [
+            ("pods", "invalid value of watch cache size: pods"),
+            ("pods#many", "invalid size of watch cache size: pods#many"),
+            ("pods#-1", "watch cache size cannot be negative: pods#-1"),
+        ] {
+            XCTAssertThrowsError(try parse(["--watch-cache-sizes=\(value)"])) { error in
+                XCTAssertEqual((error as? FlagError)?.message, message)
+            }
+        }
     }
 }

@@ -64,25 +64,35 @@ extension RegistryStore {
     private func storageWatch(_ queue: WatchQueue, scope: String, after startRevision: Int64, options: ListOptions)
         -> Task<Void, Never>
     {
-        let events = storage.watch(start: scope, end: Self.prefixEnd(scope), afterRevision: startRevision)
-        let bookmarkInterval = WatchCache.Configuration().bookmarkInterval
+        let updates = storage.watch(
+            start: scope, end: Self.prefixEnd(scope), afterRevision: startRevision,
+            progressNotify: options.allowWatchBookmarks)
+        let bookmarkInterval = watchCache?.bookmarkInterval ?? WatchCacheConfiguration().bookmarkInterval
         let definition = definition
         return Task {
-            var lastSent = startRevision
+            // Every change up to `reached` was sent, or hidden by the selectors.
+            var reached = startRevision
             var lastBookmark = ContinuousClock.now
             do {
-                for try await event in events {
-                    // Bookmarks ride on events here: this path serves the rare watcher that starts behind
-                    // the cache's window, and keeps no timer of its own.
+                delivery: for try await update in updates {
+                    switch update {
+                    case .event(let event):
+                        reached = event.revision
+                        if let output = CachedEvent(event, definition: definition)?.output(
+                            scope: scope, options: options),
+                            queue.push(output) != .queued
+                        {
+                            break delivery
+                        }
+                    case .progress(let revision):
+                        reached = max(reached, revision)
+                    }
+                    // Bookmarks ride on events and storage's progress notifications: this rare path (a watcher
+                    // behind the cache's window, or the cache off) keeps no timer of its own.
                     if options.allowWatchBookmarks, ContinuousClock.now - lastBookmark >= bookmarkInterval {
-                        queue.push(.bookmark(revision: lastSent))
+                        queue.push(.bookmark(revision: reached))
                         lastBookmark = .now
                     }
-                    guard
-                        let output = CachedEvent(event, definition: definition)?.output(scope: scope, options: options)
-                    else { continue }
-                    lastSent = event.revision
-                    guard queue.push(output) == .queued else { break }
                 }
             } catch StorageError.compacted(let requested, let compactedAt) {
                 queue.push(.error(.gone("too old resource version: \(requested) (\(compactedAt))")))

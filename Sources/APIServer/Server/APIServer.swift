@@ -60,7 +60,7 @@ public final class APIServer: HTTPResponder {
         for definition in resources {
             stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(
                 definition: definition, storage: storage, context: context, storagePrefix: prefix,
-                watchCache: configuration.watchCache)
+                watchCache: configuration.watchCache?.resource(definition.resource, group: definition.group))
         }
         self.stores = stores
         self.discovery = Discovery(resources: resources)

@@ -61,6 +61,7 @@ public enum APIServerCommand {
             FlagDefinition("request-timeout", default: "1m0s"),
             FlagDefinition("watch-cache", bool: true, default: "true"),
             FlagDefinition("default-watch-cache-size", default: "100"),
+            FlagDefinition("watch-cache-sizes"),
         ] + etcdFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.

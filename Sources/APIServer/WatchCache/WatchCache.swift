@@ -4,11 +4,13 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Storage
 
-/// `--watch-cache` and `--default-watch-cache-size`, and what a watcher may fall behind by.
+/// `--watch-cache`, `--default-watch-cache-size` and `--watch-cache-sizes`, and what a watcher may fall behind by.
 public struct WatchCacheConfiguration: Sendable {
     /// Recent changes kept per resource for watchers that start behind the newest one (upstream's
-    /// `--default-watch-cache-size`, 100).
+    /// `--default-watch-cache-size`, 100); 0 turns off the caches of resources without a size of their own.
     public var windowCapacity = 100
+    /// `--watch-cache-sizes`: windows by `resource` (core group) or `resource.group`; 0 turns that cache off.
+    public var sizes: [String: Int] = [:]
     /// Changes a watcher may fall behind by before its watch is ended, as upstream ends unresponsive
     /// watchers; the client watches again from the last resourceVersion it got.
     public var watcherBacklog = 10_000
@@ -16,6 +18,13 @@ public struct WatchCacheConfiguration: Sendable {
     public var bookmarkInterval = Duration.seconds(60)
 
     public init() {}
+
+    /// The configuration of one resource's cache, or nil when its size is 0.
+    func resource(_ resource: String, group: String) -> WatchCacheConfiguration? {
+        var configuration = self
+        configuration.windowCapacity = sizes[group.isEmpty ? resource : "\(resource).\(group)"] ?? windowCapacity
+        return configuration.windowCapacity > 0 ? configuration : nil
+    }
 }
 
 /// The watch cache of one resource: one storage watch over the resource's whole prefix, shared by every
@@ -124,6 +133,8 @@ final class WatchCache: Sendable {
 
     /// Forgets a watcher that went away.
     func remove(_ id: Int) { _ = state.withLockedValue { $0.watchers.removeValue(forKey: id) } }
+
+    var bookmarkInterval: Duration { configuration.bookmarkInterval }
 
     /// The buffer a watcher needs beyond its initial list: the window it may be sent at once, then its backlog.
     var watcherBuffer: Int { configuration.windowCapacity + configuration.watcherBacklog }
