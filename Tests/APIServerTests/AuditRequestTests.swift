@@ -184,6 +184,32 @@ final class AuditRequestTests: XCTestCase {
         XCTAssertTrue(sink.events.isEmpty, "both stages are omitted")
     }
 
+    func testAnImpersonatingRequestRecordsTheUserItActedAs() async throws {
+        let sink = RecordingSink()
+        let server = try await makeServer(sink: sink)
+        let response = await server.respond(
+            to: Self.request(
+                .GET, "/api/v1/namespaces/default/configmaps",
+                headers: ["Impersonate-User": "jane", "Impersonate-Group": "devs"]))
+        let events = sink.events(try XCTUnwrap(response.headers.first(name: "Audit-Id")))
+        XCTAssertEqual(events.map(\.stage), [.requestReceived, .responseComplete])
+        // As upstream: RequestReceived is written before impersonation; `user` stays the authenticated user.
+        XCTAssertNil(events.first?.impersonatedUser)
+        let complete = try XCTUnwrap(events.last)
+        XCTAssertEqual(complete.user?.name, "admin")
+        XCTAssertEqual(complete.impersonatedUser?.name, "jane")
+        XCTAssertEqual(complete.impersonatedUser?.groups, ["devs", "system:authenticated"])
+        let line = String(decoding: complete.encodedLine(), as: UTF8.self)
+        XCTAssertTrue(
+            line.contains(#""impersonatedUser":{"username":"jane","groups":["devs","system:authenticated"]}"#), line)
+
+        let plain = await server.respond(to: Self.request(.GET, "/api/v1/namespaces/default/configmaps"))
+        let plainEvents = sink.events(try XCTUnwrap(plain.headers.first(name: "Audit-Id")))
+        XCTAssertNil(plainEvents.last?.impersonatedUser)
+        XCTAssertFalse(
+            String(decoding: try XCTUnwrap(plainEvents.last).encodedLine(), as: UTF8.self).contains("impersonatedUser"))
+    }
+
     func testWatchWritesResponseStartedThenResponseCompleteWhenTheStreamEnds() async throws {
         let sink = RecordingSink()
         let server = try await makeServer(sink: sink)

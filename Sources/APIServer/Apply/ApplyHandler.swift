@@ -19,8 +19,8 @@ struct ApplyRequest: Sendable {
 
     init(_ request: HTTPRequest) throws(APIError) {
         guard let manager = request.query["fieldManager"], !manager.isEmpty else {
-            throw Self.invalidOptions(
-                field: "fieldManager", reason: "FieldValueRequired",
+            throw APIError.invalidOptions(
+                "PatchOptions", field: "fieldManager", reason: "FieldValueRequired",
                 detail: "Required value: is required for apply patch")
         }
         self.manager = manager
@@ -41,16 +41,6 @@ struct ApplyRequest: Sendable {
             throw APIError.badRequest(
                 "Object 'Kind' is missing in '\(String(decoding: request.body.prefix(256), as: UTF8.self))'")
         }
-    }
-
-    /// upstream's 422 for bad PatchOptions: `PatchOptions.meta.k8s.io "" is invalid: <field>: <detail>`.
-    static func invalidOptions(field: String, reason: String, detail: String) -> APIError {
-        APIError(
-            code: 422, reason: .invalid, message: "PatchOptions.meta.k8s.io \"\" is invalid: \(field): \(detail)",
-            details: [
-                "group": "meta.k8s.io", "kind": "PatchOptions",
-                "causes": [["reason": .string(reason), "message": .string(detail), "field": .string(field)]],
-            ])
     }
 
     /// Reads the body as JSON (what kubectl sends), else as a single YAML document.

@@ -1,3 +1,4 @@
+import APIMachinery
 import NIOConcurrencyHelpers
 
 /// The audit event of the request being served, reachable from anywhere on its path through a task-local,
@@ -13,6 +14,7 @@ public final class AuditContext: Sendable {
     /// The level the policy chose; None when the request is not audited.
     public let level: AuditLevel
     private let annotationsBox = NIOLockedValueBox<[(key: String, value: String)]>([])
+    private let impersonatedBox = NIOLockedValueBox<UserInfo?>(nil)
 
     init(auditID: String, level: AuditLevel) {
         self.auditID = auditID
@@ -28,4 +30,10 @@ public final class AuditContext: Sendable {
     }
 
     var annotations: [(key: String, value: String)] { annotationsBox.withLockedValue { $0 } }
+
+    /// The user the request acts as after impersonation; the events keep the authenticated user as `user`.
+    var impersonatedUser: UserInfo? {
+        get { impersonatedBox.withLockedValue { $0 } }
+        set { impersonatedBox.withLockedValue { $0 = newValue } }
+    }
 }

@@ -45,6 +45,8 @@ public struct AuditEvent: Sendable {
     public var verb: String
     /// Nil when authentication failed: the event then has an empty `user`.
     public var user: UserInfo?
+    /// The user an impersonating request acted as (`kubectl --as`), as upstream records it.
+    public var impersonatedUser: UserInfo?
     public var sourceIPs: [String]
     public var userAgent: String
     public var objectRef: ObjectReference?
@@ -95,6 +97,10 @@ public struct AuditEvent: Sendable {
         string("verb", verb)
         key("user")
         Self.userJSON(user).encode(into: &out)
+        if let impersonatedUser {
+            key("impersonatedUser")
+            Self.userJSON(impersonatedUser).encode(into: &out)
+        }
         if !sourceIPs.isEmpty {
             key("sourceIPs")
             JSON.array(sourceIPs.map(JSON.string)).encode(into: &out)

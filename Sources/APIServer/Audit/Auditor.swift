@@ -46,6 +46,7 @@ final class Auditor: Sendable {
         let context = AuditContext(auditID: auditID, level: decision.level)
         let response = await AuditContext.$current.withValue(context) { await next(request) }
         event.annotations = context.annotations
+        event.impersonatedUser = context.impersonatedUser
         event.responseStatus = AuditEvent.ResponseStatus(code: Int(response.status.code))
         switch response.body {
         case .bytes(let body):

@@ -29,8 +29,8 @@ struct PatchRequest: Sendable {
             throw APIError.unsupportedMediaType(mediaType, accepted: Self.accepted)
         }
         if request.query["force"] != nil {
-            throw ApplyRequest.invalidOptions(
-                field: "force", reason: "FieldValueForbidden",
+            throw APIError.invalidOptions(
+                "PatchOptions", field: "force", reason: "FieldValueForbidden",
                 detail: "Forbidden: may not be specified for non-apply patch")
         }
         do {

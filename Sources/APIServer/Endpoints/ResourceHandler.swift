@@ -22,6 +22,7 @@ extension APIServer {
         if let dryRun = request.query["dryRun"], !dryRun.isEmpty, dryRun != "All" {
             throw APIError.badRequest("dryRun: Unsupported value: \"\(dryRun)\": supported values: \"All\"")
         }
+        try WriteOptions.validateFieldManager(request, verb: info.verb)
         let encoder = ResponseEncoder(request: request, store: store)
         let fields = try FieldValidation(query: request.query)
 

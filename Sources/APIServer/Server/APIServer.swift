@@ -103,6 +103,7 @@ public final class APIServer: HTTPResponder {
             } catch {
                 return .error(error)
             }
+            if acting.user != request.user { AuditContext.current?.impersonatedUser = acting.user }
             return await limits.handle(acting, info: info) { [self] request in
                 await serve(request, info: info, started: started)
             }
