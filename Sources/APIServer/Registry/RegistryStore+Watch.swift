@@ -1,5 +1,4 @@
 import APIMachinery
-import NIOConcurrencyHelpers
 import Storage
 
 /// One item of a watch stream, before encoding.
@@ -34,7 +33,7 @@ extension RegistryStore {
                 initial.append(.bookmark(revision: startRevision))
             }
         }
-        let buffer = watchCache?.watcherBuffer ?? WatchCache.Configuration().watcherBacklog
+        let buffer = watchCache?.watcherBuffer ?? WatchCacheConfiguration().watcherBacklog
         let queue = WatchQueue(capacity: initial.count + buffer)
         for output in initial { queue.push(output) }
         // Upstream ends a watch after `timeoutSeconds`, or a random 30 to 60 minutes so clients spread their

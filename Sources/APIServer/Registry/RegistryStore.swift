@@ -32,7 +32,7 @@ public final class RegistryStore: Sendable {
 
     init(
         definition: ResourceDefinition, storage: any KeyValueStore, context: RegistryContext, storagePrefix: String,
-        watchCache: WatchCache.Configuration? = WatchCache.Configuration()
+        watchCache: WatchCacheConfiguration? = WatchCacheConfiguration()
     ) {
         self.definition = definition
         self.storage = storage

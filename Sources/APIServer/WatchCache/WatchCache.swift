@@ -38,8 +38,6 @@ public struct WatchCacheConfiguration: Sendable {
 /// Events, progress and bookmarks are handed out under one lock, so a watcher sees events in revision order
 /// and a bookmark never names a revision older than an event it was sent.
 final class WatchCache: Sendable {
-    typealias Configuration = WatchCacheConfiguration
-
     private struct Watcher {
         /// The key prefix watched: one namespace or the whole resource.
         let scope: String
@@ -69,14 +67,14 @@ final class WatchCache: Sendable {
     private let definition: ResourceDefinition
     private let prefix: String
     private let storage: any KeyValueStore
-    private let configuration: Configuration
+    private let configuration: WatchCacheConfiguration
     private let state = NIOLockedValueBox(State())
     private static let logger = Logger(label: "kube-apiserver.watch-cache")
 
     /// The cache of `definition`'s objects stored under `prefix`.
     init(
         definition: ResourceDefinition, prefix: String, storage: any KeyValueStore,
-        configuration: Configuration = Configuration()
+        configuration: WatchCacheConfiguration = WatchCacheConfiguration()
     ) {
         self.definition = definition
         self.prefix = prefix
