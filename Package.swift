@@ -95,7 +95,8 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
-                "APIMachinery", "Operations",
+                "APIMachinery", "Operations", "Component",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
