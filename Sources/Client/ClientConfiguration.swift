@@ -35,6 +35,16 @@ public struct ClientConfiguration: Sendable, Hashable {
     public var userAgent: String = "kubeswift-client/0.1"
     /// The context's default namespace, when the configuration came from a kubeconfig.
     public var namespace: String?
+    /// Requests a second the client sends at most, watches excepted (`--kube-api-qps`); 0 takes
+    /// client-go's default of 5, a negative value turns client-side rate limiting off.
+    public var qps: Double = Self.defaultQPS
+    /// Requests the client may send at once above `qps` (`--kube-api-burst`); 0 takes client-go's 10.
+    public var burst: Int = Self.defaultBurst
+
+    /// client-go's `rest.DefaultQPS`.
+    public static let defaultQPS: Double = 5
+    /// client-go's `rest.DefaultBurst`.
+    public static let defaultBurst = 10
 
     /// A configuration for `server` (an `https://host:port[/prefix]` URL) with no credentials yet.
     public init(server: String) throws(ClientError) {

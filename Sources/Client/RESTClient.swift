@@ -14,13 +14,20 @@ public final class RESTClient: Sendable {
     /// Headers every request carries, after the pseudo-headers.
     private let commonHeaders: [(name: String, value: String, secret: Bool)]
     private let requestTimeout: TimeAmount?
+    /// Rate limiting and retries around every request.
+    private let retrier: RequestRetrier
 
     /// A client for `configuration`; nothing connects until the first request.
+    /// `timeSource` paces client-side rate limiting and retries (`FakeTime` in tests).
     public init(
-        configuration: ClientConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        configuration: ClientConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeSource: any TimeSource = SystemTime()
     ) throws {
         self.configuration = configuration
         self.group = eventLoopGroup
+        retrier = RequestRetrier(
+            rateLimiter: RequestRateLimiter(configuration: configuration, timeSource: timeSource),
+            timeSource: timeSource)
         let tls = try NIOSSLContext(configuration: Self.tlsConfiguration(configuration))
         let host = configuration.host
         let port = configuration.port
@@ -71,9 +78,10 @@ public final class RESTClient: Sendable {
 
     // MARK: Requests
 
-    /// Sends `request` and returns the answer whatever its status. A request whose stream never
-    /// opened is sent again on a fresh connection; GET and HEAD are also retried once when the
-    /// connection dies before the answer, since repeating them changes nothing.
+    /// Sends `request` and returns the answer whatever its status. It first waits for a token of the
+    /// client-side rate limit (`qps`, `burst`). A request whose stream never opened is sent again on a
+    /// fresh connection; a 429 or 5xx with `Retry-After` is sent again after that delay, up to 10 times;
+    /// GET, HEAD, PUT and DELETE are also retried, with backoff, when the connection dies before the answer.
     public func send(_ request: Request) async throws -> Response {
         try await perform(request, consumer: nil, timeout: requestTimeout)
     }
@@ -129,16 +137,22 @@ public final class RESTClient: Sendable {
         let headers = try requestHeaders(request)
         var body: ByteBuffer?
         if let bytes = request.body { body = ByteBuffer(bytes: bytes) }
-        var retriedDeadConnection = false
+        // A streamed response is a watch, which client-go does not rate-limit: it is one long request.
+        return try await retrier.run(request, throttled: consumer == nil) {
+            try await performReopening(headers: headers, body: body, consumer: consumer, timeout: timeout)
+        }
+    }
+
+    /// One attempt, sent again (any verb) while the stream never opens, since the server never saw it then.
+    private func performReopening(
+        headers: HPACKHeaders, body: ByteBuffer?, consumer: (any StreamBodyConsumer)?, timeout: TimeAmount?
+    ) async throws -> Response {
         for attempt in 1... {
             do {
                 return try await performOnce(headers: headers, body: body, consumer: consumer, timeout: timeout)
             } catch let error as NotSent {
                 // Bounded: a server that keeps refusing streams should surface, not spin.
                 if attempt >= 3 || Task.isCancelled { throw error.underlying }
-            } catch ClientError.connectionClosed where request.method.isIdempotent && !retriedDeadConnection {
-                if Task.isCancelled { throw CancellationError() }
-                retriedDeadConnection = true
             }
         }
         throw ClientError.connectionClosed
