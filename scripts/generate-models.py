@@ -11,9 +11,9 @@ v1.32 OpenAPI definitions that the PyPI package kubernetes-validate ships. Run f
 
 (`swift` must be on PATH: the script runs `swift format` with the repository's .swift-format on its output.)
 
-It writes one file per API group-version (CoreV1.swift, AppsV1.swift, MetaV1.swift, …) plus
-IntOrString.swift, holding a struct for each kind in KINDS and for every definition reachable from
-them. Only schema facts are used (names, types, formats, required fields); upstream's descriptions are
+It writes one file per API group-version (CoreV1.swift, AppsV1.swift, MetaV1.swift, …), holding a
+struct for each kind in KINDS and for every definition reachable from them, plus IntOrString.swift and
+ModelKinds.swift (the list of generated kinds). Only schema facts are used (names, types, formats, required fields); upstream's descriptions are
 not copied. The output depends only on the input file and the public type names found in
 Sources/APIMachinery and Sources/Client (see naming), so running it twice gives the same files.
 
@@ -32,7 +32,8 @@ Shape of each struct (the runtime half is Sources/Client/Models/ModelCoding.swif
 - scalars and nested structs are optional (nil = absent); arrays and maps are non-optional, default
   empty and left out of the JSON when empty; a kind's metadata, spec and status are non-optional,
   metadata always written, spec and status left out when they encode to `{}`;
-- a public init with every parameter defaulted, required fields first, then the rest in schema order;
+- a public init with every parameter defaulted: required fields first, in the order the schema lists them
+  as required (upstream's Go field order), then the rest in schema order;
 - fields the model does not know are kept in `unknownFields` and written back after the known ones;
 - a kind always writes apiVersion and kind, from its ResourceDescriptor when they were absent.
 
@@ -292,17 +293,21 @@ def value_type(schema, names, where):
 
 def render_struct(definition, schema, swift_name, names, kind):
     package = package_of(definition)
-    where_text = "meta/v1" if package == "meta.v1" else package.replace(".", "/")
+    label, version = package.split(".")
+    where_text = f"{GROUPS.get(label) or label}/{version}"
     go_name = definition.rsplit(".", 1)[1]
     fields = []
     for json_name, prop in schema.get("properties", {}).items():
         swift_type, container = value_type(prop, names, f"{definition}.{json_name}")
         part = json_name if kind and json_name in ("metadata", "spec", "status") else None
         fields.append(Field(json_name, swift_type, container, part))
-    required = set(schema.get("required", []))
+    # Required fields lead, in the `required` list's order (upstream's Go field order), so calls read
+    # naturally: `Taint(key:effect:)`, `Container(name:image:)`.
+    required = schema.get("required", [])
     type_fields = [f for f in fields if kind and f.json_name in ("apiVersion", "kind")]
     init_fields = [f for f in fields if f not in type_fields]
-    init_fields = [f for f in init_fields if f.json_name in required] + [
+    by_name = {f.json_name: f for f in init_fields}
+    init_fields = [by_name[r] for r in required if r in by_name] + [
         f for f in init_fields if f.json_name not in required
     ]
     conformance = "KubernetesObject" if kind else "JSONModel"
@@ -402,6 +407,15 @@ public enum IntOrString: JSONModel, ModelValue, ExpressibleByIntegerLiteral, Exp
 }
 '''
 
+MODEL_KINDS = """/// The kinds that have generated models.
+public enum ModelKinds {
+    /// Every generated `KubernetesObject` type, in the generator's order.
+    public static let all: [any KubernetesObject.Type] = [
+KINDS,
+    ]
+}
+"""
+
 
 def file_name(package):
     label, version = package.split(".")
@@ -439,11 +453,14 @@ def main():
             handle.write(HEADER + "public import APIMachinery\n\n" + "\n\n".join(bodies) + "\n")
     with open(os.path.join(output, "IntOrString.swift"), "w", encoding="utf-8") as handle:
         handle.write(HEADER + "public import APIMachinery\n\n" + INT_OR_STRING)
-    written = sorted(os.path.join(output, name) for name in list(files) + ["IntOrString.swift"])
+    kind_names = ",\n".join(f"        {names[definition]}.self" for definition in kinds)
+    with open(os.path.join(output, "ModelKinds.swift"), "w", encoding="utf-8") as handle:
+        handle.write(HEADER + MODEL_KINDS.replace("KINDS", kind_names))
+    written = sorted(os.path.join(output, name) for name in list(files) + ["IntOrString.swift", "ModelKinds.swift"])
     # The generated text is laid out by the repository's formatter, so regenerating gives no diff.
     subprocess.run(["swift", "format", "--in-place", *written], check=True, cwd=root)
     renamed = sorted(f"{d} → {n}" for d, n in names.items() if n != d.rsplit(".", 1)[1])
-    print(f"{len(structs)} models in {len(files) + 1} files; prefixed: {', '.join(renamed)}")
+    print(f"{len(structs)} models in {len(files) + 2} files; prefixed: {', '.join(renamed)}")
 
 
 if __name__ == "__main__":

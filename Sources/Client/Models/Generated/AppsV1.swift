@@ -114,11 +114,11 @@ public struct DaemonSetCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
         reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastTransitionTime = lastTransitionTime
         self.message = message
         self.reason = reason
@@ -216,14 +216,14 @@ public struct DaemonSetStatus: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        currentNumberScheduled: Int32? = nil, desiredNumberScheduled: Int32? = nil, numberMisscheduled: Int32? = nil,
+        currentNumberScheduled: Int32? = nil, numberMisscheduled: Int32? = nil, desiredNumberScheduled: Int32? = nil,
         numberReady: Int32? = nil, collisionCount: Int32? = nil, conditions: [DaemonSetCondition] = [],
         numberAvailable: Int32? = nil, numberUnavailable: Int32? = nil, observedGeneration: Int64? = nil,
         updatedNumberScheduled: Int32? = nil
     ) {
         self.currentNumberScheduled = currentNumberScheduled
-        self.desiredNumberScheduled = desiredNumberScheduled
         self.numberMisscheduled = numberMisscheduled
+        self.desiredNumberScheduled = desiredNumberScheduled
         self.numberReady = numberReady
         self.collisionCount = collisionCount
         self.conditions = conditions
@@ -370,11 +370,11 @@ public struct DeploymentCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastTransitionTime: String? = nil, lastUpdateTime: String? = nil,
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, lastUpdateTime: String? = nil,
         message: String? = nil, reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastTransitionTime = lastTransitionTime
         self.lastUpdateTime = lastUpdateTime
         self.message = message
@@ -631,11 +631,11 @@ public struct ReplicaSetCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
         reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastTransitionTime = lastTransitionTime
         self.message = message
         self.reason = reason
@@ -927,11 +927,11 @@ public struct StatefulSetCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
         reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastTransitionTime = lastTransitionTime
         self.message = message
         self.reason = reason
@@ -1043,15 +1043,15 @@ public struct StatefulSetSpec: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        selector: MetaLabelSelector? = nil, serviceName: String? = nil, template: PodTemplateSpec? = nil,
+        selector: MetaLabelSelector? = nil, template: PodTemplateSpec? = nil, serviceName: String? = nil,
         minReadySeconds: Int32? = nil, ordinals: StatefulSetOrdinals? = nil,
         persistentVolumeClaimRetentionPolicy: StatefulSetPersistentVolumeClaimRetentionPolicy? = nil,
         podManagementPolicy: String? = nil, replicas: Int32? = nil, revisionHistoryLimit: Int32? = nil,
         updateStrategy: StatefulSetUpdateStrategy? = nil, volumeClaimTemplates: [PersistentVolumeClaim] = []
     ) {
         self.selector = selector
-        self.serviceName = serviceName
         self.template = template
+        self.serviceName = serviceName
         self.minReadySeconds = minReadySeconds
         self.ordinals = ordinals
         self.persistentVolumeClaimRetentionPolicy = persistentVolumeClaimRetentionPolicy

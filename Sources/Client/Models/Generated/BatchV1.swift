@@ -67,12 +67,12 @@ public struct CronJobSpec: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        jobTemplate: JobTemplateSpec? = nil, schedule: String? = nil, concurrencyPolicy: String? = nil,
+        schedule: String? = nil, jobTemplate: JobTemplateSpec? = nil, concurrencyPolicy: String? = nil,
         failedJobsHistoryLimit: Int32? = nil, startingDeadlineSeconds: Int64? = nil,
         successfulJobsHistoryLimit: Int32? = nil, suspend: Bool? = nil, timeZone: String? = nil
     ) {
-        self.jobTemplate = jobTemplate
         self.schedule = schedule
+        self.jobTemplate = jobTemplate
         self.concurrencyPolicy = concurrencyPolicy
         self.failedJobsHistoryLimit = failedJobsHistoryLimit
         self.startingDeadlineSeconds = startingDeadlineSeconds
@@ -215,11 +215,11 @@ public struct JobCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastProbeTime: String? = nil, lastTransitionTime: String? = nil,
+        type: String? = nil, status: String? = nil, lastProbeTime: String? = nil, lastTransitionTime: String? = nil,
         message: String? = nil, reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastProbeTime = lastProbeTime
         self.lastTransitionTime = lastTransitionTime
         self.message = message
@@ -536,9 +536,9 @@ public struct PodFailurePolicyOnPodConditionsPattern: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(status: String? = nil, type: String? = nil) {
-        self.status = status
+    public init(type: String? = nil, status: String? = nil) {
         self.type = type
+        self.status = status
     }
 
     public init(json: JSON) throws(ModelError) {

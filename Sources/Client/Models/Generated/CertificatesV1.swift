@@ -2,7 +2,7 @@
 
 public import APIMachinery
 
-/// certificates/v1 `CertificateSigningRequest` (a kind).
+/// certificates.k8s.io/v1 `CertificateSigningRequest` (a kind).
 public struct CertificateSigningRequest: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "certificates.k8s.io", version: "v1", kind: "CertificateSigningRequest",
@@ -56,7 +56,7 @@ public struct CertificateSigningRequest: KubernetesObject, ModelValue {
     }
 }
 
-/// certificates/v1 `CertificateSigningRequestCondition`.
+/// certificates.k8s.io/v1 `CertificateSigningRequestCondition`.
 public struct CertificateSigningRequestCondition: JSONModel, ModelValue {
     public var lastTransitionTime: String?
     public var lastUpdateTime: String?
@@ -68,11 +68,11 @@ public struct CertificateSigningRequestCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastTransitionTime: String? = nil, lastUpdateTime: String? = nil,
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, lastUpdateTime: String? = nil,
         message: String? = nil, reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastTransitionTime = lastTransitionTime
         self.lastUpdateTime = lastUpdateTime
         self.message = message
@@ -108,7 +108,7 @@ public struct CertificateSigningRequestCondition: JSONModel, ModelValue {
     }
 }
 
-/// certificates/v1 `CertificateSigningRequestSpec`.
+/// certificates.k8s.io/v1 `CertificateSigningRequestSpec`.
 public struct CertificateSigningRequestSpec: JSONModel, ModelValue {
     public var expirationSeconds: Int32?
     public var extra: [String: [String]]
@@ -169,7 +169,7 @@ public struct CertificateSigningRequestSpec: JSONModel, ModelValue {
     }
 }
 
-/// certificates/v1 `CertificateSigningRequestStatus`.
+/// certificates.k8s.io/v1 `CertificateSigningRequestStatus`.
 public struct CertificateSigningRequestStatus: JSONModel, ModelValue {
     public var certificate: String?
     public var conditions: [CertificateSigningRequestCondition]

@@ -2,7 +2,7 @@
 
 public import APIMachinery
 
-/// coordination/v1 `Lease` (a kind).
+/// coordination.k8s.io/v1 `Lease` (a kind).
 public struct Lease: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "coordination.k8s.io", version: "v1", kind: "Lease", resource: "leases",
@@ -47,7 +47,7 @@ public struct Lease: KubernetesObject, ModelValue {
     }
 }
 
-/// coordination/v1 `LeaseSpec`.
+/// coordination.k8s.io/v1 `LeaseSpec`.
 public struct LeaseSpec: JSONModel, ModelValue {
     public var acquireTime: String?
     public var holderIdentity: String?

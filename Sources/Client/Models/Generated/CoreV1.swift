@@ -122,9 +122,9 @@ public struct AttachedVolume: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(devicePath: String? = nil, name: String? = nil) {
-        self.devicePath = devicePath
+    public init(name: String? = nil, devicePath: String? = nil) {
         self.name = name
+        self.devicePath = devicePath
     }
 
     public init(json: JSON) throws(ModelError) {
@@ -885,12 +885,12 @@ public struct ConfigMapNodeConfigSource: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        kubeletConfigKey: String? = nil, name: String? = nil, namespace: String? = nil, resourceVersion: String? = nil,
+        namespace: String? = nil, name: String? = nil, kubeletConfigKey: String? = nil, resourceVersion: String? = nil,
         uid: String? = nil
     ) {
-        self.kubeletConfigKey = kubeletConfigKey
-        self.name = name
         self.namespace = namespace
+        self.name = name
+        self.kubeletConfigKey = kubeletConfigKey
         self.resourceVersion = resourceVersion
         self.uid = uid
     }
@@ -1424,17 +1424,17 @@ public struct ContainerStatus: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        image: String? = nil, imageID: String? = nil, name: String? = nil, ready: Bool? = nil,
-        restartCount: Int32? = nil, allocatedResources: [String: Quantity] = [:],
+        name: String? = nil, ready: Bool? = nil, restartCount: Int32? = nil, image: String? = nil,
+        imageID: String? = nil, allocatedResources: [String: Quantity] = [:],
         allocatedResourcesStatus: [ResourceStatus] = [], containerID: String? = nil, lastState: ContainerState? = nil,
         resources: ResourceRequirements? = nil, started: Bool? = nil, state: ContainerState? = nil,
         user: ContainerUser? = nil, volumeMounts: [VolumeMountStatus] = []
     ) {
-        self.image = image
-        self.imageID = imageID
         self.name = name
         self.ready = ready
         self.restartCount = restartCount
+        self.image = image
+        self.imageID = imageID
         self.allocatedResources = allocatedResources
         self.allocatedResourcesStatus = allocatedResourcesStatus
         self.containerID = containerID
@@ -2170,14 +2170,14 @@ public struct Event: KubernetesObject, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        involvedObject: ObjectReference? = nil, metadata: ObjectMeta = ObjectMeta(), action: String? = nil,
+        metadata: ObjectMeta = ObjectMeta(), involvedObject: ObjectReference? = nil, action: String? = nil,
         count: Int32? = nil, eventTime: String? = nil, firstTimestamp: String? = nil, lastTimestamp: String? = nil,
         message: String? = nil, reason: String? = nil, related: ObjectReference? = nil,
         reportingComponent: String? = nil, reportingInstance: String? = nil, series: EventSeries? = nil,
         source: EventSource? = nil, type: String? = nil
     ) {
-        self.involvedObject = involvedObject
         self.metadata = metadata
+        self.involvedObject = involvedObject
         self.action = action
         self.count = count
         self.eventTime = eventTime
@@ -2898,13 +2898,13 @@ public struct ISCSIPersistentVolumeSource: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        iqn: String? = nil, lun: Int32? = nil, targetPortal: String? = nil, chapAuthDiscovery: Bool? = nil,
+        targetPortal: String? = nil, iqn: String? = nil, lun: Int32? = nil, chapAuthDiscovery: Bool? = nil,
         chapAuthSession: Bool? = nil, fsType: String? = nil, initiatorName: String? = nil,
         iscsiInterface: String? = nil, portals: [String] = [], readOnly: Bool? = nil, secretRef: SecretReference? = nil
     ) {
+        self.targetPortal = targetPortal
         self.iqn = iqn
         self.lun = lun
-        self.targetPortal = targetPortal
         self.chapAuthDiscovery = chapAuthDiscovery
         self.chapAuthSession = chapAuthSession
         self.fsType = fsType
@@ -2971,14 +2971,14 @@ public struct ISCSIVolumeSource: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        iqn: String? = nil, lun: Int32? = nil, targetPortal: String? = nil, chapAuthDiscovery: Bool? = nil,
+        targetPortal: String? = nil, iqn: String? = nil, lun: Int32? = nil, chapAuthDiscovery: Bool? = nil,
         chapAuthSession: Bool? = nil, fsType: String? = nil, initiatorName: String? = nil,
         iscsiInterface: String? = nil, portals: [String] = [], readOnly: Bool? = nil,
         secretRef: LocalObjectReference? = nil
     ) {
+        self.targetPortal = targetPortal
         self.iqn = iqn
         self.lun = lun
-        self.targetPortal = targetPortal
         self.chapAuthDiscovery = chapAuthDiscovery
         self.chapAuthSession = chapAuthSession
         self.fsType = fsType
@@ -3310,9 +3310,9 @@ public struct LinuxContainerUser: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(gid: Int64? = nil, uid: Int64? = nil, supplementalGroups: [Int64] = []) {
-        self.gid = gid
+    public init(uid: Int64? = nil, gid: Int64? = nil, supplementalGroups: [Int64] = []) {
         self.uid = uid
+        self.gid = gid
         self.supplementalGroups = supplementalGroups
     }
 
@@ -3514,9 +3514,9 @@ public struct NFSVolumeSource: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(path: String? = nil, server: String? = nil, readOnly: Bool? = nil) {
-        self.path = path
+    public init(server: String? = nil, path: String? = nil, readOnly: Bool? = nil) {
         self.server = server
+        self.path = path
         self.readOnly = readOnly
     }
 
@@ -3606,11 +3606,11 @@ public struct NamespaceCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
         reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastTransitionTime = lastTransitionTime
         self.message = message
         self.reason = reason
@@ -3761,9 +3761,9 @@ public struct NodeAddress: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(address: String? = nil, type: String? = nil) {
-        self.address = address
+    public init(type: String? = nil, address: String? = nil) {
         self.type = type
+        self.address = address
     }
 
     public init(json: JSON) throws(ModelError) {
@@ -3840,11 +3840,11 @@ public struct NodeCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastHeartbeatTime: String? = nil, lastTransitionTime: String? = nil,
+        type: String? = nil, status: String? = nil, lastHeartbeatTime: String? = nil, lastTransitionTime: String? = nil,
         message: String? = nil, reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastHeartbeatTime = lastHeartbeatTime
         self.lastTransitionTime = lastTransitionTime
         self.message = message
@@ -4333,20 +4333,20 @@ public struct NodeSystemInfo: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        architecture: String? = nil, bootID: String? = nil, containerRuntimeVersion: String? = nil,
-        kernelVersion: String? = nil, kubeProxyVersion: String? = nil, kubeletVersion: String? = nil,
-        machineID: String? = nil, operatingSystem: String? = nil, osImage: String? = nil, systemUUID: String? = nil
+        machineID: String? = nil, systemUUID: String? = nil, bootID: String? = nil, kernelVersion: String? = nil,
+        osImage: String? = nil, containerRuntimeVersion: String? = nil, kubeletVersion: String? = nil,
+        kubeProxyVersion: String? = nil, operatingSystem: String? = nil, architecture: String? = nil
     ) {
-        self.architecture = architecture
-        self.bootID = bootID
-        self.containerRuntimeVersion = containerRuntimeVersion
-        self.kernelVersion = kernelVersion
-        self.kubeProxyVersion = kubeProxyVersion
-        self.kubeletVersion = kubeletVersion
         self.machineID = machineID
-        self.operatingSystem = operatingSystem
-        self.osImage = osImage
         self.systemUUID = systemUUID
+        self.bootID = bootID
+        self.kernelVersion = kernelVersion
+        self.osImage = osImage
+        self.containerRuntimeVersion = containerRuntimeVersion
+        self.kubeletVersion = kubeletVersion
+        self.kubeProxyVersion = kubeProxyVersion
+        self.operatingSystem = operatingSystem
+        self.architecture = architecture
     }
 
     public init(json: JSON) throws(ModelError) {
@@ -4592,11 +4592,11 @@ public struct PersistentVolumeClaimCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastProbeTime: String? = nil, lastTransitionTime: String? = nil,
+        type: String? = nil, status: String? = nil, lastProbeTime: String? = nil, lastTransitionTime: String? = nil,
         message: String? = nil, reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastProbeTime = lastProbeTime
         self.lastTransitionTime = lastTransitionTime
         self.message = message
@@ -5273,11 +5273,11 @@ public struct PodCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastProbeTime: String? = nil, lastTransitionTime: String? = nil,
+        type: String? = nil, status: String? = nil, lastProbeTime: String? = nil, lastTransitionTime: String? = nil,
         message: String? = nil, reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastProbeTime = lastProbeTime
         self.lastTransitionTime = lastTransitionTime
         self.message = message
@@ -6076,9 +6076,9 @@ public struct PreferredSchedulingTerm: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(preference: NodeSelectorTerm? = nil, weight: Int32? = nil) {
-        self.preference = preference
+    public init(weight: Int32? = nil, preference: NodeSelectorTerm? = nil) {
         self.weight = weight
+        self.preference = preference
     }
 
     public init(json: JSON) throws(ModelError) {
@@ -6272,11 +6272,11 @@ public struct RBDPersistentVolumeSource: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        image: String? = nil, monitors: [String] = [], fsType: String? = nil, keyring: String? = nil,
+        monitors: [String] = [], image: String? = nil, fsType: String? = nil, keyring: String? = nil,
         pool: String? = nil, readOnly: Bool? = nil, secretRef: SecretReference? = nil, user: String? = nil
     ) {
-        self.image = image
         self.monitors = monitors
+        self.image = image
         self.fsType = fsType
         self.keyring = keyring
         self.pool = pool
@@ -6332,11 +6332,11 @@ public struct RBDVolumeSource: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        image: String? = nil, monitors: [String] = [], fsType: String? = nil, keyring: String? = nil,
+        monitors: [String] = [], image: String? = nil, fsType: String? = nil, keyring: String? = nil,
         pool: String? = nil, readOnly: Bool? = nil, secretRef: LocalObjectReference? = nil, user: String? = nil
     ) {
-        self.image = image
         self.monitors = monitors
+        self.image = image
         self.fsType = fsType
         self.keyring = keyring
         self.pool = pool
@@ -6441,11 +6441,11 @@ public struct ReplicationControllerCondition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        status: String? = nil, type: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, message: String? = nil,
         reason: String? = nil
     ) {
-        self.status = status
         self.type = type
+        self.status = status
         self.lastTransitionTime = lastTransitionTime
         self.message = message
         self.reason = reason
@@ -6927,13 +6927,13 @@ public struct ScaleIOPersistentVolumeSource: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        gateway: String? = nil, secretRef: SecretReference? = nil, system: String? = nil, fsType: String? = nil,
+        gateway: String? = nil, system: String? = nil, secretRef: SecretReference? = nil, fsType: String? = nil,
         protectionDomain: String? = nil, readOnly: Bool? = nil, sslEnabled: Bool? = nil, storageMode: String? = nil,
         storagePool: String? = nil, volumeName: String? = nil
     ) {
         self.gateway = gateway
-        self.secretRef = secretRef
         self.system = system
+        self.secretRef = secretRef
         self.fsType = fsType
         self.protectionDomain = protectionDomain
         self.readOnly = readOnly
@@ -6996,13 +6996,13 @@ public struct ScaleIOVolumeSource: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        gateway: String? = nil, secretRef: LocalObjectReference? = nil, system: String? = nil, fsType: String? = nil,
+        gateway: String? = nil, system: String? = nil, secretRef: LocalObjectReference? = nil, fsType: String? = nil,
         protectionDomain: String? = nil, readOnly: Bool? = nil, sslEnabled: Bool? = nil, storageMode: String? = nil,
         storagePool: String? = nil, volumeName: String? = nil
     ) {
         self.gateway = gateway
-        self.secretRef = secretRef
         self.system = system
+        self.secretRef = secretRef
         self.fsType = fsType
         self.protectionDomain = protectionDomain
         self.readOnly = readOnly
@@ -7086,9 +7086,9 @@ public struct ScopedResourceSelectorRequirement: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(`operator`: String? = nil, scopeName: String? = nil, values: [String] = []) {
-        self.`operator` = `operator`
+    public init(scopeName: String? = nil, `operator`: String? = nil, values: [String] = []) {
         self.scopeName = scopeName
+        self.`operator` = `operator`
         self.values = values
     }
 
@@ -8050,9 +8050,9 @@ public struct Taint: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(effect: String? = nil, key: String? = nil, timeAdded: String? = nil, value: String? = nil) {
-        self.effect = effect
+    public init(key: String? = nil, effect: String? = nil, timeAdded: String? = nil, value: String? = nil) {
         self.key = key
+        self.effect = effect
         self.timeAdded = timeAdded
         self.value = value
     }
@@ -8505,9 +8505,9 @@ public struct VolumeDevice: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(devicePath: String? = nil, name: String? = nil) {
-        self.devicePath = devicePath
+    public init(name: String? = nil, devicePath: String? = nil) {
         self.name = name
+        self.devicePath = devicePath
     }
 
     public init(json: JSON) throws(ModelError) {
@@ -8544,11 +8544,11 @@ public struct VolumeMount: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        mountPath: String? = nil, name: String? = nil, mountPropagation: String? = nil, readOnly: Bool? = nil,
+        name: String? = nil, mountPath: String? = nil, mountPropagation: String? = nil, readOnly: Bool? = nil,
         recursiveReadOnly: String? = nil, subPath: String? = nil, subPathExpr: String? = nil
     ) {
-        self.mountPath = mountPath
         self.name = name
+        self.mountPath = mountPath
         self.mountPropagation = mountPropagation
         self.readOnly = readOnly
         self.recursiveReadOnly = recursiveReadOnly
@@ -8596,10 +8596,10 @@ public struct VolumeMountStatus: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(mountPath: String? = nil, name: String? = nil, readOnly: Bool? = nil, recursiveReadOnly: String? = nil)
+    public init(name: String? = nil, mountPath: String? = nil, readOnly: Bool? = nil, recursiveReadOnly: String? = nil)
     {
-        self.mountPath = mountPath
         self.name = name
+        self.mountPath = mountPath
         self.readOnly = readOnly
         self.recursiveReadOnly = recursiveReadOnly
     }
@@ -8792,9 +8792,9 @@ public struct WeightedPodAffinityTerm: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(podAffinityTerm: PodAffinityTerm? = nil, weight: Int32? = nil) {
-        self.podAffinityTerm = podAffinityTerm
+    public init(weight: Int32? = nil, podAffinityTerm: PodAffinityTerm? = nil) {
         self.weight = weight
+        self.podAffinityTerm = podAffinityTerm
     }
 
     public init(json: JSON) throws(ModelError) {

@@ -2,7 +2,7 @@
 
 public import APIMachinery
 
-/// discovery/v1 `EndpointPort`.
+/// discovery.k8s.io/v1 `EndpointPort`.
 public struct DiscoveryV1EndpointPort: JSONModel, ModelValue {
     public var appProtocol: String?
     public var name: String?
@@ -43,7 +43,7 @@ public struct DiscoveryV1EndpointPort: JSONModel, ModelValue {
     }
 }
 
-/// discovery/v1 `Endpoint`.
+/// discovery.k8s.io/v1 `Endpoint`.
 public struct Endpoint: JSONModel, ModelValue {
     public var addresses: [String]
     public var conditions: EndpointConditions?
@@ -104,7 +104,7 @@ public struct Endpoint: JSONModel, ModelValue {
     }
 }
 
-/// discovery/v1 `EndpointConditions`.
+/// discovery.k8s.io/v1 `EndpointConditions`.
 public struct EndpointConditions: JSONModel, ModelValue {
     public var ready: Bool?
     public var serving: Bool?
@@ -141,7 +141,7 @@ public struct EndpointConditions: JSONModel, ModelValue {
     }
 }
 
-/// discovery/v1 `EndpointHints`.
+/// discovery.k8s.io/v1 `EndpointHints`.
 public struct EndpointHints: JSONModel, ModelValue {
     public var forZones: [ForZone]
     /// Fields this model does not know, written back after the known ones.
@@ -170,7 +170,7 @@ public struct EndpointHints: JSONModel, ModelValue {
     }
 }
 
-/// discovery/v1 `EndpointSlice` (a kind).
+/// discovery.k8s.io/v1 `EndpointSlice` (a kind).
 public struct EndpointSlice: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", resource: "endpointslices",
@@ -226,7 +226,7 @@ public struct EndpointSlice: KubernetesObject, ModelValue {
     }
 }
 
-/// discovery/v1 `ForZone`.
+/// discovery.k8s.io/v1 `ForZone`.
 public struct ForZone: JSONModel, ModelValue {
     public var name: String?
     /// Fields this model does not know, written back after the known ones.

@@ -2,7 +2,7 @@
 
 public import APIMachinery
 
-/// events/v1 `Event` (a kind).
+/// events.k8s.io/v1 `Event` (a kind).
 public struct EventsV1Event: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "events.k8s.io", version: "v1", kind: "Event", resource: "events",
@@ -109,7 +109,7 @@ public struct EventsV1Event: KubernetesObject, ModelValue {
     }
 }
 
-/// events/v1 `EventSeries`.
+/// events.k8s.io/v1 `EventSeries`.
 public struct EventsV1EventSeries: JSONModel, ModelValue {
     public var count: Int32?
     public var lastObservedTime: String?

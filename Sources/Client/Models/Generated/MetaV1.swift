@@ -14,14 +14,14 @@ public struct Condition: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        lastTransitionTime: String? = nil, message: String? = nil, reason: String? = nil, status: String? = nil,
-        type: String? = nil, observedGeneration: Int64? = nil
+        type: String? = nil, status: String? = nil, lastTransitionTime: String? = nil, reason: String? = nil,
+        message: String? = nil, observedGeneration: Int64? = nil
     ) {
-        self.lastTransitionTime = lastTransitionTime
-        self.message = message
-        self.reason = reason
-        self.status = status
         self.type = type
+        self.status = status
+        self.lastTransitionTime = lastTransitionTime
+        self.reason = reason
+        self.message = message
         self.observedGeneration = observedGeneration
     }
 

@@ -157,13 +157,13 @@ public struct PodDisruptionBudgetStatus: JSONModel, ModelValue {
     public var unknownFields = JSONObject()
 
     public init(
-        currentHealthy: Int32? = nil, desiredHealthy: Int32? = nil, disruptionsAllowed: Int32? = nil,
+        disruptionsAllowed: Int32? = nil, currentHealthy: Int32? = nil, desiredHealthy: Int32? = nil,
         expectedPods: Int32? = nil, conditions: [Condition] = [], disruptedPods: [String: String] = [:],
         observedGeneration: Int64? = nil
     ) {
+        self.disruptionsAllowed = disruptionsAllowed
         self.currentHealthy = currentHealthy
         self.desiredHealthy = desiredHealthy
-        self.disruptionsAllowed = disruptionsAllowed
         self.expectedPods = expectedPods
         self.conditions = conditions
         self.disruptedPods = disruptedPods

@@ -2,7 +2,7 @@
 
 public import APIMachinery
 
-/// scheduling/v1 `PriorityClass` (a kind).
+/// scheduling.k8s.io/v1 `PriorityClass` (a kind).
 public struct PriorityClass: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "scheduling.k8s.io", version: "v1", kind: "PriorityClass", resource: "priorityclasses",

@@ -2,7 +2,7 @@
 
 public import APIMachinery
 
-/// storage/v1 `CSIDriver` (a kind).
+/// storage.k8s.io/v1 `CSIDriver` (a kind).
 public struct CSIDriver: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "storage.k8s.io", version: "v1", kind: "CSIDriver", resource: "csidrivers",
@@ -47,7 +47,7 @@ public struct CSIDriver: KubernetesObject, ModelValue {
     }
 }
 
-/// storage/v1 `CSIDriverSpec`.
+/// storage.k8s.io/v1 `CSIDriverSpec`.
 public struct CSIDriverSpec: JSONModel, ModelValue {
     public var attachRequired: Bool?
     public var fsGroupPolicy: String?
@@ -109,7 +109,7 @@ public struct CSIDriverSpec: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `CSINode` (a kind).
+/// storage.k8s.io/v1 `CSINode` (a kind).
 public struct CSINode: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "storage.k8s.io", version: "v1", kind: "CSINode", resource: "csinodes",
@@ -154,7 +154,7 @@ public struct CSINode: KubernetesObject, ModelValue {
     }
 }
 
-/// storage/v1 `CSINodeDriver`.
+/// storage.k8s.io/v1 `CSINodeDriver`.
 public struct CSINodeDriver: JSONModel, ModelValue {
     public var allocatable: VolumeNodeResources?
     public var name: String?
@@ -197,7 +197,7 @@ public struct CSINodeDriver: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `CSINodeSpec`.
+/// storage.k8s.io/v1 `CSINodeSpec`.
 public struct CSINodeSpec: JSONModel, ModelValue {
     public var drivers: [CSINodeDriver]
     /// Fields this model does not know, written back after the known ones.
@@ -226,7 +226,7 @@ public struct CSINodeSpec: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `StorageClass` (a kind).
+/// storage.k8s.io/v1 `StorageClass` (a kind).
 public struct StorageClass: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "storage.k8s.io", version: "v1", kind: "StorageClass", resource: "storageclasses",
@@ -300,7 +300,7 @@ public struct StorageClass: KubernetesObject, ModelValue {
     }
 }
 
-/// storage/v1 `TokenRequest`.
+/// storage.k8s.io/v1 `TokenRequest`.
 public struct TokenRequest: JSONModel, ModelValue {
     public var audience: String?
     public var expirationSeconds: Int64?
@@ -333,7 +333,7 @@ public struct TokenRequest: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `VolumeAttachment` (a kind).
+/// storage.k8s.io/v1 `VolumeAttachment` (a kind).
 public struct VolumeAttachment: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
         group: "storage.k8s.io", version: "v1", kind: "VolumeAttachment", resource: "volumeattachments",
@@ -385,7 +385,7 @@ public struct VolumeAttachment: KubernetesObject, ModelValue {
     }
 }
 
-/// storage/v1 `VolumeAttachmentSource`.
+/// storage.k8s.io/v1 `VolumeAttachmentSource`.
 public struct VolumeAttachmentSource: JSONModel, ModelValue {
     public var inlineVolumeSpec: PersistentVolumeSpec?
     public var persistentVolumeName: String?
@@ -419,7 +419,7 @@ public struct VolumeAttachmentSource: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `VolumeAttachmentSpec`.
+/// storage.k8s.io/v1 `VolumeAttachmentSpec`.
 public struct VolumeAttachmentSpec: JSONModel, ModelValue {
     public var attacher: String?
     public var nodeName: String?
@@ -427,10 +427,10 @@ public struct VolumeAttachmentSpec: JSONModel, ModelValue {
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
-    public init(attacher: String? = nil, nodeName: String? = nil, source: VolumeAttachmentSource? = nil) {
+    public init(attacher: String? = nil, source: VolumeAttachmentSource? = nil, nodeName: String? = nil) {
         self.attacher = attacher
-        self.nodeName = nodeName
         self.source = source
+        self.nodeName = nodeName
     }
 
     public init(json: JSON) throws(ModelError) {
@@ -456,7 +456,7 @@ public struct VolumeAttachmentSpec: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `VolumeAttachmentStatus`.
+/// storage.k8s.io/v1 `VolumeAttachmentStatus`.
 public struct VolumeAttachmentStatus: JSONModel, ModelValue {
     public var attachError: VolumeError?
     public var attached: Bool?
@@ -500,7 +500,7 @@ public struct VolumeAttachmentStatus: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `VolumeError`.
+/// storage.k8s.io/v1 `VolumeError`.
 public struct VolumeError: JSONModel, ModelValue {
     public var message: String?
     public var time: String?
@@ -533,7 +533,7 @@ public struct VolumeError: JSONModel, ModelValue {
     }
 }
 
-/// storage/v1 `VolumeNodeResources`.
+/// storage.k8s.io/v1 `VolumeNodeResources`.
 public struct VolumeNodeResources: JSONModel, ModelValue {
     public var count: Int32?
     /// Fields this model does not know, written back after the known ones.
