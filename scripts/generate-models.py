@@ -226,6 +226,9 @@ def swift_names(structs, taken):
 
 
 def identifier(name):
+    """The Swift spelling of a JSON field name; names Swift cannot spell stop the generator."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise SystemExit(f"field name {name!r} is not a Swift identifier")
     return f"`{name}`" if name in KEYWORDS else name
 
 
@@ -325,7 +328,10 @@ def render_struct(definition, schema, swift_name, names, kind):
         lines.append("")
     for field in fields:
         if field in type_fields:
-            lines.append(f"    /// As read; `toJSON()` writes the descriptor's when nil.")
+            lines.append("    /// As read; `toJSON()` writes the descriptor's when nil.")
+        if field.json_name[0].isupper():
+            lines.append("    // swift-format-ignore: AlwaysUseLowerCamelCase")
+            lines.append("    /// Upstream's JSON name, capitalised.")
         lines.append(f"    public var {field.ident}: {field.declared_type}")
     lines.append("    /// Fields this model does not know, written back after the known ones.")
     lines.append("    public var unknownFields = JSONObject()")

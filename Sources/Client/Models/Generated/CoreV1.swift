@@ -1523,6 +1523,8 @@ public struct ContainerUser: JSONModel, ModelValue {
 
 /// core/v1 `DaemonEndpoint`.
 public struct DaemonEndpoint: JSONModel, ModelValue {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    /// Upstream's JSON name, capitalised.
     public var Port: Int32?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
