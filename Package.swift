@@ -107,6 +107,16 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "Client", "APIMachinery", "Component",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "kube-apiserver",
             dependencies: ["APIServer"],
@@ -156,6 +166,9 @@ let package = Package(
         .testTarget(name: "ComponentTests", dependencies: ["Component"], swiftSettings: upcoming),
         .testTarget(
             name: "AuthorizationTests", dependencies: ["Authorization", "APIMachinery", "TestSupport"],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "SchedulerTests", dependencies: ["Scheduler", "Client", "APIMachinery", "TestSupport"],
             swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",

@@ -1,0 +1,131 @@
+/// One pod's placement decision over a snapshot: PreFilter, Filter over enough nodes, PreScore, Score, pick
+/// the best (upstream's `schedulePod`). Pure with respect to the cluster: it reads the snapshot only.
+public struct SchedulingAlgorithm: Sendable {
+    /// `percentageOfNodesToScore` (0: upstream's adaptive percentage).
+    public var percentageOfNodesToScore: Int = 0
+
+    public init(percentageOfNodesToScore: Int = 0) {
+        self.percentageOfNodesToScore = percentageOfNodesToScore
+    }
+
+    /// Where the pod goes, or why nowhere.
+    public enum Outcome: Sendable {
+        case scheduled(node: String, evaluated: Int, feasible: Int)
+        case unschedulable(FitError)
+        case failed(PluginStatus)
+    }
+
+    /// Decides `pod`'s node; `startIndex` rotates where the search begins, so pods spread over the nodes
+    /// when only a percentage of them is evaluated.
+    public func schedule(
+        pod: PodInfo, profile: Profile, snapshot: Snapshot, state: CycleState, startIndex: inout Int
+    ) -> Outcome {
+        let nodes = snapshot.nodes
+        guard !nodes.isEmpty else { return .unschedulable(FitError(nodeCount: 0, diagnosis: Diagnosis())) }
+        var diagnosis = Diagnosis()
+        let preFilter = profile.runPreFilter(state: state, pod: pod, nodes: nodes)
+        if preFilter.status.code == .error { return .failed(preFilter.status) }
+        if preFilter.status.isRejected {
+            diagnosis.preFilterStatus = preFilter.status
+            diagnosis.unschedulablePlugins.insert(preFilter.status.plugin)
+            return .unschedulable(FitError(nodeCount: nodes.count, diagnosis: diagnosis))
+        }
+        var feasible: [NodeInfo] = []
+        let wanted = numFeasibleNodesToFind(total: nodes.count)
+        // A node nominated by an earlier preemption is tried first, as upstream does.
+        if let nominated = pod.pod.status.nominatedNodeName, let node = snapshot.node(named: nominated) {
+            if profile.runFilter(state: state, pod: pod, node: node).isSuccess {
+                return .scheduled(node: nominated, evaluated: 1, feasible: 1)
+            }
+        }
+        var evaluated = 0
+        let start = startIndex % nodes.count
+        for offset in 0..<nodes.count {
+            if feasible.count >= wanted { break }
+            let node = nodes[(start + offset) % nodes.count]
+            evaluated += 1
+            if let allowed = preFilter.nodeNames, !allowed.contains(node.name) {
+                diagnosis.nodeStatuses[node.name] = .unresolvable(
+                    "node(s) didn't satisfy plugin(s) [\(preFilter.narrowedBy.joined(separator: " "))]")
+                continue
+            }
+            let status = profile.runFilter(state: state, pod: pod, node: node)
+            if status.isSuccess {
+                feasible.append(node)
+            } else if status.code == .error {
+                return .failed(status)
+            } else {
+                diagnosis.nodeStatuses[node.name] = status
+                diagnosis.unschedulablePlugins.insert(status.plugin)
+            }
+        }
+        startIndex = (start + evaluated) % nodes.count
+        guard !feasible.isEmpty else {
+            return .unschedulable(FitError(nodeCount: nodes.count, diagnosis: diagnosis))
+        }
+        if feasible.count == 1 {
+            return .scheduled(node: feasible[0].name, evaluated: evaluated, feasible: 1)
+        }
+        let preScore = profile.runPreScore(state: state, pod: pod, nodes: feasible)
+        if !preScore.isSuccess { return .failed(preScore) }
+        let scores = profile.runScore(state: state, pod: pod, nodes: feasible)
+        return .scheduled(node: Self.selectHost(feasible, scores), evaluated: evaluated, feasible: feasible.count)
+    }
+
+    /// Upstream's adaptive count: all nodes below 100, else a percentage (50 % less 1 % per 125 nodes, at
+    /// least 5 %) and never fewer than 100.
+    public func numFeasibleNodesToFind(total: Int) -> Int {
+        if total < 100 { return total }
+        var percentage = percentageOfNodesToScore
+        if percentage <= 0 { percentage = max(50 - total / 125, 5) }
+        if percentage >= 100 { return total }
+        return max(total * percentage / 100, 100)
+    }
+
+    /// The highest-scoring node; ties are broken at random (reservoir sampling) so equal nodes share the load.
+    static func selectHost(_ nodes: [NodeInfo], _ scores: [Int64]) -> String {
+        var best = 0
+        var ties = 1
+        for index in 1..<nodes.count {
+            if scores[index] > scores[best] {
+                best = index
+                ties = 1
+            } else if scores[index] == scores[best] {
+                ties += 1
+                if Int.random(in: 0..<ties) == 0 { best = index }
+            }
+        }
+        return nodes[best].name
+    }
+}
+
+/// Why a pod fits no node, with upstream's message: `0/3 nodes are available: 1 Insufficient cpu, 2 node(s)
+/// had untolerated taint {…}.`, then what preemption said.
+public struct FitError: Error, Sendable, CustomStringConvertible {
+    public var nodeCount: Int
+    public var diagnosis: Diagnosis
+    /// Set by PostFilter (preemption) when it ran and did not help.
+    public var postFilterMessage: String?
+
+    public init(nodeCount: Int, diagnosis: Diagnosis, postFilterMessage: String? = nil) {
+        self.nodeCount = nodeCount
+        self.diagnosis = diagnosis
+        self.postFilterMessage = postFilterMessage
+    }
+
+    public var description: String {
+        var message = "0/\(nodeCount) nodes are available:"
+        if let preFilter = diagnosis.preFilterStatus {
+            message += " \(preFilter.reasons.joined(separator: ", "))."
+        } else {
+            var histogram: [String: Int] = [:]
+            for status in diagnosis.nodeStatuses.values {
+                for reason in status.reasons { histogram[reason, default: 0] += 1 }
+            }
+            let reasons = histogram.map { "\($0.value) \($0.key)" }.sorted()
+            if !reasons.isEmpty { message += " \(reasons.joined(separator: ", "))." }
+        }
+        if let postFilterMessage { message += " \(postFilterMessage)." }
+        return message
+    }
+}

@@ -1,0 +1,27 @@
+import NIOConcurrencyHelpers
+
+/// Data that plugins hand from one extension point to a later one within one pod's scheduling cycle
+/// (PreFilter → Filter, PreScore → Score), keyed by type so two plugins cannot collide.
+public final class CycleState: Sendable {
+    private let storage = NIOLockedValueBox<[ObjectIdentifier: any Sendable]>([:])
+
+    public init() {}
+
+    /// Stores `value` under its type; a plugin keeps one value of a type of its own.
+    public func write<T: Sendable>(_ value: T) {
+        storage.withLockedValue { $0[ObjectIdentifier(T.self)] = value }
+    }
+
+    /// The value of type `T` stored earlier in this cycle, if any.
+    public func read<T: Sendable>(_ type: T.Type = T.self) -> T? {
+        storage.withLockedValue { $0[ObjectIdentifier(T.self)] as? T }
+    }
+
+    /// A copy for evaluating "what if" (preemption removes victims in a copy, never in the real cycle).
+    public func clone() -> CycleState {
+        let copy = CycleState()
+        let values = storage.withLockedValue { $0 }
+        copy.storage.withLockedValue { $0 = values }
+        return copy
+    }
+}

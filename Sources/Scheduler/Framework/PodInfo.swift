@@ -1,0 +1,57 @@
+public import Client
+
+/// A pod with what the scheduler computes from it once, not once per node: its requests, host ports
+/// and priority.
+public final class PodInfo: Sendable {
+    public let pod: Pod
+    public let key: ObjectKey
+    public let requests: Resource
+    /// CPU and memory with upstream's defaults for absent requests (for scoring).
+    public let nonZeroRequests: Resource
+    public let hostPorts: [HostPort]
+    public let priority: Int32
+
+    public init(_ pod: Pod) {
+        self.pod = pod
+        key = ObjectKey(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "")
+        requests = Resource(podRequests: pod)
+        nonZeroRequests = Resource.nonZeroRequests(of: pod)
+        hostPorts = HostPort.of(pod)
+        priority = pod.spec.priority ?? 0
+    }
+
+    public var uid: String { pod.metadata.uid ?? "" }
+    public var namespace: String { pod.metadata.namespace ?? "" }
+    public var name: String { pod.metadata.name ?? "" }
+    public var labels: [String: String] { pod.metadata.labels }
+}
+
+/// A host port a container binds (`hostIP` 0.0.0.0 when unset, as upstream normalises it).
+public struct HostPort: Sendable, Hashable {
+    public var ip: String
+    public var proto: String
+    public var port: Int32
+
+    public init(ip: String, proto: String, port: Int32) {
+        self.ip = ip
+        self.proto = proto
+        self.port = port
+    }
+
+    static func of(_ pod: Pod) -> [HostPort] {
+        var ports: [HostPort] = []
+        for container in pod.spec.initContainers + pod.spec.containers {
+            for port in container.ports {
+                guard let hostPort = port.hostPort, hostPort > 0 else { continue }
+                let ip = port.hostIP.flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0"
+                ports.append(HostPort(ip: ip, proto: port.protocol ?? "TCP", port: hostPort))
+            }
+        }
+        return ports
+    }
+
+    /// Two bindings conflict on the same port and protocol when either is the wildcard address or both match.
+    public func conflicts(with other: HostPort) -> Bool {
+        port == other.port && proto == other.proto && (ip == other.ip || ip == "0.0.0.0" || other.ip == "0.0.0.0")
+    }
+}

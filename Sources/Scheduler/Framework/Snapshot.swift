@@ -1,0 +1,98 @@
+public import Client
+
+/// The nodes as one scheduling cycle sees them: an immutable copy of the cache's node infos.
+public struct Snapshot: Sendable {
+    public let nodes: [NodeInfo]
+    private let index: [String: Int]
+
+    public init(nodes: [NodeInfo]) {
+        self.nodes = nodes
+        var index: [String: Int] = [:]
+        index.reserveCapacity(nodes.count)
+        for (position, node) in nodes.enumerated() { index[node.name] = position }
+        self.index = index
+    }
+
+    /// Shares the cache's arrays: no copying per cycle unless the cache changes meanwhile.
+    init(nodes: [NodeInfo], index: [String: Int]) {
+        self.nodes = nodes
+        self.index = index
+    }
+
+    public func node(named name: String) -> NodeInfo? {
+        index[name].map { nodes[$0] }
+    }
+}
+
+/// Why a pod fits no node: each rejected node's status, and which plugins rejected it, so the queue knows
+/// which cluster events could help and the event message can count the reasons.
+public struct Diagnosis: Sendable {
+    public var nodeStatuses: [String: PluginStatus] = [:]
+    public var unschedulablePlugins: Set<String> = []
+    /// Set when PreFilter rejected the pod before any node was tried.
+    public var preFilterStatus: PluginStatus?
+
+    public init() {}
+}
+
+/// A pod waiting in the scheduling queue, with its attempt history.
+public struct QueuedPodInfo: Sendable {
+    public var podInfo: PodInfo
+    /// When it was last added to the queue (ties in priority go to the earlier).
+    public var timestamp: ContinuousClock.Instant
+    public var attempts: Int = 0
+    public var initialAttemptTimestamp: ContinuousClock.Instant?
+    /// Plugins that rejected it last time: only events those plugins care about move it back.
+    public var unschedulablePlugins: Set<String> = []
+    /// Rejected by a PreEnqueue plugin (scheduling gates): waits outside the active queue.
+    public var gated = false
+
+    public init(podInfo: PodInfo, timestamp: ContinuousClock.Instant) {
+        self.podInfo = podInfo
+        self.timestamp = timestamp
+    }
+
+    public var pod: Pod { podInfo.pod }
+}
+
+/// What plugins may use of the scheduler beyond the cycle's data: the API client, the event recorder and
+/// read access to the informer caches. Every member has a harmless default, so unit tests set only what a
+/// plugin under test reads.
+public struct FrameworkHandle: Sendable {
+    /// The API client (nil in unit tests of pure plugins).
+    public var client: RESTClient?
+    /// Records an event about a pod: (pod, type `Normal`/`Warning`, reason, action, note).
+    public var recordEvent: @Sendable (Pod, String, String, String, String) -> Void
+    /// The PodDisruptionBudgets in the cluster, read from the informer cache (preemption).
+    public var disruptionBudgets: @Sendable () -> [PodDisruptionBudget]
+    /// Pods nominated to a node by an earlier preemption, which later cycles must leave room for.
+    public var nominatedPods: @Sendable (String) -> [PodInfo]
+    /// A PersistentVolumeClaim by namespace and name.
+    public var persistentVolumeClaim: @Sendable (String, String) -> PersistentVolumeClaim?
+    /// A PersistentVolume by name.
+    public var persistentVolume: @Sendable (String) -> PersistentVolume?
+    /// A StorageClass by name.
+    public var storageClass: @Sendable (String) -> StorageClass?
+    /// A CSINode by (node) name.
+    public var csiNode: @Sendable (String) -> CSINode?
+
+    public init(
+        client: RESTClient? = nil,
+        recordEvent: @escaping @Sendable (Pod, String, String, String, String) -> Void = { _, _, _, _, _ in },
+        disruptionBudgets: @escaping @Sendable () -> [PodDisruptionBudget] = { [] },
+        nominatedPods: @escaping @Sendable (String) -> [PodInfo] = { _ in [] },
+        persistentVolumeClaim: @escaping @Sendable (String, String) -> PersistentVolumeClaim? = { _, _ in nil },
+        persistentVolume: @escaping @Sendable (String) -> PersistentVolume? = { _ in nil },
+        storageClass: @escaping @Sendable (String) -> StorageClass? = { _ in nil },
+        csiNode: @escaping @Sendable (String) -> CSINode? = { _ in nil }
+    ) {
+        self.client = client
+        self.recordEvent = recordEvent
+        self.disruptionBudgets = disruptionBudgets
+        self.nominatedPods = nominatedPods
+        self.persistentVolumeClaim = persistentVolumeClaim
+        self.persistentVolume = persistentVolume
+        self.storageClass = storageClass
+        self.csiNode = csiNode
+    }
+}

@@ -1,0 +1,15 @@
+extension PluginRegistry {
+    /// Upstream's in-tree plugins that this scheduler implements, by name.
+    public static let inTree = PluginRegistry(factories: [
+        "PrioritySort": { _ in PrioritySort() },
+        "SchedulingGates": { _ in SchedulingGates() },
+        "NodeUnschedulable": { _ in NodeUnschedulable() },
+        "NodeName": { _ in NodeName() },
+        "TaintToleration": { _ in TaintToleration() },
+        "NodeAffinity": { _ in NodeAffinity() },
+        "NodePorts": { _ in NodePorts() },
+        "NodeResourcesFit": { context throws(SchedulerConfigError) in try NodeResourcesFit(args: context.args) },
+        "NodeResourcesBalancedAllocation": { context in NodeResourcesBalancedAllocation(args: context.args) },
+        "DefaultBinder": { context in DefaultBinder(client: context.handle.client) },
+    ])
+}

@@ -1,0 +1,162 @@
+import APIMachinery
+
+/// Rejects nodes without room for the pod's requests (and pod count), and scores the rest by a scoring
+/// strategy: LeastAllocated (the default), MostAllocated or RequestedToCapacityRatio.
+struct NodeResourcesFit: FilterPlugin, ScorePlugin {
+    let name = "NodeResourcesFit"
+    let scorer: ResourceAllocationScorer
+    /// Resources whose requests Filter ignores (`ignoredResources`, `ignoredResourceGroups`).
+    let ignored: Set<String>
+    let ignoredGroups: Set<String>
+
+    init(args: JSON?) throws(SchedulerConfigError) {
+        let strategy = args?["scoringStrategy"]
+        let type = strategy?["type"]?.stringValue ?? "LeastAllocated"
+        var resources: [(String, Int64)] = []
+        for item in strategy?["resources"]?.arrayValue ?? [] {
+            guard let name = item["name"]?.stringValue else {
+                throw SchedulerConfigError("NodeResourcesFit: scoringStrategy.resources[].name required")
+            }
+            resources.append((name, item["weight"]?.intValue ?? 1))
+        }
+        if resources.isEmpty { resources = [("cpu", 1), ("memory", 1)] }
+        switch type {
+        case "LeastAllocated":
+            scorer = ResourceAllocationScorer(resources: resources, useRequested: false, score: .least)
+        case "MostAllocated": scorer = ResourceAllocationScorer(resources: resources, useRequested: false, score: .most)
+        case "RequestedToCapacityRatio":
+            var shape: [(utilization: Int64, score: Int64)] = []
+            for point in strategy?["requestedToCapacityRatio"]?["shape"]?.arrayValue ?? [] {
+                shape.append((point["utilization"]?.intValue ?? 0, point["score"]?.intValue ?? 0))
+            }
+            guard !shape.isEmpty else {
+                throw SchedulerConfigError("NodeResourcesFit: requestedToCapacityRatio.shape: Required value")
+            }
+            // The configuration scores 0…10; upstream scales them to 0…maxNodeScore before interpolating.
+            let scaled = shape.map { (utilization: $0.utilization, score: $0.score * maxNodeScore / 10) }
+            scorer = ResourceAllocationScorer(resources: resources, useRequested: false, score: .ratio(scaled))
+        default:
+            throw SchedulerConfigError("NodeResourcesFit: scoringStrategy.type: Unsupported value: \"\(type)\"")
+        }
+        ignored = Set(args?["ignoredResources"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        ignoredGroups = Set(args?["ignoredResourceGroups"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
+
+    func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        let reasons = insufficientResources(pod: pod, node: node)
+        return reasons.isEmpty ? .success : PluginStatus(.unschedulable, reasons)
+    }
+
+    /// Upstream's reasons, in its order: `Too many pods`, then `Insufficient <resource>` per resource.
+    func insufficientResources(pod: PodInfo, node: NodeInfo) -> [String] {
+        var reasons: [String] = []
+        if Int64(node.pods.count) + 1 > node.allocatable.allowedPodNumber { reasons.append("Too many pods") }
+        let want = pod.requests
+        if want.isEmpty { return reasons }
+        let have = node.allocatable
+        let used = node.requested
+        if want.milliCPU > 0 && have.milliCPU < want.milliCPU + used.milliCPU { reasons.append("Insufficient cpu") }
+        if want.memory > 0 && have.memory < want.memory + used.memory { reasons.append("Insufficient memory") }
+        if want.ephemeralStorage > 0 && have.ephemeralStorage < want.ephemeralStorage + used.ephemeralStorage {
+            reasons.append("Insufficient ephemeral-storage")
+        }
+        for (name, amount) in want.scalar.sorted(by: { $0.key < $1.key }) where amount > 0 {
+            if ignored.contains(name) { continue }
+            if let slash = name.firstIndex(of: "/"), ignoredGroups.contains(String(name[..<slash])) { continue }
+            if (have.scalar[name] ?? 0) < amount + (used.scalar[name] ?? 0) { reasons.append("Insufficient \(name)") }
+        }
+        return reasons
+    }
+
+    func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
+        scorer.score(pod: pod, node: node)
+    }
+}
+
+/// Scores a node from how much of each resource the pod would leave requested, as upstream's
+/// `resourceAllocationScorer` (shared by NodeResourcesFit and NodeResourcesBalancedAllocation).
+struct ResourceAllocationScorer: Sendable {
+    enum Kind: Sendable {
+        case least
+        case most
+        case ratio([(utilization: Int64, score: Int64)])
+        case balanced
+    }
+
+    let resources: [(name: String, weight: Int64)]
+    /// Count the pods' actual requests (BalancedAllocation) rather than requests with defaults for absent
+    /// CPU and memory (the Fit strategies).
+    let useRequested: Bool
+    let score: Kind
+
+    /// Requested (node's pods plus this pod) and allocatable per resource; nil for a resource the node lacks.
+    func usage(pod: PodInfo, node: NodeInfo) -> [(requested: Int64, allocatable: Int64, weight: Int64)] {
+        resources.compactMap { resource in
+            let allocatable = node.allocatable.amount(of: resource.name)
+            guard allocatable > 0 else { return nil }
+            let onNode: Int64
+            let forPod: Int64
+            if useRequested || (resource.name != "cpu" && resource.name != "memory") {
+                onNode = node.requested.amount(of: resource.name)
+                forPod = pod.requests.amount(of: resource.name)
+            } else {
+                onNode = node.nonZeroRequested.amount(of: resource.name)
+                forPod = pod.nonZeroRequests.amount(of: resource.name)
+            }
+            return (onNode + forPod, allocatable, resource.weight)
+        }
+    }
+
+    func score(pod: PodInfo, node: NodeInfo) -> Int64 {
+        let usage = usage(pod: pod, node: node)
+        if case .balanced = score { return Self.balanced(usage) }
+        var total: Int64 = 0
+        var weights: Int64 = 0
+        for entry in usage {
+            total += perResource(requested: entry.requested, allocatable: entry.allocatable) * entry.weight
+            weights += entry.weight
+        }
+        return weights == 0 ? 0 : total / weights
+    }
+
+    private func perResource(requested: Int64, allocatable: Int64) -> Int64 {
+        switch score {
+        case .least:
+            return requested > allocatable ? 0 : (allocatable - requested) * maxNodeScore / allocatable
+        case .most:
+            return requested > allocatable ? 0 : requested * maxNodeScore / allocatable
+        case .ratio(let shape):
+            let utilization = min(requested * 100 / allocatable, 100)
+            return Self.interpolate(shape, at: utilization)
+        case .balanced:
+            return 0
+        }
+    }
+
+    /// Upstream's broken linear function through the shape's points.
+    static func interpolate(_ shape: [(utilization: Int64, score: Int64)], at x: Int64) -> Int64 {
+        guard let first = shape.first, let last = shape.last else { return 0 }
+        if x <= first.utilization { return first.score }
+        for index in 1..<shape.count where x <= shape[index].utilization {
+            let (x0, y0) = shape[index - 1]
+            let (x1, y1) = shape[index]
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        }
+        return last.score
+    }
+
+    /// 1 minus the standard deviation of the requested fractions: nodes whose resources fill evenly score high.
+    private static func balanced(_ usage: [(requested: Int64, allocatable: Int64, weight: Int64)]) -> Int64 {
+        let fractions = usage.map { min(Double($0.requested) / Double($0.allocatable), 1) }
+        guard fractions.count > 1 else { return maxNodeScore }
+        let deviation: Double
+        if fractions.count == 2 {
+            deviation = abs(fractions[0] - fractions[1]) / 2
+        } else {
+            let mean = fractions.reduce(0, +) / Double(fractions.count)
+            let variance = fractions.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(fractions.count)
+            deviation = variance.squareRoot()
+        }
+        return Int64((1 - deviation) * Double(maxNodeScore))
+    }
+}

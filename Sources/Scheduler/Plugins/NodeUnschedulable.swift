@@ -1,0 +1,13 @@
+import Client
+
+/// Rejects cordoned nodes (`spec.unschedulable`) unless the pod tolerates their unschedulable taint.
+struct NodeUnschedulable: FilterPlugin {
+    let name = "NodeUnschedulable"
+    static let taint = Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
+
+    func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        guard node.node.spec.unschedulable == true else { return .success }
+        if pod.pod.spec.tolerations.contains(where: { $0.tolerates(Self.taint) }) { return .success }
+        return .unresolvable("node(s) were unschedulable")
+    }
+}
