@@ -1,0 +1,88 @@
+/// How an object left the cache.
+public enum DeleteEvent<Object: KubernetesObject>: Sendable {
+    /// A watch reported the deletion; the object is its final state.
+    case deleted(Object)
+    /// A relist found the object gone: the deletion itself was missed, so `lastKnown` is the state the cache
+    /// held, possibly stale (upstream's `DeletedFinalStateUnknown`).
+    case tombstone(key: ObjectKey, lastKnown: Object)
+
+    /// The deleted object, or the last state the cache knew.
+    public var object: Object {
+        switch self {
+        case .deleted(let object), .tombstone(_, let object): return object
+        }
+    }
+
+    /// Where the object lived.
+    public var key: ObjectKey {
+        switch self {
+        case .deleted(let object): return object.key
+        case .tombstone(let key, _): return key
+        }
+    }
+}
+
+/// Callbacks for an informer's changes, as client-go's `ResourceEventHandlerFuncs`. Each handler is called from
+/// its own task, one notification at a time, in the order the informer saw the changes.
+public struct ResourceEventHandler<Object: KubernetesObject>: Sendable {
+    /// A new object; `isInInitialList` is true for the objects of the informer's first list (and for the
+    /// synthetic adds a handler registered later receives).
+    public var onAdd: @Sendable (_ object: Object, _ isInInitialList: Bool) async -> Void
+    /// A changed object; `old` and `new` are equal on a resync.
+    public var onUpdate: @Sendable (_ old: Object, _ new: Object) async -> Void
+    public var onDelete: @Sendable (_ event: DeleteEvent<Object>) async -> Void
+
+    public init(
+        onAdd: @escaping @Sendable (_ object: Object, _ isInInitialList: Bool) async -> Void = { _, _ in },
+        onUpdate: @escaping @Sendable (_ old: Object, _ new: Object) async -> Void = { _, _ in },
+        onDelete: @escaping @Sendable (_ event: DeleteEvent<Object>) async -> Void = { _ in }
+    ) {
+        self.onAdd = onAdd
+        self.onUpdate = onUpdate
+        self.onDelete = onDelete
+    }
+}
+
+/// What an informer hands one handler.
+enum Notification<Object: KubernetesObject>: Sendable {
+    case add(Object, isInInitialList: Bool)
+    case update(old: Object, new: Object)
+    case delete(DeleteEvent<Object>)
+}
+
+/// Identifies a handler added to an informer, to remove it again.
+public struct HandlerRegistration: Sendable, Hashable {
+    let id: UInt64
+}
+
+/// upstream's `processorListener`: an unbounded buffer and a task that feeds one handler in order, so a slow
+/// handler delays only itself, never the informer or the other handlers.
+final class ProcessorListener<Object: KubernetesObject>: Sendable {
+    private let continuation: AsyncStream<Notification<Object>>.Continuation
+    private let task: Task<Void, Never>
+
+    init(handler: ResourceEventHandler<Object>) {
+        let (notifications, continuation) = AsyncStream.makeStream(
+            of: Notification<Object>.self, bufferingPolicy: .unbounded)
+        self.continuation = continuation
+        task = Task {
+            for await notification in notifications {
+                switch notification {
+                case .add(let object, let isInInitialList): await handler.onAdd(object, isInInitialList)
+                case .update(let old, let new): await handler.onUpdate(old, new)
+                case .delete(let event): await handler.onDelete(event)
+                }
+            }
+        }
+    }
+
+    func send(_ notification: Notification<Object>) {
+        continuation.yield(notification)
+    }
+
+    /// Stops at once: notifications not yet handled are dropped.
+    func stop() {
+        continuation.finish()
+        task.cancel()
+    }
+}

@@ -1,0 +1,110 @@
+public import Logging
+import NIOConcurrencyHelpers
+
+/// One informer per kind and scope for a whole process, as client-go's `SharedInformerFactory`: every consumer
+/// that asks for Pods gets the same informer, so the process lists and watches Pods once however many
+/// controllers read them.
+///
+/// ```swift
+/// let factory = SharedInformerFactory(client: client)
+/// let pods = factory.informer(for: Pod.self)
+/// pods.addEventHandler(ResourceEventHandler(onAdd: { pod, _ in queue.add(pod.key) }))
+/// factory.start()
+/// guard await factory.waitForCacheSync() else { return }
+/// ```
+public final class SharedInformerFactory: Sendable {
+    private struct Key: Hashable, Sendable {
+        var type: ObjectIdentifier
+        var scope: ListScope
+    }
+
+    private struct Entry: Sendable {
+        var informer: any FactoryInformer
+        var task: Task<Void, Never>?
+    }
+
+    private struct State: Sendable {
+        var entries: [Key: Entry] = [:]
+        var shutDown = false
+    }
+
+    public let client: RESTClient
+    /// The scope informers get when the caller names none.
+    public let defaultScope: ListScope
+    /// The resync period of every informer the factory makes.
+    public let resyncPeriod: Duration?
+    let time: any TimeSource
+    let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    /// A factory whose informers watch `defaultScope` (all namespaces unless narrowed) through `client`.
+    public init(
+        client: RESTClient, defaultScope: ListScope = .all, resyncPeriod: Duration? = nil,
+        time: any TimeSource = SystemTime(), logger: Logger = Logger(label: "kubeswift.informer")
+    ) {
+        self.client = client
+        self.defaultScope = defaultScope
+        self.resyncPeriod = resyncPeriod
+        self.time = time
+        self.logger = logger
+    }
+
+    /// The shared informer for `type` in `scope` (the factory's default scope when nil), made on first use.
+    /// Informers made after `start()` run once `start()` is called again.
+    public func informer<Object: KubernetesObject>(for type: Object.Type, scope: ListScope? = nil)
+        -> SharedIndexInformer<Object>
+    {
+        let key = Key(type: ObjectIdentifier(type), scope: scope ?? defaultScope)
+        return state.withLockedValue { state in
+            if let existing = state.entries[key]?.informer as? SharedIndexInformer<Object> { return existing }
+            let informer = SharedIndexInformer<Object>(
+                client: client, scope: key.scope, resyncPeriod: resyncPeriod, time: time, logger: logger)
+            state.entries[key] = Entry(informer: informer)
+            return informer
+        }
+    }
+
+    /// The lister over the shared informer for `type` in `scope`.
+    public func lister<Object: KubernetesObject>(for type: Object.Type, scope: ListScope? = nil) -> Lister<Object> {
+        informer(for: type, scope: scope).lister
+    }
+
+    /// Starts every informer not yet running.
+    public func start() {
+        state.withLockedValue { state in
+            guard !state.shutDown else { return }
+            for (key, entry) in state.entries where entry.task == nil {
+                let informer = entry.informer
+                state.entries[key]?.task = Task { await informer.run() }
+            }
+        }
+    }
+
+    /// Waits until every started informer has synced; false if the task is cancelled or the factory shuts down
+    /// first.
+    public func waitForCacheSync() async -> Bool {
+        let started = state.withLockedValue { state in state.entries.values.filter { $0.task != nil }.map(\.informer) }
+        for informer in started {
+            guard await informer.waitForSync() else { return false }
+        }
+        return true
+    }
+
+    /// Stops every informer and returns once they have stopped; the factory starts nothing afterwards.
+    public func shutdown() async {
+        let tasks = state.withLockedValue { state in
+            state.shutDown = true
+            return state.entries.values.compactMap(\.task)
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+}
+
+/// What the factory needs of an informer whatever its kind.
+protocol FactoryInformer: Sendable {
+    func run() async
+    func waitForSync() async -> Bool
+}
+
+extension SharedIndexInformer: FactoryInformer {}
