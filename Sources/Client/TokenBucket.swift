@@ -35,6 +35,13 @@ struct TokenBucket: Sendable {
         return .nanoseconds(Int64((-tokens / qps * 1e9).rounded(.up)))
     }
 
+    /// Whether the bucket has refilled to its burst by `now`, so forgetting it changes nothing.
+    func isFull(now: ContinuousClock.Instant) -> Bool {
+        var copy = self
+        copy.refill(now: now)
+        return copy.tokens >= burst
+    }
+
     private mutating func refill(now: ContinuousClock.Instant) {
         guard now > last else { return }
         tokens = min(burst, tokens + (now - last).fractionalSeconds * qps)

@@ -1,4 +1,4 @@
-public import APIMachinery
+import APIMachinery
 public import Logging
 import NIOConcurrencyHelpers
 

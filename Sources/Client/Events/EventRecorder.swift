@@ -1,0 +1,176 @@
+import APIMachinery
+import Foundation
+public import Logging
+import NIOConcurrencyHelpers
+
+/// An event's type, as `events.k8s.io/v1` allows them.
+public enum EventType: String, Sendable, Hashable {
+    case normal = "Normal"
+    case warning = "Warning"
+}
+
+/// Records `events.k8s.io/v1` Events as upstream's `tools/events` recorder and broadcaster do: the
+/// caller never waits (events queue in a bounded buffer, dropped with a log line when it is full),
+/// repeats of one event become an `EventSeries` on it, and a (source, object) spam filter caps the rest.
+/// `run()` does the writing.
+public final class EventRecorder: Sendable {
+    /// Upstream's `maxQueuedEvents`.
+    public static let defaultBufferSize = 1000
+    /// The events API limits a note to 1 kB.
+    static let noteLimit = 1024
+
+    /// The controller writing the events (`kube-scheduler`, `deployment-controller`, …).
+    public let reportingController: String
+    /// This instance of it (upstream components use their leader-election identity).
+    public let reportingInstance: String
+    private let client: RESTClient
+    private let timeSource: any TimeSource
+    private let logger: Logger
+    private let events: AsyncStream<Command>
+    private let continuation: AsyncStream<Command>.Continuation
+    /// Events handed to `eventf` and not yet dealt with by `run()`.
+    private let backlog = NIOLockedValueBox(0)
+    /// The last name's timestamp, so two events in one clock tick still get distinct names.
+    private let lastNameTime = NIOLockedValueBox<Int64>(0)
+
+    private enum Command: Sendable {
+        case record(JSON)
+        case flush
+    }
+
+    /// A recorder writing through `client`; nothing is written until `run()` is running.
+    public init(
+        client: RESTClient, reportingController: String, reportingInstance: String,
+        bufferSize: Int = defaultBufferSize, timeSource: any TimeSource = SystemTime(),
+        logger: Logger = Logger(label: "kubeswift.events")
+    ) {
+        self.client = client
+        self.reportingController = reportingController
+        self.reportingInstance = reportingInstance
+        self.timeSource = timeSource
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: Command.self, bufferingPolicy: .bufferingOldest(bufferSize))
+    }
+
+    /// Records that `action` was taken about `regarding` (and `related`) for `reason`, with a
+    /// human-readable `note`. Returns at once; the write happens on `run()`'s task.
+    public func eventf(
+        regarding: ObjectReference, related: ObjectReference? = nil, type: EventType, reason: String,
+        action: String, note: String
+    ) {
+        let event = makeEvent(
+            regarding: regarding, related: related, type: type, reason: reason, action: action, note: note)
+        backlog.withLockedValue { $0 += 1 }
+        if case .dropped = continuation.yield(.record(event)) {
+            backlog.withLockedValue { $0 -= 1 }
+            logger.error(
+                "Unable to record event: the queue of \(EventRecorder.defaultBufferSize) is full, dropping event with reason \(reason) about \(regarding.kind ?? "")/\(regarding.name ?? "")"
+            )
+        }
+    }
+
+    /// Writes the queued events until the calling task is cancelled; call it once, for the recorder's life.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            let continuation = self.continuation
+            let timeSource = self.timeSource
+            group.addTask {
+                while (try? await timeSource.sleep(for: EventAggregator.seriesHeartbeat)) != nil {
+                    continuation.yield(.flush)
+                }
+            }
+            var aggregator = EventAggregator()
+            for await command in events {
+                switch command {
+                case .record(let event):
+                    if let write = aggregator.record(event, now: timeSource.now, wallNow: timeSource.wallNow) {
+                        await perform(write)
+                    }
+                    backlog.withLockedValue { $0 -= 1 }
+                case .flush:
+                    for write in aggregator.flush(now: timeSource.now) { await perform(write) }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Events queued and not yet written or dropped.
+    var queued: Int { backlog.withLockedValue { $0 } }
+
+    private func makeEvent(
+        regarding: ObjectReference, related: ObjectReference?, type: EventType, reason: String, action: String,
+        note: String
+    ) -> JSON {
+        let wallNow = timeSource.wallNow
+        let nanoseconds = Int64((wallNow.timeIntervalSince1970 * 1e9).rounded(.down))
+        let nameTime = lastNameTime.withLockedValue { last in
+            last = max(last + 1, nanoseconds)
+            return last
+        }
+        var namespace = regarding.namespace ?? ""
+        if namespace.isEmpty { namespace = "default" }
+        var event: JSON = [
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": [
+                "name": .string("\(regarding.name ?? "").\(String(nameTime, radix: 16))"),
+                "namespace": .string(namespace),
+            ],
+            "eventTime": .string(LeaderElectionRecord.microTime(wallNow)),
+            "reportingController": .string(reportingController), "reportingInstance": .string(reportingInstance),
+            "action": .string(action), "reason": .string(reason), "regarding": regarding.toJSON(),
+            "note": .string(Self.truncated(note)), "type": .string(type.rawValue),
+        ]
+        if let related { event["related"] = related.toJSON() }
+        return event
+    }
+
+    /// `note` cut to the API's limit at a character boundary.
+    static func truncated(_ note: String) -> String {
+        guard note.utf8.count > noteLimit else { return note }
+        var cut = ""
+        for character in note {
+            guard cut.utf8.count + character.utf8.count <= noteLimit else { break }
+            cut.append(character)
+        }
+        return cut
+    }
+
+    private func perform(_ write: EventAggregator.Write) async {
+        switch write {
+        case .create(let event):
+            await create(event)
+        case .updateSeries(let event):
+            let path = Self.collection(event) + "/" + Query.escape(event[path: "metadata", "name"]?.stringValue ?? "")
+            do {
+                _ = try await client.patchJSON(path: path, ["series": event["series"] ?? .null], type: .merge)
+            } catch let error as StatusError where error.code == 404 || error.code == 409 {
+                // The event expired (event TTL) or was replaced: the series lives on in a new one.
+                await create(event)
+            } catch {
+                logger.error(
+                    "Unable to update event series \(event[path: "metadata", "name"]?.stringValue ?? ""): \(error)")
+            }
+        }
+    }
+
+    private func create(_ event: JSON) async {
+        var event = event
+        event.set(["metadata", "resourceVersion"], to: nil)
+        do {
+            _ = try await client.postJSON(path: Self.collection(event), event)
+        } catch let error as StatusError where error.code == 409 {
+            logger.debug("Server rejected event (will not retry!): \(error)")
+        } catch {
+            logger.error(
+                "Server rejected event \(event[path: "metadata", "name"]?.stringValue ?? "") (will not retry!): \(error)"
+            )
+        }
+    }
+
+    private static func collection(_ event: JSON) -> String {
+        ResourcePath.path(
+            group: "events.k8s.io", version: "v1", namespace: event[path: "metadata", "namespace"]?.stringValue,
+            resource: "events")
+    }
+}
