@@ -4,6 +4,7 @@ import Client
 /// Binds a pod by creating its `pods/binding` subresource, as upstream's default binder.
 struct DefaultBinder: BindPlugin {
     let name = "DefaultBinder"
+    let clusterEvents: Set<ClusterEvent> = []
     let client: RESTClient?
 
     func bind(state: CycleState, pod: PodInfo, nodeName: String) async -> PluginStatus {

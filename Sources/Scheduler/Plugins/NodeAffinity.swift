@@ -4,6 +4,7 @@ import Client
 /// the preferred terms they match.
 struct NodeAffinity: PreFilterPlugin, FilterPlugin, ScorePlugin {
     let name = "NodeAffinity"
+    let clusterEvents: Set<ClusterEvent> = [.nodeAdd, .nodeUpdate]
     static let mismatch = "node(s) didn't match Pod's node affinity/selector"
 
     func preFilter(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PreFilterResult {

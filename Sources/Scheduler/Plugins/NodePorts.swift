@@ -1,6 +1,7 @@
 /// Rejects nodes where another pod already binds a host port the pod needs.
 struct NodePorts: PreFilterPlugin, FilterPlugin {
     let name = "NodePorts"
+    let clusterEvents: Set<ClusterEvent> = [.assignedPodDelete, .nodeAdd, .nodeUpdate]
 
     func preFilter(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PreFilterResult {
         PreFilterResult(pod.hostPorts.isEmpty ? .skip : .success)

@@ -3,6 +3,7 @@ import APIMachinery
 /// Prefers nodes whose CPU and memory would stay equally used, so no resource strands another.
 struct NodeResourcesBalancedAllocation: PreScorePlugin, ScorePlugin {
     let name = "NodeResourcesBalancedAllocation"
+    let clusterEvents: Set<ClusterEvent> = []
     let scorer: ResourceAllocationScorer
 
     init(args: JSON?) {

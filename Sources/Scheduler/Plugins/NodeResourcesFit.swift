@@ -4,6 +4,7 @@ import APIMachinery
 /// strategy: LeastAllocated (the default), MostAllocated or RequestedToCapacityRatio.
 struct NodeResourcesFit: FilterPlugin, ScorePlugin {
     let name = "NodeResourcesFit"
+    let clusterEvents: Set<ClusterEvent> = [.assignedPodDelete, .nodeAdd, .nodeUpdate]
     let scorer: ResourceAllocationScorer
     /// Resources whose requests Filter ignores (`ignoredResources`, `ignoredResourceGroups`).
     let ignored: Set<String>

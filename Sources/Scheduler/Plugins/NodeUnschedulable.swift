@@ -3,6 +3,7 @@ import Client
 /// Rejects cordoned nodes (`spec.unschedulable`) unless the pod tolerates their unschedulable taint.
 struct NodeUnschedulable: FilterPlugin {
     let name = "NodeUnschedulable"
+    let clusterEvents: Set<ClusterEvent> = [.nodeAdd, .nodeUpdate]
     static let taint = Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {

@@ -4,6 +4,7 @@ public import Client
 /// fewer untolerated PreferNoSchedule taints.
 struct TaintToleration: FilterPlugin, ScorePlugin {
     let name = "TaintToleration"
+    let clusterEvents: Set<ClusterEvent> = [.nodeAdd, .nodeUpdate]
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
         let tolerations = pod.pod.spec.tolerations
