@@ -75,6 +75,8 @@ public struct FrameworkHandle: Sendable {
     public var storageClass: @Sendable (String) -> StorageClass?
     /// A CSINode by (node) name.
     public var csiNode: @Sendable (String) -> CSINode?
+    /// A namespace's labels by name, nil when it is unknown (InterPodAffinity's namespaceSelector).
+    public var namespaceLabels: @Sendable (String) -> [String: String]?
 
     public init(
         client: RESTClient? = nil,
@@ -84,7 +86,8 @@ public struct FrameworkHandle: Sendable {
         persistentVolumeClaim: @escaping @Sendable (String, String) -> PersistentVolumeClaim? = { _, _ in nil },
         persistentVolume: @escaping @Sendable (String) -> PersistentVolume? = { _ in nil },
         storageClass: @escaping @Sendable (String) -> StorageClass? = { _ in nil },
-        csiNode: @escaping @Sendable (String) -> CSINode? = { _ in nil }
+        csiNode: @escaping @Sendable (String) -> CSINode? = { _ in nil },
+        namespaceLabels: @escaping @Sendable (String) -> [String: String]? = { _ in nil }
     ) {
         self.client = client
         self.recordEvent = recordEvent
@@ -94,5 +97,6 @@ public struct FrameworkHandle: Sendable {
         self.persistentVolume = persistentVolume
         self.storageClass = storageClass
         self.csiNode = csiNode
+        self.namespaceLabels = namespaceLabels
     }
 }
