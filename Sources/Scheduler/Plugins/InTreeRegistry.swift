@@ -11,5 +11,10 @@ extension PluginRegistry {
         "NodeResourcesFit": { context throws(SchedulerConfigError) in try NodeResourcesFit(args: context.args) },
         "NodeResourcesBalancedAllocation": { context in NodeResourcesBalancedAllocation(args: context.args) },
         "DefaultBinder": { context in DefaultBinder(client: context.handle.client) },
+        "ImageLocality": { _ in ImageLocality() },
+        "VolumeRestrictions": { context in VolumeRestrictions(handle: context.handle) },
+        "NodeVolumeLimits": { context in NodeVolumeLimits(handle: context.handle) },
+        "VolumeBinding": { context in VolumeBinding(handle: context.handle) },
+        "VolumeZone": { context in VolumeZone(handle: context.handle) },
     ])
 }

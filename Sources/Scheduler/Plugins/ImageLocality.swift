@@ -1,0 +1,68 @@
+/// Prefers nodes that already hold the pod's container images, weighted by image size and scaled down for
+/// images most nodes have (so the pods of a widely pulled image still spread), as upstream's ImageLocality.
+struct ImageLocality: PreScorePlugin, ScorePlugin {
+    let name = "ImageLocality"
+    let clusterEvents: Set<ClusterEvent> = []
+
+    static let megabyte: Int64 = 1024 * 1024
+    /// Below this many bytes of images already present a node gets no credit (upstream's `minThreshold`).
+    static let minThreshold: Int64 = 23 * megabyte
+    /// Per container, more bytes than this earn no more credit (upstream's `maxContainerThreshold`).
+    static let maxContainerThreshold: Int64 = 1000 * megabyte
+
+    /// How many of the cycle's nodes hold each image, and how many nodes there are. Upstream counts every
+    /// node of the snapshot; plugins here see the feasible nodes, which spreads a little less.
+    struct Spread: Sendable {
+        var nodesWithImage: [String: Int64]
+        var totalNodes: Int64
+    }
+
+    func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
+        let images = Set(Self.images(of: pod))
+        var counts: [String: Int64] = [:]
+        for node in nodes {
+            for image in images where node.imageSizes[image] != nil { counts[image, default: 0] += 1 }
+        }
+        state.write(Spread(nodesWithImage: counts, totalNodes: Int64(nodes.count)))
+        return .success
+    }
+
+    func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
+        let images = Self.images(of: pod)
+        let spread = state.read(Spread.self)
+        var sum: Int64 = 0
+        for image in images {
+            guard let size = node.imageSizes[image] else { continue }
+            let holders = spread?.nodesWithImage[image] ?? 1
+            let total = max(spread?.totalNodes ?? 1, holders)
+            sum += Int64(Double(size) * Double(holders) / Double(total))
+        }
+        let spec = pod.pod.spec
+        return Self.priority(sumScores: sum, containers: Int64(spec.initContainers.count + spec.containers.count))
+    }
+
+    /// Maps the summed image bytes onto 0…`maxNodeScore` between the thresholds.
+    static func priority(sumScores: Int64, containers: Int64) -> Int64 {
+        let maxThreshold = maxContainerThreshold * max(containers, 1)
+        let clamped = min(max(sumScores, minThreshold), maxThreshold)
+        return maxNodeScore * (clamped - minThreshold) / (maxThreshold - minThreshold)
+    }
+
+    /// The images of the pod's init and regular containers, normalised as node statuses name them.
+    static func images(of pod: PodInfo) -> [String] {
+        (pod.pod.spec.initContainers + pod.pod.spec.containers).compactMap { container in
+            container.image.flatMap { $0.isEmpty ? nil : normalized($0) }
+        }
+    }
+
+    /// An image without a tag means `:latest` (a colon before the last slash is a registry port, not a tag).
+    static func normalized(_ image: String) -> String {
+        let colon = image.lastIndex(of: ":")
+        let slash = image.lastIndex(of: "/")
+        switch (colon, slash) {
+        case (nil, _): return image + ":latest"
+        case (let colon?, let slash?) where colon < slash: return image + ":latest"
+        default: return image
+        }
+    }
+}
