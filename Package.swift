@@ -30,7 +30,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "TestSupport", swiftSettings: upcoming),
-        .target(name: "Component", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(
+            name: "Component",
+            dependencies: [
+                "Operations",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: upcoming),
         .target(
             name: "APIMachinery",
             swiftSettings: upcoming
@@ -163,7 +174,14 @@ let package = Package(
             dependencies: ["APIServer", "Operations", "Storage", "APIMachinery", "TestSupport"],
             exclude: ["Python"], swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
-        .testTarget(name: "ComponentTests", dependencies: ["Component"], swiftSettings: upcoming),
+        .testTarget(
+            name: "ComponentTests",
+            dependencies: [
+                "Component", "Operations",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming),
         .testTarget(
             name: "AuthorizationTests", dependencies: ["Authorization", "APIMachinery", "TestSupport"],
             swiftSettings: upcoming),

@@ -1,0 +1,111 @@
+import Foundation
+
+/// Where and how a component serves its health and metrics endpoint, from the flags upstream's
+/// `SecureServingOptions` declares for kube-scheduler and kube-controller-manager.
+public struct ServingConfiguration: Sendable {
+    /// A `securePort` that binds any free port. Only tests use it: 0 turns serving off, as upstream.
+    public static let anyFreePort = -1
+
+    /// `--bind-address`; empty, `0.0.0.0` and `::` listen on every interface and address family.
+    public var bindAddress: String
+    /// `--secure-port`; 0 turns serving off, ``anyFreePort`` picks a free port.
+    public var securePort: Int
+    /// `--tls-cert-file`: the serving certificate, followed by any intermediates.
+    public var certFile: String?
+    /// `--tls-private-key-file`.
+    public var keyFile: String?
+    /// `--cert-dir`: where a generated self-signed pair is kept; nil keeps it in memory.
+    public var certDirectory: String?
+    /// The generated pair's file names in ``certDirectory``: `<pairName>.crt` and `<pairName>.key`.
+    public var pairName: String
+
+    public init(
+        bindAddress: String = "0.0.0.0", securePort: Int, certFile: String? = nil, keyFile: String? = nil,
+        certDirectory: String? = nil, pairName: String
+    ) {
+        self.bindAddress = bindAddress
+        self.securePort = securePort
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.certDirectory = certDirectory
+        self.pairName = pairName
+    }
+
+    /// The secure-serving flags with the component's default port, and the insecure flags upstream removed
+    /// (still in older guides' unit files), accepted so those units keep starting.
+    public static func flagDefinitions(securePort: Int, insecurePort: Int) -> [FlagDefinition] {
+        let removed = "insecure serving was removed upstream; use --secure-port"
+        return [
+            FlagDefinition(
+                "bind-address", default: "0.0.0.0",
+                usage:
+                    "The IP address on which to listen for the --secure-port port. If blank or an unspecified address (0.0.0.0 or ::), all interfaces and IP address families will be used."
+            ),
+            FlagDefinition(
+                "secure-port", default: String(securePort),
+                usage:
+                    "The port on which to serve HTTPS with authentication and authorization. If 0, don't serve HTTPS at all."
+            ),
+            FlagDefinition(
+                "tls-cert-file",
+                usage:
+                    "File containing the default x509 Certificate for HTTPS. (CA cert, if any, concatenated after server cert). If HTTPS serving is enabled, and --tls-cert-file and --tls-private-key-file are not provided, a self-signed certificate and key are generated for the public address and saved to the directory specified by --cert-dir."
+            ),
+            FlagDefinition(
+                "tls-private-key-file", usage: "File containing the default x509 private key matching --tls-cert-file."),
+            FlagDefinition(
+                "cert-dir",
+                usage:
+                    "The directory where the TLS certs are located. If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored."
+            ),
+            FlagDefinition(
+                "port", default: String(insecurePort), support: .noEffect(removed),
+                usage: "DEPRECATED: the port on which to serve HTTP insecurely; it has no effect."),
+            FlagDefinition(
+                "address", default: "0.0.0.0", support: .noEffect(removed),
+                usage: "DEPRECATED: the IP address on which to serve the insecure --port; it has no effect."),
+        ]
+    }
+
+    /// Reads the flags of ``flagDefinitions(securePort:insecurePort:)``, refusing what upstream refuses with its
+    /// messages. The pair name defaults to the executable's name, which upstream hard-codes per component
+    /// (`kube-scheduler`, `kube-controller-manager`).
+    public init(flags: FlagSet, pairName: String? = nil) throws(FlagError) {
+        let port = try flags.int("secure-port")
+        guard (0...65535).contains(port) else {
+            throw FlagError(
+                message: "--secure-port \(port) must be between 0 and 65535, inclusive. 0 for turning off secure port")
+        }
+        let address = flags.string("bind-address").trimmingCharacters()
+        // pflag's IP flag keeps its default for an empty value.
+        guard address.isEmpty || Self.isIPAddress(address) else {
+            throw FlagError(
+                message:
+                    "invalid argument \"\(address)\" for \"--bind-address\" flag: failed to parse IP: \"\(address)\"")
+        }
+        self.init(
+            bindAddress: address.isEmpty ? "0.0.0.0" : address, securePort: port,
+            certFile: Self.nonEmpty(flags.string("tls-cert-file")),
+            keyFile: Self.nonEmpty(flags.string("tls-private-key-file")),
+            certDirectory: Self.nonEmpty(flags.string("cert-dir")),
+            pairName: pairName ?? ProcessInfo.processInfo.processName)
+    }
+
+    /// True for `0.0.0.0`, `::` and an empty address: listen on everything.
+    var bindsEveryInterface: Bool {
+        bindAddress.isEmpty || Self.ipAddressBytes(bindAddress)?.allSatisfy { $0 == 0 } == true
+    }
+
+    static func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
+
+    static func isIPAddress(_ text: String) -> Bool { ipAddressBytes(text) != nil }
+
+    /// Network-order bytes of an IPv4 or IPv6 literal; inet_pton is as strict as Go's net.ParseIP
+    /// (no leading zeros, no zones).
+    static func ipAddressBytes(_ text: String) -> [UInt8]? {
+        let family = text.contains(":") ? AF_INET6 : AF_INET
+        var bytes = [UInt8](repeating: 0, count: family == AF_INET6 ? 16 : 4)
+        let parsed = bytes.withUnsafeMutableBytes { inet_pton(family, text, $0.baseAddress) }
+        return parsed == 1 ? bytes : nil
+    }
+}
