@@ -16,5 +16,9 @@ extension PluginRegistry {
         "NodeVolumeLimits": { context in NodeVolumeLimits(handle: context.handle) },
         "VolumeBinding": { context in VolumeBinding(handle: context.handle) },
         "VolumeZone": { context in VolumeZone(handle: context.handle) },
+        "PodTopologySpread": { context throws(SchedulerConfigError) in try PodTopologySpread(args: context.args) },
+        "InterPodAffinity": { context throws(SchedulerConfigError) in
+            try InterPodAffinity(args: context.args, handle: context.handle)
+        },
     ])
 }

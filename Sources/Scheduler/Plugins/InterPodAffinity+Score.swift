@@ -1,0 +1,75 @@
+import Client
+
+/// Scoring: each domain collects the weights of preferred terms (the incoming pod's and existing pods')
+/// that its pods satisfy, and existing pods' required affinity at `hardPodAffinityWeight`; a node scores
+/// the sum over its domains, scaled between the lowest and highest node.
+extension InterPodAffinity {
+    /// Topology key → domain value → score.
+    struct ScoreState: Sendable {
+        var topologyScore: [String: [String: Int64]] = [:]
+
+        mutating func add(_ term: AffinityTerm, on node: Node, _ weight: Int64) {
+            guard weight != 0, let pair = term.pair(on: node) else { return }
+            topologyScore[pair.key, default: [:]][pair.value, default: 0] += weight
+        }
+    }
+
+    func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
+        guard let terms = try? PodAffinityTerms(pod.pod) else { return .error("parsing pod affinity terms") }
+        let hasPreferred = !terms.preferredAffinity.isEmpty || !terms.preferredAntiAffinity.isEmpty
+        let allNodes = state.read(AllNodes.self)?.nodes ?? nodes
+        let incomingLabels = handle.namespaceLabels(pod.namespace)
+        var scoreState = ScoreState()
+        for node in allNodes {
+            for other in node.pods {
+                let existing = PodAffinityTerms.existing(other.pod)
+                // Without preferred terms of its own, only pods with affinity terms can score the pod.
+                if !hasPreferred && existing == nil { continue }
+                let otherLabels = handle.namespaceLabels(other.namespace)
+                for term in terms.preferredAffinity where term.matches(other.pod, namespaceLabels: otherLabels) {
+                    scoreState.add(term, on: node.node, term.weight)
+                }
+                for term in terms.preferredAntiAffinity where term.matches(other.pod, namespaceLabels: otherLabels) {
+                    scoreState.add(term, on: node.node, -term.weight)
+                }
+                guard let existing else { continue }
+                if hardPodAffinityWeight > 0 {
+                    for term in existing.requiredAffinity where term.matches(pod.pod, namespaceLabels: incomingLabels) {
+                        scoreState.add(term, on: node.node, hardPodAffinityWeight)
+                    }
+                }
+                if ignorePreferredTermsOfExistingPods { continue }
+                for term in existing.preferredAffinity where term.matches(pod.pod, namespaceLabels: incomingLabels) {
+                    scoreState.add(term, on: node.node, term.weight)
+                }
+                for term in existing.preferredAntiAffinity
+                where term.matches(pod.pod, namespaceLabels: incomingLabels) {
+                    scoreState.add(term, on: node.node, -term.weight)
+                }
+            }
+        }
+        state.write(scoreState)
+        return .success
+    }
+
+    func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
+        guard let scoreState = state.read(ScoreState.self) else { return 0 }
+        var total: Int64 = 0
+        for (key, domains) in scoreState.topologyScore {
+            if let value = node.node.metadata.labels[key] { total += domains[value] ?? 0 }
+        }
+        return total
+    }
+
+    /// Upstream's min-max scaling: the lowest node gets 0, the highest `maxNodeScore`.
+    func normalize(state: CycleState, pod: PodInfo, scores: inout [Int64]) {
+        guard let scoreState = state.read(ScoreState.self), !scoreState.topologyScore.isEmpty,
+            let lowest = scores.min(), let highest = scores.max()
+        else { return }
+        let spread = highest - lowest
+        for index in scores.indices {
+            scores[index] =
+                spread > 0 ? Int64(Double(maxNodeScore) * Double(scores[index] - lowest) / Double(spread)) : 0
+        }
+    }
+}

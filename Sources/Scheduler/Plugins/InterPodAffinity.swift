@@ -1,0 +1,149 @@
+import APIMachinery
+import Client
+
+/// Places pods relative to other pods: required pod affinity and anti-affinity (the incoming pod's, and
+/// existing pods' anti-affinity against it) filter, preferred terms score, as upstream's InterPodAffinity.
+/// PreFilter counts matching pods per topology domain once; Filter only reads the counts.
+struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin {
+    let name = "InterPodAffinity"
+    let clusterEvents: Set<ClusterEvent> = [
+        .assignedPodAdd, .assignedPodUpdate, .assignedPodDelete, .nodeAdd, .nodeUpdate,
+    ]
+    /// The score an existing pod's required affinity term gives the domains of pods it matches (0…100).
+    let hardPodAffinityWeight: Int64
+    /// Leave existing pods' preferred terms out of scoring (upstream's `ignorePreferredTermsOfExistingPods`).
+    let ignorePreferredTermsOfExistingPods: Bool
+    let handle: FrameworkHandle
+
+    static let affinityMismatch = "node(s) didn't match pod affinity rules"
+    static let antiAffinityMismatch = "node(s) didn't match pod anti-affinity rules"
+    static let existingAntiAffinityMismatch = "node(s) didn't satisfy existing pods anti-affinity rules"
+
+    init(args: JSON?, handle: FrameworkHandle) throws(SchedulerConfigError) {
+        hardPodAffinityWeight = args?["hardPodAffinityWeight"]?.intValue ?? 1
+        guard (0...maxNodeScore).contains(hardPodAffinityWeight) else {
+            throw SchedulerConfigError(
+                "hardPodAffinityWeight: Invalid value: \(hardPodAffinityWeight): not in valid range [0-100]")
+        }
+        ignorePreferredTermsOfExistingPods = args?["ignorePreferredTermsOfExistingPods"]?.boolValue ?? false
+        self.handle = handle
+    }
+
+    /// What Filter needs, computed over every node once per cycle (and adjusted by preemption's what-ifs).
+    struct FilterState: Sendable {
+        var terms: PodAffinityTerms
+        var namespaceLabels: [String: String]?
+        /// Domains holding pods whose required anti-affinity selects the incoming pod.
+        var existingAntiAffinityCounts: [TopologyPair: Int64] = [:]
+        /// Domains holding pods that match all of the incoming pod's required affinity terms.
+        var affinityCounts: [TopologyPair: Int64] = [:]
+        /// Domains holding pods that one of the incoming pod's required anti-affinity terms selects.
+        var antiAffinityCounts: [TopologyPair: Int64] = [:]
+
+        /// Counts (`multiplier` 1) or uncounts (-1) `other` placed on `node`.
+        mutating func update(
+            incoming: Pod, other: Pod, node: Node, multiplier: Int64,
+            namespaceLabels lookup: (String) -> [String: String]?
+        ) {
+            if let existing = PodAffinityTerms.existing(other) {
+                for term in existing.requiredAntiAffinity where term.matches(incoming, namespaceLabels: namespaceLabels)
+                {
+                    if let pair = term.pair(on: node) { existingAntiAffinityCounts[pair, default: 0] += multiplier }
+                }
+            }
+            let otherLabels = lookup(other.metadata.namespace ?? "")
+            if PodAffinityTerms.all(terms.requiredAffinity, match: other, namespaceLabels: otherLabels) {
+                for term in terms.requiredAffinity {
+                    if let pair = term.pair(on: node) { affinityCounts[pair, default: 0] += multiplier }
+                }
+            }
+            for term in terms.requiredAntiAffinity where term.matches(other, namespaceLabels: otherLabels) {
+                if let pair = term.pair(on: node) { antiAffinityCounts[pair, default: 0] += multiplier }
+            }
+        }
+
+        var isEmpty: Bool {
+            existingAntiAffinityCounts.values.allSatisfy { $0 == 0 } && terms.requiredAffinity.isEmpty
+                && terms.requiredAntiAffinity.isEmpty
+        }
+    }
+
+    func preFilter(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PreFilterResult {
+        state.write(AllNodes(nodes: nodes))
+        let terms: PodAffinityTerms
+        do {
+            terms = try PodAffinityTerms(pod.pod)
+        } catch {
+            return PreFilterResult(.error("parsing pod: \(error)"))
+        }
+        var filterState = FilterState(terms: terms, namespaceLabels: handle.namespaceLabels(pod.namespace))
+        let lookup = handle.namespaceLabels
+        let countsIncoming = !terms.requiredAffinity.isEmpty || !terms.requiredAntiAffinity.isEmpty
+        for node in nodes {
+            for other in node.pods where countsIncoming || Self.hasRequiredAntiAffinity(other.pod) {
+                filterState.update(
+                    incoming: pod.pod, other: other.pod, node: node.node, multiplier: 1, namespaceLabels: lookup)
+            }
+        }
+        if filterState.isEmpty { return PreFilterResult(.skip) }
+        state.write(filterState)
+        return PreFilterResult()
+    }
+
+    func addPod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo) {
+        update(state, pod, other, node, by: 1)
+    }
+
+    func removePod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo) {
+        update(state, pod, other, node, by: -1)
+    }
+
+    private func update(_ state: CycleState, _ pod: PodInfo, _ other: PodInfo, _ node: NodeInfo, by multiplier: Int64) {
+        guard var filterState = state.read(FilterState.self) else { return }
+        filterState.update(
+            incoming: pod.pod, other: other.pod, node: node.node, multiplier: multiplier,
+            namespaceLabels: handle.namespaceLabels)
+        state.write(filterState)
+    }
+
+    func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        guard let filterState = state.read(FilterState.self) else { return .success }
+        if !Self.satisfiesAffinity(filterState, pod: pod.pod, node: node.node) {
+            return .unresolvable(Self.affinityMismatch)
+        }
+        for term in filterState.terms.requiredAntiAffinity {
+            if let pair = term.pair(on: node.node), (filterState.antiAffinityCounts[pair] ?? 0) > 0 {
+                return .unschedulable(Self.antiAffinityMismatch)
+            }
+        }
+        for (key, value) in node.node.metadata.labels
+        where (filterState.existingAntiAffinityCounts[TopologyPair(key: key, value: value)] ?? 0) > 0 {
+            return .unschedulable(Self.existingAntiAffinityMismatch)
+        }
+        return .success
+    }
+
+    /// Every required affinity term finds a matching pod in the node's domain; a node without a term's
+    /// topology label fails. The first pod of a group that selects itself may go anywhere (no pod matches yet).
+    static func satisfiesAffinity(_ state: FilterState, pod: Pod, node: Node) -> Bool {
+        let terms = state.terms.requiredAffinity
+        var podsExist = true
+        for term in terms {
+            guard let pair = term.pair(on: node) else { return false }
+            if (state.affinityCounts[pair] ?? 0) <= 0 { podsExist = false }
+        }
+        if podsExist { return true }
+        let noneAnywhere = state.affinityCounts.values.allSatisfy { $0 <= 0 }
+        return noneAnywhere && PodAffinityTerms.all(terms, match: pod, namespaceLabels: state.namespaceLabels)
+    }
+
+    static func hasRequiredAntiAffinity(_ pod: Pod) -> Bool {
+        !(pod.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution.isEmpty ?? true)
+    }
+}
+
+/// Every node of the snapshot, recorded at PreFilter: upstream's scoring counts pods on nodes that were
+/// filtered out too (they are in the same domains).
+struct AllNodes: Sendable {
+    var nodes: [NodeInfo]
+}

@@ -1,0 +1,217 @@
+import APIMachinery
+import Client
+
+/// Spreads pods evenly over topology domains, as upstream's PodTopologySpread: `DoNotSchedule` constraints
+/// filter (a domain may not exceed the least loaded one by more than `maxSkew`), `ScheduleAnyway` ones
+/// score. A pod without constraints gets the configured defaults (upstream's System defaults: hostname
+/// skew 3 and zone skew 5, selecting the pods of the pod's Services and owning ReplicaSet/StatefulSet).
+struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin {
+    let name = "PodTopologySpread"
+    let clusterEvents: Set<ClusterEvent> = [
+        .assignedPodAdd, .assignedPodUpdate, .assignedPodDelete, .nodeAdd, .nodeUpdate,
+    ]
+    /// Constraints for pods without their own; their selector is the owners' (`defaultSelector`).
+    let defaultConstraints: [TopologySpreadConstraint]
+    /// True for upstream's System defaulting (scoring then ignores nodes missing a topology label).
+    let systemDefaulted: Bool
+    /// The selector of the pod's Services and owning controllers; nil (or empty) gives no default constraints.
+    let defaultSelector: @Sendable (Pod) -> LabelSelector?
+
+    static let constraintsMismatch = "node(s) didn't match pod topology spread constraints"
+    static let missingLabel = constraintsMismatch + " (missing required label)"
+    static let systemDefaults = [
+        TopologySpreadConstraint(
+            maxSkew: 3, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway"),
+        TopologySpreadConstraint(
+            maxSkew: 5, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway"),
+    ]
+
+    init(args: JSON?, defaultSelector: @escaping @Sendable (Pod) -> LabelSelector? = { _ in nil })
+        throws(SchedulerConfigError)
+    {
+        let defaultingType = args?["defaultingType"]?.stringValue ?? "System"
+        var listed: [TopologySpreadConstraint] = []
+        for item in args?["defaultConstraints"]?.arrayValue ?? [] {
+            do {
+                listed.append(try TopologySpreadConstraint(json: item))
+            } catch {
+                throw SchedulerConfigError("PodTopologySpread: defaultConstraints: \(error)")
+            }
+        }
+        switch defaultingType {
+        case "System":
+            guard listed.isEmpty else {
+                throw SchedulerConfigError(
+                    "defaultConstraints: Invalid value: \"System\": when .defaultingType is \"System\"")
+            }
+            defaultConstraints = Self.systemDefaults
+            systemDefaulted = true
+        case "List":
+            defaultConstraints = listed
+            systemDefaulted = false
+        default:
+            throw SchedulerConfigError(
+                "defaultingType: Unsupported value: \"\(defaultingType)\": supported values: \"System\", \"List\"")
+        }
+        self.defaultSelector = defaultSelector
+    }
+
+    /// The pod's constraints with `whenUnsatisfiable` == `action`, or the defaults when it has none.
+    func constraints(of pod: Pod, action: String) throws(APIError) -> [SpreadConstraint] {
+        if !pod.spec.topologySpreadConstraints.isEmpty {
+            var result: [SpreadConstraint] = []
+            for constraint in pod.spec.topologySpreadConstraints where constraint.whenUnsatisfiable == action {
+                result.append(try SpreadConstraint(constraint, of: pod, selector: nil))
+            }
+            return result
+        }
+        guard !defaultConstraints.isEmpty, let selector = defaultSelector(pod), !selector.isEverything else {
+            return []
+        }
+        var result: [SpreadConstraint] = []
+        for constraint in defaultConstraints where constraint.whenUnsatisfiable == action {
+            result.append(try SpreadConstraint(constraint, of: pod, selector: selector))
+        }
+        return result
+    }
+
+    /// Matching pods per domain for the `DoNotSchedule` constraints, counted once per cycle.
+    struct FilterState: Sendable {
+        var constraints: [SpreadConstraint]
+        var counts: [TopologyPair: Int64] = [:]
+        /// Per topology key: how many domains there are and the smallest count among them.
+        var domains: [String: Int64] = [:]
+        var minimum: [String: Int64] = [:]
+
+        mutating func recomputeMinimum() {
+            var domains: [String: Int64] = [:]
+            var minimum: [String: Int64] = [:]
+            for (pair, count) in counts {
+                domains[pair.key, default: 0] += 1
+                minimum[pair.key] = min(minimum[pair.key] ?? count, count)
+            }
+            self.domains = domains
+            self.minimum = minimum
+        }
+    }
+
+    func preFilter(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PreFilterResult {
+        state.write(AllNodes(nodes: nodes))
+        let constraints: [SpreadConstraint]
+        do {
+            constraints = try self.constraints(of: pod.pod, action: "DoNotSchedule")
+        } catch {
+            return PreFilterResult(.error("parsing pod topology spread constraints: \(error)"))
+        }
+        guard !constraints.isEmpty else { return PreFilterResult(.skip) }
+        var filterState = FilterState(constraints: constraints)
+        for node in nodes where SpreadConstraint.all(constraints, labelled: node.node) {
+            for constraint in constraints where constraint.includes(node.node, for: pod.pod) {
+                let pair = TopologyPair(
+                    key: constraint.topologyKey, value: node.node.metadata.labels[constraint.topologyKey] ?? "")
+                filterState.counts[pair, default: 0] += constraint.countMatching(node.pods, namespace: pod.namespace)
+            }
+        }
+        filterState.recomputeMinimum()
+        state.write(filterState)
+        return PreFilterResult()
+    }
+
+    func addPod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo) {
+        update(state, pod, other, node, by: 1)
+    }
+
+    func removePod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo) {
+        update(state, pod, other, node, by: -1)
+    }
+
+    private func update(_ state: CycleState, _ pod: PodInfo, _ other: PodInfo, _ node: NodeInfo, by delta: Int64) {
+        guard var filterState = state.read(FilterState.self), other.namespace == pod.namespace,
+            SpreadConstraint.all(filterState.constraints, labelled: node.node)
+        else { return }
+        for constraint in filterState.constraints
+        where constraint.selector?.matches(other.labels) == true && constraint.includes(node.node, for: pod.pod) {
+            let pair = TopologyPair(
+                key: constraint.topologyKey, value: node.node.metadata.labels[constraint.topologyKey] ?? "")
+            filterState.counts[pair, default: 0] += delta
+        }
+        filterState.recomputeMinimum()
+        state.write(filterState)
+    }
+
+    func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        guard let filterState = state.read(FilterState.self) else { return .success }
+        for constraint in filterState.constraints {
+            guard let value = node.node.metadata.labels[constraint.topologyKey] else {
+                return .unresolvable(Self.missingLabel)
+            }
+            // No domain counted yet: upstream's critical paths start at MaxInt32, so nothing is skewed.
+            var minimum = filterState.minimum[constraint.topologyKey] ?? Int64(Int32.max)
+            if (filterState.domains[constraint.topologyKey] ?? 0) < constraint.minDomains { minimum = 0 }
+            let selfMatch: Int64 = constraint.selector?.matches(pod.labels) == true ? 1 : 0
+            let matching = filterState.counts[TopologyPair(key: constraint.topologyKey, value: value)] ?? 0
+            if matching + selfMatch - minimum > constraint.maxSkew {
+                return .unschedulable(Self.constraintsMismatch)
+            }
+        }
+        return .success
+    }
+}
+
+/// A topology spread constraint ready for counting, as upstream's `topologySpreadConstraint`.
+struct SpreadConstraint: Sendable {
+    var maxSkew: Int64
+    var topologyKey: String
+    /// nil selects no pod (an absent `labelSelector`).
+    var selector: LabelSelector?
+    var minDomains: Int64
+    /// `nodeAffinityPolicy: Honor` (the default): only nodes the pod's node affinity admits count.
+    var honorsNodeAffinity: Bool
+    /// `nodeTaintsPolicy: Honor` (default Ignore): only nodes whose hard taints the pod tolerates count.
+    var honorsNodeTaints: Bool
+
+    /// Reads `constraint`; `selector` replaces its own (default constraints use the owners'), and
+    /// `matchLabelKeys` add the pod's values for those keys, as upstream's scheduler does in v1.32.
+    init(_ constraint: TopologySpreadConstraint, of pod: Pod, selector override: LabelSelector?) throws(APIError) {
+        maxSkew = Int64(constraint.maxSkew ?? 1)
+        topologyKey = constraint.topologyKey ?? ""
+        var selector = override
+        if selector == nil { selector = try constraint.labelSelector?.labelSelector() }
+        if selector != nil {
+            for key in constraint.matchLabelKeys {
+                if let value = pod.metadata.labels[key] { selector?.requirements.append(.in(key, [value])) }
+            }
+        }
+        self.selector = selector
+        minDomains = Int64(constraint.minDomains ?? 1)
+        honorsNodeAffinity = (constraint.nodeAffinityPolicy ?? "Honor") == "Honor"
+        honorsNodeTaints = constraint.nodeTaintsPolicy == "Honor"
+    }
+
+    /// Whether `node` takes part in spreading `pod` under this constraint's inclusion policies.
+    func includes(_ node: Node, for pod: Pod) -> Bool {
+        if honorsNodeAffinity && !NodeAffinity.matches(pod: pod, node: node) { return false }
+        if honorsNodeTaints {
+            for taint in node.spec.taints where taint.effect == "NoSchedule" || taint.effect == "NoExecute" {
+                if !pod.spec.tolerations.contains(where: { $0.tolerates(taint) }) { return false }
+            }
+        }
+        return true
+    }
+
+    /// Pods in `namespace` the selector matches, leaving out those being deleted.
+    func countMatching(_ pods: [PodInfo], namespace: String) -> Int64 {
+        guard let selector else { return 0 }
+        var count: Int64 = 0
+        for pod in pods
+        where pod.pod.metadata.deletionTimestamp == nil && pod.namespace == namespace && selector.matches(pod.labels) {
+            count += 1
+        }
+        return count
+    }
+
+    /// The node has every constraint's topology label.
+    static func all(_ constraints: [SpreadConstraint], labelled node: Node) -> Bool {
+        constraints.allSatisfy { node.metadata.labels[$0.topologyKey] != nil }
+    }
+}
