@@ -28,6 +28,11 @@ public final class Reflector<Object: KubernetesObject>: Sendable {
         public var lists = 0
         /// Watch requests started.
         public var watches = 0
+
+        public init(lists: Int = 0, watches: Int = 0) {
+            self.lists = lists
+            self.watches = watches
+        }
     }
 
     /// Upstream's list page size.
