@@ -77,6 +77,9 @@ public struct FrameworkHandle: Sendable {
     public var csiNode: @Sendable (String) -> CSINode?
     /// A namespace's labels by name, nil when it is unknown (InterPodAffinity's namespaceSelector).
     public var namespaceLabels: @Sendable (String) -> [String: String]?
+    /// The profile of a `schedulerName`, for plugins that run the others (preemption's dry runs). Profiles
+    /// are built from this handle, so the scheduler fills it in afterwards (through a reference it owns).
+    public var profile: @Sendable (String) -> Profile?
 
     public init(
         client: RESTClient? = nil,
@@ -87,7 +90,8 @@ public struct FrameworkHandle: Sendable {
         persistentVolume: @escaping @Sendable (String) -> PersistentVolume? = { _ in nil },
         storageClass: @escaping @Sendable (String) -> StorageClass? = { _ in nil },
         csiNode: @escaping @Sendable (String) -> CSINode? = { _ in nil },
-        namespaceLabels: @escaping @Sendable (String) -> [String: String]? = { _ in nil }
+        namespaceLabels: @escaping @Sendable (String) -> [String: String]? = { _ in nil },
+        profile: @escaping @Sendable (String) -> Profile? = { _ in nil }
     ) {
         self.client = client
         self.recordEvent = recordEvent
@@ -98,5 +102,6 @@ public struct FrameworkHandle: Sendable {
         self.storageClass = storageClass
         self.csiNode = csiNode
         self.namespaceLabels = namespaceLabels
+        self.profile = profile
     }
 }
