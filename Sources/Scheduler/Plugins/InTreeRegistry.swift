@@ -17,6 +17,9 @@ extension PluginRegistry {
         "VolumeBinding": { context in VolumeBinding(handle: context.handle) },
         "VolumeZone": { context in VolumeZone(handle: context.handle) },
         "PodTopologySpread": { context throws(SchedulerConfigError) in try PodTopologySpread(args: context.args) },
+        "DefaultPreemption": { context throws(SchedulerConfigError) in
+            try DefaultPreemption(args: context.args, handle: context.handle)
+        },
         "InterPodAffinity": { context throws(SchedulerConfigError) in
             try InterPodAffinity(args: context.args, handle: context.handle)
         },
