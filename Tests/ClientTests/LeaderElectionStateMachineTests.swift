@@ -1,5 +1,6 @@
 import Component
 import Foundation
+import Logging
 import XCTest
 
 @testable import Client
@@ -216,5 +217,83 @@ final class LeaderElectionStateMachineTests: XCTestCase {
         XCTAssertThrowsError(try ResourceLockType.lock(type: "pods", namespace: "n", name: "s", client: client)) {
             XCTAssertEqual($0 as? ResourceLockError, .invalidLockType("pods"))
         }
+    }
+}
+
+/// The elector's loop on a fake clock over an in-memory lock: the renew deadline is kept to the tick.
+final class LeaderElectorLoopTests: XCTestCase {
+    /// A lock in memory whose writes can be made to fail, as an unreachable API server's would.
+    private final class MemoryLock: ResourceLock {
+        private let state = LockedState()
+
+        private actor LockedState {
+            var record: LeaderElectionRecord?
+            var failWrites = false
+            func set(_ record: LeaderElectionRecord) throws {
+                if failWrites { throw ClientError.connectionClosed }
+                self.record = record
+            }
+            func failing() { failWrites = true }
+        }
+
+        var description: String { "memory/lock" }
+        func get() async throws -> LeaderElectionRecord? { await state.record }
+        func create(_ record: LeaderElectionRecord) async throws { try await state.set(record) }
+        func update(_ record: LeaderElectionRecord) async throws { try await state.set(record) }
+        func failWrites() async { await state.failing() }
+        var holder: String? { get async { await state.record?.holderIdentity } }
+    }
+
+    private actor Stops {
+        var at: ContinuousClock.Instant?
+        var workCancelled = false
+        func stop(_ instant: ContinuousClock.Instant) { at = instant }
+        func cancelled() { workCancelled = true }
+    }
+
+    func testALeaderThatCannotWriteStopsAtItsRenewDeadlineNotLater() async throws {
+        let time = FakeTime()
+        let lock = MemoryLock()
+        let elector = try LeaderElector(
+            lock: lock, configuration: LeaderElectionConfiguration(resourceName: "lock"), identity: "me",
+            timeSource: time, logger: Logger(label: "loop-tests") { _ in SwiftLogNoOpLogHandler() })
+        let stops = Stops()
+        let start = time.now
+        let run = Task {
+            await elector.run(
+                onStartedLeading: {
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(60)) }
+                    await stops.cancelled()
+                },
+                onStoppedLeading: { await stops.stop(time.now) })
+        }
+        for _ in 0..<2000 where !elector.isLeader { try await Task.sleep(for: .milliseconds(1)) }
+        XCTAssertTrue(elector.isLeader, "a free lock is acquired on the first attempt")
+
+        // Renewals succeed for a while, then every write fails from 4 s on.
+        var stoppedAt: ContinuousClock.Instant?
+        var failing = false
+        while stoppedAt == nil, time.now - start < .seconds(20) {
+            if !failing, time.now - start >= .seconds(4) {
+                await lock.failWrites()
+                failing = true
+            }
+            for _ in 0..<2000 where time.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            time.advance(by: .milliseconds(250))
+            try await Task.sleep(for: .milliseconds(2))
+            stoppedAt = await stops.at
+        }
+        let stopped = try XCTUnwrap(stoppedAt, "the leader never stopped")
+        // The last successful renewal was sent at 4 s at the latest (2 s retry period); it must stop
+        // by 10 s after that, and well before the 15 s others wait.
+        XCTAssertLessThanOrEqual(stopped - start, .seconds(14.25))
+        XCTAssertGreaterThanOrEqual(
+            stopped - start, .seconds(12), "a renewal at 2 s (and perhaps 4 s) keeps it leading until 12 s at least")
+        XCTAssertFalse(elector.isLeader)
+        await run.value
+        let workCancelled = await stops.workCancelled
+        XCTAssertTrue(workCancelled)
+        let holder = await lock.holder
+        XCTAssertEqual(holder, "me", "the lock was never handed over: only the leader's own deadline stopped it")
     }
 }

@@ -39,7 +39,7 @@ final class LeaderElectionTests: XCTestCase {
 
     private func candidate(
         _ identity: String, client: RESTClient, namespace: String, leaseDuration: Duration = .seconds(4),
-        renewDeadline: Duration = .seconds(3)
+        renewDeadline: Duration = .seconds(3), events: EventRecorder? = nil
     ) throws -> Candidate {
         var configuration = LeaderElectionConfiguration(resourceName: "test-lock")
         configuration.resourceNamespace = namespace
@@ -48,7 +48,8 @@ final class LeaderElectionTests: XCTestCase {
         configuration.retryPeriod = .milliseconds(250)
         let elector = try LeaderElector(
             lock: LeaseLock(namespace: namespace, name: "test-lock", client: client), configuration: configuration,
-            identity: identity, logger: Logger(label: "election-tests") { _ in SwiftLogNoOpLogHandler() })
+            identity: identity, logger: Logger(label: "election-tests") { _ in SwiftLogNoOpLogHandler() },
+            eventRecorder: events)
         let observer = Observer()
         let task = Task {
             await elector.run(
@@ -83,8 +84,12 @@ final class LeaderElectionTests: XCTestCase {
 
     func testTwoElectorsOnOneLeaseExactlyOneLeads() async throws {
         let (client, namespace) = try await setUp(leaseDuration: .seconds(4), renewDeadline: .seconds(3))
-        let first = try candidate("first", client: client, namespace: namespace)
-        let second = try candidate("second", client: client, namespace: namespace)
+        let events = EventRecorder(
+            client: client, reportingController: "election-test", reportingInstance: "test",
+            logger: Logger(label: "election-tests") { _ in SwiftLogNoOpLogHandler() })
+        let recording = Task { await events.run() }
+        let first = try candidate("first", client: client, namespace: namespace, events: events)
+        let second = try candidate("second", client: client, namespace: namespace, events: events)
         let led = await waitFor(seconds: 10) { first.elector.isLeader || second.elector.isLeader }
         XCTAssertNotNil(led, "nobody became leader")
         // Several renewals later, still exactly one leader, and the lease names it.
@@ -104,6 +109,14 @@ final class LeaderElectionTests: XCTestCase {
         let seen = await standby.observer.leaders
         XCTAssertEqual(seen, [leader.elector.identity])
         XCTAssertEqual(standby.elector.leader, leader.elector.identity)
+        // As upstream, the new leader is announced as an event on the Lease.
+        let announced = try await client.getJSON(
+            path: ResourcePath.path(group: "events.k8s.io", version: "v1", namespace: namespace, resource: "events"))
+        let notes = announced["items"]?.arrayValue?.compactMap { $0["note"]?.stringValue }
+        XCTAssertEqual(notes, ["\(leader.elector.identity) became leader"])
+        XCTAssertEqual(announced["items"]?.arrayValue?.first?[path: "regarding", "kind"], "Lease")
+        XCTAssertEqual(announced["items"]?.arrayValue?.first?["reason"], "LeaderElection")
+        recording.cancel()
         first.task.cancel()
         second.task.cancel()
         _ = await (first.task.value, second.task.value)

@@ -26,6 +26,7 @@ public final class EventRecorder: Sendable {
     private let client: RESTClient
     private let timeSource: any TimeSource
     private let logger: Logger
+    private let bufferSize: Int
     private let events: AsyncStream<Command>
     private let continuation: AsyncStream<Command>.Continuation
     /// Events handed to `eventf` and not yet dealt with by `run()`.
@@ -49,6 +50,7 @@ public final class EventRecorder: Sendable {
         self.reportingInstance = reportingInstance
         self.timeSource = timeSource
         self.logger = logger
+        self.bufferSize = bufferSize
         (events, continuation) = AsyncStream.makeStream(of: Command.self, bufferingPolicy: .bufferingOldest(bufferSize))
     }
 
@@ -64,7 +66,7 @@ public final class EventRecorder: Sendable {
         if case .dropped = continuation.yield(.record(event)) {
             backlog.withLockedValue { $0 -= 1 }
             logger.error(
-                "Unable to record event: the queue of \(EventRecorder.defaultBufferSize) is full, dropping event with reason \(reason) about \(regarding.kind ?? "")/\(regarding.name ?? "")"
+                "Unable to record event: the queue of \(bufferSize) is full, dropping event with reason \(reason) about \(regarding.kind ?? "")/\(regarding.name ?? "")"
             )
         }
     }

@@ -27,15 +27,17 @@ public final class LeaderElector: Sendable {
     private let releaseOnCancel: Bool
     private let timeSource: any TimeSource
     private let logger: Logger
+    private let eventRecorder: EventRecorder?
     private let status = NIOLockedValueBox<(leader: String, leading: Bool)>(("", false))
 
     /// An elector on `lock` with the durations of `configuration` (validated as upstream does).
     /// With `releaseOnCancel` a leader whose `run` is cancelled hands the lock back, so a standby takes
-    /// over within a retry period instead of a lease duration.
+    /// over within a retry period instead of a lease duration. With an `eventRecorder`, becoming and
+    /// ceasing to be leader are recorded as `LeaderElection` events on the lock object, as upstream does.
     public init(
         lock: any ResourceLock, configuration: LeaderElectionConfiguration, identity: String = defaultIdentity(),
         releaseOnCancel: Bool = true, timeSource: any TimeSource = SystemTime(),
-        logger: Logger = Logger(label: "kubeswift.leaderelection")
+        logger: Logger = Logger(label: "kubeswift.leaderelection"), eventRecorder: EventRecorder? = nil
     ) throws(LeaderElectionError) {
         var checked = configuration
         checked.leaderElect = true
@@ -50,6 +52,7 @@ public final class LeaderElector: Sendable {
         self.releaseOnCancel = releaseOnCancel
         self.timeSource = timeSource
         self.logger = logger
+        self.eventRecorder = eventRecorder
     }
 
     /// Upstream components' identity: the host name, an underscore and a fresh UUID, so two processes
@@ -81,12 +84,14 @@ public final class LeaderElector: Sendable {
             onNewLeader: onNewLeader)
         guard await acquire(&election) else { return }
         status.withLockedValue { $0.leading = true }
+        recordEvent("became leader")
         let lost = await withTaskGroup(of: Void.self) { group in
             group.addTask { await onStartedLeading() }
             let lost = await renew(&election)
             group.cancelAll()
             if lost {
                 status.withLockedValue { $0.leading = false }
+                recordEvent("stopped leading")
                 await onStoppedLeading()
             } else {
                 // Leave only once the work has stopped, so the successor never overlaps it.
@@ -95,6 +100,7 @@ public final class LeaderElector: Sendable {
             return lost
         }
         guard !lost else { return }
+        recordEvent("stopped leading")
         if releaseOnCancel { await release(&election) }
         status.withLockedValue { $0.leading = false }
         await onStoppedLeading()
@@ -232,6 +238,14 @@ public final class LeaderElector: Sendable {
         logger.info("new leader elected: \(leader)")
         let onNewLeader = election.onNewLeader
         Task { await onNewLeader(leader) }
+    }
+
+    /// upstream's `RecordEvent`: "<identity> became leader" and the like, on the lock object.
+    private func recordEvent(_ what: String) {
+        guard let eventRecorder, let subject = lock.eventSubject else { return }
+        eventRecorder.eventf(
+            regarding: subject, type: .normal, reason: "LeaderElection", action: "LeaderElection",
+            note: "\(identity) \(what)")
     }
 
     /// Logs a failed request, except the cancellation that ends a run.

@@ -12,6 +12,12 @@ public protocol ResourceLock: Sendable, CustomStringConvertible {
     /// Writes `record` over the version last read or written, so a change by anyone else in between
     /// makes it fail (409) instead of being overwritten.
     func update(_ record: LeaderElectionRecord) async throws
+    /// The lock object, for the "became leader" and "stopped leading" events; nil records none.
+    var eventSubject: ObjectReference? { get }
+}
+
+extension ResourceLock {
+    public var eventSubject: ObjectReference? { nil }
 }
 
 /// Why a lock cannot be used.
@@ -51,6 +57,12 @@ public final class LeaseLock: ResourceLock {
     private var path: String {
         ResourcePath.path(
             group: "coordination.k8s.io", version: "v1", namespace: namespace, resource: "leases", name: name)
+    }
+
+    public var eventSubject: ObjectReference? {
+        ObjectReference(
+            apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: name, namespace: namespace,
+            uid: lease.withLockedValue { $0?[path: "metadata", "uid"]?.stringValue })
     }
 
     public func get() async throws -> LeaderElectionRecord? {
