@@ -93,7 +93,7 @@ final class InformerTests: XCTestCase {
 
     func testHandlerAddedLaterGetsTheCacheAsInitialAdds() async throws {
         let listWatch = ScriptedListWatch<ConfigMap>()
-        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), random: { 0 })
+        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), logger: quietLogger, random: { 0 })
         let run = Task { await informer.run() }
         defer { run.cancel() }
         var calls = listWatch.calls.makeAsyncIterator()
@@ -115,7 +115,7 @@ final class InformerTests: XCTestCase {
 
     func testSlowHandlerDelaysNobodyElse() async throws {
         let listWatch = ScriptedListWatch<ConfigMap>()
-        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), random: { 0 })
+        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), logger: quietLogger, random: { 0 })
         let gate = Gate()
         let slow = HandlerRecorder<ConfigMap>()
         let slowHandler = slow.handler()
@@ -147,7 +147,8 @@ final class InformerTests: XCTestCase {
     func testResyncRedeliversTheCacheAsUpdatesOnTheInjectedClock() async throws {
         let time = FakeTime()
         let listWatch = ScriptedListWatch<ConfigMap>()
-        let informer = SharedIndexInformer(listWatch: listWatch, resyncPeriod: .seconds(30), time: time, random: { 0 })
+        let informer = SharedIndexInformer(
+            listWatch: listWatch, resyncPeriod: .seconds(30), time: time, logger: quietLogger, random: { 0 })
         let recorder = HandlerRecorder<ConfigMap>()
         informer.addEventHandler(recorder.handler())
         let run = Task { await informer.run() }

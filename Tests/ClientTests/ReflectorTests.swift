@@ -20,7 +20,8 @@ final class ReflectorTests: XCTestCase {
     func testListsEveryPageThenWatchesFromTheListsResourceVersion() async throws {
         let listWatch = ScriptedListWatch<ConfigMap>()
         let indexer = Indexer<ConfigMap>()
-        let reflector = Reflector(listWatch: listWatch, store: indexer, time: FakeTime(), random: { 0 })
+        let reflector = Reflector(
+            listWatch: listWatch, store: indexer, time: FakeTime(), logger: quietLogger, random: { 0 })
         let run = Task { await reflector.run() }
         defer { run.cancel() }
         var calls = listWatch.calls.makeAsyncIterator()
@@ -46,7 +47,8 @@ final class ReflectorTests: XCTestCase {
     func testBrokenWatchResumesFromTheLastBookmark() async throws {
         let listWatch = ScriptedListWatch<ConfigMap>()
         let indexer = Indexer<ConfigMap>()
-        let reflector = Reflector(listWatch: listWatch, store: indexer, time: FakeTime(), random: { 0 })
+        let reflector = Reflector(
+            listWatch: listWatch, store: indexer, time: FakeTime(), logger: quietLogger, random: { 0 })
         let run = Task { await reflector.run() }
         defer { run.cancel() }
         var calls = listWatch.calls.makeAsyncIterator()
@@ -72,7 +74,7 @@ final class ReflectorTests: XCTestCase {
 
     func testExpiredWatchRelistsAndReportsVanishedObjectsAsTombstones() async throws {
         let listWatch = ScriptedListWatch<ConfigMap>()
-        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), random: { 0 })
+        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), logger: quietLogger, random: { 0 })
         let recorder = HandlerRecorder<ConfigMap>()
         informer.addEventHandler(recorder.handler())
         let run = Task { await informer.run() }
@@ -113,7 +115,8 @@ final class ReflectorTests: XCTestCase {
 
     func testWatchRefusedWithGoneRelistsAndAnExpiredListFallsBackToTheLatest() async throws {
         let listWatch = ScriptedListWatch<ConfigMap>()
-        let reflector = Reflector(listWatch: listWatch, store: Indexer<ConfigMap>(), time: FakeTime(), random: { 0 })
+        let reflector = Reflector(
+            listWatch: listWatch, store: Indexer<ConfigMap>(), time: FakeTime(), logger: quietLogger, random: { 0 })
         let run = Task { await reflector.run() }
         defer { run.cancel() }
         var calls = listWatch.calls.makeAsyncIterator()
@@ -133,7 +136,8 @@ final class ReflectorTests: XCTestCase {
     func testFailuresBackOffExponentiallyOnTheInjectedClock() async throws {
         let time = FakeTime()
         let listWatch = ScriptedListWatch<ConfigMap>()
-        let reflector = Reflector(listWatch: listWatch, store: Indexer<ConfigMap>(), time: time, random: { 0.5 })
+        let reflector = Reflector(
+            listWatch: listWatch, store: Indexer<ConfigMap>(), time: time, logger: quietLogger, random: { 0.5 })
         let run = Task { await reflector.run() }
         defer { run.cancel() }
         var calls = listWatch.calls.makeAsyncIterator()
@@ -163,5 +167,23 @@ final class ReflectorTests: XCTestCase {
         let again = try await nextCall(&calls)
         XCTAssertEqual(again.kind, .watch(resourceVersion: "10"))
         XCTAssertEqual(reflector.statistics, Reflector<ConfigMap>.Statistics(lists: 3, watches: 2))
+    }
+
+    func testWatchEventsApplyInServerOrderEvenWithOlderResourceVersions() async throws {
+        let listWatch = ScriptedListWatch<ConfigMap>()
+        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), logger: quietLogger, random: { 0 })
+        let recorder = HandlerRecorder<ConfigMap>()
+        informer.addEventHandler(recorder.handler())
+        let run = Task { await informer.run() }
+        defer { run.cancel() }
+        var calls = listWatch.calls.makeAsyncIterator()
+        try await nextElement(of: &calls).respond(
+            ListPage(items: [configMapModel("ns", "a", resourceVersion: "10")], resourceVersion: "10"))
+        let events = try await nextElement(of: &calls).respondWatch()
+        // resourceVersions are opaque to clients: the server's order is the truth, not their numeric order.
+        events.yield(.modified(configMapModel("ns", "a", resourceVersion: "8", data: ["v": "late"])))
+        let seen = try await recorder.next(2)
+        XCTAssertEqual(seen, ["add ns/a initial", "update ns/a 10->8"])
+        XCTAssertEqual(informer.lister.get(namespace: "ns", name: "a")?.data, ["v": "late"])
     }
 }

@@ -1,5 +1,6 @@
 import Client
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import XCTest
 
@@ -158,3 +159,6 @@ func configMapModel(_ namespace: String, _ name: String, resourceVersion: String
 {
     ConfigMap(data: data, metadata: ObjectMeta(name: name, namespace: namespace, resourceVersion: resourceVersion))
 }
+
+/// Tests that provoke failures on purpose keep the log quiet.
+let quietLogger = Logger(label: "client-tests") { _ in SwiftLogNoOpLogHandler() }

@@ -80,6 +80,11 @@ final class ProcessorListener<Object: KubernetesObject>: Sendable {
         continuation.yield(notification)
     }
 
+    deinit {
+        // A listener dropped without `stop()` must not leave its task waiting on the stream forever.
+        continuation.finish()
+    }
+
     /// Stops at once: notifications not yet handled are dropped.
     func stop() {
         continuation.finish()

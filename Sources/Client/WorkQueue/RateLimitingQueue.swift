@@ -18,6 +18,7 @@ public final class RateLimitingQueue<Key: Hashable & Sendable>: Sendable {
 
     /// Adds `key` after the rate limiter's wait for it.
     public func addRateLimited(_ key: Key) {
+        guard !delaying.queue.isShuttingDown else { return }
         delaying.queue.recordRetry()
         delaying.add(key, after: rateLimiter.when(key))
     }
