@@ -15,11 +15,14 @@ public final class ComponentServer: Sendable {
 
     /// The bound port, which differs from the configured one for ``ServingConfiguration/anyFreePort``.
     public let port: Int
+    /// The chain presented to clients, for tests that trust a certificate generated in memory.
+    let certificatePEM: String
     private let listener: any Channel
     private let serving: Task<Void, Never>
 
-    private init(port: Int, listener: any Channel, serving: Task<Void, Never>) {
+    private init(port: Int, certificatePEM: String, listener: any Channel, serving: Task<Void, Never>) {
         self.port = port
+        self.certificatePEM = certificatePEM
         self.listener = listener
         self.serving = serving
     }
@@ -40,14 +43,17 @@ public final class ComponentServer: Sendable {
                     "--secure-port \(configuration.securePort) must be between 0 and 65535, inclusive. 0 for turning off secure port"
             )
         }
-        let context = try tlsContext(ServingCertificate.resolve(configuration, logger: logger))
+        let certificate = try ServingCertificate.resolve(configuration, logger: logger)
+        let context = try tlsContext(certificate)
         let port = configuration.securePort == ServingConfiguration.anyFreePort ? 0 : configuration.securePort
         let listener = try await listen(configuration, port: port, context: context)
         let address = listener.channel.localAddress
         logger.info("Serving securely on \(address.map(display) ?? "\(configuration.bindAddress):\(port)")")
         let routes = ComponentRoutes(health: health, readiness: readiness, metrics: metrics, logger: logger)
         let serving = Task { await serve(listener, routes: routes, logger: logger) }
-        return ComponentServer(port: address?.port ?? port, listener: listener.channel, serving: serving)
+        return ComponentServer(
+            port: address?.port ?? port, certificatePEM: certificate.certificatePEM, listener: listener.channel,
+            serving: serving)
     }
 
     /// Stops listening and closes every open connection; returns when all of them are gone.

@@ -1,0 +1,408 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Operations
+import XCTest
+
+@testable import Component
+
+/// The secure health and metrics endpoint over real TLS on loopback, fetched with curl, and its flags.
+final class ComponentServerTests: XCTestCase {
+    private var directory = ""
+    private let logLines = NIOLockedValueBox<[String]>([])
+    private var logger: Logger {
+        let lines = logLines
+        return Logger(label: "component-server-tests") { _ in CapturingLogHandler(lines: lines) }
+    }
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("component-serving-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func loopback(_ port: Int = ServingConfiguration.anyFreePort) -> ServingConfiguration {
+        ServingConfiguration(bindAddress: "127.0.0.1", securePort: port, pairName: "kube-scheduler")
+    }
+
+    private func start(
+        _ configuration: ServingConfiguration, health: HealthChecks = HealthChecks(),
+        readiness: HealthChecks = HealthChecks(), metrics: @escaping @Sendable () -> String = { "" }
+    ) async throws -> ComponentServer {
+        let started = try await ComponentServer.start(
+            configuration, health: health, readiness: readiness, metrics: metrics, logger: logger)
+        return try XCTUnwrap(started)
+    }
+
+    /// Writes the server's own chain as a CA file, for a certificate that only ever lived in memory.
+    private func trust(_ server: ComponentServer) throws -> String {
+        let path = directory + "/served.pem"
+        try server.certificatePEM.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    // MARK: - Serving
+
+    func testSelfSignedInMemoryCertificateServesHealthOnTheLoggedPort() async throws {
+        let server = try await start(loopback())
+        let caFile = try trust(server)
+        let lines = logLines.withLockedValue { $0 }
+        XCTAssertTrue(lines.contains("Generated self-signed cert in-memory"), "\(lines)")
+        XCTAssertTrue(lines.contains("Serving securely on 127.0.0.1:\(server.port)"), "\(lines)")
+        XCTAssertNotEqual(server.port, 0)
+
+        // curl checks the name too: the generated leaf must carry 127.0.0.1 and localhost.
+        let healthz = try await fetch("/healthz", port: server.port, caFile: caFile)
+        XCTAssertEqual(healthz, Fetched(status: 200, contentType: "text/plain; charset=utf-8", body: "ok"))
+        let local = try await fetch("/livez", port: server.port, caFile: caFile, host: "localhost")
+        XCTAssertEqual(local.body, "ok")
+        XCTAssertTrue(try String(contentsOfFile: caFile, encoding: .utf8).contains("BEGIN CERTIFICATE"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["served.pem"])
+        await server.close()
+    }
+
+    func testGivenCertificateFilesAreServedAndVerbosePassingReadyzListsEveryCheck() async throws {
+        let authority = try CertificateAuthority.create(commonName: "test-ca")
+        let leaf = try authority.issueServing(
+            commonName: "kube-scheduler", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+        var configuration = loopback()
+        configuration.certFile = directory + "/serving.crt"
+        configuration.keyFile = directory + "/serving.key"
+        try leaf.write(certificateFile: directory + "/serving.crt", keyFile: directory + "/serving.key")
+        try authority.certificatePEM.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
+        let health = HealthChecks()
+        health.add("leaderElection") { nil }
+        let readiness = HealthChecks()
+        readiness.add("sched-handler-sync") { nil }
+        let server = try await start(configuration, health: health, readiness: readiness)
+
+        let readyz = try await fetch("/readyz?verbose", port: server.port, caFile: directory + "/ca.pem")
+        XCTAssertEqual(readyz.status, 200)
+        XCTAssertEqual(readyz.body, "[+]leaderElection ok\n[+]sched-handler-sync ok\nreadyz check passed\n")
+        let healthz = try await fetch("/healthz?verbose=1", port: server.port, caFile: directory + "/ca.pem")
+        XCTAssertEqual(healthz.body, "[+]leaderElection ok\nhealthz check passed\n")
+        XCTAssertFalse(logLines.withLockedValue { $0 }.contains { $0.hasPrefix("Generated self-signed") })
+        await server.close()
+    }
+
+    func testAFailingCheckIsA500WithUpstreamsTextAndItsReasonOnlyOnItsOwnPath() async throws {
+        let health = HealthChecks()
+        health.add("ping") { nil }
+        health.add("leaderElection") { "the lease was lost 40s ago" }
+        let readiness = HealthChecks()
+        readiness.add("sched-handler-sync") { "waiting for informers" }
+        let server = try await start(loopback(), health: health, readiness: readiness)
+        let caFile = try trust(server)
+
+        // Failures are verbose even when ?verbose is absent; the reasons are withheld from the public endpoint.
+        let healthz = try await fetch("/healthz", port: server.port, caFile: caFile)
+        XCTAssertEqual(healthz.status, 500)
+        XCTAssertEqual(healthz.body, "[+]ping ok\n[-]leaderElection failed: reason withheld\nhealthz check failed\n")
+        let readyz = try await fetch("/readyz", port: server.port, caFile: caFile)
+        XCTAssertEqual(
+            readyz.body,
+            "[+]ping ok\n[-]leaderElection failed: reason withheld\n[-]sched-handler-sync failed: reason withheld\n"
+                + "readyz check failed\n")
+        let one = try await fetch("/healthz/leaderElection", port: server.port, caFile: caFile)
+        XCTAssertEqual(
+            one,
+            Fetched(
+                status: 500, contentType: "text/plain; charset=utf-8",
+                body: "internal server error: the lease was lost 40s ago\n"))
+        let passing = try await fetch("/livez/ping", port: server.port, caFile: caFile)
+        XCTAssertEqual(passing, Fetched(status: 200, contentType: "text/plain; charset=utf-8", body: "ok"))
+        let missing = try await fetch("/healthz/nonexistent", port: server.port, caFile: caFile)
+        XCTAssertEqual(
+            missing, Fetched(status: 404, contentType: "text/plain; charset=utf-8", body: "404 page not found\n"))
+        XCTAssertTrue(
+            logLines.withLockedValue { $0 }.contains {
+                $0.contains("[-]leaderElection failed: the lease was lost 40s ago")
+            })
+
+        let excluded = try await fetch(
+            "/healthz?verbose&exclude=leaderElection&exclude=etcd", port: server.port, caFile: caFile)
+        XCTAssertEqual(excluded.status, 200)
+        XCTAssertEqual(
+            excluded.body,
+            "[+]ping ok\n[+]leaderElection excluded: ok\n"
+                + "warn: some health checks cannot be excluded: no matches for \"etcd\"\nhealthz check passed\n")
+        await server.close()
+    }
+
+    func testMetricsAreServedAsPrometheusTextAndNoChecksMeansPing() async throws {
+        let server = try await start(loopback()) {
+            "# HELP scheduler_pending_pods Number of pending pods.\n# TYPE scheduler_pending_pods gauge\nscheduler_pending_pods{queue=\"active\"} 3\n"
+        }
+        let caFile = try trust(server)
+        let metrics = try await fetch("/metrics", port: server.port, caFile: caFile)
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertEqual(metrics.contentType, "text/plain; version=0.0.4; charset=utf-8")
+        XCTAssertTrue(metrics.body.hasSuffix("scheduler_pending_pods{queue=\"active\"} 3\n"), metrics.body)
+        let readyz = try await fetch("/readyz?verbose", port: server.port, caFile: caFile)
+        XCTAssertEqual(readyz.body, "[+]ping ok\nreadyz check passed\n")
+        await server.close()
+    }
+
+    func testCertDirectoryKeepsTheGeneratedPairAcrossRestarts() async throws {
+        var configuration = loopback()
+        configuration.certDirectory = directory + "/certs"
+        let certificateFile = directory + "/certs/kube-scheduler.crt"
+        let keyFile = directory + "/certs/kube-scheduler.key"
+        let first = try await start(configuration)
+        XCTAssertTrue(
+            logLines.withLockedValue { $0 }.contains("Generated self-signed cert (\(certificateFile), \(keyFile))"))
+        let written = try String(contentsOfFile: certificateFile, encoding: .utf8)
+        XCTAssertEqual(written.components(separatedBy: "BEGIN CERTIFICATE").count, 3, "the leaf, then its CA")
+        let keyMode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
+        XCTAssertEqual(keyMode, 0o600)
+        let firstAnswer = try await fetch("/healthz", port: first.port, caFile: certificateFile)
+        XCTAssertEqual(firstAnswer.body, "ok")
+        await first.close()
+
+        logLines.withLockedValue { $0.removeAll() }
+        let second = try await start(configuration)
+        XCTAssertEqual(try String(contentsOfFile: certificateFile, encoding: .utf8), written)
+        XCTAssertFalse(logLines.withLockedValue { $0 }.contains { $0.hasPrefix("Generated self-signed") })
+        let secondAnswer = try await fetch("/healthz", port: second.port, caFile: certificateFile)
+        XCTAssertEqual(secondAnswer.body, "ok")
+        await second.close()
+    }
+
+    func testIPv6LoopbackIsLoggedBracketedAndInTheCertificate() async throws {
+        var configuration = loopback()
+        configuration.bindAddress = "::1"
+        let server = try await start(configuration)
+        XCTAssertTrue(logLines.withLockedValue { $0 }.contains("Serving securely on [::1]:\(server.port)"))
+        let healthz = try await fetch("/healthz", port: server.port, caFile: try trust(server), host: "[::1]")
+        XCTAssertEqual(healthz.body, "ok")
+        await server.close()
+    }
+
+    func testCloseEndsOpenConnectionsAndStopsListening() async throws {
+        let server = try await start(loopback())
+        let caFile = try trust(server)
+        // A keep-alive client that got its answer and stays connected holds a connection task until close ends it.
+        let client = try await KeepAliveClient(port: server.port, caFile: caFile)
+        let answer = try await client.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", until: "\r\n\r\nok")
+        XCTAssertTrue(answer.contains("HTTP/1.1 200 OK"), answer)
+        await server.close()
+        let status = await client.exitStatus()
+        XCTAssertEqual(status, 0, "the client saw the connection closed by the server")
+        do {
+            _ = try await fetch("/healthz", port: server.port, caFile: caFile)
+            XCTFail("the port still answers after close")
+        } catch let error as CurlError {
+            XCTAssertEqual(error.exitCode, 7, "curl: couldn't connect")
+        }
+    }
+
+    func testPortZeroTurnsServingOffAndHalfAPairIsRefused() async throws {
+        let off = try await ComponentServer.start(
+            loopback(0), health: HealthChecks(), readiness: HealthChecks(), metrics: { "" }, logger: logger)
+        XCTAssertNil(off)
+
+        var configuration = loopback()
+        configuration.certFile = directory + "/serving.crt"
+        do {
+            _ = try await start(configuration)
+            XCTFail("a certificate without its key started")
+        } catch let error as ServingError {
+            XCTAssertEqual(error.message, "missing filename for serving cert")
+        }
+    }
+
+    // MARK: - Flags
+
+    private func parse(_ arguments: [String]) throws(FlagError) -> (ServingConfiguration, FlagSet) {
+        var flags = FlagSet(ServingConfiguration.flagDefinitions(securePort: 10259, insecurePort: 10251))
+        try flags.parse(arguments)
+        return (try ServingConfiguration(flags: flags, pairName: "kube-scheduler"), flags)
+    }
+
+    func testFlagDefaultsAreUpstreams() throws {
+        let (configuration, flags) = try parse([])
+        XCTAssertEqual(configuration.bindAddress, "0.0.0.0")
+        XCTAssertEqual(configuration.securePort, 10259)
+        XCTAssertNil(configuration.certFile)
+        XCTAssertNil(configuration.keyFile)
+        XCTAssertNil(configuration.certDirectory)
+        XCTAssertTrue(configuration.bindsEveryInterface)
+        XCTAssertEqual(flags.string("port"), "10251")
+        XCTAssertTrue(flags.accepted.isEmpty)
+    }
+
+    func testFlagsAreReadAndTheInsecureOnesHaveNoEffect() throws {
+        let (configuration, flags) = try parse([
+            "--bind-address=10.0.0.5", "--secure-port", "10257", "--tls-cert-file=/etc/kubernetes/ssl/s.pem",
+            "--tls-private-key-file=/etc/kubernetes/ssl/s-key.pem", "--cert-dir=/var/run/kubernetes", "--port=10251",
+            "--address=127.0.0.1",
+        ])
+        XCTAssertEqual(configuration.bindAddress, "10.0.0.5")
+        XCTAssertFalse(configuration.bindsEveryInterface)
+        XCTAssertEqual(configuration.securePort, 10257)
+        XCTAssertEqual(configuration.certFile, "/etc/kubernetes/ssl/s.pem")
+        XCTAssertEqual(configuration.keyFile, "/etc/kubernetes/ssl/s-key.pem")
+        XCTAssertEqual(configuration.certDirectory, "/var/run/kubernetes")
+        XCTAssertEqual(configuration.pairName, "kube-scheduler")
+        XCTAssertEqual(flags.accepted.map(\.name), ["port", "address"])
+        for (_, support) in flags.accepted {
+            guard case .noEffect = support else { return XCTFail("\(support) should have no effect") }
+        }
+        XCTAssertTrue(try parse(["--bind-address=::"]).0.bindsEveryInterface)
+        XCTAssertEqual(try parse(["--secure-port=0"]).0.securePort, 0)
+    }
+
+    func testBadFlagsAreRefusedWithUpstreamsMessages() {
+        let cases: [([String], String)] = [
+            (
+                ["--secure-port=70000"],
+                "--secure-port 70000 must be between 0 and 65535, inclusive. 0 for turning off secure port"
+            ),
+            (
+                ["--secure-port=-1"],
+                "--secure-port -1 must be between 0 and 65535, inclusive. 0 for turning off secure port"
+            ),
+            (
+                ["--secure-port=https"],
+                "invalid argument \"https\" for \"--secure-port\" flag: strconv.ParseInt: parsing \"https\": invalid syntax"
+            ),
+            (
+                ["--bind-address=master-1"],
+                "invalid argument \"master-1\" for \"--bind-address\" flag: failed to parse IP: \"master-1\""
+            ),
+            (
+                ["--bind-address=010.0.0.1"],
+                "invalid argument \"010.0.0.1\" for \"--bind-address\" flag: failed to parse IP: \"010.0.0.1\""
+            ),
+        ]
+        for (arguments, message) in cases {
+            XCTAssertThrowsError(try parse(arguments), "\(arguments)") { error in
+                XCTAssertEqual((error as? FlagError)?.message, message)
+            }
+        }
+    }
+
+    func testQueriesAreDecodedAsGoDecodesThem() {
+        let (path, query) = ComponentRoutes.split("/healthz/a%2Db?verbose&exclude=a+b&exclude=c%3Dd")
+        XCTAssertEqual(path, "/healthz/a-b")
+        XCTAssertEqual(query.map(\.name), ["verbose", "exclude", "exclude"])
+        XCTAssertEqual(query.map(\.value), ["", "a b", "c=d"])
+    }
+}
+
+/// What curl fetched.
+private struct Fetched: Equatable {
+    var status: Int
+    var contentType: String
+    var body: String
+}
+
+/// curl's exit code and message when it fetched nothing.
+private struct CurlError: Error {
+    var exitCode: Int32
+    var message: String
+}
+
+/// Fetches `https://<host>:<port><path>` trusting only `caFile`, so the certificate and its names are checked.
+private func fetch(_ path: String, port: Int, caFile: String, host: String = "127.0.0.1") async throws -> Fetched {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = [
+        "--silent", "--show-error", "--max-time", "20", "--cacert", caFile, "--write-out",
+        "\n%{http_code}\n%{content_type}", "https://\(host):\(port)\(path)",
+    ]
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    // Waiting in the termination handler keeps the cooperative pool free for the server's checks.
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        process.terminationHandler = { _ in continuation.resume() }
+        do { try process.run() } catch { continuation.resume(throwing: error) }
+    }
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    guard process.terminationStatus == 0 else {
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        throw CurlError(exitCode: process.terminationStatus, message: message)
+    }
+    let lines = text.components(separatedBy: "\n")
+    guard lines.count >= 3, let status = Int(lines[lines.count - 2]) else {
+        throw CurlError(exitCode: 0, message: "unexpected output: \(text)")
+    }
+    return Fetched(
+        status: status, contentType: lines[lines.count - 1], body: lines.dropLast(2).joined(separator: "\n"))
+}
+
+/// `openssl s_client` holding one TLS connection open (for at most 20 s), fed requests on its standard input.
+private final class KeepAliveClient: Sendable {
+    private let process = Process()
+    private let input = Pipe()
+    private let received: AsyncStream<String>
+    private let exited: AsyncStream<Int32>
+
+    init(port: Int, caFile: String) async throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = [
+            "20", "openssl", "s_client", "-quiet", "-verify_return_error", "-CAfile", caFile, "-connect",
+            "127.0.0.1:\(port)",
+        ]
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let (received, receivedContinuation) = AsyncStream.makeStream(of: String.self)
+        let (exited, exitedContinuation) = AsyncStream.makeStream(of: Int32.self)
+        self.received = received
+        self.exited = exited
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                receivedContinuation.finish()
+            } else {
+                receivedContinuation.yield(String(decoding: data, as: UTF8.self))
+            }
+        }
+        process.terminationHandler = { process in
+            exitedContinuation.yield(process.terminationStatus)
+            exitedContinuation.finish()
+        }
+        try process.run()
+    }
+
+    /// Writes `request` and returns what arrived once it contains `marker`.
+    func send(_ request: String, until marker: String) async throws -> String {
+        input.fileHandleForWriting.write(Data(request.utf8))
+        var text = ""
+        for await chunk in received {
+            text += chunk
+            if text.contains(marker) { return text }
+        }
+        throw CurlError(exitCode: -1, message: "the connection ended before \(marker.debugDescription): \(text)")
+    }
+
+    /// Waits for the client to exit: 0 when the server closed the connection, 124 when `timeout` had to stop it.
+    func exitStatus() async -> Int32 {
+        for await status in exited { return status }
+        return process.terminationStatus
+    }
+}
+
+/// Keeps every message so tests can read the lines a component logs.
+private struct CapturingLogHandler: LogHandler {
+    let lines: NIOLockedValueBox<[String]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lines.withLockedValue { $0.append("\(event.message)") }
+    }
+}
