@@ -11,6 +11,8 @@ final class RESTClientTests: XCTestCase {
         let endpoint = try await LocalAPIServer.shared.start()
         var configuration = try ClientConfiguration.load(kubeconfigPath: endpoint.kubeconfigPath)
         configuration.connections = connections
+        // These tests exercise the transport; client-side rate limiting has its own (RateLimitTests).
+        configuration.qps = -1
         return try RESTClient(configuration: configuration)
     }
 
