@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kube-apiserver", targets: ["kube-apiserver"]),
+        .executable(name: "kube-scheduler", targets: ["kube-scheduler"]),
         .executable(name: "kubeswift", targets: ["kubeswift"]),
     ],
     dependencies: [
@@ -29,7 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
-        .target(name: "TestSupport", swiftSettings: upcoming),
+        .target(name: "TestSupport", dependencies: ["Operations"], swiftSettings: upcoming),
         .target(
             name: "Component",
             dependencies: [
@@ -95,6 +96,7 @@ let package = Package(
         .target(
             name: "Operations",
             dependencies: [
+                "APIMachinery",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -121,13 +123,13 @@ let package = Package(
         .target(
             name: "Scheduler",
             dependencies: [
-                "Client", "APIMachinery", "Component",
+                "Client", "APIMachinery", "Component", "Operations",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming
         ),
+        .executableTarget(name: "kube-scheduler", dependencies: ["Scheduler"], swiftSettings: upcoming),
         .executableTarget(
             name: "kube-apiserver",
             dependencies: ["APIServer"],
@@ -186,7 +188,7 @@ let package = Package(
             name: "AuthorizationTests", dependencies: ["Authorization", "APIMachinery", "TestSupport"],
             swiftSettings: upcoming),
         .testTarget(
-            name: "SchedulerTests", dependencies: ["Scheduler", "Client", "APIMachinery", "TestSupport"],
+            name: "SchedulerTests", dependencies: ["Scheduler", "Client", "APIMachinery", "Component", "TestSupport"],
             swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",

@@ -1,19 +1,21 @@
-import Foundation
-import XCTest
+public import Foundation
+public import XCTest
 
 /// A test class whose tests share one API server, started once for the class on its own loopback address.
-class SharedClusterTestCase: XCTestCase {
+open class SharedClusterTestCase: XCTestCase {
     /// The loopback address this class's server listens on; each class picks its own.
-    class var clusterAddress: String { "127.0.0.1" }
+    open class var clusterAddress: String { "127.0.0.1" }
     /// Extra kube-apiserver flags; a value starting with `@` names a file in the cluster's directory.
-    class var extraFlags: [String] { [] }
+    open class var extraFlags: [String] { [] }
     /// Writes the files `extraFlags` name (a token.csv, a policy) before the server starts.
-    class func prepare(directory: URL) throws {}
+    open class func prepare(directory: URL) throws {}
+    /// Starts what the class needs beside the server (a scheduler, say) once it is up.
+    open class func clusterStarted(_ cluster: TestCluster) throws {}
 
     nonisolated(unsafe) private static var clusters: [ObjectIdentifier: TestCluster] = [:]
     nonisolated(unsafe) private static var failures: [ObjectIdentifier: String] = [:]
 
-    override class func setUp() {
+    override open class func setUp() {
         super.setUp()
         do {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -21,19 +23,20 @@ class SharedClusterTestCase: XCTestCase {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try prepare(directory: directory)
             let flags = extraFlags.map { $0.replacingOccurrences(of: "=@", with: "=\(directory.path)/") }
-            clusters[ObjectIdentifier(self)] = try TestCluster(
-                address: clusterAddress, extraFlags: flags, directory: directory)
+            let cluster = try TestCluster(address: clusterAddress, extraFlags: flags, directory: directory)
+            clusters[ObjectIdentifier(self)] = cluster
+            try clusterStarted(cluster)
         } catch {
             failures[ObjectIdentifier(self)] = "\(error)"
         }
     }
 
-    override class func tearDown() {
+    override open class func tearDown() {
         clusters[ObjectIdentifier(self)] = nil
         super.tearDown()
     }
 
-    var cluster: TestCluster {
+    public var cluster: TestCluster {
         get throws {
             let key = ObjectIdentifier(type(of: self))
             guard let cluster = Self.clusters[key] else {

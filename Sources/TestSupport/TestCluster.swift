@@ -1,25 +1,25 @@
-import Foundation
+public import Foundation
 import Operations
-import XCTest
+public import XCTest
 
 /// A real `kube-apiserver` process over TLS on loopback, with the guide's certificate set and an admin
 /// kubeconfig, plus a way to run `/usr/bin/kubectl` against it. Each instance has its own directory and port.
-final class TestCluster: @unchecked Sendable {
-    let directory: URL
-    let kubeconfig: String
-    let port: Int
-    let address: String
+public final class TestCluster: @unchecked Sendable {
+    public let directory: URL
+    public let kubeconfig: String
+    public let port: Int
+    public let address: String
     private let process: Process
     private let logFile: URL
 
     /// The build products folder that holds the test bundle and the executables.
-    static var productsDirectory: URL {
+    public static var productsDirectory: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    static let kubectlPath = "/usr/bin/kubectl"
+    public static let kubectlPath = "/usr/bin/kubectl"
 
-    init(address: String = "127.0.0.1", extraFlags: [String] = [], directory existing: URL? = nil) throws {
+    public init(address: String = "127.0.0.1", extraFlags: [String] = [], directory existing: URL? = nil) throws {
         let binary = Self.productsDirectory.appendingPathComponent("kube-apiserver")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestClusterError("kube-apiserver is not built at \(binary.path); run `swift build` first")
@@ -60,7 +60,7 @@ final class TestCluster: @unchecked Sendable {
     }
 
     /// Reads the log until the server says where it listens (it binds port 0, so tests never collide).
-    static func waitForPort(logFile: URL, process: Process) throws -> Int {
+    public static func waitForPort(logFile: URL, process: Process) throws -> Int {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
@@ -76,10 +76,10 @@ final class TestCluster: @unchecked Sendable {
         throw TestClusterError("kube-apiserver did not start within 30 s")
     }
 
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     /// Stops the server (SIGTERM, or SIGKILL when `kill` is set) and waits for it.
-    func stop(kill: Bool = false) {
+    public func stop(kill: Bool = false) {
         guard process.isRunning else { return }
         if kill { Foundation.kill(process.processIdentifier, SIGKILL) } else { process.terminate() }
         process.waitUntilExit()
@@ -91,24 +91,34 @@ final class TestCluster: @unchecked Sendable {
     }
 
     /// The result of one kubectl run.
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    public struct Output {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// Runs kubectl with this cluster's kubeconfig; `input` goes to its standard input.
     @discardableResult
-    func kubectl(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Output {
+    public func kubectl(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws
+        -> Output
+    {
         try Self.run(
             Self.kubectlPath, ["--kubeconfig=\(kubeconfig)"] + arguments, input: input, environment: environment)
     }
 
-    func kubectl(_ line: String, input: String? = nil) throws -> Output {
+    public func kubectl(_ line: String, input: String? = nil) throws -> Output {
         try kubectl(line.split(separator: " ").map(String.init), input: input)
     }
 
-    static func run(_ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:])
+    public static func run(
+        _ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:]
+    )
         throws -> Output
     {
         let process = Process()
@@ -141,28 +151,28 @@ final class TestCluster: @unchecked Sendable {
 }
 
 /// A failure to set up the test cluster.
-struct TestClusterError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestClusterError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Data written by one thread and read by another.
-final class LockedData: @unchecked Sendable {
+public final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     private var done = false
-    func set(_ value: Data) {
+    public func set(_ value: Data) {
         lock.lock()
         data = value
         done = true
         lock.unlock()
     }
-    var isSet: Bool {
+    public var isSet: Bool {
         lock.lock()
         defer { lock.unlock() }
         return done
     }
-    var value: Data {
+    public var value: Data {
         lock.lock()
         defer { lock.unlock() }
         return data
@@ -172,13 +182,15 @@ final class LockedData: @unchecked Sendable {
 extension XCTestCase {
     /// Asserts kubectl succeeded and returns its standard output.
     @discardableResult
-    func expectSuccess(_ output: TestCluster.Output, file: StaticString = #filePath, line: UInt = #line) -> String {
+    public func expectSuccess(_ output: TestCluster.Output, file: StaticString = #filePath, line: UInt = #line)
+        -> String
+    {
         XCTAssertEqual(output.status, 0, "kubectl failed: \(output.stderr)", file: file, line: line)
         return output.stdout
     }
 
     /// Asserts kubectl failed with exactly this error text on standard error.
-    func expectFailure(
+    public func expectFailure(
         _ output: TestCluster.Output, _ message: String, file: StaticString = #filePath, line: UInt = #line
     ) {
         XCTAssertNotEqual(output.status, 0, "kubectl unexpectedly succeeded: \(output.stdout)", file: file, line: line)

@@ -86,22 +86,3 @@ struct Up: AsyncParsableCommand {
         Self.say("KubeSwift control plane stopped.")
     }
 }
-
-/// Turns SIGINT and SIGTERM into a clean shutdown; the sources are only touched at set-up and cancel.
-final class SignalWatcher: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
-    init(onSignal: @escaping @Sendable () -> Void) {
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler(handler: onSignal)
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = sources
-    }
-
-    func cancel() { for source in sources { source.cancel() } }
-}

@@ -1,3 +1,4 @@
+import TestSupport
 import APIMachinery
 import Foundation
 import XCTest

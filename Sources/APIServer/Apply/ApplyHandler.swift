@@ -1,6 +1,6 @@
 import APIMachinery
+import Operations
 import Schemas
-import Yams
 
 /// A server-side apply request: `application/apply-patch+yaml` (YAML or JSON) with its options.
 struct ApplyRequest: Sendable {
@@ -45,40 +45,16 @@ struct ApplyRequest: Sendable {
 
     /// Reads the body as JSON (what kubectl sends), else as a single YAML document.
     static func decode(_ body: [UInt8]) throws(APIError) -> JSON {
-        if let json = try? JSON.parse(body) { return json }
-        let text = String(decoding: body, as: UTF8.self)
-        let node: Node?
+        let document: JSON?
         do {
-            node = try Yams.compose(yaml: text)
+            document = try YAMLDocument.decode(body)
         } catch {
-            throw APIError.badRequest("error decoding YAML: \(error)")
+            throw APIError.badRequest("error decoding YAML: \(error.message)")
         }
-        guard let node else { throw APIError.badRequest("error decoding patch: the applied configuration is empty") }
-        return try json(from: node, depth: 0)
-    }
-
-    private static func json(from node: Node, depth: Int) throws(APIError) -> JSON {
-        guard depth < 100 else { throw APIError.badRequest("error decoding YAML: nesting too deep") }
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style != .plain && scalar.style != .any { return .string(scalar.string) }
-            if node.null != nil { return .null }
-            if let value = node.bool { return .bool(value) }
-            if let value = node.int { return .int(Int64(value)) }
-            if let value = node.float { return .double(value) }
-            return .string(scalar.string)
-        case .mapping(let mapping):
-            var object = JSONObject()
-            for (key, value) in mapping {
-                guard let name = key.string else { throw APIError.badRequest("error decoding YAML: non-string key") }
-                object[name] = try json(from: value, depth: depth + 1)
-            }
-            return .object(object)
-        case .sequence(let sequence):
-            var items: [JSON] = []
-            for item in sequence { items.append(try json(from: item, depth: depth + 1)) }
-            return .array(items)
+        guard let document else {
+            throw APIError.badRequest("error decoding patch: the applied configuration is empty")
         }
+        return document
     }
 }
 

@@ -1,6 +1,6 @@
 import APIMachinery
 import Foundation
-import Yams
+import Operations
 
 /// How much of a request an audit event records (audit.k8s.io/v1 `Level`), in increasing order.
 public enum AuditLevel: String, Sendable, Comparable, CaseIterable {
@@ -121,37 +121,12 @@ extension AuditPolicy {
         return policy
     }
 
-    /// JSON when the text is JSON, YAML otherwise (YAML is a superset, but libyaml rejects some JSON).
+    /// JSON when the text is JSON, YAML otherwise.
     static func decodeDocument(_ bytes: [UInt8]) throws(AuditPolicyError) -> JSON {
-        if let first = bytes.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }),
-            first == UInt8(ascii: "{"), let json = try? JSON.parse(bytes)
-        {
-            return json
-        }
         do {
-            guard let node = try Yams.compose(yaml: String(decoding: bytes, as: UTF8.self)) else { return .null }
-            return json(from: node)
+            return try YAMLDocument.decode(bytes) ?? .null
         } catch {
             throw AuditPolicyError(message: "failed decoding: \(error)")
-        }
-    }
-
-    /// A YAML node as JSON: plain scalars become booleans, nulls and integers as YAML 1.1 reads them.
-    static func json(from node: Node) -> JSON {
-        if let mapping = node.mapping {
-            var object = JSONObject()
-            for (key, value) in mapping { object[key.string ?? ""] = json(from: value) }
-            return .object(object)
-        }
-        if let sequence = node.sequence { return .array(sequence.map(json(from:))) }
-        guard let scalar = node.scalar else { return .null }
-        let text = scalar.string
-        guard scalar.style == .plain || scalar.style == .any else { return .string(text) }
-        switch text {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
-        default: return Int64(text).map(JSON.int) ?? .string(text)
         }
     }
 

@@ -1,0 +1,65 @@
+import APIMachinery
+public import Client
+public import Component
+import Foundation
+import Logging
+
+/// The `kube-scheduler` command line: upstream's flags (and the guide era's), the configuration file,
+/// informers, serving, leader election, then the scheduling loop while leading.
+public enum SchedulerCommand {
+    /// Every flag accepted, with upstream's names and defaults.
+    public static let flags: [FlagDefinition] =
+        [
+            FlagDefinition("config"),
+            FlagDefinition("kubeconfig"), FlagDefinition("master"),
+            FlagDefinition("kube-api-qps", default: "50"), FlagDefinition("kube-api-burst", default: "100"),
+            FlagDefinition(
+                "kube-api-content-type", default: "application/vnd.kubernetes.protobuf",
+                support: .noEffect("this scheduler talks JSON to the API server")),
+            FlagDefinition("logtostderr", bool: true, default: "true"),
+            FlagDefinition("alsologtostderr", bool: true, default: "false"),
+            FlagDefinition("log-dir"), FlagDefinition("v", default: "0"),
+            FlagDefinition(
+                "allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting")),
+            FlagDefinition(
+                "authentication-kubeconfig", support: .noEffect("/healthz and /metrics need no credentials")),
+            FlagDefinition("authorization-kubeconfig", support: .noEffect("/healthz and /metrics need no credentials")),
+            FlagDefinition("profiling", bool: true, default: "true", support: .noEffect("no pprof endpoints")),
+            FlagDefinition("contention-profiling", bool: true, support: .noEffect("no pprof endpoints")),
+        ] + LeaderElectionConfiguration.flagDefinitions(resourceName: "kube-scheduler")
+        + ServingConfiguration.flagDefinitions(securePort: 10259, insecurePort: 10251)
+
+    /// Parses `arguments` (without the program name), runs until SIGTERM or lost leadership; the exit code.
+    public static func main(arguments: [String]) async -> Int32 {
+        var flagSet = FlagSet(flags)
+        do {
+            try flagSet.parse(arguments)
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
+            return 1
+        }
+        LogSink.bootstrap(
+            component: "kube-scheduler", toStderr: flagSet.bool("logtostderr") || flagSet.string("log-dir").isEmpty,
+            logDirectory: flagSet.string("log-dir"), verbosity: Int(flagSet.string("v")) ?? 0)
+        let logger = Logger(label: "kube-scheduler")
+        for (name, support) in flagSet.accepted {
+            if case .noEffect(let why) = support { logger.info("flag --\(name) is accepted and has no effect: \(why)") }
+        }
+        let task = Task { await run(flagSet, logger: logger) }
+        let signals = SignalWatcher { task.cancel() }
+        defer { signals.cancel() }
+        return await task.value
+    }
+
+    /// Everything after flag parsing; returns the exit code.
+    static func run(_ flags: FlagSet, logger: Logger) async -> Int32 {
+        let setup: Setup
+        do {
+            setup = try await Setup(flags: flags, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
+        return await setup.run()
+    }
+}

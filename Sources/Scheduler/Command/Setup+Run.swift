@@ -1,0 +1,91 @@
+import Client
+import Component
+import Logging
+import NIOConcurrencyHelpers
+
+extension Setup {
+    /// Serves health and metrics, syncs the informers, then schedules while leading; the exit code.
+    func run() async -> Int32 {
+        let health = HealthChecks()
+        let readiness = HealthChecks()
+        let synced = NIOLockedValueBox(false)
+        readiness.add("informer-sync") { synced.withLockedValue { $0 } ? nil : "informers not synced" }
+        let server: ComponentServer?
+        do {
+            server = try await ComponentServer.start(
+                serving, health: health, readiness: readiness, metrics: { metricsText() }, logger: logger)
+        } catch {
+            logger.critical("failed to serve: \(error)")
+            return 1
+        }
+        let code = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask {
+                await recorder.run()
+                return nil
+            }
+            group.addTask { await schedule(synced: synced) }
+            let code = await group.first { $0 != nil } ?? 0
+            group.cancelAll()
+            return code ?? 0
+        }
+        await informers.shutdown()
+        await server?.close()
+        await client.shutdown()
+        return code
+    }
+
+    /// Syncs the caches, then runs the loop, under leader election when it is on.
+    private func schedule(synced: NIOLockedValueBox<Bool>) async -> Int32 {
+        informers.start()
+        guard await informers.waitForCacheSync() else { return 0 }
+        synced.withLockedValue { $0 = true }
+        logger.info("Caches are synced; \(scheduler.cache.nodeCount) nodes")
+        SystemdNotify.ready()
+        guard election.leaderElect else {
+            await scheduler.run()
+            return 0
+        }
+        let elector: LeaderElector
+        do {
+            let lock = LeaseLock(namespace: election.resourceNamespace, name: election.resourceName, client: client)
+            elector = try LeaderElector(lock: lock, configuration: election, identity: identity, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
+        logger.info("Attempting to acquire leader lease \(election.resourceNamespace)/\(election.resourceName)...")
+        await elector.run(
+            onStartedLeading: {
+                logger.info("Successfully acquired lease \(election.resourceNamespace)/\(election.resourceName)")
+                await scheduler.run()
+            },
+            onNewLeader: { leader in logger.info("New leader elected: \(leader)") })
+        if Task.isCancelled { return 0 }
+        // Upstream exits so that a new process competes afresh, never acting on a stale view.
+        logger.critical("leaderelection lost")
+        return 1
+    }
+
+    /// Upstream's headline scheduler metrics in the Prometheus text format.
+    func metricsText() -> String {
+        let counters = scheduler.statistics
+        let queued = scheduler.queue.counts
+        return """
+            # HELP scheduler_schedule_attempts_total Number of attempts to schedule pods, by the result.
+            # TYPE scheduler_schedule_attempts_total counter
+            scheduler_schedule_attempts_total{result="scheduled"} \(counters.scheduled)
+            scheduler_schedule_attempts_total{result="unschedulable"} \(counters.unschedulable)
+            scheduler_schedule_attempts_total{result="error"} \(counters.errors)
+            # HELP scheduler_pending_pods Number of pending pods, by the queue type.
+            # TYPE scheduler_pending_pods gauge
+            scheduler_pending_pods{queue="active"} \(queued.active)
+            scheduler_pending_pods{queue="backoff"} \(queued.backoff)
+            scheduler_pending_pods{queue="unschedulable"} \(queued.unschedulable)
+            # HELP scheduler_bindings_total Bindings sent, by the result.
+            # TYPE scheduler_bindings_total counter
+            scheduler_bindings_total{result="success"} \(counters.bindings)
+            scheduler_bindings_total{result="error"} \(counters.bindingErrors)
+
+            """
+    }
+}
