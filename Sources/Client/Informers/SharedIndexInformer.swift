@@ -34,12 +34,11 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         let indexer = Indexer<Object>(indexers: indexers)
-        let state = self.state
         self.indexer = indexer
         self.resyncPeriod = resyncPeriod
         self.time = time
         reflector = Reflector(
-            listWatch: listWatch, store: InformerStore(indexer: indexer, state: state), time: time, logger: logger,
+            listWatch: listWatch, store: InformerStore(indexer: indexer, state: self.state), time: time, logger: logger,
             random: random)
     }
 
