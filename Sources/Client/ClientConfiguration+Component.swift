@@ -42,6 +42,7 @@ extension ClientConfiguration {
         // A trailing newline would make an invalid header value; tokens never contain whitespace.
         configuration.bearerToken = String(decoding: token, as: UTF8.self).trimmingCharacters(
             in: .whitespacesAndNewlines)
+        configuration.bearerTokenFile = tokenPath
         // As upstream, an unreadable CA leaves the system roots rather than failing.
         configuration.trustRootsPEM = FileManager.default.contents(atPath: environment.directory + "/ca.crt").map {
             Array($0)

@@ -17,6 +17,9 @@ public struct ClientConfiguration: Sendable, Hashable {
     public var clientKeyPEM: [UInt8]?
     /// Bearer token sent as `Authorization: Bearer …`.
     public var bearerToken: String?
+    /// A file holding the bearer token, re-read every minute so rotated tokens are followed; while
+    /// readable it wins over `bearerToken`, as in client-go (kubeconfig `tokenFile`, in-cluster `token`).
+    public var bearerTokenFile: String?
     /// Basic-auth user name, for servers that still accept basic auth.
     public var basicAuthUser: String?
     /// Basic-auth password.
@@ -82,6 +85,7 @@ public struct ClientConfiguration: Sendable, Hashable {
             bearerToken = token
         } else if let tokenFile = user.tokenFile, let data = try Self.bytes(nil, file: tokenFile) {
             bearerToken = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            bearerTokenFile = tokenFile
         }
         if let username = user.username {
             basicAuthUser = username

@@ -13,6 +13,8 @@ public final class RESTClient: Sendable {
     private let group: any EventLoopGroup
     /// Headers every request carries, after the pseudo-headers.
     private let commonHeaders: [(name: String, value: String, secret: Bool)]
+    /// The bearer token when it comes from a file that may be rotated.
+    private let tokenFile: FileTokenSource?
     private let requestTimeout: TimeAmount?
     /// Rate limiting and retries around every request.
     private let retrier: RequestRetrier
@@ -39,11 +41,17 @@ public final class RESTClient: Sendable {
                 eventLoop: eventLoop)
         }
         var common: [(name: String, value: String, secret: Bool)] = [("user-agent", configuration.userAgent, false)]
-        if let token = configuration.bearerToken {
-            common.append(("authorization", "Bearer \(token)", true))
-        } else if let user = configuration.basicAuthUser {
-            let credentials = Data("\(user):\(configuration.basicAuthPassword ?? "")".utf8).base64EncodedString()
-            common.append(("authorization", "Basic \(credentials)", true))
+        tokenFile = configuration.bearerTokenFile.map {
+            FileTokenSource(path: $0, initial: configuration.bearerToken, timeSource: timeSource)
+        }
+        // A token file's token goes on each request, since the file may be rotated under us.
+        if tokenFile == nil {
+            if let token = configuration.bearerToken {
+                common.append(("authorization", "Bearer \(token)", true))
+            } else if let user = configuration.basicAuthUser {
+                let credentials = Data("\(user):\(configuration.basicAuthPassword ?? "")".utf8).base64EncodedString()
+                common.append(("authorization", "Basic \(credentials)", true))
+            }
         }
         commonHeaders = common
         requestTimeout = configuration.requestTimeout.map(TimeAmount.init)
@@ -202,6 +210,9 @@ public final class RESTClient: Sendable {
         headers.add(name: ":path", value: target)
         for header in commonHeaders {
             headers.add(name: header.name, value: header.value, indexing: header.secret ? .neverIndexed : .indexable)
+        }
+        if let token = tokenFile?.token {
+            headers.add(name: "authorization", value: "Bearer \(token)", indexing: .neverIndexed)
         }
         var hasAccept = false
         for header in request.headers {

@@ -52,6 +52,7 @@ final class ClientConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.host, "10.32.0.1")
         XCTAssertEqual(configuration.port, 443)
         XCTAssertEqual(configuration.bearerToken, "in-cluster-token")
+        XCTAssertEqual(configuration.bearerTokenFile, directory + "/sa/token", "re-read as the kubelet rotates it")
         XCTAssertEqual(configuration.trustRootsPEM.map { String(decoding: $0, as: UTF8.self) }?.contains("ca"), true)
         XCTAssertEqual(configuration.namespace, "team-a")
 
@@ -85,6 +86,7 @@ final class ClientConfigurationTests: XCTestCase {
         XCTAssertEqual(fromFile.host, "10.240.0.10")
         XCTAssertEqual(fromFile.port, 6443)
         XCTAssertEqual(fromFile.bearerToken, "file-token", "tokenFile is read relative to the kubeconfig")
+        XCTAssertEqual(fromFile.bearerTokenFile, directory + "/scheduler.token")
         XCTAssertEqual(fromFile.trustRootsPEM, Array("guide-ca".utf8), "certificate-authority as a relative file")
 
         let overridden = try ClientConfiguration.forComponent(
@@ -113,5 +115,40 @@ final class ClientConfigurationTests: XCTestCase {
             try ClientConfiguration.forComponent(
                 kubeconfig: directory + "/missing.kubeconfig", master: nil, inCluster: pod, logger: quiet),
             "a named kubeconfig that cannot be read is an error, never a silent fallback")
+    }
+}
+
+/// A token file is followed as it is rotated, as client-go's cached file token source does.
+final class TokenFileTests: XCTestCase {
+    func testARotatedTokenFileIsPickedUpWithinAMinute() async throws {
+        let endpoint = try await LocalAPIServer.shared.start()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "\(endpoint.token)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        var configuration = try ClientConfiguration(server: endpoint.server)
+        configuration.trustRootsPEM = endpoint.caPEM
+        configuration.bearerTokenFile = path
+        configuration.qps = -1
+        let time = FakeTime()
+        let client = try RESTClient(configuration: configuration, timeSource: time)
+        func status() async throws -> Int {
+            try await client.send(Request(method: .get, path: "/api/v1/namespaces")).status
+        }
+        let first = try await status()
+        XCTAssertEqual(first, 200)
+
+        try "revoked-token\n".write(toFile: path, atomically: true, encoding: .utf8)
+        time.advance(by: .seconds(59))
+        let cached = try await status()
+        XCTAssertEqual(cached, 200, "the token read a minute ago is still used")
+        time.advance(by: .seconds(1))
+        let reread = try await status()
+        XCTAssertEqual(reread, 401, "after a minute the file is read again")
+
+        try FileManager.default.removeItem(atPath: path)
+        time.advance(by: .seconds(60))
+        let missing = try await status()
+        XCTAssertEqual(missing, 401, "a missing file keeps the last token read")
+        await client.shutdown()
     }
 }
