@@ -144,6 +144,31 @@ final class InformerTests: XCTestCase {
         XCTAssertEqual(slowSaw, fastSaw, "the slow handler gets the same changes, in order, once it catches up")
     }
 
+    func testRegistrationHasSyncedOnceItsHandlerHandledTheFirstList() async throws {
+        let listWatch = ScriptedListWatch<ConfigMap>()
+        let informer = SharedIndexInformer(listWatch: listWatch, time: FakeTime(), logger: quietLogger, random: { 0 })
+        let gate = Gate()
+        let slow = informer.addEventHandler(ResourceEventHandler(onAdd: { _, _ in await gate.wait() }))
+        let fastRecorder = HandlerRecorder<ConfigMap>()
+        let fast = informer.addEventHandler(fastRecorder.handler())
+        let run = Task { await informer.run() }
+        defer { run.cancel() }
+        var calls = listWatch.calls.makeAsyncIterator()
+        try await nextElement(of: &calls).respond(
+            ListPage(items: [configMapModel("ns", "a", resourceVersion: "1")], resourceVersion: "1"))
+        _ = try await fastRecorder.next(1)
+        for _ in 0..<100_000 where !fast.hasSynced { await Task.yield() }
+        XCTAssertTrue(fast.hasSynced)
+        XCTAssertTrue(informer.hasSynced)
+        XCTAssertFalse(slow.hasSynced, "the slow handler has not handled the first list yet")
+        gate.open()
+        for _ in 0..<100_000 where !slow.hasSynced { await Task.yield() }
+        XCTAssertTrue(slow.hasSynced)
+        let late = informer.addEventHandler(ResourceEventHandler())
+        for _ in 0..<100_000 where !late.hasSynced { await Task.yield() }
+        XCTAssertTrue(late.hasSynced, "a handler added after sync syncs once it has handled the cache")
+    }
+
     func testResyncRedeliversTheCacheAsUpdatesOnTheInjectedClock() async throws {
         let time = FakeTime()
         let listWatch = ScriptedListWatch<ConfigMap>()

@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 /// How an object left the cache.
 public enum DeleteEvent<Object: KubernetesObject>: Sendable {
     /// A watch reported the deletion; the object is its final state.
@@ -48,11 +50,22 @@ enum Notification<Object: KubernetesObject>: Sendable {
     case add(Object, isInInitialList: Bool)
     case update(old: Object, new: Object)
     case delete(DeleteEvent<Object>)
+    /// Everything of the informer's first list (or, for a late handler, of the cache) is before this.
+    case synced
 }
 
-/// Identifies a handler added to an informer, to remove it again.
+/// Identifies a handler added to an informer, to ask whether it has caught up or to remove it again.
 public struct HandlerRegistration: Sendable, Hashable {
     let id: UInt64
+    let synced: NIOLockedValueBox<Bool>
+
+    /// Whether the handler has handled every object of the informer's first list (or, if it was added later,
+    /// the cache's contents then), as upstream's `ResourceEventHandlerRegistration.HasSynced`.
+    public var hasSynced: Bool { synced.withLockedValue { $0 } }
+
+    public static func == (lhs: HandlerRegistration, rhs: HandlerRegistration) -> Bool { lhs.id == rhs.id }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
 /// upstream's `processorListener`: an unbounded buffer and a task that feeds one handler in order, so a slow
@@ -61,16 +74,21 @@ final class ProcessorListener<Object: KubernetesObject>: Sendable {
     private let continuation: AsyncStream<Notification<Object>>.Continuation
     private let task: Task<Void, Never>
 
+    /// Set once the handler has handled the `.synced` marker.
+    let synced = NIOLockedValueBox(false)
+
     init(handler: ResourceEventHandler<Object>) {
         let (notifications, continuation) = AsyncStream.makeStream(
             of: Notification<Object>.self, bufferingPolicy: .unbounded)
         self.continuation = continuation
+        let synced = self.synced
         task = Task {
             for await notification in notifications {
                 switch notification {
                 case .add(let object, let isInInitialList): await handler.onAdd(object, isInInitialList)
                 case .update(let old, let new): await handler.onUpdate(old, new)
                 case .delete(let event): await handler.onDelete(event)
+                case .synced: synced.withLockedValue { $0 = true }
                 }
             }
         }

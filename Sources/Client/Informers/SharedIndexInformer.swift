@@ -78,9 +78,10 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
                 for object in indexer.list().sorted(by: { $0.key < $1.key }) {
                     listener.send(.add(object, isInInitialList: true))
                 }
+                if state.synced { listener.send(.synced) }
                 state.listeners[state.nextID] = listener
             }
-            return HandlerRegistration(id: state.nextID)
+            return HandlerRegistration(id: state.nextID, synced: listener.synced)
         }
     }
 
@@ -171,6 +172,7 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
                 for (key, lastKnown) in old.sorted(by: { $0.key < $1.key }) where !listed.contains(key) {
                     notifications.append(.delete(.tombstone(key: key, lastKnown: lastKnown)))
                 }
+                if initial { notifications.append(.synced) }
                 Self.send(notifications, to: state.listeners.values)
                 state.synced = true
                 defer { state.syncWaiters = [:] }
