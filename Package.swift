@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "kubeswift",
             dependencies: [
-                "APIServer", "Operations", "Storage", "EtcdStore", "Component", "Client", "APIMachinery",
+                "APIServer", "Operations", "Storage", "EtcdStore", "Component", "Client", "APIMachinery", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -181,6 +181,8 @@ let package = Package(
             dependencies: [
                 "Component", "Operations",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: upcoming),

@@ -4,6 +4,7 @@ import Component
 import Foundation
 import Logging
 import Operations
+import Scheduler
 
 /// `kubeswift up`: a local control plane on loopback in the foreground, with the embedded store.
 struct Up: AsyncParsableCommand {
@@ -18,6 +19,9 @@ struct Up: AsyncParsableCommand {
 
     @Option(help: "The API server's secure port.")
     var port: Int = 6443
+
+    @Option(help: "The scheduler's secure port for /healthz and /metrics.")
+    var schedulerPort: Int = 10259
 
     @Option(help: "Service cluster IP range, as the guide sets it.")
     var serviceClusterIPRange: String = "10.254.0.0/16"
@@ -54,6 +58,17 @@ struct Up: AsyncParsableCommand {
                 admin: certificates.admin
             ).write(toFile: kubeconfigPath)
         }
+        let schedulerKubeconfig = stateDir + "/kube-scheduler.kubeconfig"
+        if !FileManager.default.fileExists(atPath: schedulerKubeconfig) {
+            // The scheduler acts as upstream's does, as system:kube-scheduler under its bootstrap RBAC roles.
+            let authority = try CertificateAuthority.load(directory: pki)
+            let identity = try authority.issueClient(user: "system:kube-scheduler")
+            try Kubeconfig.clientCertificate(
+                server: "https://\(address):\(port)", certificateAuthorityPEM: authority.certificatePEM,
+                userName: "system:kube-scheduler", certificatePEM: identity.certificatePEM,
+                keyPEM: identity.privateKeyPEM
+            ).write(toFile: schedulerKubeconfig)
+        }
         LogSink.bootstrap(component: "kubeswift", toStderr: true, logDirectory: "", verbosity: 0)
         var flags = FlagSet(APIServerCommand.flags)
         try flags.parse([
@@ -68,10 +83,19 @@ struct Up: AsyncParsableCommand {
         ])
         let logger = Logger(label: "kubeswift")
         let running = try await APIServerCommand.start(flags, logger: logger)
+        let scheduler = Task {
+            await SchedulerCommand.run(
+                arguments: [
+                    "--kubeconfig=\(schedulerKubeconfig)", "--bind-address=\(address)",
+                    "--secure-port=\(schedulerPort)",
+                    "--leader-elect=true",
+                ], logger: Logger(label: "kube-scheduler"))
+        }
         Self.say(
             """
 
-            KubeSwift control plane is up at https://\(address):\(port) (state in \(stateDir)).
+            KubeSwift control plane is up at https://\(address):\(port) (state in \(stateDir)),
+            with kube-scheduler (health on https://\(address):\(schedulerPort)/healthz).
             Point kubectl at it with:
 
                 export KUBECONFIG=\(kubeconfigPath)
@@ -80,7 +104,13 @@ struct Up: AsyncParsableCommand {
             Press Ctrl-C to stop.
             """)
         let server = running.server
-        let signals = SignalWatcher { Task { try? await server.close() } }
+        let signals = SignalWatcher {
+            scheduler.cancel()
+            Task {
+                _ = await scheduler.value
+                try? await server.close()
+            }
+        }
         try await running.server.closeFuture.get()
         signals.cancel()
         Self.say("KubeSwift control plane stopped.")

@@ -1,8 +1,8 @@
 import APIMachinery
-public import Client
+import Client
 public import Component
 import Foundation
-import Logging
+public import Logging
 
 /// The `kube-scheduler` command line: upstream's flags (and the guide era's), the configuration file,
 /// informers, serving, leader election, then the scheduling loop while leading.
@@ -49,6 +49,18 @@ public enum SchedulerCommand {
         let signals = SignalWatcher { task.cancel() }
         defer { signals.cancel() }
         return await task.value
+    }
+
+    /// Runs a scheduler inside another process (`kubeswift up`) until the task is cancelled; the exit code.
+    public static func run(arguments: [String], logger: Logger) async -> Int32 {
+        var flagSet = FlagSet(flags)
+        do {
+            try flagSet.parse(arguments)
+        } catch {
+            logger.critical("\(error.message)")
+            return 1
+        }
+        return await run(flagSet, logger: logger)
     }
 
     /// Everything after flag parsing; returns the exit code.

@@ -53,13 +53,8 @@ extension Setup {
             logger.critical("\(error)")
             return 1
         }
-        logger.info("Attempting to acquire leader lease \(election.resourceNamespace)/\(election.resourceName)...")
         await elector.run(
-            onStartedLeading: {
-                logger.info("Successfully acquired lease \(election.resourceNamespace)/\(election.resourceName)")
-                await scheduler.run()
-            },
-            onNewLeader: { leader in logger.info("New leader elected: \(leader)") })
+            onStartedLeading: { await scheduler.run() })
         if Task.isCancelled { return 0 }
         // Upstream exits so that a new process competes afresh, never acting on a stale view.
         logger.critical("leaderelection lost")

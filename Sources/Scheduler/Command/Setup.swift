@@ -64,7 +64,8 @@ struct Setup: Sendable {
             persistentVolume: { name in pvs.get(name: name) },
             storageClass: { name in storageClasses?.lister.get(name: name) },
             csiNode: { name in csiNodes?.lister.get(name: name) },
-            namespaceLabels: { name in namespaces.get(name: name)?.metadata.labels })
+            namespaceLabels: { name in namespaces.get(name: name)?.metadata.labels },
+            profile: { name in scheduler.withLockedValue { $0 }?.profiles[name] })
         var profiles: [Profile] = []
         for profile in configuration.profiles {
             profiles.append(
