@@ -6,21 +6,25 @@ struct NodeAffinity: PreFilterPlugin, FilterPlugin, ScorePlugin {
     let name = "NodeAffinity"
     let clusterEvents: Set<ClusterEvent> = [.nodeAdd, .nodeUpdate]
     static let mismatch = "node(s) didn't match Pod's node affinity/selector"
+    static let conflict = "pod affinity terms conflict"
 
     func preFilter(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PreFilterResult {
         let spec = pod.pod.spec
         let required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
         guard !spec.nodeSelector.isEmpty || required != nil else { return PreFilterResult(.skip) }
-        // Terms that all pin `metadata.name` narrow the nodes worth filtering, as upstream does.
+        // Terms that all pin `metadata.name` narrow the nodes worth filtering, as upstream does: a term's
+        // name requirements intersect, terms unite, and one term without any leaves every node eligible.
         guard let terms = required?.nodeSelectorTerms, !terms.isEmpty else { return PreFilterResult() }
         var names: Set<String> = []
         for term in terms {
-            let pinned = term.matchFields.filter { $0.key == "metadata.name" && $0.operator == "In" }
-            guard term.matchExpressions.isEmpty, term.matchFields.count == 1, let field = pinned.first else {
-                return PreFilterResult()
+            var termNames: Set<String>?
+            for field in term.matchFields where field.key == "metadata.name" && field.operator == "In" {
+                termNames = termNames.map { $0.intersection(field.values) } ?? Set(field.values)
             }
-            names.formUnion(field.values)
+            guard let termNames else { return PreFilterResult() }
+            names.formUnion(termNames)
         }
+        if names.isEmpty { return PreFilterResult(.unresolvable(Self.conflict)) }
         return PreFilterResult(.success, nodeNames: names)
     }
 

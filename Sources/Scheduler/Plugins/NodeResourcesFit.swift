@@ -98,8 +98,10 @@ struct ResourceAllocationScorer: Sendable {
             let onNode: Int64
             let forPod: Int64
             if useRequested || (resource.name != "cpu" && resource.name != "memory") {
-                onNode = node.requested.amount(of: resource.name)
                 forPod = pod.requests.amount(of: resource.name)
+                // An extended resource the pod does not ask for says nothing about this pod's fit: skip it.
+                if forPod == 0 && Resource.isScalar(resource.name) { return nil }
+                onNode = node.requested.amount(of: resource.name)
             } else {
                 onNode = node.nonZeroRequested.amount(of: resource.name)
                 forPod = pod.nonZeroRequests.amount(of: resource.name)
@@ -114,10 +116,15 @@ struct ResourceAllocationScorer: Sendable {
         var total: Int64 = 0
         var weights: Int64 = 0
         for entry in usage {
-            total += perResource(requested: entry.requested, allocatable: entry.allocatable) * entry.weight
+            let score = perResource(requested: entry.requested, allocatable: entry.allocatable)
+            // RequestedToCapacityRatio leaves resources scoring 0 out of the weights, as upstream.
+            if case .ratio = self.score, score == 0 { continue }
+            total += score * entry.weight
             weights += entry.weight
         }
-        return weights == 0 ? 0 : total / weights
+        if weights == 0 { return 0 }
+        if case .ratio = score { return Int64((Double(total) / Double(weights)).rounded()) }
+        return total / weights
     }
 
     private func perResource(requested: Int64, allocatable: Int64) -> Int64 {
@@ -125,7 +132,8 @@ struct ResourceAllocationScorer: Sendable {
         case .least:
             return requested > allocatable ? 0 : (allocatable - requested) * maxNodeScore / allocatable
         case .most:
-            return requested > allocatable ? 0 : requested * maxNodeScore / allocatable
+            // Defaults for pods without requests can push the sum past capacity: count it as full.
+            return min(requested, allocatable) * maxNodeScore / allocatable
         case .ratio(let shape):
             let utilization = min(requested * 100 / allocatable, 100)
             return Self.interpolate(shape, at: utilization)
