@@ -48,3 +48,72 @@ enum Fixtures {
         return info
     }
 }
+
+/// Builders for the objects plugin tests look up through the handle (claims, volumes, classes, budgets).
+extension Fixtures {
+    static func claim(
+        _ name: String, namespace: String = "default", volumeName: String? = nil, storageClass: String? = nil,
+        accessModes: [String] = ["ReadWriteOnce"]
+    ) -> PersistentVolumeClaim {
+        PersistentVolumeClaim(
+            metadata: ObjectMeta(name: name, namespace: namespace),
+            spec: PersistentVolumeClaimSpec(
+                accessModes: accessModes, storageClassName: storageClass, volumeName: volumeName))
+    }
+
+    static func volume(
+        _ name: String, labels: [String: String] = [:], csiDriver: String? = nil,
+        nodeAffinity: [NodeSelectorTerm]? = nil
+    ) -> PersistentVolume {
+        var spec = PersistentVolumeSpec()
+        if let csiDriver { spec.csi = CSIPersistentVolumeSource(driver: csiDriver, volumeHandle: "handle-\(name)") }
+        if let nodeAffinity {
+            spec.nodeAffinity = VolumeNodeAffinity(required: NodeSelector(nodeSelectorTerms: nodeAffinity))
+        }
+        return PersistentVolume(metadata: ObjectMeta(labels: labels, name: name), spec: spec)
+    }
+
+    static func storageClass(
+        _ name: String, provisioner: String = "csi.example.com", waitForFirstConsumer: Bool = false
+    )
+        -> StorageClass
+    {
+        StorageClass(
+            provisioner: provisioner, metadata: ObjectMeta(name: name),
+            volumeBindingMode: waitForFirstConsumer ? "WaitForFirstConsumer" : "Immediate")
+    }
+
+    /// A pod volume that mounts `claim`.
+    static func claimVolume(_ claim: String) -> Volume {
+        var volume = Volume(name: claim)
+        volume.persistentVolumeClaim = PersistentVolumeClaimVolumeSource(claimName: claim)
+        return volume
+    }
+
+    /// A handle whose lookups read these objects.
+    static func handle(
+        claims: [PersistentVolumeClaim] = [], volumes: [PersistentVolume] = [], classes: [StorageClass] = [],
+        csiNodes: [CSINode] = [], namespaces: [String: [String: String]] = [:],
+        budgets: [PodDisruptionBudget] = []
+    ) -> FrameworkHandle {
+        FrameworkHandle(
+            disruptionBudgets: { budgets },
+            persistentVolumeClaim: { namespace, name in
+                claims.first { $0.metadata.namespace == namespace && $0.metadata.name == name }
+            },
+            persistentVolume: { name in volumes.first { $0.metadata.name == name } },
+            storageClass: { name in classes.first { $0.metadata.name == name } },
+            csiNode: { name in csiNodes.first { $0.metadata.name == name } },
+            namespaceLabels: { namespaces[$0] })
+    }
+
+    /// A required or preferred pod (anti-)affinity term selecting `labels` over `topologyKey`.
+    static func term(
+        _ labels: [String: String], topologyKey: String = "kubernetes.io/hostname", namespaces: [String] = [],
+        namespaceSelector: MetaLabelSelector? = nil
+    ) -> PodAffinityTerm {
+        PodAffinityTerm(
+            topologyKey: topologyKey, labelSelector: MetaLabelSelector(matchLabels: labels),
+            namespaceSelector: namespaceSelector, namespaces: namespaces)
+    }
+}
