@@ -5,11 +5,19 @@ extension RegistryStore {
     /// Records a write in `metadata.managedFields` as an `Update` by the request's field manager, right
     /// before it is stored (after defaulting and admission, so what the server added is recorded too).
     /// Server-side apply has done its own bookkeeping, and the server's own writes name no manager.
+    /// `object` and `old` are stored objects; fields are tracked in the served shape, the one the manager wrote.
     func recordManagedFields(_ object: inout JSON, old: JSON?, options: WriteOptions, target: UpdateTarget = .object) {
         guard !options.managedFieldsComputed, let manager = options.fieldManager else { return }
         let subresource = options.subresource.isEmpty ? target.subresource : options.subresource
-        fieldManager(subresource: subresource).update(
-            &object, live: old, manager: manager, subresource: subresource, now: Timestamp.now())
+        let fieldManager = fieldManager(subresource: subresource)
+        guard definition.conversion != nil else {
+            fieldManager.update(&object, live: old, manager: manager, subresource: subresource, now: Timestamp.now())
+            return
+        }
+        var served = fromStorage(object)
+        fieldManager.update(
+            &served, live: old.map(fromStorage), manager: manager, subresource: subresource, now: Timestamp.now())
+        object.setMeta("managedFields", served["metadata"]?["managedFields"])
     }
 
     /// The field manager for writes through the object (`""`) or a subresource: the object's writes do not

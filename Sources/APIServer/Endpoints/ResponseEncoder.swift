@@ -2,6 +2,8 @@ import APIMachinery
 import NIOHTTP1
 
 /// Encodes objects, lists and watch events as JSON, or as a Table when `kubectl get` asks for one.
+/// Objects come in the stored shape and go out in the served one (`RegistryStore.fromStorage`); table
+/// cells are computed from the stored shape, the one the strategy knows.
 struct ResponseEncoder: Sendable {
     let store: RegistryStore
     let asTable: Bool
@@ -14,11 +16,11 @@ struct ResponseEncoder: Sendable {
         includeObject = request.query["includeObject"] ?? "Metadata"
     }
 
-    /// Whether the response can be the stored bytes as they are.
-    var wantsRaw: Bool { !asTable }
+    /// Whether the response can be the stored bytes as they are: JSON of a resource stored as served.
+    var wantsRaw: Bool { !asTable && store.definition.conversion == nil }
 
     func object(_ object: JSON, status: HTTPResponseStatus = .ok) -> HTTPResponse {
-        guard asTable else { return .json(object.encoded(), status: status) }
+        guard asTable else { return .json(store.fromStorage(object).encoded(), status: status) }
         return .json(
             table([object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""]).encoded(),
             status: status)
@@ -39,7 +41,7 @@ struct ResponseEncoder: Sendable {
         out.append(contentsOf: ",\"items\":[".utf8)
         for (index, item) in page.items.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            item.encode(into: &out)
+            store.fromStorage(item).encode(into: &out)
         }
         for (index, item) in page.rawItems.enumerated() {
             if index > 0 || !page.items.isEmpty { out.append(UInt8(ascii: ",")) }
@@ -58,10 +60,11 @@ struct ResponseEncoder: Sendable {
         return table
     }
 
+    /// The row's object for a stored object, as `includeObject` asks.
     func rowObject(_ object: JSON) -> JSON {
         switch includeObject {
         case "None": return .null
-        case "Object": return object
+        case "Object": return store.fromStorage(object)
         default:
             return [
                 "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
@@ -116,10 +119,10 @@ private final class WatchLines: @unchecked Sendable {
                 encoder.table([object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable)
                     .encode(into: &line)
                 firstTable = false
-            } else if let encoded {
+            } else if let encoded, encoder.wantsRaw {
                 line.append(contentsOf: encoded)
             } else {
-                object.encode(into: &line)
+                encoder.store.fromStorage(object).encode(into: &line)
             }
         case .bookmark(let revision):
             guard options.allowWatchBookmarks else { return }

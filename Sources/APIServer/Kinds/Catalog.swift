@@ -136,11 +136,9 @@ public enum Catalog {
                 },
                 allowCreateOnUpdate: true)),
         ResourceDefinition(
-            // Upstream stores both Event versions in one place and converts between them; until that
-            // conversion exists here, events.k8s.io keeps its own folder so neither view returns the other's shape.
+            // Stored with core/v1's events, in their shape, as upstream stores one Event kind for both groups.
             group: "events.k8s.io", resource: "events", kind: "Event", shortNames: ["ev"],
-            storageFolder: "events.k8s.io/events",
-            strategy: EventStrategy(eventsGroup: true)),
+            strategy: EventStrategy(eventsGroup: true), conversion: EventsConversion()),
         ResourceDefinition(
             group: "rbac.authorization.k8s.io", resource: "roles", kind: "Role",
             strategy: RoleStrategy(clusterScoped: false)),

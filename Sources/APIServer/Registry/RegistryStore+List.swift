@@ -11,14 +11,23 @@ struct ListPage: Sendable {
 }
 
 extension RegistryStore {
+    /// The options with the field selector in the stored shape's labels (upstream's field label conversion);
     /// 400 for a field selector naming a field this kind cannot be selected by.
-    func checkFieldSelector(_ selector: FieldSelector) throws(APIError) {
+    func storageOptions(_ options: ListOptions) throws(APIError) -> ListOptions {
+        var converted = options
+        if let conversion = definition.conversion {
+            for index in converted.fieldSelector.terms.indices {
+                let label = converted.fieldSelector.terms[index].field
+                converted.fieldSelector.terms[index].field = try conversion.storageFieldLabel(label)
+            }
+        }
         let supported = Set(strategy.selectableFields(JSON.object(JSONObject())).keys).union([
             "metadata.name", "metadata.namespace",
         ])
-        for term in selector.terms where !supported.contains(term.field) {
+        for term in converted.fieldSelector.terms where !supported.contains(term.field) {
             throw APIError.badRequest("field label not supported: \(term.field)")
         }
+        return converted
     }
 
     func matches(_ object: JSON, _ options: ListOptions) -> Bool {
@@ -26,10 +35,14 @@ extension RegistryStore {
         return definition.selectorFields(object).matches(options)
     }
 
-    /// Lists at one revision, page by page. With `raw`, items are the stored bytes with their
+    /// Lists stored objects at one revision, page by page. With `raw`, items are the stored bytes with their
     /// resourceVersion (no parsing) unless selectors need the objects.
     func list(namespace: String?, options: ListOptions, raw: Bool = false) async throws -> ListPage {
-        try checkFieldSelector(options.fieldSelector)
+        try await listStored(namespace: namespace, options: storageOptions(options), raw: raw)
+    }
+
+    /// `list` with options already in the stored shape (`storageOptions`).
+    func listStored(namespace: String?, options: ListOptions, raw: Bool) async throws -> ListPage {
         let scope = rangePrefix(namespace: namespace)
         let end = Self.prefixEnd(scope)
         var start = scope

@@ -23,8 +23,8 @@ extension RegistryStore {
         }
     }
 
-    /// Read-modify-write with optimistic concurrency: `transform` gets the stored object and returns the
-    /// desired one. When the result names a resourceVersion, a stale one is a 409; otherwise a race with
+    /// Read-modify-write with optimistic concurrency: `transform` gets the stored object (in the served
+    /// shape) and returns the desired one; the result is the stored object. When the result names a resourceVersion, a stale one is a 409; otherwise a race with
     /// another writer is retried with the fresh object, as upstream's GuaranteedUpdate does.
     /// `createIfMissing` is for PUT only: upstream creates a missing object on update for kinds that allow
     /// it, while a PATCH of a missing object is always 404.
@@ -43,7 +43,9 @@ extension RegistryStore {
                 throw APIError.notFound(groupResource, name: name)
             }
             let old = try decode(current)
-            var object = try transform(old)
+            var object = try transform(fromStorage(old))
+            try checkIdentity(&object, namespace: namespace)
+            object = toStorage(object)
             let requested = object.resourceVersion.flatMap { $0.isEmpty ? nil : $0 }
             if let requested, requested != old.resourceVersion {
                 guard Int64(requested) != nil else {
@@ -61,13 +63,13 @@ extension RegistryStore {
                 validateMetadata(object, namespace: namespace)
                 + (target == .binding ? [] : strategy.validateUpdate(object, old: old))
             guard errors.isEmpty else {
-                throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
+                throw APIError.invalid(kind: definition.storageKind, name: name, errors: errors)
             }
             try await context.admission.validate(attributes, object: object, context: writeContext)
             do {
                 try await strategy.beforeUpdate(&object, old: old, context: writeContext)
             } catch let error as FieldError {
-                throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: [error])
+                throw APIError.invalid(kind: definition.storageKind, name: name, errors: [error])
             }
             if old["metadata"]?["deletionTimestamp"] != nil, object.finalizers.isEmpty, !options.dryRun {
                 // The last finalizer is gone: the pending delete completes now.
@@ -102,7 +104,6 @@ extension RegistryStore {
     private func prepareUpdate(_ object: inout JSON, old: JSON, namespace: String?, name: String, target: UpdateTarget)
         throws(APIError)
     {
-        try checkIdentity(&object, namespace: namespace)
         if let bodyName = object.name, !bodyName.isEmpty, bodyName != name {
             throw APIError.badRequest(
                 "the name of the object (\(bodyName)) does not match the name on the URL (\(name))")

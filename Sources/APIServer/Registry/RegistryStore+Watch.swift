@@ -15,8 +15,9 @@ extension RegistryStore {
     /// is compacted away. Selectors turn transitions across their boundary into ADDED and DELETED.
     ///
     /// The watch cache serves every watcher it can; one older than its window reads storage's history.
-    func watch(namespace: String?, options: ListOptions) async throws -> WatchQueue {
-        try checkFieldSelector(options.fieldSelector)
+    /// Events carry stored objects; the response converts them to the served shape.
+    func watch(namespace: String?, options served: ListOptions) async throws -> WatchQueue {
+        let options = try storageOptions(served)
         let scope = rangePrefix(namespace: namespace)
         var initial: [WatchOutput] = []
         let startRevision: Int64
@@ -26,7 +27,7 @@ extension RegistryStore {
             var page = ListOptions()
             page.labelSelector = options.labelSelector
             page.fieldSelector = options.fieldSelector
-            let snapshot = try await list(namespace: namespace, options: page)
+            let snapshot = try await listStored(namespace: namespace, options: page, raw: false)
             initial = snapshot.items.map { .event(type: "ADDED", object: $0, encoded: nil) }
             startRevision = snapshot.revision
             if options.sendInitialEvents == true, options.allowWatchBookmarks {

@@ -30,18 +30,27 @@ public final class RegistryStore: Sendable {
     /// Serves watches from one shared storage watch; nil when the cache is turned off (`--watch-cache=false`).
     let watchCache: WatchCache?
 
+    /// `sharedWatchCache` is the cache of another resource stored under the same prefix (a version served
+    /// through a conversion); without one the store makes its own from `watchCache`.
     init(
         definition: ResourceDefinition, storage: any KeyValueStore, context: RegistryContext, storagePrefix: String,
-        watchCache: WatchCacheConfiguration? = WatchCacheConfiguration()
+        watchCache: WatchCacheConfiguration? = WatchCacheConfiguration(), sharedWatchCache: WatchCache? = nil
     ) {
         self.definition = definition
         self.storage = storage
         self.context = context
-        let prefix = storagePrefix + "/" + definition.storageFolder + "/"
+        let prefix = Self.prefix(of: definition, storagePrefix: storagePrefix)
         self.prefix = prefix
-        self.watchCache = watchCache.map {
-            WatchCache(definition: definition, prefix: prefix, storage: storage, configuration: $0)
-        }
+        self.watchCache =
+            sharedWatchCache
+            ?? watchCache.map {
+                WatchCache(definition: definition, prefix: prefix, storage: storage, configuration: $0)
+            }
+    }
+
+    /// The key prefix of a resource's objects: `/registry/<folder>/`.
+    static func prefix(of definition: ResourceDefinition, storagePrefix: String) -> String {
+        storagePrefix + "/" + definition.storageFolder + "/"
     }
 
     var strategy: any Strategy { definition.strategy }
@@ -57,6 +66,12 @@ public final class RegistryStore: Sendable {
         if definition.namespaced, let namespace, !namespace.isEmpty { return prefix + namespace + "/" }
         return prefix
     }
+
+    /// A served object in the stored shape; the identity for resources stored as served.
+    func toStorage(_ object: JSON) -> JSON { definition.conversion?.toStorage(object) ?? object }
+
+    /// A stored object in the served shape; the identity for resources stored as served.
+    func fromStorage(_ object: JSON) -> JSON { definition.conversion?.fromStorage(object) ?? object }
 
     /// Stored bytes carry no resourceVersion; it is the key's modRevision, set on the way out.
     func decode(_ value: KeyValue) throws(APIError) -> JSON { try Self.decode(value) }
@@ -130,9 +145,11 @@ public final class RegistryStore: Sendable {
 
     // MARK: create
 
+    /// Creates `input` (in the served shape) and returns the stored object.
     func create(namespace: String?, object input: JSON, options: WriteOptions) async throws -> JSON {
         var object = input
         try checkIdentity(&object, namespace: namespace)
+        object = toStorage(object)
         if (object.name ?? "").isEmpty, let generateName = object.generateName, !generateName.isEmpty {
             object.setMeta("name", .string(Self.generatedName(generateName)))
         }
@@ -151,13 +168,13 @@ public final class RegistryStore: Sendable {
         try await context.admission.admit(attributes, object: &object, context: writeContext)
         let errors = validateMetadata(object, namespace: namespace) + strategy.validate(object)
         guard errors.isEmpty else {
-            throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: errors)
+            throw APIError.invalid(kind: definition.storageKind, name: name, errors: errors)
         }
         try await context.admission.validate(attributes, object: object, context: writeContext)
         do {
             try await strategy.beforeCreate(&object, context: writeContext)
         } catch let error as FieldError {
-            throw APIError.invalid(kind: definition.groupVersionKind, name: name, errors: [error])
+            throw APIError.invalid(kind: definition.storageKind, name: name, errors: [error])
         }
         recordManagedFields(&object, old: nil, options: options)
         if options.dryRun {

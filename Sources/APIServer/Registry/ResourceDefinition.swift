@@ -16,11 +16,13 @@ public struct ResourceDefinition: Sendable {
     /// The storage folder under the prefix when it differs from the resource name, as upstream lays out keys.
     public var storageFolder: String
     public var strategy: any Strategy
+    /// How this version maps to the stored one; nil when objects are stored as served.
+    public var conversion: (any VersionConversion)?
 
     public init(
         group: String = "", version: String = "v1", resource: String, kind: String, namespaced: Bool = true,
         shortNames: [String] = [], categories: [String] = [], subresources: [String] = [],
-        storageFolder: String? = nil, strategy: any Strategy
+        storageFolder: String? = nil, strategy: any Strategy, conversion: (any VersionConversion)? = nil
     ) {
         self.group = group
         self.version = version
@@ -34,6 +36,7 @@ public struct ResourceDefinition: Sendable {
         // Built-in kinds live at /registry/<resource> whatever their group, as upstream lays them out.
         self.storageFolder = storageFolder ?? resource
         self.strategy = strategy
+        self.conversion = conversion
     }
 
     public var groupVersion: GroupVersion { GroupVersion(group: group, version: version) }
@@ -45,7 +48,10 @@ public struct ResourceDefinition: Sendable {
 }
 
 extension ResourceDefinition {
-    /// The labels and the values of every field a field selector may name for this object.
+    /// The kind of the stored objects: the served kind unless a conversion stores another.
+    var storageKind: GroupVersionKind { conversion?.storageKind ?? groupVersionKind }
+
+    /// The labels and the values of every field a field selector may name for this (stored) object.
     func selectorFields(_ object: JSON) -> SelectorFields {
         var fields = strategy.selectableFields(object)
         fields["metadata.name"] = object.name

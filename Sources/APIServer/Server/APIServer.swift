@@ -57,10 +57,16 @@ public final class APIServer: HTTPResponder {
                 plugins: [RBACEscalation(authorization: authorization)] + configuration.admission.plugins),
             eventLeases: configuration.eventTTL.map { EventLeaseManager(storage: storage, ttl: $0) })
         var stores: [String: RegistryStore] = [:]
+        // Versions of one stored kind share its storage watch: one cache per storage prefix.
+        var caches: [String: WatchCache] = [:]
         for definition in resources {
-            stores[Self.storeKey(definition.group, definition.version, definition.resource)] = RegistryStore(
+            let keyPrefix = RegistryStore.prefix(of: definition, storagePrefix: prefix)
+            let store = RegistryStore(
                 definition: definition, storage: storage, context: context, storagePrefix: prefix,
-                watchCache: configuration.watchCache?.resource(definition.resource, group: definition.group))
+                watchCache: configuration.watchCache?.resource(definition.resource, group: definition.group),
+                sharedWatchCache: caches[keyPrefix])
+            if caches[keyPrefix] == nil { caches[keyPrefix] = store.watchCache }
+            stores[Self.storeKey(definition.group, definition.version, definition.resource)] = store
         }
         self.stores = stores
         self.discovery = Discovery(resources: resources)
