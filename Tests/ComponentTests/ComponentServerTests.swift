@@ -199,6 +199,22 @@ final class ComponentServerTests: XCTestCase {
         }
     }
 
+    func testClientsOlderThanTheMinimumTLSVersionAreRefused() async throws {
+        var configuration = loopback()
+        configuration.minimumTLSVersion = .tls13
+        let server = try await start(configuration)
+        let caFile = try trust(server)
+        let modern = try await fetch("/healthz", port: server.port, caFile: caFile)
+        XCTAssertEqual(modern.body, "ok")
+        do {
+            _ = try await fetch("/healthz", port: server.port, caFile: caFile, curlOptions: ["--tls-max", "1.2"])
+            XCTFail("a TLS 1.2 client was served")
+        } catch let error as CurlError {
+            XCTAssertEqual(error.exitCode, 35, "curl: TLS handshake failed")
+        }
+        await server.close()
+    }
+
     func testPortZeroTurnsServingOffAndHalfAPairIsRefused() async throws {
         let off = try await ComponentServer.start(
             loopback(0), health: HealthChecks(), readiness: HealthChecks(), metrics: { "" }, logger: logger)
@@ -212,197 +228,5 @@ final class ComponentServerTests: XCTestCase {
         } catch let error as ServingError {
             XCTAssertEqual(error.message, "missing filename for serving cert")
         }
-    }
-
-    // MARK: - Flags
-
-    private func parse(_ arguments: [String]) throws(FlagError) -> (ServingConfiguration, FlagSet) {
-        var flags = FlagSet(ServingConfiguration.flagDefinitions(securePort: 10259, insecurePort: 10251))
-        try flags.parse(arguments)
-        return (try ServingConfiguration(flags: flags, pairName: "kube-scheduler"), flags)
-    }
-
-    func testFlagDefaultsAreUpstreams() throws {
-        let (configuration, flags) = try parse([])
-        XCTAssertEqual(configuration.bindAddress, "0.0.0.0")
-        XCTAssertEqual(configuration.securePort, 10259)
-        XCTAssertNil(configuration.certFile)
-        XCTAssertNil(configuration.keyFile)
-        XCTAssertNil(configuration.certDirectory)
-        XCTAssertTrue(configuration.bindsEveryInterface)
-        XCTAssertEqual(flags.string("port"), "10251")
-        XCTAssertTrue(flags.accepted.isEmpty)
-    }
-
-    func testFlagsAreReadAndTheInsecureOnesHaveNoEffect() throws {
-        let (configuration, flags) = try parse([
-            "--bind-address=10.0.0.5", "--secure-port", "10257", "--tls-cert-file=/etc/kubernetes/ssl/s.pem",
-            "--tls-private-key-file=/etc/kubernetes/ssl/s-key.pem", "--cert-dir=/var/run/kubernetes", "--port=10251",
-            "--address=127.0.0.1",
-        ])
-        XCTAssertEqual(configuration.bindAddress, "10.0.0.5")
-        XCTAssertFalse(configuration.bindsEveryInterface)
-        XCTAssertEqual(configuration.securePort, 10257)
-        XCTAssertEqual(configuration.certFile, "/etc/kubernetes/ssl/s.pem")
-        XCTAssertEqual(configuration.keyFile, "/etc/kubernetes/ssl/s-key.pem")
-        XCTAssertEqual(configuration.certDirectory, "/var/run/kubernetes")
-        XCTAssertEqual(configuration.pairName, "kube-scheduler")
-        XCTAssertEqual(flags.accepted.map(\.name), ["port", "address"])
-        for (_, support) in flags.accepted {
-            guard case .noEffect = support else { return XCTFail("\(support) should have no effect") }
-        }
-        XCTAssertTrue(try parse(["--bind-address=::"]).0.bindsEveryInterface)
-        XCTAssertEqual(try parse(["--secure-port=0"]).0.securePort, 0)
-    }
-
-    func testBadFlagsAreRefusedWithUpstreamsMessages() {
-        let cases: [([String], String)] = [
-            (
-                ["--secure-port=70000"],
-                "--secure-port 70000 must be between 0 and 65535, inclusive. 0 for turning off secure port"
-            ),
-            (
-                ["--secure-port=-1"],
-                "--secure-port -1 must be between 0 and 65535, inclusive. 0 for turning off secure port"
-            ),
-            (
-                ["--secure-port=https"],
-                "invalid argument \"https\" for \"--secure-port\" flag: strconv.ParseInt: parsing \"https\": invalid syntax"
-            ),
-            (
-                ["--bind-address=master-1"],
-                "invalid argument \"master-1\" for \"--bind-address\" flag: failed to parse IP: \"master-1\""
-            ),
-            (
-                ["--bind-address=010.0.0.1"],
-                "invalid argument \"010.0.0.1\" for \"--bind-address\" flag: failed to parse IP: \"010.0.0.1\""
-            ),
-        ]
-        for (arguments, message) in cases {
-            XCTAssertThrowsError(try parse(arguments), "\(arguments)") { error in
-                XCTAssertEqual((error as? FlagError)?.message, message)
-            }
-        }
-    }
-
-    func testQueriesAreDecodedAsGoDecodesThem() {
-        let (path, query) = ComponentRoutes.split("/healthz/a%2Db?verbose&exclude=a+b&exclude=c%3Dd")
-        XCTAssertEqual(path, "/healthz/a-b")
-        XCTAssertEqual(query.map(\.name), ["verbose", "exclude", "exclude"])
-        XCTAssertEqual(query.map(\.value), ["", "a b", "c=d"])
-    }
-}
-
-/// What curl fetched.
-private struct Fetched: Equatable {
-    var status: Int
-    var contentType: String
-    var body: String
-}
-
-/// curl's exit code and message when it fetched nothing.
-private struct CurlError: Error {
-    var exitCode: Int32
-    var message: String
-}
-
-/// Fetches `https://<host>:<port><path>` trusting only `caFile`, so the certificate and its names are checked.
-private func fetch(_ path: String, port: Int, caFile: String, host: String = "127.0.0.1") async throws -> Fetched {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = [
-        "--silent", "--show-error", "--max-time", "20", "--cacert", caFile, "--write-out",
-        "\n%{http_code}\n%{content_type}", "https://\(host):\(port)\(path)",
-    ]
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    // Waiting in the termination handler keeps the cooperative pool free for the server's checks.
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-        process.terminationHandler = { _ in continuation.resume() }
-        do { try process.run() } catch { continuation.resume(throwing: error) }
-    }
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        throw CurlError(exitCode: process.terminationStatus, message: message)
-    }
-    let lines = text.components(separatedBy: "\n")
-    guard lines.count >= 3, let status = Int(lines[lines.count - 2]) else {
-        throw CurlError(exitCode: 0, message: "unexpected output: \(text)")
-    }
-    return Fetched(
-        status: status, contentType: lines[lines.count - 1], body: lines.dropLast(2).joined(separator: "\n"))
-}
-
-/// `openssl s_client` holding one TLS connection open (for at most 20 s), fed requests on its standard input.
-private final class KeepAliveClient: Sendable {
-    private let process = Process()
-    private let input = Pipe()
-    private let received: AsyncStream<String>
-    private let exited: AsyncStream<Int32>
-
-    init(port: Int, caFile: String) async throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = [
-            "20", "openssl", "s_client", "-quiet", "-verify_return_error", "-CAfile", caFile, "-connect",
-            "127.0.0.1:\(port)",
-        ]
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let (received, receivedContinuation) = AsyncStream.makeStream(of: String.self)
-        let (exited, exitedContinuation) = AsyncStream.makeStream(of: Int32.self)
-        self.received = received
-        self.exited = exited
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                receivedContinuation.finish()
-            } else {
-                receivedContinuation.yield(String(decoding: data, as: UTF8.self))
-            }
-        }
-        process.terminationHandler = { process in
-            exitedContinuation.yield(process.terminationStatus)
-            exitedContinuation.finish()
-        }
-        try process.run()
-    }
-
-    /// Writes `request` and returns what arrived once it contains `marker`.
-    func send(_ request: String, until marker: String) async throws -> String {
-        input.fileHandleForWriting.write(Data(request.utf8))
-        var text = ""
-        for await chunk in received {
-            text += chunk
-            if text.contains(marker) { return text }
-        }
-        throw CurlError(exitCode: -1, message: "the connection ended before \(marker.debugDescription): \(text)")
-    }
-
-    /// Waits for the client to exit: 0 when the server closed the connection, 124 when `timeout` had to stop it.
-    func exitStatus() async -> Int32 {
-        for await status in exited { return status }
-        return process.terminationStatus
-    }
-}
-
-/// Keeps every message so tests can read the lines a component logs.
-private struct CapturingLogHandler: LogHandler {
-    let lines: NIOLockedValueBox<[String]>
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lines.withLockedValue { $0.append("\(event.message)") }
     }
 }

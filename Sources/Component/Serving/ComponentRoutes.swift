@@ -44,7 +44,7 @@ struct ComponentRoutes: Sendable {
             endpoint: endpoint, checks: checks, verbose: query.contains { $0.name == "verbose" },
             exclude: query.filter { $0.name == "exclude" }.map(\.value))
         if let failureLog = report.failureLog {
-            logger.debug("\(failureLog)")
+            logger.debug("\(failureLog.dropLast())")
         }
         return Self.response(report)
     }

@@ -44,7 +44,7 @@ public final class ComponentServer: Sendable {
             )
         }
         let certificate = try ServingCertificate.resolve(configuration, logger: logger)
-        let context = try tlsContext(certificate)
+        let context = try tlsContext(certificate, minimumVersion: configuration.minimumTLSVersion)
         let port = configuration.securePort == ServingConfiguration.anyFreePort ? 0 : configuration.securePort
         let listener = try await listen(configuration, port: port, context: context)
         let address = listener.channel.localAddress
@@ -63,14 +63,21 @@ public final class ComponentServer: Sendable {
         await serving.value
     }
 
-    /// TLS 1.2 or newer, as Go's servers default to; ALPN offers HTTP/1.1 only, the one protocol served here.
-    static func tlsContext(_ certificate: ServingCertificate) throws -> NIOSSLContext {
+    /// ALPN offers HTTP/1.1 only, the one protocol served here.
+    static func tlsContext(_ certificate: ServingCertificate, minimumVersion: ServingConfiguration.TLSVersion) throws
+        -> NIOSSLContext
+    {
         do {
             let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8))
             let key = try NIOSSLPrivateKey(bytes: Array(certificate.privateKeyPEM.utf8), format: .pem)
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-            configuration.minimumTLSVersion = .tlsv12
+            switch minimumVersion {
+            case .tls10: configuration.minimumTLSVersion = .tlsv1
+            case .tls11: configuration.minimumTLSVersion = .tlsv11
+            case .tls12: configuration.minimumTLSVersion = .tlsv12
+            case .tls13: configuration.minimumTLSVersion = .tlsv13
+            }
             configuration.applicationProtocols = ["http/1.1"]
             return try NIOSSLContext(configuration: configuration)
         } catch {
@@ -90,6 +97,7 @@ public final class ComponentServer: Sendable {
         let bind = { (host: String) in
             try await bootstrap.bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     return try Connection(wrappingChannelSynchronously: channel)

@@ -18,10 +18,20 @@ public struct ServingConfiguration: Sendable {
     public var certDirectory: String?
     /// The generated pair's file names in ``certDirectory``: `<pairName>.crt` and `<pairName>.key`.
     public var pairName: String
+    /// `--tls-min-version`: the oldest TLS a client may speak.
+    public var minimumTLSVersion: TLSVersion
+
+    /// The versions `--tls-min-version` takes, by Go's constant names.
+    public enum TLSVersion: String, Sendable, CaseIterable {
+        case tls10 = "VersionTLS10"
+        case tls11 = "VersionTLS11"
+        case tls12 = "VersionTLS12"
+        case tls13 = "VersionTLS13"
+    }
 
     public init(
         bindAddress: String = "0.0.0.0", securePort: Int, certFile: String? = nil, keyFile: String? = nil,
-        certDirectory: String? = nil, pairName: String
+        certDirectory: String? = nil, pairName: String, minimumTLSVersion: TLSVersion = .tls12
     ) {
         self.bindAddress = bindAddress
         self.securePort = securePort
@@ -29,6 +39,7 @@ public struct ServingConfiguration: Sendable {
         self.keyFile = keyFile
         self.certDirectory = certDirectory
         self.pairName = pairName
+        self.minimumTLSVersion = minimumTLSVersion
     }
 
     /// The secure-serving flags with the component's default port, and the insecure flags upstream removed
@@ -59,6 +70,11 @@ public struct ServingConfiguration: Sendable {
                     "The directory where the TLS certs are located. If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored."
             ),
             FlagDefinition(
+                "tls-min-version",
+                usage:
+                    "Minimum TLS version supported. Possible values: VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13"
+            ),
+            FlagDefinition(
                 "port", default: String(insecurePort), support: .noEffect(removed),
                 usage: "DEPRECATED: the port on which to serve HTTP insecurely; it has no effect."),
             FlagDefinition(
@@ -76,19 +92,24 @@ public struct ServingConfiguration: Sendable {
             throw FlagError(
                 message: "--secure-port \(port) must be between 0 and 65535, inclusive. 0 for turning off secure port")
         }
-        let address = flags.string("bind-address").trimmingCharacters()
+        let given = flags.string("bind-address")
+        let address = given.trimmingCharacters()
         // pflag's IP flag keeps its default for an empty value.
         guard address.isEmpty || Self.isIPAddress(address) else {
             throw FlagError(
-                message:
-                    "invalid argument \"\(address)\" for \"--bind-address\" flag: failed to parse IP: \"\(address)\"")
+                message: "invalid argument \"\(given)\" for \"--bind-address\" flag: failed to parse IP: \"\(given)\"")
+        }
+        let versionName = flags.string("tls-min-version")
+        // Upstream's default when the flag is empty: TLS 1.0 and 1.1 are broken.
+        guard let version = versionName.isEmpty ? .tls12 : TLSVersion(rawValue: versionName) else {
+            throw FlagError(message: "unknown tls version \"\(versionName)\"")
         }
         self.init(
             bindAddress: address.isEmpty ? "0.0.0.0" : address, securePort: port,
             certFile: Self.nonEmpty(flags.string("tls-cert-file")),
             keyFile: Self.nonEmpty(flags.string("tls-private-key-file")),
             certDirectory: Self.nonEmpty(flags.string("cert-dir")),
-            pairName: pairName ?? ProcessInfo.processInfo.processName)
+            pairName: pairName ?? ProcessInfo.processInfo.processName, minimumTLSVersion: version)
     }
 
     /// True for `0.0.0.0`, `::` and an empty address: listen on everything.
