@@ -80,7 +80,11 @@ final class HTTP2Connection: Sendable {
                     try sync.addHandler(monitor)
                 }
             }
-        return bootstrap.connect(host: host, port: port).flatMap { channel in
+        return bootstrap.connect(host: host, port: port).flatMapErrorThrowing { error in
+            // No channel, so no handler will ever complete `ready`; NIO traps on a promise left unfulfilled.
+            ready.fail(error)
+            throw error
+        }.flatMap { channel in
             ready.futureResult.map { multiplexer in
                 HTTP2Connection(channel: channel, multiplexer: multiplexer, goingAway: goingAway)
             }.flatMapErrorThrowing { error in

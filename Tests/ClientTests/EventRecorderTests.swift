@@ -86,6 +86,36 @@ final class EventRecorderTests: XCTestCase {
         XCTAssertTrue(long.hasPrefix(cut))
     }
 
+    func testUnreachableWritesAreKeptForTwelveTriesInABoundedList() {
+        var retries = WriteRetries(limit: 2)
+        let write = EventAggregator.Write.create(event())
+        XCTAssertTrue(retries.add(write, tries: 1))
+        XCTAssertEqual(retries.takeAll().map(\.tries), [1])
+        XCTAssertEqual(retries.count, 0)
+        XCTAssertTrue(retries.add(write, tries: 11))
+        XCTAssertFalse(retries.add(write, tries: 12), "twelve tries, as upstream's maxTriesPerEvent")
+        XCTAssertTrue(retries.add(write, tries: 2))
+        XCTAssertTrue(retries.add(write, tries: 3))
+        XCTAssertEqual(retries.takeAll().map(\.tries), [2, 3], "the oldest goes when the list is full")
+    }
+
+    func testAnEventForAnUnreachableServerIsHeldForRetryNotDropped() async throws {
+        var configuration = try ClientConfiguration(server: "https://127.0.0.1:1")
+        configuration.qps = -1
+        let client = try RESTClient(configuration: configuration)
+        let time = FakeTime()
+        let recorder = EventRecorder(
+            client: client, reportingController: "c", reportingInstance: "i", timeSource: time,
+            logger: Logger(label: "event-tests") { _ in SwiftLogNoOpLogHandler() })
+        let runner = Task { await recorder.run() }
+        recorder.eventf(regarding: regarding, type: .normal, reason: "Started", action: "Start", note: "started")
+        try await drain(recorder)
+        XCTAssertEqual(recorder.retrying, 1)
+        runner.cancel()
+        await runner.value
+        await client.shutdown()
+    }
+
     // MARK: Against the API server
 
     private func setUp(time: any TimeSource = SystemTime()) async throws -> (RESTClient, EventRecorder, String) {

@@ -16,6 +16,8 @@ public enum EventType: String, Sendable, Hashable {
 public final class EventRecorder: Sendable {
     /// Upstream's `maxQueuedEvents`.
     public static let defaultBufferSize = 1000
+    /// How often `run()` retries unreachable writes and flushes series (upstream's retry sleep).
+    static let tick: Duration = .seconds(10)
     /// The events API limits a note to 1 kB.
     static let noteLimit = 1024
 
@@ -23,14 +25,16 @@ public final class EventRecorder: Sendable {
     public let reportingController: String
     /// This instance of it (upstream components use their leader-election identity).
     public let reportingInstance: String
-    private let client: RESTClient
+    let client: RESTClient
     private let timeSource: any TimeSource
-    private let logger: Logger
+    let logger: Logger
     private let bufferSize: Int
     private let events: AsyncStream<Command>
     private let continuation: AsyncStream<Command>.Continuation
     /// Events handed to `eventf` and not yet dealt with by `run()`.
     private let backlog = NIOLockedValueBox(0)
+    /// Writes waiting for another try; published by `run()` for tests.
+    private let retryBacklog = NIOLockedValueBox(0)
     /// The last name's timestamp, so two events in one clock tick still get distinct names.
     private let lastNameTime = NIOLockedValueBox<Int64>(0)
 
@@ -77,21 +81,26 @@ public final class EventRecorder: Sendable {
             let continuation = self.continuation
             let timeSource = self.timeSource
             group.addTask {
-                while (try? await timeSource.sleep(for: EventAggregator.seriesHeartbeat)) != nil {
+                while (try? await timeSource.sleep(for: Self.tick)) != nil {
                     continuation.yield(.flush)
                 }
             }
             var aggregator = EventAggregator()
+            var retries = WriteRetries(limit: bufferSize)
             for await command in events {
                 switch command {
                 case .record(let event):
                     if let write = aggregator.record(event, now: timeSource.now, wallNow: timeSource.wallNow) {
-                        await perform(write)
+                        await perform(write, tries: 0, retries: &retries)
                     }
-                    backlog.withLockedValue { $0 -= 1 }
                 case .flush:
-                    for write in aggregator.flush(now: timeSource.now) { await perform(write) }
+                    for retry in retries.takeAll() { await perform(retry.write, tries: retry.tries, retries: &retries) }
+                    for write in aggregator.flush(now: timeSource.now) {
+                        await perform(write, tries: 0, retries: &retries)
+                    }
                 }
+                retryBacklog.withLockedValue { $0 = retries.count }
+                if case .record = command { backlog.withLockedValue { $0 -= 1 } }
             }
             group.cancelAll()
         }
@@ -99,6 +108,9 @@ public final class EventRecorder: Sendable {
 
     /// Events queued and not yet written or dropped.
     var queued: Int { backlog.withLockedValue { $0 } }
+
+    /// Writes waiting to be tried again after the server could not be reached.
+    var retrying: Int { retryBacklog.withLockedValue { $0 } }
 
     private func makeEvent(
         regarding: ObjectReference, related: ObjectReference?, type: EventType, reason: String, action: String,
@@ -138,39 +150,7 @@ public final class EventRecorder: Sendable {
         return cut
     }
 
-    private func perform(_ write: EventAggregator.Write) async {
-        switch write {
-        case .create(let event):
-            await create(event)
-        case .updateSeries(let event):
-            let path = Self.collection(event) + "/" + Query.escape(event[path: "metadata", "name"]?.stringValue ?? "")
-            do {
-                _ = try await client.patchJSON(path: path, ["series": event["series"] ?? .null], type: .merge)
-            } catch let error as StatusError where error.code == 404 || error.code == 409 {
-                // The event expired (event TTL) or was replaced: the series lives on in a new one.
-                await create(event)
-            } catch {
-                logger.error(
-                    "Unable to update event series \(event[path: "metadata", "name"]?.stringValue ?? ""): \(error)")
-            }
-        }
-    }
-
-    private func create(_ event: JSON) async {
-        var event = event
-        event.set(["metadata", "resourceVersion"], to: nil)
-        do {
-            _ = try await client.postJSON(path: Self.collection(event), event)
-        } catch let error as StatusError where error.code == 409 {
-            logger.debug("Server rejected event (will not retry!): \(error)")
-        } catch {
-            logger.error(
-                "Server rejected event \(event[path: "metadata", "name"]?.stringValue ?? "") (will not retry!): \(error)"
-            )
-        }
-    }
-
-    private static func collection(_ event: JSON) -> String {
+    static func collection(_ event: JSON) -> String {
         ResourcePath.path(
             group: "events.k8s.io", version: "v1", namespace: event[path: "metadata", "namespace"]?.stringValue,
             resource: "events")
