@@ -3,7 +3,8 @@ import Storage
 
 /// One item of a watch stream, before encoding.
 enum WatchOutput: Sendable {
-    /// `encoded` is the object's JSON when it was encoded once for every watcher.
+    /// `object` is the stored object; `encoded` its JSON when it was encoded once for every watcher
+    /// (sent only by resources stored as served).
     case event(type: String, object: JSON, encoded: [UInt8]?)
     case bookmark(revision: Int64)
     case error(APIError)
