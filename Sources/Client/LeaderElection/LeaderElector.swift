@@ -28,7 +28,8 @@ public final class LeaderElector: Sendable {
     private let timeSource: any TimeSource
     private let logger: Logger
     private let eventRecorder: EventRecorder?
-    private let status = NIOLockedValueBox<(leader: String, leading: Bool)>(("", false))
+    private let status = NIOLockedValueBox<(leader: String, leading: Bool, validUntil: ContinuousClock.Instant?)>(
+        ("", false, nil))
 
     /// An elector on `lock` with the durations of `configuration` (validated as upstream does).
     /// With `releaseOnCancel` a leader whose `run` is cancelled hands the lock back, so a standby takes
@@ -63,6 +64,16 @@ public final class LeaderElector: Sendable {
 
     /// True while this candidate leads.
     public var isLeader: Bool { status.withLockedValue { $0.leading } }
+
+    /// True while this candidate leads and its last renewal is within the renew deadline, by the local
+    /// monotonic clock. Work that acts on the cluster checks it right before acting: a leader frozen
+    /// (SIGSTOP, a long pause) past its deadline may wake before its renew loop notices, and must not act
+    /// once a standby could have taken over.
+    public var holdsValidLease: Bool {
+        let (leading, validUntil) = status.withLockedValue { ($0.leading, $0.validUntil) }
+        guard leading, let validUntil else { return false }
+        return timeSource.now < validUntil
+    }
 
     /// The holder this candidate last saw in the lock; empty before the first read or after a release.
     public var leader: String { status.withLockedValue { $0.leader } }
@@ -231,7 +242,11 @@ public final class LeaderElector: Sendable {
     /// Tells `onNewLeader` and the status about a holder not seen before.
     private func report(_ election: inout Election) {
         let leader = election.machine.observedLeader
-        status.withLockedValue { $0.leader = leader }
+        let validUntil = election.machine.renewalDeadline
+        status.withLockedValue {
+            $0.leader = leader
+            $0.validUntil = validUntil
+        }
         guard leader != election.reportedLeader else { return }
         election.reportedLeader = leader
         guard !leader.isEmpty else { return }

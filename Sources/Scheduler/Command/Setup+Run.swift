@@ -49,6 +49,7 @@ extension Setup {
         do {
             let lock = LeaseLock(namespace: election.resourceNamespace, name: election.resourceName, client: client)
             elector = try LeaderElector(lock: lock, configuration: election, identity: identity, logger: logger)
+            scheduler.fence { elector.holdsValidLease }
         } catch {
             logger.critical("\(error)")
             return 1

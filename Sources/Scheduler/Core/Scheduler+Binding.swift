@@ -24,6 +24,13 @@ extension Scheduler {
     private func bind(_ queued: QueuedPodInfo, node: String, profile: Profile, state: CycleState) async {
         let podInfo = queued.podInfo
         var status = await profile.runPreBind(state: state, pod: podInfo, nodeName: node)
+        guard mayActNow else {
+            // No longer the leader: undo quietly and leave the pod to the one that is.
+            profile.runUnreserve(state: state, pod: podInfo, nodeName: node)
+            cache.forget(uid: podInfo.uid)
+            queue.requeueAfterError(queued)
+            return
+        }
         if status.isSuccess { status = await profile.runBind(state: state, pod: podInfo, nodeName: node) }
         guard status.isSuccess else {
             counters.withLockedValue { $0.bindingErrors += 1 }

@@ -18,6 +18,8 @@ public final class Scheduler: Sendable {
     let logger: Logger
     /// Where the next search over the nodes starts; only the loop touches it.
     private let nextStartIndex = NIOLockedValueBox(0)
+    /// Whether this process may act (leader election's fence); always true without election.
+    private let mayAct = NIOLockedValueBox<@Sendable () -> Bool>({ true })
     /// Counters for `/metrics` and the bench.
     let counters = NIOLockedValueBox(Counters())
 
@@ -50,6 +52,15 @@ public final class Scheduler: Sendable {
     }
 
     public var statistics: Counters { counters.withLockedValue { $0 } }
+
+    /// Makes every scheduling cycle and binding first ask `check` whether this process still leads, so a
+    /// leader that was frozen past its lease never binds after a standby took over.
+    public func fence(_ check: @escaping @Sendable () -> Bool) {
+        mayAct.withLockedValue { $0 = check }
+    }
+
+    /// Whether the fence lets this process act now.
+    var mayActNow: Bool { mayAct.withLockedValue { $0 }() }
 
     /// Whether this scheduler is responsible for `pod`.
     func responsible(for pod: Pod) -> Bool {
@@ -95,6 +106,12 @@ public final class Scheduler: Sendable {
             pod.metadata.deletionTimestamp == nil, !cache.isAssumed(uid: podInfo.uid)
         else {
             queue.done(uid: podInfo.uid)
+            return
+        }
+        guard mayActNow else {
+            // Leadership is ending; the loop is about to be cancelled. Leave the pod for the next leader.
+            queue.requeueAfterError(queued)
+            try? await time.sleep(for: .milliseconds(100))
             return
         }
         counters.withLockedValue { $0.attempts += 1 }
