@@ -215,6 +215,19 @@ final class ComponentServerTests: XCTestCase {
         await server.close()
     }
 
+    func testATakenPortIsRefusedNamingTheAddress() async throws {
+        let first = try await start(loopback())
+        do {
+            _ = try await start(loopback(first.port))
+            XCTFail("two servers listened on one port")
+        } catch let error as ServingError {
+            XCTAssertTrue(
+                error.message.hasPrefix("failed to create listener: failed to listen on 127.0.0.1:\(first.port): "),
+                error.message)
+        }
+        await first.close()
+    }
+
     func testPortZeroTurnsServingOffAndHalfAPairIsRefused() async throws {
         let off = try await ComponentServer.start(
             loopback(0), health: HealthChecks(), readiness: HealthChecks(), metrics: { "" }, logger: logger)

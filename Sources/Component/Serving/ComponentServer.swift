@@ -85,30 +85,39 @@ public final class ComponentServer: Sendable {
         }
     }
 
-    /// Binds the listener. An unspecified address listens on `::`, which on a dual-stack host takes IPv4 too, as
-    /// Go does for kube-scheduler; a host without IPv6 falls back to `0.0.0.0`.
+    /// Binds the listener. An unspecified address listens on `::` with IPv4 mapped in, as Go listens for
+    /// kube-scheduler; a host without IPv6 falls back to `0.0.0.0`.
     private static func listen(_ configuration: ServingConfiguration, port: Int, context: NIOSSLContext) async throws
         -> NIOAsyncChannel<Connection, Never>
     {
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        let bind = { (host: String) in
-            try await bootstrap.bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try Connection(wrappingChannelSynchronously: channel)
+        // A fresh bootstrap per attempt: its options accumulate. It sets TCP_NODELAY on accepted connections itself.
+        let bootstrap = {
+            ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        }
+        let bind = { (bootstrap: ServerBootstrap, host: String) in
+            do {
+                return try await bootstrap.bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        return try Connection(wrappingChannelSynchronously: channel)
+                    }
                 }
+            } catch {
+                let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+                throw ServingError(message: "failed to create listener: failed to listen on \(address): \(error)")
             }
         }
-        guard configuration.bindsEveryInterface else { return try await bind(configuration.bindAddress) }
+        guard configuration.bindsEveryInterface else { return try await bind(bootstrap(), configuration.bindAddress) }
+        let dualStack = bootstrap().serverChannelOption(
+            ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 0)
         do {
-            return try await bind("::")
+            return try await bind(dualStack, "::")
         } catch {
-            return try await bind("0.0.0.0")
+            return try await bind(bootstrap(), "0.0.0.0")
         }
     }
 
