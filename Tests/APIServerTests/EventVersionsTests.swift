@@ -3,6 +3,8 @@ import Foundation
 import TestSupport
 import XCTest
 
+@testable import APIServer
+
 /// core/v1 and events.k8s.io/v1 Events are one stored kind served in two shapes, as upstream: what one
 /// group writes the other reads, watches, selects and deletes in its own shape, with kubectl.
 final class EventVersionsTests: SharedClusterTestCase {
@@ -283,5 +285,46 @@ final class EventVersionsTests: SharedClusterTestCase {
                 ["apply", "--server-side", "--field-manager=recorder", "-f", "-"],
                 input: groupEvent("applied", namespace: ns, about: "web")))
         XCTAssertEqual(try getJSON("\(Self.groupPath)/\(ns)/events/applied")["series"]?["count"], 2)
+    }
+}
+
+/// `EventsConversion` alone: every field of either shape survives a round trip, as upstream's conversion.
+final class EventsConversionTests: XCTestCase {
+    let conversion = EventsConversion()
+
+    static let served: JSON = [
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": ["name": "web.1", "namespace": "default", "resourceVersion": "7", "labels": ["a": "b"]],
+        "eventTime": "2026-01-01T00:00:00.000000Z", "series": ["count": 2, "lastObservedTime": "2026-01-01T00:01:00Z"],
+        "reportingController": "kubelet", "reportingInstance": "node-1", "action": "Pulling", "reason": "Pulled",
+        "regarding": ["kind": "Pod", "name": "web"], "related": ["kind": "Node", "name": "node-1"],
+        "note": "pulled", "type": "Normal", "deprecatedSource": ["component": "kubelet"],
+        "deprecatedFirstTimestamp": "2026-01-01T00:00:00Z", "deprecatedLastTimestamp": "2026-01-01T00:01:00Z",
+        "deprecatedCount": 2,
+    ]
+
+    func testEveryFieldMapsToCoresNameAndBack() {
+        let stored = conversion.toStorage(Self.served)
+        XCTAssertEqual(stored["apiVersion"], "v1")
+        XCTAssertEqual(stored["metadata"], Self.served["metadata"])
+        let renamed: [String: String] = [
+            "regarding": "involvedObject", "note": "message", "reportingController": "reportingComponent",
+            "deprecatedSource": "source", "deprecatedFirstTimestamp": "firstTimestamp",
+            "deprecatedLastTimestamp": "lastTimestamp", "deprecatedCount": "count",
+        ]
+        for (field, value) in Self.served.objectValue?.entries ?? [] where field != "apiVersion" {
+            XCTAssertEqual(stored[renamed[field] ?? field], value, field)
+        }
+        XCTAssertEqual(stored.objectValue?.count, Self.served.objectValue?.count)
+        XCTAssertEqual(conversion.fromStorage(stored), Self.served)
+    }
+
+    func testFieldLabelsMapToCoresSelectableFields() throws {
+        XCTAssertEqual(try conversion.storageFieldLabel("regarding.uid"), "involvedObject.uid")
+        XCTAssertEqual(try conversion.storageFieldLabel("reportingController"), "reportingComponent")
+        XCTAssertEqual(try conversion.storageFieldLabel("metadata.name"), "metadata.name")
+        XCTAssertThrowsError(try conversion.storageFieldLabel("note"))
+        let supported = Set(EventStrategy().selectableFields(JSON.object(JSONObject())).keys)
+        for label in EventsConversion.fieldLabels.values { XCTAssertTrue(supported.contains(label), label) }
     }
 }

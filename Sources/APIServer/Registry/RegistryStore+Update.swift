@@ -23,9 +23,10 @@ extension RegistryStore {
         }
     }
 
-    /// Read-modify-write with optimistic concurrency: `transform` gets the stored object (in the served
-    /// shape) and returns the desired one; the result is the stored object. When the result names a resourceVersion, a stale one is a 409; otherwise a race with
-    /// another writer is retried with the fresh object, as upstream's GuaranteedUpdate does.
+    /// Read-modify-write with optimistic concurrency: `transform` gets the stored object in the served shape
+    /// and returns the desired one, which is converted back and returned as stored. When the result names a
+    /// resourceVersion, a stale one is a 409; otherwise a race with another writer is retried with the fresh
+    /// object, as upstream's GuaranteedUpdate does.
     /// `createIfMissing` is for PUT only: upstream creates a missing object on update for kinds that allow
     /// it, while a PATCH of a missing object is always 404.
     func update(
