@@ -6,14 +6,7 @@ import XCTest
 
 final class SchedulingAlgorithmTests: XCTestCase {
     private func profile() throws -> Profile {
-        // Until every default plugin exists, the missing ones are disabled here.
-        let missing = [
-            "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread",
-            "InterPodAffinity", "DefaultPreemption", "ImageLocality",
-        ]
-        return try Profile(
-            schedulerName: "default-scheduler", plugins: PluginSet(multiPoint: .init(disabled: missing)),
-            handle: FrameworkHandle())
+        try Profile(schedulerName: "default-scheduler", plugins: PluginSet(), handle: FrameworkHandle())
     }
 
     private func schedule(_ pod: Pod, on nodes: [NodeInfo]) throws -> SchedulingAlgorithm.Outcome {
