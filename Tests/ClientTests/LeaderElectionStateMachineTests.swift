@@ -269,6 +269,7 @@ final class LeaderElectorLoopTests: XCTestCase {
         }
         for _ in 0..<2000 where !elector.isLeader { try await Task.sleep(for: .milliseconds(1)) }
         XCTAssertTrue(elector.isLeader, "a free lock is acquired on the first attempt")
+        XCTAssertTrue(elector.holdsValidLease)
 
         // Renewals succeed for a while, then every write fails from 4 s on.
         var stoppedAt: ContinuousClock.Instant?
@@ -290,6 +291,7 @@ final class LeaderElectorLoopTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(
             stopped - start, .seconds(12), "a renewal at 2 s (and perhaps 4 s) keeps it leading until 12 s at least")
         XCTAssertFalse(elector.isLeader)
+        XCTAssertFalse(elector.holdsValidLease)
         await run.value
         let workCancelled = await stops.workCancelled
         XCTAssertTrue(workCancelled)

@@ -71,7 +71,7 @@ struct EventAggregator: Sendable {
         entry.count += 1
         entry.lastObserved = now
         entry.event["series"] = [
-            "count": .int(Int64(entry.count)), "lastObservedTime": .string(LeaderElectionRecord.microTime(wallNow)),
+            "count": .int(Int64(entry.count)), "lastObservedTime": .string(MicroTimestamp.format(wallNow)),
         ]
         let write = now - entry.lastSent >= Self.seriesHeartbeat ? send(&entry, now: now) : nil
         events[key] = entry

@@ -130,7 +130,7 @@ public final class EventRecorder: Sendable {
                 "name": .string("\(regarding.name ?? "").\(String(nameTime, radix: 16))"),
                 "namespace": .string(namespace),
             ],
-            "eventTime": .string(LeaderElectionRecord.microTime(wallNow)),
+            "eventTime": .string(MicroTimestamp.format(wallNow)),
             "reportingController": .string(reportingController), "reportingInstance": .string(reportingInstance),
             "action": .string(action), "reason": .string(reason), "regarding": regarding.toJSON(),
             "note": .string(Self.truncated(note)), "type": .string(type.rawValue),

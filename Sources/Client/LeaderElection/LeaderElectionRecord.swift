@@ -1,5 +1,4 @@
 public import APIMachinery
-import Foundation
 
 /// What a lock object holds about the current leader, as client-go's `resourcelock.LeaderElectionRecord`;
 /// a `Lease` stores it in its `spec`.
@@ -44,10 +43,5 @@ public struct LeaderElectionRecord: Sendable, Hashable {
         if let renewTime { spec["renewTime"] = .string(renewTime) }
         spec["leaseTransitions"] = .int(Int64(leaderTransitions))
         return .object(spec)
-    }
-
-    /// `date` as `metav1.MicroTime` writes it.
-    static func microTime(_ date: Date) -> String {
-        Timestamp.format(epochMicroseconds: Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down)))
     }
 }

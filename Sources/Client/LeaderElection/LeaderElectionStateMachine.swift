@@ -95,7 +95,7 @@ struct LeaderElectionStateMachine: Sendable {
     /// one-second lease, so a standby takes over on its next attempt. Nil when not holding the lock.
     func releaseRecord(wallNow: Date) -> LeaderElectionRecord? {
         guard holdsLock, let observedRecord else { return nil }
-        let now = LeaderElectionRecord.microTime(wallNow)
+        let now = MicroTimestamp.format(wallNow)
         return LeaderElectionRecord(
             holderIdentity: "", leaseDurationSeconds: 1, acquireTime: now, renewTime: now,
             leaderTransitions: observedRecord.leaderTransitions)
@@ -109,7 +109,7 @@ struct LeaderElectionStateMachine: Sendable {
 
     /// This candidate's record, renewed now; keeps the acquire time and transitions of `held` when renewing.
     private func record(wallNow: Date, keeping held: LeaderElectionRecord?) -> LeaderElectionRecord {
-        let now = LeaderElectionRecord.microTime(wallNow)
+        let now = MicroTimestamp.format(wallNow)
         return LeaderElectionRecord(
             holderIdentity: identity, leaseDurationSeconds: Int(leaseDuration.components.seconds),
             acquireTime: held?.acquireTime ?? now, renewTime: now, leaderTransitions: held?.leaderTransitions ?? 0)
