@@ -102,6 +102,9 @@ final class EventVersionsTests: SharedClusterTestCase {
         XCTAssertTrue(row.contains("Successfully assigned \(ns)/web to node-1"), String(row))
         XCTAssertEqual(cells[cells.count - 2], "3", "count comes from the series: \(row)")
 
+        let groupTable = expectSuccess(try cluster.kubectl(["get", "events.v1.events.k8s.io", "-n", ns]))
+        XCTAssertTrue(groupTable.contains("Scheduled   pod/web"), groupTable)
+
         let described = expectSuccess(try cluster.kubectl(["describe", "pod", "web", "-n", ns]))
         let events = try XCTUnwrap(described.components(separatedBy: "Events:").last)
         XCTAssertTrue(events.contains("Normal"), events)

@@ -6,7 +6,8 @@ public import APIMachinery
 /// Hook order on create: `prepareForCreate` → `applyDefaults` → `validate` → `beforeCreate` (allocations) → storage.
 /// On update: `prepareForUpdate` → `applyDefaults` → `validateUpdate` → `beforeUpdate` → storage.
 /// `validate` and `validateUpdate` must not mutate. Defaults for all of these are in the extension below,
-/// so a plain kind only states its table columns.
+/// so a plain kind only states its table columns. Every hook sees objects in the stored shape, also for a
+/// version served through a `VersionConversion`.
 public protocol Strategy: Sendable {
     /// Clears what a client may not set on create (status for kinds with a status subresource, for example).
     func prepareForCreate(_ object: inout JSON)
