@@ -113,7 +113,8 @@ extension SchedulingQueue {
 
     private func moveOut(_ pod: QueuedPodInfo, in state: inout State, now: ContinuousClock.Instant) {
         state.unschedulable[pod.podInfo.uid] = nil
-        if Self.backoffExpiry(pod, settings) > now {
+        // A pod never tried (it was gated) has nothing to back off from.
+        if pod.attempts > 0 && Self.backoffExpiry(pod, settings) > now {
             state.backoff.upsert(pod)
         } else {
             state.active.upsert(pod)

@@ -116,6 +116,8 @@ public final class SchedulingQueue: Sendable {
             state.active.remove(uid)
             state.backoff.remove(uid)
             state.unschedulable[uid] = nil
+            // An in-flight pod is forgotten too, so its cycle's requeue does not bring it back.
+            state.inFlight[uid] = nil
             Self.removeNomination(uid, in: &state)
         }
     }
