@@ -6,9 +6,6 @@ public enum RequestMethod: String, Sendable, Hashable {
     case patch = "PATCH"
     case delete = "DELETE"
     case head = "HEAD"
-
-    /// Safe to send again when the connection died before an answer arrived.
-    var isIdempotent: Bool { self == .get || self == .head }
 }
 
 /// Query parameters in the order given; written as a dictionary literal (`["limit": "500"]`) or built up.

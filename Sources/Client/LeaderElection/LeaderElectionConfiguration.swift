@@ -55,7 +55,8 @@ public struct LeaderElectionConfiguration: Sendable, Hashable {
         ]
     }
 
-    /// The configuration the parsed `flags` give (their defaults where not given), validated.
+    /// The configuration the parsed `flags` give (their defaults where not given), validated;
+    /// `resourceName` names the lock only if the flag set does not declare `--leader-elect-resource-name`.
     public init(flags: FlagSet, resourceName: String) throws(FlagError) {
         self.init(resourceName: resourceName)
         leaderElect = flags.bool("leader-elect")
@@ -63,7 +64,9 @@ public struct LeaderElectionConfiguration: Sendable, Hashable {
         renewDeadline = try Self.duration(flags, "leader-elect-renew-deadline")
         retryPeriod = try Self.duration(flags, "leader-elect-retry-period")
         resourceLock = flags.string("leader-elect-resource-lock")
-        self.resourceName = flags.string("leader-elect-resource-name")
+        if flags.definitions.contains(where: { $0.name == "leader-elect-resource-name" }) {
+            self.resourceName = flags.string("leader-elect-resource-name")
+        }
         resourceNamespace = flags.string("leader-elect-resource-namespace")
         let problems = validate()
         if !problems.isEmpty { throw FlagError(message: problems.joined(separator: ", ")) }
