@@ -49,31 +49,23 @@ public struct ServingConfiguration: Sendable {
         return [
             FlagDefinition(
                 "bind-address", default: "0.0.0.0",
-                usage:
-                    "The IP address on which to listen for the --secure-port port. If blank or an unspecified address (0.0.0.0 or ::), all interfaces and IP address families will be used."
-            ),
+                usage: "Address the secure port listens on; empty, 0.0.0.0 or :: means every interface and family."),
             FlagDefinition(
                 "secure-port", default: String(securePort),
-                usage:
-                    "The port on which to serve HTTPS with authentication and authorization. If 0, don't serve HTTPS at all."
+                usage: "HTTPS port for health and metrics; 0 serves nothing."
             ),
             FlagDefinition(
                 "tls-cert-file",
                 usage:
-                    "File containing the default x509 Certificate for HTTPS. (CA cert, if any, concatenated after server cert). If HTTPS serving is enabled, and --tls-cert-file and --tls-private-key-file are not provided, a self-signed certificate and key are generated for the public address and saved to the directory specified by --cert-dir."
+                    "PEM serving certificate, intermediates after it. Without it a self-signed pair is generated (see --cert-dir)."
             ),
-            FlagDefinition(
-                "tls-private-key-file", usage: "File containing the default x509 private key matching --tls-cert-file."),
+            FlagDefinition("tls-private-key-file", usage: "PEM private key of --tls-cert-file."),
             FlagDefinition(
                 "cert-dir",
-                usage:
-                    "The directory where the TLS certs are located. If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored."
-            ),
+                usage: "Where a generated self-signed pair is kept and reused; empty keeps it in memory for the run."),
             FlagDefinition(
                 "tls-min-version",
-                usage:
-                    "Minimum TLS version supported. Possible values: VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13"
-            ),
+                usage: "Oldest TLS clients may use: VersionTLS10, VersionTLS11, VersionTLS12 (default), VersionTLS13."),
             FlagDefinition(
                 "port", default: String(insecurePort), support: .noEffect(removed),
                 usage: "DEPRECATED: the port on which to serve HTTP insecurely; it has no effect."),
