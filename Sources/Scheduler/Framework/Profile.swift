@@ -45,7 +45,9 @@ public final class Profile: Sendable {
             where !disabledAll && !explicit.disabled.contains(entry.name) && !seen.contains(entry.name) {
                 if let plugin = try instance(entry.name) as? P {
                     seen.insert(entry.name)
-                    result.append((plugin, entry.weight))
+                    // The point's own entry overrides multiPoint's, as upstream merges them.
+                    let own = explicit.enabled.first { $0.name == entry.name }
+                    result.append((plugin, own.map { $0.weight != 0 ? $0.weight : entry.weight } ?? entry.weight))
                 }
             }
             for entry in explicit.enabled where !seen.contains(entry.name) {
