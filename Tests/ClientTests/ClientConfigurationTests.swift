@@ -28,13 +28,27 @@ final class ClientConfigurationTests: XCTestCase {
         - name: scheduler
           user:
             tokenFile: scheduler.token
+        - name: admin
+          user:
+            client-certificate: admin.pem
+            client-key: admin-key.pem
+        - name: inline
+          user:
+            client-certificate-data: \(Data("inline-cert".utf8).base64EncodedString())
+            client-key-data: \(Data("inline-key".utf8).base64EncodedString())
         contexts:
         - name: default
           context: {cluster: guide, user: scheduler}
+        - name: admin
+          context: {cluster: guide, user: admin}
+        - name: inline
+          context: {cluster: guide, user: inline}
         current-context: default
         """.write(toFile: directory + "/scheduler.kubeconfig", atomically: true, encoding: .utf8)
         try "file-token\n".write(toFile: directory + "/scheduler.token", atomically: true, encoding: .utf8)
         try "guide-ca".write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
+        try "admin-cert".write(toFile: directory + "/admin.pem", atomically: true, encoding: .utf8)
+        try "admin-key".write(toFile: directory + "/admin-key.pem", atomically: true, encoding: .utf8)
     }
 
     override func tearDownWithError() throws {
@@ -76,6 +90,17 @@ final class ClientConfigurationTests: XCTestCase {
         var noToken = pod
         noToken.directory = directory
         XCTAssertThrowsError(try ClientConfiguration.inCluster(noToken))
+    }
+
+    func testClientCertificatesFromFilesOrData() throws {
+        let kubeconfig = directory + "/scheduler.kubeconfig"
+        let files = try ClientConfiguration.load(kubeconfigPath: kubeconfig, context: "admin")
+        XCTAssertEqual(files.clientCertificatePEM, Array("admin-cert".utf8), "paths resolve against the kubeconfig")
+        XCTAssertEqual(files.clientKeyPEM, Array("admin-key".utf8))
+        XCTAssertNil(files.bearerToken)
+        let inline = try ClientConfiguration.load(kubeconfigPath: kubeconfig, context: "inline")
+        XCTAssertEqual(inline.clientCertificatePEM, Array("inline-cert".utf8))
+        XCTAssertEqual(inline.clientKeyPEM, Array("inline-key".utf8))
     }
 
     func testForComponentFollowsBuildConfigFromFlags() throws {

@@ -207,6 +207,24 @@ final class LeaderElectionStateMachineTests: XCTestCase {
         }
     }
 
+    func testAnElectorRefusesDurationsThatCouldLetTwoLead() throws {
+        let client = try RESTClient(configuration: ClientConfiguration(server: "https://127.0.0.1:1"))
+        let lock = LeaseLock(namespace: "kube-system", name: "s", client: client)
+        var configuration = LeaderElectionConfiguration(resourceName: "s")
+        configuration.renewDeadline = .seconds(20)
+        configuration.leaderElect = false
+        XCTAssertThrowsError(try LeaderElector(lock: lock, configuration: configuration, identity: "me")) { error in
+            XCTAssertEqual(
+                error as? LeaderElectionError,
+                .invalidConfiguration([
+                    "leaderElection.leaseDuration: Invalid value: \"20s\": LeaseDuration must be greater than RenewDeadline"
+                ]))
+        }
+        XCTAssertThrowsError(
+            try LeaderElector(lock: lock, configuration: LeaderElectionConfiguration(resourceName: "s"), identity: ""))
+        XCTAssertTrue(LeaderElector.defaultIdentity().contains("_"))
+    }
+
     func testLockTypesOfOlderGuidesBecomeLeasesAndUnknownOnesFail() throws {
         let client = try RESTClient(configuration: ClientConfiguration(server: "https://127.0.0.1:1"))
         for type in ["leases", "endpoints", "configmaps", "endpointsleases", "configmapsleases"] {
