@@ -40,7 +40,7 @@ final class ComponentServerTests: XCTestCase {
     /// Writes the server's own chain as a CA file, for a certificate that only ever lived in memory.
     private func trust(_ server: ComponentServer) throws -> String {
         let path = directory + "/served.pem"
-        try server.certificatePEM.write(toFile: path, atomically: true, encoding: .utf8)
+        try server.tls.certificatePEM.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -85,6 +85,47 @@ final class ComponentServerTests: XCTestCase {
         let healthz = try await fetch("/healthz?verbose=1", port: server.port, caFile: directory + "/ca.pem")
         XCTAssertEqual(healthz.body, "[+]leaderElection ok\nhealthz check passed\n")
         XCTAssertFalse(logLines.withLockedValue { $0 }.contains { $0.hasPrefix("Generated self-signed") })
+        await server.close()
+    }
+
+    func testRotatedCertificateFilesAreServedToNewConnectionsAndABrokenPairIsNot() async throws {
+        let oldAuthority = try CertificateAuthority.create(commonName: "old-ca")
+        let newAuthority = try CertificateAuthority.create(commonName: "new-ca")
+        let (certFile, keyFile) = (directory + "/serving.crt", directory + "/serving.key")
+        try oldAuthority.issueServing(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+            .write(certificateFile: certFile, keyFile: keyFile)
+        try oldAuthority.certificatePEM.write(toFile: directory + "/old.pem", atomically: true, encoding: .utf8)
+        try newAuthority.certificatePEM.write(toFile: directory + "/new.pem", atomically: true, encoding: .utf8)
+        var configuration = loopback()
+        configuration.certFile = certFile
+        configuration.keyFile = keyFile
+        let server = try await start(configuration)
+        let before = try await fetch("/healthz", port: server.port, caFile: directory + "/old.pem")
+        XCTAssertEqual(before.body, "ok")
+
+        let rotated = try newAuthority.issueServing(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+        try rotated.write(certificateFile: certFile, keyFile: keyFile)
+        server.tls.reloadIfChanged()
+        let after = try await fetch("/healthz", port: server.port, caFile: directory + "/new.pem")
+        XCTAssertEqual(after.body, "ok")
+        XCTAssertTrue(logLines.withLockedValue { $0 }.contains("Loaded a new cert/key pair (\(certFile), \(keyFile))"))
+        do {
+            _ = try await fetch("/healthz", port: server.port, caFile: directory + "/old.pem")
+            XCTFail("the old certificate is still served")
+        } catch let error as CurlError {
+            XCTAssertEqual(error.exitCode, 60, "curl: the peer's certificate cannot be verified")
+        }
+
+        // A certificate written before its key: the half-rotated pair does not load, the last good one stays.
+        try oldAuthority.issueServing(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+            .write(certificateFile: certFile, keyFile: directory + "/unused.key")
+        server.tls.reloadIfChanged()
+        XCTAssertTrue(
+            logLines.withLockedValue { $0 }.contains {
+                $0.hasPrefix("Failed to reload the serving certificate, still serving the previous one: ")
+            })
+        let kept = try await fetch("/healthz", port: server.port, caFile: directory + "/new.pem")
+        XCTAssertEqual(kept.body, "ok")
         await server.close()
     }
 

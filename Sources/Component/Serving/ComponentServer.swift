@@ -15,14 +15,15 @@ public final class ComponentServer: Sendable {
 
     /// The bound port, which differs from the configured one for ``ServingConfiguration/anyFreePort``.
     public let port: Int
-    /// The chain presented to clients, for tests that trust a certificate generated in memory.
-    let certificatePEM: String
+    /// What new connections are served with.
+    let tls: ServingTLSContext
     private let listener: any Channel
+    /// Accepts and serves connections, and re-reads given certificate files.
     private let serving: Task<Void, Never>
 
-    private init(port: Int, certificatePEM: String, listener: any Channel, serving: Task<Void, Never>) {
+    private init(port: Int, tls: ServingTLSContext, listener: any Channel, serving: Task<Void, Never>) {
         self.port = port
-        self.certificatePEM = certificatePEM
+        self.tls = tls
         self.listener = listener
         self.serving = serving
     }
@@ -43,17 +44,26 @@ public final class ComponentServer: Sendable {
                     "--secure-port \(configuration.securePort) must be between 0 and 65535, inclusive. 0 for turning off secure port"
             )
         }
-        let certificate = try ServingCertificate.resolve(configuration, logger: logger)
-        let context = try tlsContext(certificate, minimumVersion: configuration.minimumTLSVersion)
+        let tls = try ServingTLSContext(configuration, logger: logger)
         let port = configuration.securePort == ServingConfiguration.anyFreePort ? 0 : configuration.securePort
-        let listener = try await listen(configuration, port: port, context: context)
+        let listener = try await listen(configuration, port: port, tls: tls)
         let address = listener.channel.localAddress
         logger.info("Serving securely on \(address.map(display) ?? "\(configuration.bindAddress):\(port)")")
         let routes = ComponentRoutes(health: health, readiness: readiness, metrics: metrics, logger: logger)
-        let serving = Task { await serve(listener, routes: routes, logger: logger) }
-        return ComponentServer(
-            port: address?.port ?? port, certificatePEM: certificate.certificatePEM, listener: listener.channel,
-            serving: serving)
+        let serving = Task {
+            await withDiscardingTaskGroup { group in
+                if tls.followsFiles {
+                    group.addTask {
+                        while (try? await Task.sleep(for: ServingTLSContext.reloadInterval)) != nil {
+                            tls.reloadIfChanged()
+                        }
+                    }
+                }
+                await serve(listener, routes: routes, logger: logger)
+                group.cancelAll()
+            }
+        }
+        return ComponentServer(port: address?.port ?? port, tls: tls, listener: listener.channel, serving: serving)
     }
 
     /// Stops listening and closes every open connection; returns when all of them are gone.
@@ -63,31 +73,9 @@ public final class ComponentServer: Sendable {
         await serving.value
     }
 
-    /// ALPN offers HTTP/1.1 only, the one protocol served here.
-    static func tlsContext(_ certificate: ServingCertificate, minimumVersion: ServingConfiguration.TLSVersion) throws
-        -> NIOSSLContext
-    {
-        do {
-            let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8))
-            let key = try NIOSSLPrivateKey(bytes: Array(certificate.privateKeyPEM.utf8), format: .pem)
-            var configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-            switch minimumVersion {
-            case .tls10: configuration.minimumTLSVersion = .tlsv1
-            case .tls11: configuration.minimumTLSVersion = .tlsv11
-            case .tls12: configuration.minimumTLSVersion = .tlsv12
-            case .tls13: configuration.minimumTLSVersion = .tlsv13
-            }
-            configuration.applicationProtocols = ["http/1.1"]
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw ServingError(message: "unable to load server certificate: \(error)")
-        }
-    }
-
     /// Binds the listener. An unspecified address listens on `::` with IPv4 mapped in, as Go listens for
     /// kube-scheduler; a host without IPv6 falls back to `0.0.0.0`.
-    private static func listen(_ configuration: ServingConfiguration, port: Int, context: NIOSSLContext) async throws
+    private static func listen(_ configuration: ServingConfiguration, port: Int, tls: ServingTLSContext) async throws
         -> NIOAsyncChannel<Connection, Never>
     {
         // A fresh bootstrap per attempt: its options accumulate. It sets TCP_NODELAY on accepted connections itself.
@@ -101,7 +89,7 @@ public final class ComponentServer: Sendable {
                 return try await bootstrap.bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         return try Connection(wrappingChannelSynchronously: channel)
                     }

@@ -12,7 +12,7 @@ public struct ServingError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// The certificate chain and key the secure port presents: the given files, else a self-signed pair as upstream's
 /// `MaybeDefaultWithSelfSignedCerts` makes it (kept in `--cert-dir` when given, else in memory).
-struct ServingCertificate: Sendable {
+struct ServingCertificate: Sendable, Equatable {
     /// The serving certificate followed by its issuers.
     var certificatePEM: String
     var privateKeyPEM: String
