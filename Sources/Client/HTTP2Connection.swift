@@ -55,7 +55,7 @@ final class HTTP2Connection: Sendable {
         let goingAway = NIOLockedValueBox(false)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let monitor = ConnectionMonitor(ready: ready, goingAway: goingAway)

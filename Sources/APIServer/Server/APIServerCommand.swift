@@ -66,18 +66,10 @@ public enum APIServerCommand {
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
     public static func main(arguments: [String]) async -> Int32 {
-        var flagSet = FlagSet(flags)
-        do {
-            try flagSet.parse(arguments)
-        } catch {
-            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
-            return 1
-        }
-        let verbosity = Int(flagSet.string("v")) ?? 0
-        LogSink.bootstrap(
-            component: "kube-apiserver", toStderr: flagSet.bool("logtostderr") || flagSet.string("log-dir").isEmpty,
-            logDirectory: flagSet.string("log-dir"), verbosity: verbosity)
-        let logger = Logger(label: "kube-apiserver")
+        guard
+            let (flagSet, logger) = ComponentCommandLine.start(
+                component: "kube-apiserver", definitions: flags, arguments: arguments)
+        else { return 1 }
         do {
             let running = try await start(flagSet, logger: logger)
             SystemdNotify.ready()

@@ -119,7 +119,7 @@ final class GRPCConnection: Sendable {
         let activity = NIOLoopBoundBox.makeBoxSendingValue(GRPCConnectionActivity(), eventLoop: eventLoop)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let monitor = GRPCConnectionMonitor(ready: ready, preface: preface, goingAway: goingAway)

@@ -31,17 +31,10 @@ public enum SchedulerCommand {
 
     /// Parses `arguments` (without the program name), runs until SIGTERM or lost leadership; the exit code.
     public static func main(arguments: [String]) async -> Int32 {
-        var flagSet = FlagSet(flags)
-        do {
-            try flagSet.parse(arguments)
-        } catch {
-            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
-            return 1
-        }
-        LogSink.bootstrap(
-            component: "kube-scheduler", toStderr: flagSet.bool("logtostderr") || flagSet.string("log-dir").isEmpty,
-            logDirectory: flagSet.string("log-dir"), verbosity: Int(flagSet.string("v")) ?? 0)
-        let logger = Logger(label: "kube-scheduler")
+        guard
+            let (flagSet, logger) = ComponentCommandLine.start(
+                component: "kube-scheduler", definitions: flags, arguments: arguments)
+        else { return 1 }
         for (name, support) in flagSet.accepted {
             if case .noEffect(let why) = support { logger.info("flag --\(name) is accepted and has no effect: \(why)") }
         }
