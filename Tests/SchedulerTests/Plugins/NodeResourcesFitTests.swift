@@ -9,6 +9,18 @@ final class NodeResourcesFitTests: XCTestCase {
         try NodeResourcesFit(args: args.map { try JSON.parse($0) })
     }
 
+    /// `scoringStrategy` arguments: a type, optional resource weights and a RequestedToCapacityRatio shape.
+    private func strategy(
+        _ type: String = "LeastAllocated", resources: [(String, Int)] = [], shape: [(Int, Int)] = []
+    ) -> String {
+        let weights = resources.map { #"{"name": "\#($0.0)", "weight": \#($0.1)}"# }.joined(separator: ", ")
+        let points = shape.map { #"{"utilization": \#($0.0), "score": \#($0.1)}"# }.joined(separator: ", ")
+        var fields = [#""type": "\#(type)""#]
+        if !resources.isEmpty { fields.append(#""resources": [\#(weights)]"#) }
+        if !shape.isEmpty { fields.append(#""requestedToCapacityRatio": {"shape": [\#(points)]}"#) }
+        return #"{"scoringStrategy": {\#(fields.joined(separator: ", "))}}"#
+    }
+
     private func requesting(_ name: String, _ requests: [String: String]) -> Pod {
         Fixtures.pod(name) { pod in
             var list: [String: Quantity] = [:]
@@ -56,21 +68,21 @@ final class NodeResourcesFitTests: XCTestCase {
         let mostMemory = defaultMemory * 100 / (8 * gi)
         let cases: [(args: String?, pod: Pod, score: Int64)] = [
             (nil, pod, (leastCPU + leastMemory) / 2),
-            (#"{"scoringStrategy": {"type": "MostAllocated"}}"#, pod, (mostCPU + mostMemory) / 2),
+            (strategy("MostAllocated"), pod, (mostCPU + mostMemory) / 2),
             // Requests past capacity count as full under MostAllocated (not as empty).
-            (#"{"scoringStrategy": {"type": "MostAllocated"}}"#, Fixtures.pod("big", cpu: "6"), (100 + mostMemory) / 2),
+            (strategy("MostAllocated"), Fixtures.pod("big", cpu: "6"), (100 + mostMemory) / 2),
             (
-                #"{"scoringStrategy": {"type": "LeastAllocated", "resources": [{"name": "cpu", "weight": 3}, {"name": "memory", "weight": 1}]}}"#,
+                strategy(resources: [("cpu", 3), ("memory", 1)]),
                 pod, (leastCPU * 3 + leastMemory) / 4
             ),
             // Shape 0→0, 100→10 (scaled ×10): cpu at 25 %, memory at 2 %; upstream rounds the weighted mean.
             (
-                #"{"scoringStrategy": {"type": "RequestedToCapacityRatio", "requestedToCapacityRatio": {"shape": [{"utilization": 0, "score": 0}, {"utilization": 100, "score": 10}]}}}"#,
+                strategy("RequestedToCapacityRatio", shape: [(0, 0), (100, 10)]),
                 pod, Int64((Double(25 + 2) / 2).rounded())
             ),
             // Shape flat at 0 below 50 %: memory scores 0 and drops out of the weights; cpu at 75 % scores 50.
             (
-                #"{"scoringStrategy": {"type": "RequestedToCapacityRatio", "requestedToCapacityRatio": {"shape": [{"utilization": 50, "score": 0}, {"utilization": 100, "score": 10}]}}}"#,
+                strategy("RequestedToCapacityRatio", shape: [(50, 0), (100, 10)]),
                 Fixtures.pod("p3", cpu: "3"), 0 + (100 - 0) * (75 - 50) / (100 - 50)
             ),
         ]
@@ -83,7 +95,7 @@ final class NodeResourcesFitTests: XCTestCase {
     func testExtendedResourcesThePodDoesNotRequestAreNotScored() throws {
         let node = Fixtures.nodeInfo(Fixtures.node("n", cpu: "4", memory: "8Gi", extra: ["example.com/gpu": "4"]))
         let args =
-            #"{"scoringStrategy": {"resources": [{"name": "cpu", "weight": 1}, {"name": "example.com/gpu", "weight": 1}]}}"#
+            strategy(resources: [("cpu", 1), ("example.com/gpu", 1)])
         let cpuOnly = Harness.scores(try fit(args), pod: Fixtures.pod("p", cpu: "1"), nodes: [node]).raw
         let cpuScore: Int64 = (4000 - 1000) * 100 / 4000
         let gpuScore: Int64 = (4 - 2) * 100 / 4

@@ -40,7 +40,8 @@ final class NodeVolumeLimitsTests: XCTestCase {
             (nil, [using("e", "c1")], using("p", "c2"), "success", "no limit reported"),
             (
                 1, [using("e", "c1")], using("p", "missing"),
-                "unschedulableAndUnresolvable: looking up PVC default/missing: persistentvolumeclaim \"missing\" not found",
+                "unschedulableAndUnresolvable: looking up PVC default/missing: "
+                    + "persistentvolumeclaim \"missing\" not found",
                 "a missing claim of the new pod"
             ),
         ]

@@ -47,7 +47,8 @@ final class PodTopologySpreadTests: XCTestCase {
     func testDoNotScheduleConstraintsBoundTheSkew() throws {
         let skewed = "unschedulable: node(s) didn't match pod topology spread constraints"
         let missing =
-            "unschedulableAndUnresolvable: node(s) didn't match pod topology spread constraints (missing required label)"
+            "unschedulableAndUnresolvable: node(s) didn't match pod topology spread constraints "
+            + "(missing required label)"
         let hostname = "kubernetes.io/hostname"
         let cases: [(pod: Pod, nodes: [NodeInfo], verdicts: [String], why: String)] = [
             (Fixtures.pod("p"), nodes(), ["success", "success", "success", "success"], "no constraints"),
@@ -148,9 +149,10 @@ final class PodTopologySpreadTests: XCTestCase {
     }
 
     func testArguments() throws {
+        let zoneConstraint = #"{"maxSkew": 1, "topologyKey": "\#(zone)", "whenUnsatisfiable": "DoNotSchedule"}"#
         let listed = try PodTopologySpread(
             args: try JSON.parse(
-                #"{"defaultingType": "List", "defaultConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}]}"#
+                #"{"defaultingType": "List", "defaultConstraints": [\#(zoneConstraint)]}"#
             ), defaultSelector: { _ in try? LabelSelector(parsing: "app=web") })
         XCTAssertEqual(
             Harness.filter(listed, pod: Fixtures.pod("p", labels: ["app": "web"]), nodes: nodes()).first,
@@ -159,7 +161,7 @@ final class PodTopologySpreadTests: XCTestCase {
         XCTAssertThrowsError(
             try PodTopologySpread(
                 args: try JSON.parse(
-                    #"{"defaultConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]}"#
+                    #"{"defaultConstraints": [\#(zoneConstraint)]}"#
                 )))
     }
 }

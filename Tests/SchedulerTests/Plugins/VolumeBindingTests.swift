@@ -33,7 +33,8 @@ final class VolumeBindingTests: XCTestCase {
             (
                 ["dangling"],
                 everywhere(
-                    "unschedulableAndUnresolvable: node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
+                    "unschedulableAndUnresolvable: node(s) unavailable due to one or more pvc(s) bound to "
+                        + "non-existent pv(s)"
                 )
             ),
             // No dynamic provisioning yet: as upstream when no volume matches and nothing can provision one.

@@ -61,7 +61,8 @@ final class VolumeRestrictionsTests: XCTestCase {
         ]
         let plugin = VolumeRestrictions(handle: handle)
         let conflict =
-            "unschedulable: node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"
+            "unschedulable: node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod "
+            + "access mode"
         let wantsSolo = Fixtures.pod("p") { $0.spec.volumes = [Fixtures.claimVolume("solo")] }
         XCTAssertEqual(Harness.filter(plugin, pod: wantsSolo, nodes: nodes), [conflict, conflict])
         let wantsShared = Fixtures.pod("p") { $0.spec.volumes = [Fixtures.claimVolume("shared")] }
