@@ -27,7 +27,7 @@ final class LeaderElectionTests: XCTestCase {
         let task: Task<Void, Never>
     }
 
-    private func setUp(leaseDuration: Duration, renewDeadline: Duration) async throws -> (RESTClient, String) {
+    private func adminClientAndNamespace() async throws -> (RESTClient, String) {
         let endpoint = try await LocalAPIServer.shared.start()
         var configuration = try ClientConfiguration.load(kubeconfigPath: endpoint.kubeconfigPath)
         configuration.qps = -1
@@ -83,7 +83,7 @@ final class LeaderElectionTests: XCTestCase {
     }
 
     func testTwoElectorsOnOneLeaseExactlyOneLeads() async throws {
-        let (client, namespace) = try await setUp(leaseDuration: .seconds(4), renewDeadline: .seconds(3))
+        let (client, namespace) = try await adminClientAndNamespace()
         let events = EventRecorder(
             client: client, reportingController: "election-test", reportingInstance: "test",
             logger: Logger(label: "election-tests") { _ in SwiftLogNoOpLogHandler() })
@@ -124,7 +124,7 @@ final class LeaderElectionTests: XCTestCase {
     }
 
     func testCancellingTheLeaderReleasesTheLeaseAndTheStandbyTakesOverAtOnce() async throws {
-        let (client, namespace) = try await setUp(leaseDuration: .seconds(4), renewDeadline: .seconds(3))
+        let (client, namespace) = try await adminClientAndNamespace()
         let first = try candidate("first", client: client, namespace: namespace)
         let firstLed = await waitFor(seconds: 10) { first.elector.isLeader }
         XCTAssertNotNil(firstLed)
@@ -140,10 +140,10 @@ final class LeaderElectionTests: XCTestCase {
         XCTAssertEqual(firstStopped, 1)
         XCTAssertFalse(first.elector.isLeader)
         // Without the release the standby would wait out the 4 s lease; with it, a jittered retry
-        // period (at most 2.2 × 250 ms) plus a request or two.
+        // period (at most 2.2 × 250 ms) plus a request or two, with room for a loaded machine.
         let took = await waitFor(seconds: 3.5) { second.elector.isLeader }
         let elapsed = try XCTUnwrap(took, "the standby did not take over before the lease would have expired")
-        XCTAssertLessThan(elapsed, .seconds(1.5))
+        XCTAssertLessThan(elapsed, .seconds(3), "sooner than the 4 s lease could have expired")
         let spec = try await lease(client, namespace)["spec"]
         XCTAssertEqual(spec?["holderIdentity"], "second")
         XCTAssertEqual(spec?["leaseTransitions"], 1)
@@ -156,7 +156,7 @@ final class LeaderElectionTests: XCTestCase {
     }
 
     func testALeaderWhoseLeaseIsTakenByADirectWriteStopsLeading() async throws {
-        let (client, namespace) = try await setUp(leaseDuration: .seconds(4), renewDeadline: .seconds(3))
+        let (client, namespace) = try await adminClientAndNamespace()
         let leader = try candidate("leader", client: client, namespace: namespace)
         let led = await waitFor(seconds: 10) { leader.elector.isLeader }
         XCTAssertNotNil(led)
