@@ -10,8 +10,8 @@ struct ImageLocality: PreScorePlugin, ScorePlugin {
     /// Per container, more bytes than this earn no more credit (upstream's `maxContainerThreshold`).
     static let maxContainerThreshold: Int64 = 1000 * megabyte
 
-    /// How many of the cycle's nodes hold each image, and how many nodes there are. Upstream counts every
-    /// node of the snapshot; plugins here see the feasible nodes, which spreads a little less.
+    /// How many nodes hold each image, and how many nodes there are: over the whole snapshot as upstream
+    /// when a PreFilter recorded it (InterPodAffinity and PodTopologySpread do), else over the feasible nodes.
     struct Spread: Sendable {
         var nodesWithImage: [String: Int64]
         var totalNodes: Int64
@@ -20,10 +20,11 @@ struct ImageLocality: PreScorePlugin, ScorePlugin {
     func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
         let images = Set(Self.images(of: pod))
         var counts: [String: Int64] = [:]
-        for node in nodes {
+        let all = state.read(AllNodes.self)?.nodes ?? nodes
+        for node in all {
             for image in images where node.imageSizes[image] != nil { counts[image, default: 0] += 1 }
         }
-        state.write(Spread(nodesWithImage: counts, totalNodes: Int64(nodes.count)))
+        state.write(Spread(nodesWithImage: counts, totalNodes: Int64(all.count)))
         return .success
     }
 

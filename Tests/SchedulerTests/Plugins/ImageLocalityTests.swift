@@ -37,6 +37,18 @@ final class ImageLocalityTests: XCTestCase {
         XCTAssertEqual(two[0], 100 * (200 * mb - 23 * mb) / (2000 * mb - 23 * mb))
     }
 
+    func testSpreadCountsEveryNodeOfTheSnapshotWhenAPreFilterRecordedThem() {
+        let holder = node("a", images: ["nginx:latest": 300 * mb])
+        let others = (0..<3).map { node("o\($0)", images: [:]) }
+        let state = CycleState()
+        state.write(AllNodes(nodes: [holder] + others))
+        let pod = PodInfo(pod("nginx"))
+        _ = ImageLocality().preScore(state: state, pod: pod, nodes: [holder])
+        // One of four nodes holds it: 300 MB / 4 = 75 MB, not the full 300 MB of the only feasible node.
+        XCTAssertEqual(
+            ImageLocality().score(state: state, pod: pod, node: holder), 100 * (75 * mb - 23 * mb) / (977 * mb))
+    }
+
     func testAnImageWithoutATagMeansLatest() {
         let cases: [(image: String, normalized: String)] = [
             ("nginx", "nginx:latest"),
