@@ -48,7 +48,7 @@ struct BenchAPI: AsyncParsableCommand {
         configuration.connections = connections
         // Cleanup of thousands of objects is one long request.
         configuration.requestTimeout = .seconds(600)
-        let client = try RESTClient(configuration: configuration)
+        let client = try RESTClient(configuration: configuration.unthrottled)
         do {
             try await measure(client, server: "https://\(configuration.authority)")
         } catch {

@@ -130,9 +130,9 @@ struct BenchWatch: AsyncParsableCommand {
     func run() async throws {
         var configuration = try ClientConfiguration.load(kubeconfigPath: target.kubeconfig)
         configuration.requestTimeout = .seconds(600)
-        let writer = try RESTClient(configuration: configuration)
+        let writer = try RESTClient(configuration: configuration.unthrottled)
         configuration.connections = connections
-        let watching = try RESTClient(configuration: configuration)
+        let watching = try RESTClient(configuration: configuration.unthrottled)
         do {
             try await measure(writer: writer, watching: watching, server: "https://\(configuration.authority)")
         } catch {

@@ -32,7 +32,7 @@ struct BenchPatch: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try ClientConfiguration.load(kubeconfigPath: target.kubeconfig)
-        let client = try RESTClient(configuration: configuration)
+        let client = try RESTClient(configuration: configuration.unthrottled)
         do {
             try await measure(client, server: "https://\(configuration.authority)")
         } catch {

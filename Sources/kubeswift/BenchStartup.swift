@@ -69,7 +69,7 @@ struct BenchStartup: AsyncParsableCommand {
         configuration.clientCertificatePEM = Array(certificates.admin.certificatePEM.utf8)
         configuration.clientKeyPEM = Array(certificates.admin.privateKeyPEM.utf8)
         configuration.requestTimeout = .seconds(600)
-        let client = try RESTClient(configuration: configuration)
+        let client = try RESTClient(configuration: configuration.unthrottled)
         let clientSetup = clock.now - setupStart
         let ready = try await waitForReady(client, clock: clock, start: start, process: process)
         // Let start-up work (bootstrap objects, first GC) settle before calling it idle.

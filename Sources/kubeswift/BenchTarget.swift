@@ -22,3 +22,12 @@ struct BenchTarget: ParsableArguments {
         }
     }
 }
+
+extension ClientConfiguration {
+    /// Benchmarks measure the server, so the client's own rate limit (upstream's 5 requests/s) is off.
+    var unthrottled: ClientConfiguration {
+        var configuration = self
+        configuration.qps = -1
+        return configuration
+    }
+}

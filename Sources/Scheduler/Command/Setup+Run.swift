@@ -31,6 +31,7 @@ extension Setup {
         await informers.shutdown()
         await server?.close()
         await client.shutdown()
+        await eventClient.shutdown()
         return code
     }
 

@@ -11,6 +11,7 @@ struct Setup: Sendable {
     let election: LeaderElectionConfiguration
     let serving: ServingConfiguration
     let client: RESTClient
+    let eventClient: RESTClient
     let informers: SharedInformerFactory
     let scheduler: Scheduler
     let recorder: EventRecorder
@@ -38,8 +39,12 @@ struct Setup: Sendable {
         clientConfiguration.userAgent = "kube-scheduler/v1.32.0 (linux/amd64) kubeswift"
         let client = try RESTClient(configuration: clientConfiguration)
         identity = LeaderElector.defaultIdentity()
+        // Events get a client (and so a rate limiter) of their own, as upstream's, so a burst of events
+        // never delays bindings.
+        eventClient = try RESTClient(configuration: clientConfiguration)
         recorder = EventRecorder(
-            client: client, reportingController: "default-scheduler", reportingInstance: identity, logger: logger)
+            client: eventClient, reportingController: "default-scheduler", reportingInstance: identity,
+            logger: logger)
         informers = SharedInformerFactory(client: client, logger: logger)
         let served = await Self.servedResources(client, groupVersion: "storage.k8s.io/v1")
         let csiNodes = served.contains("csinodes") ? informers.informer(for: CSINode.self) : nil

@@ -65,7 +65,8 @@ extension Scheduler {
         let current = pod.status.conditions.first { $0.type == "PodScheduled" }
         let conditionChanged =
             current?.status != "False" || current?.reason != reason || current?.message != message
-        let nominationChanged = nominatedNode != nil && nominatedNode != pod.status.nominatedNodeName
+        let nominationChanged =
+            nominatedNode != nil && nominatedNode != (pod.status.nominatedNodeName ?? "")
         guard conditionChanged || nominationChanged, let name = pod.metadata.name else { return }
         var status: JSONObject = [:]
         if conditionChanged {
@@ -78,7 +79,9 @@ extension Scheduler {
                 ? current?.lastTransitionTime.map(JSON.string) ?? .string(Timestamp.now()) : .string(Timestamp.now())
             status["conditions"] = .array([.object(condition)])
         }
-        if nominationChanged, let nominatedNode { status["nominatedNodeName"] = .string(nominatedNode) }
+        if nominationChanged, let nominatedNode {
+            status["nominatedNodeName"] = nominatedNode.isEmpty ? .null : .string(nominatedNode)
+        }
         let patch: JSON = ["status": .object(status)]
         do {
             _ = try await client.patch(

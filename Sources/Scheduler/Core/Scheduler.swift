@@ -137,7 +137,12 @@ public final class Scheduler: Sendable {
                 }
             }
             counters.withLockedValue { $0.unschedulable += 1 }
-            if let nominated { queue.nominate(podInfo, node: nominated) }
+            // An empty nomination clears an earlier one, as upstream.
+            if let nominated, !nominated.isEmpty {
+                queue.nominate(podInfo, node: nominated)
+            } else if nominated != nil {
+                queue.clearNomination(uid: podInfo.uid)
+            }
             await recordFailure(
                 pod: pod, reason: "Unschedulable", message: fitError.description, nominatedNode: nominated)
             queue.requeueUnschedulable(queued, cycle: cycle, rejectedBy: fitError.diagnosis.unschedulablePlugins)

@@ -34,7 +34,7 @@ public struct SchedulingAlgorithm: Sendable {
         let wanted = numFeasibleNodesToFind(total: nodes.count)
         // A node nominated by an earlier preemption is tried first, as upstream does.
         if let nominated = pod.pod.status.nominatedNodeName, let node = snapshot.node(named: nominated) {
-            if profile.runFilter(state: state, pod: pod, node: node).isSuccess {
+            if profile.runFilter(state: state, pod: pod, node: node, skipping: preFilter.skipped).isSuccess {
                 return .scheduled(node: nominated, evaluated: 1, feasible: 1)
             }
         }
@@ -49,7 +49,7 @@ public struct SchedulingAlgorithm: Sendable {
                     "node(s) didn't satisfy plugin(s) [\(preFilter.narrowedBy.joined(separator: " "))]")
                 continue
             }
-            let status = profile.runFilter(state: state, pod: pod, node: node)
+            let status = profile.runFilter(state: state, pod: pod, node: node, skipping: preFilter.skipped)
             if status.isSuccess {
                 feasible.append(node)
             } else if status.code == .error {

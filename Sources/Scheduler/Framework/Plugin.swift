@@ -38,6 +38,8 @@ public struct PreFilterResult: Sendable {
     public var nodeNames: Set<String>?
     /// The plugins that narrowed `nodeNames` (named in the rejection of the nodes left out).
     public var narrowedBy: [String] = []
+    /// Plugins whose PreFilter said `skip`: their Filter has nothing to check this cycle.
+    public var skipped: Set<String> = []
 
     public init(_ status: PluginStatus = .success, nodeNames: Set<String>? = nil) {
         self.status = status

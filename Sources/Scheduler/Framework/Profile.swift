@@ -101,9 +101,13 @@ public final class Profile: Sendable {
     public func runPreFilter(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PreFilterResult {
         var allowed: Set<String>?
         var narrowedBy: [String] = []
+        var skipped: Set<String> = []
         for plugin in preFilter {
             let result = plugin.preFilter(state: state, pod: pod, nodes: nodes)
-            if result.status.code == .skip { continue }
+            if result.status.code == .skip {
+                skipped.insert(plugin.name)
+                continue
+            }
             if !result.status.isSuccess { return PreFilterResult(result.status.by(plugin.name)) }
             if let names = result.nodeNames {
                 allowed = allowed.map { $0.intersection(names) } ?? names
@@ -112,12 +116,14 @@ public final class Profile: Sendable {
         }
         var result = PreFilterResult(.success, nodeNames: allowed)
         result.narrowedBy = narrowedBy
+        result.skipped = skipped
         return result
     }
 
-    /// The first rejecting Filter plugin's status, or success.
-    public func runFilter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        for plugin in filter {
+    /// The first rejecting Filter plugin's status, or success; plugins in `skipping` (their PreFilter said
+    /// `skip`) are not run, as upstream.
+    public func runFilter(state: CycleState, pod: PodInfo, node: NodeInfo, skipping: Set<String> = []) -> PluginStatus {
+        for plugin in filter where skipping.isEmpty || !skipping.contains(plugin.name) {
             let status = plugin.filter(state: state, pod: pod, node: node)
             if !status.isSuccess && status.code != .skip { return status.by(plugin.name) }
         }
