@@ -180,9 +180,11 @@ enum PodPhase {
                 }
                 times.withLockedValue { $0.watchEnded = true }
             } catch {
+                // Closing the stream once the phase is over may surface as an error; only others count.
+                let cancelled = Task.isCancelled
                 times.withLockedValue {
                     $0.watchEnded = true
-                    $0.watchError = "\(error)"
+                    if !cancelled { $0.watchError = "\(error)" }
                 }
             }
         }

@@ -222,8 +222,9 @@ struct BenchScheduler: AsyncParsableCommand {
         }
     }
 
+    /// A line of text output, written at once so a long run shows each scenario as it ends, even into a pipe.
     private func note(_ text: String) {
-        if !json { print(text) }
+        if !json { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
     }
 
     /// The scenario's figures as text, unless `--json` collects them for the end.
