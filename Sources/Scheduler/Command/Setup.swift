@@ -80,7 +80,8 @@ struct Setup: Sendable {
         }
         let built = Scheduler(
             profiles: profiles, client: client, recorder: recorder,
-            percentageOfNodesToScore: configuration.percentageOfNodesToScore, logger: logger)
+            percentageOfNodesToScore: configuration.percentageOfNodesToScore,
+            parallelism: configuration.parallelism, logger: logger)
         scheduler.withLockedValue { $0 = built }
         built.addEventHandlers(
             pods: informers.informer(for: Pod.self), nodes: informers.informer(for: Node.self),

@@ -35,7 +35,7 @@ public final class Scheduler: Sendable {
 
     public init(
         profiles: [Profile], client: RESTClient, recorder: EventRecorder?,
-        percentageOfNodesToScore: Int = 0, time: any TimeSource = SystemTime(),
+        percentageOfNodesToScore: Int = 0, parallelism: Int = 16, time: any TimeSource = SystemTime(),
         logger: Logger = Logger(label: "kube-scheduler")
     ) {
         var byName: [String: Profile] = [:]
@@ -44,7 +44,8 @@ public final class Scheduler: Sendable {
         // Upstream requires every profile to sort the queue the same way, so the first one's sort serves all.
         queue = SchedulingQueue(profile: profiles[0], time: time)
         cache = SchedulerCache(time: time)
-        algorithm = SchedulingAlgorithm(percentageOfNodesToScore: percentageOfNodesToScore)
+        algorithm = SchedulingAlgorithm(
+            percentageOfNodesToScore: percentageOfNodesToScore, parallelism: parallelism)
         self.client = client
         self.recorder = recorder
         self.time = time

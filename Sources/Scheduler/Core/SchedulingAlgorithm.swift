@@ -1,11 +1,16 @@
+import Synchronization
+
 /// One pod's placement decision over a snapshot: PreFilter, Filter over enough nodes, PreScore, Score, pick
 /// the best (upstream's `schedulePod`). Pure with respect to the cluster: it reads the snapshot only.
 public struct SchedulingAlgorithm: Sendable {
     /// `percentageOfNodesToScore` (0: upstream's adaptive percentage).
     public var percentageOfNodesToScore: Int = 0
+    /// Filters and scores run on up to this many threads (`parallelism`, upstream's default 16).
+    let parallelizer: Parallelizer
 
-    public init(percentageOfNodesToScore: Int = 0) {
+    public init(percentageOfNodesToScore: Int = 0, parallelism: Int = 16) {
         self.percentageOfNodesToScore = percentageOfNodesToScore
+        parallelizer = Parallelizer(parallelism: parallelism)
     }
 
     /// Where the pod goes, or why nowhere.
@@ -38,25 +43,30 @@ public struct SchedulingAlgorithm: Sendable {
                 return .scheduled(node: nominated, evaluated: 1, feasible: 1)
             }
         }
-        var evaluated = 0
         let start = startIndex % nodes.count
-        for offset in 0..<nodes.count {
-            if feasible.count >= wanted { break }
+        let excluded = PluginStatus.unresolvable(
+            "node(s) didn't satisfy plugin(s) [\(preFilter.narrowedBy.joined(separator: " "))]")
+        let found = Atomic<Int>(0)
+        let statuses = parallelizer.map(nodes.count, stop: { found.load(ordering: .relaxed) >= wanted }) { offset in
             let node = nodes[(start + offset) % nodes.count]
-            evaluated += 1
-            if let allowed = preFilter.nodeNames, !allowed.contains(node.name) {
-                diagnosis.nodeStatuses[node.name] = .unresolvable(
-                    "node(s) didn't satisfy plugin(s) [\(preFilter.narrowedBy.joined(separator: " "))]")
-                continue
-            }
+            if let allowed = preFilter.nodeNames, !allowed.contains(node.name) { return excluded }
             let status = profile.runFilter(state: state, pod: pod, node: node, skipping: preFilter.skipped)
+            if status.isSuccess { found.add(1, ordering: .relaxed) }
+            return status
+        }
+        var evaluated = 0
+        // Workers may have gone past the wanted count; the result is what a sequential search finds.
+        for (offset, result) in statuses.enumerated() {
+            guard feasible.count < wanted, let status = result else { break }
+            evaluated += 1
+            let node = nodes[(start + offset) % nodes.count]
             if status.isSuccess {
                 feasible.append(node)
             } else if status.code == .error {
                 return .failed(status)
             } else {
                 diagnosis.nodeStatuses[node.name] = status
-                diagnosis.unschedulablePlugins.insert(status.plugin)
+                if !status.plugin.isEmpty { diagnosis.unschedulablePlugins.insert(status.plugin) }
             }
         }
         startIndex = (start + evaluated) % nodes.count
@@ -68,7 +78,7 @@ public struct SchedulingAlgorithm: Sendable {
         }
         let preScore = profile.runPreScore(state: state, pod: pod, nodes: feasible)
         if !preScore.isSuccess { return .failed(preScore) }
-        let scores = profile.runScore(state: state, pod: pod, nodes: feasible)
+        let scores = profile.runScore(state: state, pod: pod, nodes: feasible, parallelizer: parallelizer)
         return .scheduled(node: Self.selectHost(feasible, scores), evaluated: evaluated, feasible: feasible.count)
     }
 

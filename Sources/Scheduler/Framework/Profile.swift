@@ -160,11 +160,12 @@ public final class Profile: Sendable {
         return .success
     }
 
-    /// Each node's weighted total over the Score plugins, in `nodes` order.
-    public func runScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> [Int64] {
+    /// Each node's weighted total over the Score plugins, in `nodes` order (nodes scored in parallel).
+    func runScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo], parallelizer: Parallelizer) -> [Int64] {
         var totals = [Int64](repeating: 0, count: nodes.count)
         for (plugin, weight) in score {
-            var scores = nodes.map { plugin.score(state: state, pod: pod, node: $0) }
+            var scores = parallelizer.map(nodes.count) { plugin.score(state: state, pod: pod, node: nodes[$0]) }
+                .map { $0 ?? 0 }
             plugin.normalize(state: state, pod: pod, scores: &scores)
             for index in scores.indices { totals[index] += scores[index] * weight }
         }

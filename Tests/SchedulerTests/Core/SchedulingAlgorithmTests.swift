@@ -1,5 +1,6 @@
 import APIMachinery
 import Client
+import Synchronization
 import XCTest
 
 @testable import Scheduler
@@ -71,5 +72,42 @@ final class SchedulingAlgorithmTests: XCTestCase {
             pod: PodInfo(Fixtures.pod("p")), profile: profile, snapshot: Snapshot(nodes: nodes), state: CycleState(),
             startIndex: &start)
         XCTAssertEqual(start, 100, "100 nodes (the minimum) were evaluated, so the next search starts after them")
+    }
+}
+
+final class ParallelizerTests: XCTestCase {
+    func testEveryItemIsComputedOnceAndInPlace() {
+        let results = Parallelizer(parallelism: 16).map(5000) { $0 * 2 }
+        XCTAssertEqual(results.compactMap { $0 }, (0..<5000).map { $0 * 2 })
+    }
+
+    func testStoppingEarlyLeavesAPrefixOfTheOrder() {
+        let done = Mutex(0)
+        let results = Parallelizer(parallelism: 16).map(5000, stop: { done.withLock { $0 } >= 100 }) { index in
+            done.withLock { $0 += 1 }
+            return index
+        }
+        let reached = results.prefix { $0 != nil }.count
+        XCTAssertGreaterThanOrEqual(reached, 100)
+        XCTAssertLessThan(reached, 5000, "the search stopped early")
+        XCTAssertTrue(results[reached...].allSatisfy { $0 == nil }, "no gaps after the evaluated prefix")
+    }
+
+    func testAParallelSearchFindsTheSameNumberOfNodesAsUpstream() throws {
+        let nodes = (0..<1000).map { index in
+            Fixtures.nodeInfo(Fixtures.node("n\(index)", cpu: index % 2 == 0 ? "4" : "1"))
+        }
+        let profile = try Profile(schedulerName: "default-scheduler", plugins: PluginSet(), handle: FrameworkHandle())
+        var start = 0
+        let outcome = SchedulingAlgorithm(parallelism: 16).schedule(
+            pod: PodInfo(Fixtures.pod("p", cpu: "2")), profile: profile, snapshot: Snapshot(nodes: nodes),
+            state: CycleState(), startIndex: &start)
+        guard case .scheduled(let node, let evaluated, let feasible) = outcome else {
+            return XCTFail("expected the pod to be scheduled")
+        }
+        XCTAssertEqual(feasible, 420, "upstream's adaptive count for 1,000 nodes")
+        XCTAssertGreaterThanOrEqual(evaluated, 839)
+        XCTAssertEqual(start, evaluated % 1000)
+        XCTAssertTrue(["0", "2", "4", "6", "8"].contains(node.last.map(String.init) ?? ""), "only 4-CPU nodes fit")
     }
 }

@@ -1,0 +1,47 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Runs per-node work on up to `parallelism` threads, as upstream's `parallelize.Until`: the nodes are cut
+/// into chunks handed out in order, so the nodes evaluated always form a prefix of the search order and
+/// stopping early ("enough feasible nodes found") leaves no gaps.
+struct Parallelizer: Sendable {
+    /// Threads at most (`parallelism` in the configuration, capped by the machine's cores).
+    let workers: Int
+    /// Below this many items the work runs on the calling thread: handing out chunks costs more than it saves.
+    static let minimumParallelItems = 256
+
+    init(parallelism: Int) {
+        workers = max(1, min(parallelism, ProcessInfo.processInfo.activeProcessorCount))
+    }
+
+    /// Computes `body(i)` for `i` in `0..<count` until `stop()` says enough; returns the results, nil for
+    /// items never reached. `body` and `stop` run concurrently and must be thread-safe.
+    func map<T: Sendable>(_ count: Int, stop: @Sendable () -> Bool = { false }, _ body: @Sendable (Int) -> T) -> [T?] {
+        var results = [T?](repeating: nil, count: count)
+        guard workers > 1, count >= Self.minimumParallelItems else {
+            for index in 0..<count {
+                if stop() { break }
+                results[index] = body(index)
+            }
+            return results
+        }
+        let chunk = max(16, count / (workers * 4))
+        let chunks = (count + chunk - 1) / chunk
+        let next = Atomic<Int>(0)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each index is written by exactly one thread (its chunk's), so the buffer needs no lock.
+            nonisolated(unsafe) let output = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if claimed >= chunks || stop() { return }
+                    for index in (claimed * chunk)..<min(count, (claimed + 1) * chunk) {
+                        output[index] = body(index)
+                    }
+                }
+            }
+        }
+        return results
+    }
+}
