@@ -11,6 +11,10 @@ public struct NodeInfo: Sendable {
     /// The sum with upstream's defaults for absent CPU and memory requests (for scoring).
     public private(set) var nonZeroRequested = Resource()
     public private(set) var pods: [PodInfo] = []
+    /// The pods with pod affinity or anti-affinity terms, so InterPodAffinity need not walk every pod.
+    public private(set) var podsWithAffinity: [PodInfo] = []
+    /// The pods with required anti-affinity, which every incoming pod is checked against.
+    public private(set) var podsWithRequiredAntiAffinity: [PodInfo] = []
     public private(set) var usedPorts: [HostPort] = []
     /// Image name → size, from the node's status (for ImageLocality).
     public private(set) var imageSizes: [String: Int64] = [:]
@@ -33,6 +37,8 @@ public struct NodeInfo: Sendable {
 
     public mutating func add(_ pod: PodInfo) {
         pods.append(pod)
+        if pod.hasPodAffinity { podsWithAffinity.append(pod) }
+        if pod.hasRequiredAntiAffinity { podsWithRequiredAntiAffinity.append(pod) }
         requested.add(pod.requests)
         nonZeroRequested.add(pod.nonZeroRequests)
         usedPorts.append(contentsOf: pod.hostPorts)
@@ -44,6 +50,8 @@ public struct NodeInfo: Sendable {
     public mutating func remove(uid: String) -> Bool {
         guard let index = pods.firstIndex(where: { $0.uid == uid }) else { return false }
         let pod = pods.remove(at: index)
+        if pod.hasPodAffinity { podsWithAffinity.removeAll { $0.uid == uid } }
+        if pod.hasRequiredAntiAffinity { podsWithRequiredAntiAffinity.removeAll { $0.uid == uid } }
         requested.subtract(pod.requests)
         nonZeroRequested.subtract(pod.nonZeroRequests)
         for port in pod.hostPorts {

@@ -10,6 +10,10 @@ public final class PodInfo: Sendable {
     public let nonZeroRequests: Resource
     public let hostPorts: [HostPort]
     public let priority: Int32
+    /// The pod has pod affinity or anti-affinity terms of any kind (InterPodAffinity looks only at these).
+    public let hasPodAffinity: Bool
+    /// The pod has required anti-affinity terms, which every incoming pod must respect.
+    public let hasRequiredAntiAffinity: Bool
 
     public init(_ pod: Pod) {
         self.pod = pod
@@ -18,6 +22,10 @@ public final class PodInfo: Sendable {
         nonZeroRequests = Resource.nonZeroRequests(of: pod)
         hostPorts = HostPort.of(pod)
         priority = pod.spec.priority ?? 0
+        let affinity = pod.spec.affinity
+        hasRequiredAntiAffinity =
+            !(affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution.isEmpty ?? true)
+        hasPodAffinity = affinity?.podAffinity != nil || affinity?.podAntiAffinity != nil
     }
 
     public var uid: String { pod.metadata.uid ?? "" }

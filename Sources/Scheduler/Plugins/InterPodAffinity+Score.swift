@@ -21,7 +21,8 @@ extension InterPodAffinity {
         let incomingLabels = handle.namespaceLabels(pod.namespace)
         var scoreState = ScoreState()
         for node in allNodes {
-            for other in node.pods {
+            // Without preferred terms of its own, only pods with affinity terms can score the pod.
+            for other in hasPreferred ? node.pods : node.podsWithAffinity {
                 let existing = PodAffinityTerms.existing(other.pod)
                 // Without preferred terms of its own, only pods with affinity terms can score the pod.
                 if !hasPreferred && existing == nil { continue }

@@ -80,7 +80,7 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         let lookup = handle.namespaceLabels
         let countsIncoming = !terms.requiredAffinity.isEmpty || !terms.requiredAntiAffinity.isEmpty
         for node in nodes {
-            for other in node.pods where countsIncoming || Self.hasRequiredAntiAffinity(other.pod) {
+            for other in countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity {
                 filterState.update(
                     incoming: pod.pod, other: other.pod, node: node.node, multiplier: 1, namespaceLabels: lookup)
             }
@@ -135,10 +135,6 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         if podsExist { return true }
         let noneAnywhere = state.affinityCounts.values.allSatisfy { $0 <= 0 }
         return noneAnywhere && PodAffinityTerms.all(terms, match: pod, namespaceLabels: state.namespaceLabels)
-    }
-
-    static func hasRequiredAntiAffinity(_ pod: Pod) -> Bool {
-        !(pod.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution.isEmpty ?? true)
     }
 }
 
