@@ -83,7 +83,13 @@ struct BenchScheduler: AsyncParsableCommand {
         let task = Task { try await measure(apiServerPath: apiServerPath, schedulerPath: schedulerPath) }
         let signals = SignalWatcher { task.cancel() }
         defer { signals.cancel() }
-        try await task.value
+        do {
+            try await task.value
+        } catch where task.isCancelled {
+            // Whatever the interrupted step threw, the reason is the signal.
+            FileHandle.standardError.write(Data("Interrupted; kube-apiserver and kube-scheduler stopped.\n".utf8))
+            throw ExitCode(130)
+        }
     }
 
     /// `given`, else the binary of that name beside the running kubeswift.
