@@ -39,6 +39,10 @@ extension Setup {
     private func schedule(synced: NIOLockedValueBox<Bool>) async -> Int32 {
         informers.start()
         guard await informers.waitForCacheSync() else { return 0 }
+        // The caches are full; the handlers that fill the scheduler's own cache may still be catching up.
+        while !registrations.allSatisfy(\.hasSynced) {
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { return 0 }
+        }
         synced.withLockedValue { $0 = true }
         logger.info("Caches are synced; \(scheduler.cache.nodeCount) nodes")
         SystemdNotify.ready()

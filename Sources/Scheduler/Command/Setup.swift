@@ -15,6 +15,8 @@ struct Setup: Sendable {
     let informers: SharedInformerFactory
     let scheduler: Scheduler
     let recorder: EventRecorder
+    /// The scheduler's pod and node handlers; it schedules once they have seen the first lists.
+    let registrations: [HandlerRegistration]
     let identity: String
     let logger: Logger
 
@@ -83,7 +85,7 @@ struct Setup: Sendable {
             percentageOfNodesToScore: configuration.percentageOfNodesToScore,
             parallelism: configuration.parallelism, logger: logger)
         scheduler.withLockedValue { $0 = built }
-        built.addEventHandlers(
+        registrations = built.addEventHandlers(
             pods: informers.informer(for: Pod.self), nodes: informers.informer(for: Node.self),
             persistentVolumeClaims: informers.informer(for: PersistentVolumeClaim.self),
             persistentVolumes: informers.informer(for: PersistentVolume.self), storageClasses: storageClasses,

@@ -3,19 +3,21 @@ public import Client
 extension Scheduler {
     /// Feeds the cache and the queue from the informers, as upstream's `addAllEventHandlers`: pods bound to
     /// a node go to the cache, pending pods this scheduler is responsible for go to the queue, and node,
-    /// pod and volume changes move the unschedulable pods they could help.
+    /// pod and volume changes move the unschedulable pods they could help. Returns the pod and node handlers'
+    /// registrations: scheduling starts once they have handled the informers' first lists.
+    @discardableResult
     public func addEventHandlers(
         pods: SharedIndexInformer<Pod>, nodes: SharedIndexInformer<Node>,
         persistentVolumeClaims: SharedIndexInformer<PersistentVolumeClaim>? = nil,
         persistentVolumes: SharedIndexInformer<PersistentVolume>? = nil,
         storageClasses: SharedIndexInformer<StorageClass>? = nil, csiNodes: SharedIndexInformer<CSINode>? = nil
-    ) {
-        _ = pods.addEventHandler(
+    ) -> [HandlerRegistration] {
+        let podRegistration = pods.addEventHandler(
             ResourceEventHandler(
                 onAdd: { pod, _ in self.podAdded(pod) },
                 onUpdate: { old, new in self.podUpdated(old: old, new: new) },
                 onDelete: { event in self.podDeleted(event.object) }))
-        _ = nodes.addEventHandler(
+        let nodeRegistration = nodes.addEventHandler(
             ResourceEventHandler(
                 onAdd: { node, _ in
                     self.cache.addOrUpdate(node: node)
@@ -36,6 +38,7 @@ extension Scheduler {
         moving(persistentVolumes, .persistentVolumeChange)
         moving(storageClasses, .storageClassChange)
         moving(csiNodes, .csiNodeChange)
+        return [podRegistration, nodeRegistration]
     }
 
     private static func isAssigned(_ pod: Pod) -> Bool { !(pod.spec.nodeName ?? "").isEmpty }

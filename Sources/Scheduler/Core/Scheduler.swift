@@ -19,7 +19,7 @@ public final class Scheduler: Sendable {
     /// Where the next search over the nodes starts; only the loop touches it.
     private let nextStartIndex = NIOLockedValueBox(0)
     /// Whether this process may act (leader election's fence); always true without election.
-    private let mayAct = NIOLockedValueBox<@Sendable () -> Bool>({ true })
+    private let mayAct = NIOLockedValueBox(Fence { true })
     /// Counters for `/metrics` and the bench.
     let counters = NIOLockedValueBox(Counters())
 
@@ -57,11 +57,11 @@ public final class Scheduler: Sendable {
     /// Makes every scheduling cycle and binding first ask `check` whether this process still leads, so a
     /// leader that was frozen past its lease never binds after a standby took over.
     public func fence(_ check: @escaping @Sendable () -> Bool) {
-        mayAct.withLockedValue { $0 = check }
+        mayAct.withLockedValue { $0 = Fence(check: check) }
     }
 
     /// Whether the fence lets this process act now.
-    var mayActNow: Bool { mayAct.withLockedValue { $0 }() }
+    var mayActNow: Bool { mayAct.withLockedValue { $0 }.check() }
 
     /// Whether this scheduler is responsible for `pod`.
     func responsible(for pod: Pod) -> Bool {
@@ -154,4 +154,11 @@ public final class Scheduler: Sendable {
             queue.requeueAfterError(queued)
         }
     }
+}
+
+/// The leadership check behind `Scheduler.fence`. A struct, not a bare closure in the lock box: a generic box
+/// holding a function type re-wraps it in a reabstraction thunk on every `inout` access, so each read would
+/// grow the closure (and the time to call it) without bound.
+struct Fence: Sendable {
+    let check: @Sendable () -> Bool
 }

@@ -1,67 +1,111 @@
 public import Client
 
 /// A node and the pods the scheduler counts on it (bound and assumed), with their sums kept current.
-/// A value type: a scheduling cycle reads a snapshot while the cache moves on.
+/// A value type with copy-on-write storage: a scheduling cycle reads a snapshot while the cache moves on, and
+/// copying a snapshot of thousands of nodes costs one reference per node, not a copy of each node's fields.
 public struct NodeInfo: Sendable {
-    public private(set) var node: Node
+    /// The fields, shared between copies until one of them changes.
+    private final class Storage: @unchecked Sendable {
+        // Mutated only through `NodeInfo.unique()`, i.e. while exactly one NodeInfo refers to it.
+        var node: Node
+        var allocatable: Resource
+        var requested = Resource()
+        var nonZeroRequested = Resource()
+        var pods: [PodInfo] = []
+        var podsWithAffinity: [PodInfo] = []
+        var podsWithRequiredAntiAffinity: [PodInfo] = []
+        var usedPorts: [HostPort] = []
+        var imageSizes: [String: Int64] = [:]
+        var generation: UInt64 = 0
+
+        init(node: Node) {
+            self.node = node
+            allocatable = Resource(node.status.allocatable)
+            imageSizes = NodeInfo.images(of: node)
+        }
+
+        init(copying other: Storage) {
+            node = other.node
+            allocatable = other.allocatable
+            requested = other.requested
+            nonZeroRequested = other.nonZeroRequested
+            pods = other.pods
+            podsWithAffinity = other.podsWithAffinity
+            podsWithRequiredAntiAffinity = other.podsWithRequiredAntiAffinity
+            usedPorts = other.usedPorts
+            imageSizes = other.imageSizes
+            generation = other.generation
+        }
+    }
+
+    private var storage: Storage
     public let name: String
-    public private(set) var allocatable: Resource
-    /// The sum of the pods' requests.
-    public private(set) var requested = Resource()
-    /// The sum with upstream's defaults for absent CPU and memory requests (for scoring).
-    public private(set) var nonZeroRequested = Resource()
-    public private(set) var pods: [PodInfo] = []
-    /// The pods with pod affinity or anti-affinity terms, so InterPodAffinity need not walk every pod.
-    public private(set) var podsWithAffinity: [PodInfo] = []
-    /// The pods with required anti-affinity, which every incoming pod is checked against.
-    public private(set) var podsWithRequiredAntiAffinity: [PodInfo] = []
-    public private(set) var usedPorts: [HostPort] = []
-    /// Image name → size, from the node's status (for ImageLocality).
-    public private(set) var imageSizes: [String: Int64] = [:]
-    /// Bumped on every change, so snapshots copy only nodes that changed.
-    public private(set) var generation: UInt64 = 0
 
     public init(node: Node) {
-        self.node = node
+        storage = Storage(node: node)
         name = node.metadata.name ?? ""
-        allocatable = Resource(node.status.allocatable)
-        imageSizes = Self.images(of: node)
+    }
+
+    public var node: Node { storage.node }
+    public var allocatable: Resource { storage.allocatable }
+    /// The sum of the pods' requests.
+    public var requested: Resource { storage.requested }
+    /// The sum with upstream's defaults for absent CPU and memory requests (for scoring).
+    public var nonZeroRequested: Resource { storage.nonZeroRequested }
+    public var pods: [PodInfo] { storage.pods }
+    /// The pods with pod affinity or anti-affinity terms, so InterPodAffinity need not walk every pod.
+    public var podsWithAffinity: [PodInfo] { storage.podsWithAffinity }
+    /// The pods with required anti-affinity, which every incoming pod is checked against.
+    public var podsWithRequiredAntiAffinity: [PodInfo] { storage.podsWithRequiredAntiAffinity }
+    public var usedPorts: [HostPort] { storage.usedPorts }
+    /// Image name → size, from the node's status (for ImageLocality).
+    public var imageSizes: [String: Int64] { storage.imageSizes }
+    /// Bumped on every change.
+    public var generation: UInt64 { storage.generation }
+
+    /// The storage, copied first if another NodeInfo shares it.
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+        return storage
     }
 
     public mutating func update(node: Node) {
-        self.node = node
-        allocatable = Resource(node.status.allocatable)
-        imageSizes = Self.images(of: node)
-        generation &+= 1
+        let storage = unique()
+        storage.node = node
+        storage.allocatable = Resource(node.status.allocatable)
+        storage.imageSizes = Self.images(of: node)
+        storage.generation &+= 1
     }
 
     public mutating func add(_ pod: PodInfo) {
-        pods.append(pod)
-        if pod.hasPodAffinity { podsWithAffinity.append(pod) }
-        if pod.hasRequiredAntiAffinity { podsWithRequiredAntiAffinity.append(pod) }
-        requested.add(pod.requests)
-        nonZeroRequested.add(pod.nonZeroRequests)
-        usedPorts.append(contentsOf: pod.hostPorts)
-        generation &+= 1
+        let storage = unique()
+        storage.pods.append(pod)
+        if pod.hasPodAffinity { storage.podsWithAffinity.append(pod) }
+        if pod.hasRequiredAntiAffinity { storage.podsWithRequiredAntiAffinity.append(pod) }
+        storage.requested.add(pod.requests)
+        storage.nonZeroRequested.add(pod.nonZeroRequests)
+        storage.usedPorts.append(contentsOf: pod.hostPorts)
+        storage.generation &+= 1
     }
 
     /// Removes the pod with `uid`; false when it is not on this node.
     @discardableResult
     public mutating func remove(uid: String) -> Bool {
-        guard let index = pods.firstIndex(where: { $0.uid == uid }) else { return false }
-        let pod = pods.remove(at: index)
-        if pod.hasPodAffinity { podsWithAffinity.removeAll { $0.uid == uid } }
-        if pod.hasRequiredAntiAffinity { podsWithRequiredAntiAffinity.removeAll { $0.uid == uid } }
-        requested.subtract(pod.requests)
-        nonZeroRequested.subtract(pod.nonZeroRequests)
+        guard let index = storage.pods.firstIndex(where: { $0.uid == uid }) else { return false }
+        let storage = unique()
+        let pod = storage.pods.remove(at: index)
+        if pod.hasPodAffinity { storage.podsWithAffinity.removeAll { $0.uid == uid } }
+        if pod.hasRequiredAntiAffinity { storage.podsWithRequiredAntiAffinity.removeAll { $0.uid == uid } }
+        storage.requested.subtract(pod.requests)
+        storage.nonZeroRequested.subtract(pod.nonZeroRequests)
         for port in pod.hostPorts {
-            if let used = usedPorts.firstIndex(of: port) { usedPorts.remove(at: used) }
+            if let used = storage.usedPorts.firstIndex(of: port) { storage.usedPorts.remove(at: used) }
         }
-        generation &+= 1
+        storage.generation &+= 1
         return true
     }
 
-    private static func images(of node: Node) -> [String: Int64] {
+    fileprivate static func images(of node: Node) -> [String: Int64] {
         var sizes: [String: Int64] = [:]
         for image in node.status.images {
             for name in image.names { sizes[name] = image.sizeBytes ?? 0 }
