@@ -19,6 +19,7 @@ public final class SchedulerCache: Sendable {
         var assumed: [String: Assumed] = [:]
         /// Bound pods whose node the cache does not know yet, by node name.
         var waiting: [String: [PodInfo]] = [:]
+        var summary = ClusterSummary()
     }
 
     private let state = NIOLockedValueBox(State())
@@ -35,7 +36,7 @@ public final class SchedulerCache: Sendable {
 
     /// The nodes as they are now, for one scheduling cycle.
     public func snapshot() -> Snapshot {
-        state.withLockedValue { Snapshot(nodes: $0.nodes, index: $0.index) }
+        state.withLockedValue { Snapshot(nodes: $0.nodes, index: $0.index, summary: $0.summary) }
     }
 
     public func isAssumed(uid: String) -> Bool { state.withLockedValue { $0.assumed[uid] != nil } }
@@ -46,12 +47,15 @@ public final class SchedulerCache: Sendable {
         let name = node.metadata.name ?? ""
         state.withLockedValue { state in
             if let position = state.index[name] {
+                state.summary.remove(node: state.nodes[position])
                 state.nodes[position].update(node: node)
+                state.summary.add(node: state.nodes[position])
                 return
             }
             var info = NodeInfo(node: node)
             for pod in state.waiting.removeValue(forKey: name) ?? [] { info.add(pod) }
             state.index[name] = state.nodes.count
+            state.summary.add(node: info)
             state.nodes.append(info)
         }
     }
@@ -60,6 +64,7 @@ public final class SchedulerCache: Sendable {
         state.withLockedValue { state in
             guard let position = state.index.removeValue(forKey: name) else { return }
             let removed = state.nodes[position]
+            state.summary.remove(node: removed)
             let last = state.nodes.removeLast()
             if position < state.nodes.count {
                 state.nodes[position] = last
@@ -130,6 +135,7 @@ public final class SchedulerCache: Sendable {
 
     private static func attach(_ pod: PodInfo, to node: String, in state: inout State) {
         state.podNode[pod.uid] = node
+        state.summary.add(pod: pod, by: 1)
         if let position = state.index[node] {
             state.nodes[position].add(pod)
         } else {
@@ -140,8 +146,12 @@ public final class SchedulerCache: Sendable {
     private static func detach(_ uid: String, in state: inout State) {
         guard let node = state.podNode.removeValue(forKey: uid) else { return }
         if let position = state.index[node] {
+            if let pod = state.nodes[position].pods.first(where: { $0.uid == uid }) {
+                state.summary.add(pod: pod, by: -1)
+            }
             state.nodes[position].remove(uid: uid)
         } else {
+            if let pod = state.waiting[node]?.first(where: { $0.uid == uid }) { state.summary.add(pod: pod, by: -1) }
             state.waiting[node]?.removeAll { $0.uid == uid }
             if state.waiting[node]?.isEmpty == true { state.waiting[node] = nil }
         }

@@ -28,6 +28,7 @@ public struct SchedulingAlgorithm: Sendable {
         let nodes = snapshot.nodes
         guard !nodes.isEmpty else { return .unschedulable(FitError(nodeCount: 0, diagnosis: Diagnosis())) }
         var diagnosis = Diagnosis()
+        state.write(snapshot.summary)
         let preFilter = profile.runPreFilter(state: state, pod: pod, nodes: nodes)
         if preFilter.status.code == .error { return .failed(preFilter.status) }
         if preFilter.status.isRejected {

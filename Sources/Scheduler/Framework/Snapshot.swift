@@ -4,23 +4,60 @@ public import Client
 public struct Snapshot: Sendable {
     public let nodes: [NodeInfo]
     private let index: [String: Int]
+    /// Cluster-wide counts the cache keeps as it changes, so plugins need not walk every node to learn them.
+    public let summary: ClusterSummary
 
     public init(nodes: [NodeInfo]) {
         self.nodes = nodes
         var index: [String: Int] = [:]
         index.reserveCapacity(nodes.count)
-        for (position, node) in nodes.enumerated() { index[node.name] = position }
+        var summary = ClusterSummary()
+        for (position, node) in nodes.enumerated() {
+            index[node.name] = position
+            summary.add(node: node)
+            for pod in node.pods { summary.add(pod: pod, by: 1) }
+        }
         self.index = index
+        self.summary = summary
     }
 
     /// Shares the cache's arrays: no copying per cycle unless the cache changes meanwhile.
-    init(nodes: [NodeInfo], index: [String: Int]) {
+    init(nodes: [NodeInfo], index: [String: Int], summary: ClusterSummary) {
         self.nodes = nodes
         self.index = index
+        self.summary = summary
     }
 
     public func node(named name: String) -> NodeInfo? {
         index[name].map { nodes[$0] }
+    }
+}
+
+/// What the whole cluster holds, kept current by the cache: how many pods have pod affinity terms (most
+/// cycles then skip InterPodAffinity's walk over every node) and how many nodes hold each image
+/// (ImageLocality's spread), as upstream's snapshot keeps them. Algorithms write it into the cycle state.
+public struct ClusterSummary: Sendable {
+    public var podsWithAffinity = 0
+    public var podsWithRequiredAntiAffinity = 0
+    /// Image name → nodes whose status lists it.
+    public var imageNodes: [String: Int] = [:]
+
+    public init() {}
+
+    mutating func add(pod: PodInfo, by count: Int) {
+        if pod.hasPodAffinity { podsWithAffinity += count }
+        if pod.hasRequiredAntiAffinity { podsWithRequiredAntiAffinity += count }
+    }
+
+    mutating func add(node: NodeInfo) {
+        for image in node.imageSizes.keys { imageNodes[image, default: 0] += 1 }
+    }
+
+    mutating func remove(node: NodeInfo) {
+        for image in node.imageSizes.keys {
+            let left = (imageNodes[image] ?? 1) - 1
+            imageNodes[image] = left > 0 ? left : nil
+        }
     }
 }
 

@@ -21,8 +21,13 @@ struct ImageLocality: PreScorePlugin, ScorePlugin {
         let images = Set(Self.images(of: pod))
         var counts: [String: Int64] = [:]
         let all = state.read(AllNodes.self)?.nodes ?? nodes
-        for node in all {
-            for image in images where node.imageSizes[image] != nil { counts[image, default: 0] += 1 }
+        if let summary = state.read(ClusterSummary.self) {
+            // The cache counts nodes per image as nodes change; no walk over every node per pod.
+            for image in images { counts[image] = summary.imageNodes[image].map(Int64.init) }
+        } else {
+            for node in all {
+                for image in images where node.imageSizes[image] != nil { counts[image, default: 0] += 1 }
+            }
         }
         state.write(Spread(nodesWithImage: counts, totalNodes: Int64(all.count)))
         return .success

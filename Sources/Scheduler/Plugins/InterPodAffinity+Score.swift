@@ -17,6 +17,7 @@ extension InterPodAffinity {
     func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
         guard let terms = try? PodAffinityTerms(pod.pod) else { return .error("parsing pod affinity terms") }
         let hasPreferred = !terms.preferredAffinity.isEmpty || !terms.preferredAntiAffinity.isEmpty
+        if !hasPreferred, state.read(ClusterSummary.self)?.podsWithAffinity == 0 { return .skip }
         let allNodes = state.read(AllNodes.self)?.nodes ?? nodes
         let incomingLabels = handle.namespaceLabels(pod.namespace)
         var scoreState = ScoreState()

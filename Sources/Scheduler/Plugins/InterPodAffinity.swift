@@ -79,6 +79,10 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         var filterState = FilterState(terms: terms, namespaceLabels: handle.namespaceLabels(pod.namespace))
         let lookup = handle.namespaceLabels
         let countsIncoming = !terms.requiredAffinity.isEmpty || !terms.requiredAntiAffinity.isEmpty
+        // No required terms here and no pod anywhere with required anti-affinity: nothing to count.
+        if !countsIncoming, state.read(ClusterSummary.self)?.podsWithRequiredAntiAffinity == 0 {
+            return PreFilterResult(.skip)
+        }
         for node in nodes {
             for other in countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity {
                 filterState.update(
