@@ -15,10 +15,13 @@ struct ImageLocality: PreScorePlugin, ScorePlugin {
     struct Spread: Sendable {
         var nodesWithImage: [String: Int64]
         var totalNodes: Int64
+        /// The pod's normalized images, computed once per cycle rather than once per node.
+        var images: [String] = []
     }
 
     func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
-        let images = Set(Self.images(of: pod))
+        let podImages = Self.images(of: pod)
+        let images = Set(podImages)
         var counts: [String: Int64] = [:]
         let all = state.read(AllNodes.self)?.nodes ?? nodes
         if let summary = state.read(ClusterSummary.self) {
@@ -29,13 +32,13 @@ struct ImageLocality: PreScorePlugin, ScorePlugin {
                 for image in images where node.imageSizes[image] != nil { counts[image, default: 0] += 1 }
             }
         }
-        state.write(Spread(nodesWithImage: counts, totalNodes: Int64(all.count)))
+        state.write(Spread(nodesWithImage: counts, totalNodes: Int64(all.count), images: podImages))
         return .success
     }
 
     func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
-        let images = Self.images(of: pod)
         let spread = state.read(Spread.self)
+        let images = spread?.images ?? Self.images(of: pod)
         var sum: Int64 = 0
         for image in images {
             guard let size = node.imageSizes[image] else { continue }

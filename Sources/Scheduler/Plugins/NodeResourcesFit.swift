@@ -44,8 +44,24 @@ struct NodeResourcesFit: FilterPlugin, ScorePlugin {
     }
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        // Most nodes fit: decide that without building the list of reasons.
+        if fits(pod: pod, node: node) { return .success }
         let reasons = insufficientResources(pod: pod, node: node)
         return reasons.isEmpty ? .success : PluginStatus(.unschedulable, reasons)
+    }
+
+    /// Whether every requested resource (and one more pod) fits in what the node has left.
+    func fits(pod: PodInfo, node: NodeInfo) -> Bool {
+        let have = node.allocatable
+        let used = node.requested
+        let want = pod.requests
+        guard Int64(node.pods.count) + 1 <= have.allowedPodNumber else { return false }
+        if want.milliCPU > 0 && have.milliCPU < want.milliCPU + used.milliCPU { return false }
+        if want.memory > 0 && have.memory < want.memory + used.memory { return false }
+        if want.ephemeralStorage > 0 && have.ephemeralStorage < want.ephemeralStorage + used.ephemeralStorage {
+            return false
+        }
+        return want.scalar.isEmpty || insufficientResources(pod: pod, node: node).isEmpty
     }
 
     /// Upstream's reasons, in its order: `Too many pods`, then `Insufficient <resource>` per resource.
