@@ -14,6 +14,9 @@ public final class PodInfo: Sendable {
     public let hasPodAffinity: Bool
     /// The pod has required anti-affinity terms, which every incoming pod must respect.
     public let hasRequiredAntiAffinity: Bool
+    /// The pod's affinity terms with their selectors parsed, once when the pod is first seen (as upstream's
+    /// PodInfo keeps them), not in every cycle that counts the pods already placed.
+    let affinityTerms: PodAffinityTerms?
 
     public init(_ pod: Pod) {
         self.pod = pod
@@ -26,6 +29,7 @@ public final class PodInfo: Sendable {
         hasRequiredAntiAffinity =
             !(affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution.isEmpty ?? true)
         hasPodAffinity = affinity?.podAffinity != nil || affinity?.podAntiAffinity != nil
+        affinityTerms = hasPodAffinity ? PodAffinityTerms.existing(pod) : nil
     }
 
     public var uid: String { pod.metadata.uid ?? "" }

@@ -24,7 +24,7 @@ extension InterPodAffinity {
         for node in allNodes {
             // Without preferred terms of its own, only pods with affinity terms can score the pod.
             for other in hasPreferred ? node.pods : node.podsWithAffinity {
-                let existing = PodAffinityTerms.existing(other.pod)
+                let existing = other.affinityTerms
                 // Without preferred terms of its own, only pods with affinity terms can score the pod.
                 if !hasPreferred && existing == nil { continue }
                 let otherLabels = handle.namespaceLabels(other.namespace)

@@ -42,10 +42,11 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
 
         /// Counts (`multiplier` 1) or uncounts (-1) `other` placed on `node`.
         mutating func update(
-            incoming: Pod, other: Pod, node: Node, multiplier: Int64,
+            incoming: Pod, other otherInfo: PodInfo, node: Node, multiplier: Int64,
             namespaceLabels lookup: (String) -> [String: String]?
         ) {
-            if let existing = PodAffinityTerms.existing(other) {
+            let other = otherInfo.pod
+            if let existing = otherInfo.affinityTerms {
                 for term in existing.requiredAntiAffinity where term.matches(incoming, namespaceLabels: namespaceLabels)
                 {
                     if let pair = term.pair(on: node) { existingAntiAffinityCounts[pair, default: 0] += multiplier }
@@ -86,7 +87,7 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         for node in nodes {
             for other in countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity {
                 filterState.update(
-                    incoming: pod.pod, other: other.pod, node: node.node, multiplier: 1, namespaceLabels: lookup)
+                    incoming: pod.pod, other: other, node: node.node, multiplier: 1, namespaceLabels: lookup)
             }
         }
         if filterState.isEmpty { return PreFilterResult(.skip) }
@@ -105,7 +106,7 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     private func update(_ state: CycleState, _ pod: PodInfo, _ other: PodInfo, _ node: NodeInfo, by multiplier: Int64) {
         guard var filterState = state.read(FilterState.self) else { return }
         filterState.update(
-            incoming: pod.pod, other: other.pod, node: node.node, multiplier: multiplier,
+            incoming: pod.pod, other: other, node: node.node, multiplier: multiplier,
             namespaceLabels: handle.namespaceLabels)
         state.write(filterState)
     }
