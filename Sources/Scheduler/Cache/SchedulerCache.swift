@@ -20,6 +20,10 @@ public final class SchedulerCache: Sendable {
         /// Bound pods whose node the cache does not know yet, by node name.
         var waiting: [String: [PodInfo]] = [:]
         var summary = ClusterSummary()
+        /// Nodes changed since the loop's snapshot was last brought up to date.
+        var dirty: Set<String> = []
+        /// A node was added or removed: the loop's snapshot is rebuilt, not patched.
+        var structureChanged = true
     }
 
     private let state = NIOLockedValueBox(State())
@@ -34,9 +38,27 @@ public final class SchedulerCache: Sendable {
 
     public var nodeCount: Int { state.withLockedValue { $0.nodes.count } }
 
-    /// The nodes as they are now, for one scheduling cycle.
+    /// The nodes as they are now.
     public func snapshot() -> Snapshot {
         state.withLockedValue { Snapshot(nodes: $0.nodes, index: $0.index, summary: $0.summary) }
+    }
+
+    /// Brings `snapshot` up to date by copying only the nodes that changed since its last update, as
+    /// upstream's `UpdateSnapshot`: the scheduling loop owns its snapshot, so a cycle never copies every node
+    /// because the cache changed while the cycle was reading.
+    public func updateSnapshot(_ snapshot: inout Snapshot) {
+        state.withLockedValue { state in
+            if state.structureChanged {
+                snapshot = Snapshot(nodes: state.nodes, index: state.index, summary: state.summary)
+                state.structureChanged = false
+            } else {
+                for name in state.dirty {
+                    if let position = state.index[name] { snapshot.replace(state.nodes[position], at: position) }
+                }
+                snapshot.summary = state.summary
+            }
+            state.dirty.removeAll(keepingCapacity: true)
+        }
     }
 
     public func isAssumed(uid: String) -> Bool { state.withLockedValue { $0.assumed[uid] != nil } }
@@ -50,8 +72,10 @@ public final class SchedulerCache: Sendable {
                 state.summary.remove(node: state.nodes[position])
                 state.nodes[position].update(node: node)
                 state.summary.add(node: state.nodes[position])
+                state.dirty.insert(name)
                 return
             }
+            state.structureChanged = true
             var info = NodeInfo(node: node)
             for pod in state.waiting.removeValue(forKey: name) ?? [] { info.add(pod) }
             state.index[name] = state.nodes.count
@@ -63,6 +87,7 @@ public final class SchedulerCache: Sendable {
     public func remove(nodeNamed name: String) {
         state.withLockedValue { state in
             guard let position = state.index.removeValue(forKey: name) else { return }
+            state.structureChanged = true
             let removed = state.nodes[position]
             state.summary.remove(node: removed)
             let last = state.nodes.removeLast()
@@ -138,6 +163,7 @@ public final class SchedulerCache: Sendable {
         state.summary.add(pod: pod, by: 1)
         if let position = state.index[node] {
             state.nodes[position].add(pod)
+            state.dirty.insert(node)
         } else {
             state.waiting[node, default: []].append(pod)
         }
@@ -150,6 +176,7 @@ public final class SchedulerCache: Sendable {
                 state.summary.add(pod: pod, by: -1)
             }
             state.nodes[position].remove(uid: uid)
+            state.dirty.insert(node)
         } else {
             if let pod = state.waiting[node]?.first(where: { $0.uid == uid }) { state.summary.add(pod: pod, by: -1) }
             state.waiting[node]?.removeAll { $0.uid == uid }

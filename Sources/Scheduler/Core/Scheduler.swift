@@ -16,6 +16,8 @@ public final class Scheduler: Sendable {
     let recorder: EventRecorder?
     let time: any TimeSource
     let logger: Logger
+    /// The loop's own snapshot, updated from the cache with only the nodes that changed; only the loop touches it.
+    private let loopSnapshot = NIOLockedValueBox(Snapshot(nodes: []))
     /// Where the next search over the nodes starts; only the loop touches it.
     private let nextStartIndex = NIOLockedValueBox(0)
     /// Whether this process may act (leader election's fence); always true without election.
@@ -118,12 +120,15 @@ public final class Scheduler: Sendable {
         counters.withLockedValue { $0.attempts += 1 }
         let cycle = queue.schedulingCycle
         let state = CycleState()
-        let outcome: SchedulingAlgorithm.Outcome = {
-            let snapshot = cache.snapshot()
-            return nextStartIndex.withLockedValue { start in
-                algorithm.schedule(pod: podInfo, profile: profile, snapshot: snapshot, state: state, startIndex: &start)
-            }
-        }()
+        let snapshot = loopSnapshot.withLockedValue { snapshot in
+            cache.updateSnapshot(&snapshot)
+            return snapshot
+        }
+        let outcome = nextStartIndex.withLockedValue { start in
+            algorithm.schedule(pod: podInfo, profile: profile, snapshot: snapshot, state: state, startIndex: &start)
+        }
+        // Binding keeps the cycle state; it must not keep the nodes alive, or the next update would copy them all.
+        state.remove(AllNodes.self)
         switch outcome {
         case .scheduled(let node, _, _):
             assumeAndBind(queued, node: node, profile: profile, state: state)
@@ -131,7 +136,7 @@ public final class Scheduler: Sendable {
             var nominated: String?
             if profile.hasPostFilter {
                 let result = await profile.runPostFilter(
-                    state: state, pod: podInfo, diagnosis: fitError.diagnosis, snapshot: cache.snapshot())
+                    state: state, pod: podInfo, diagnosis: fitError.diagnosis, snapshot: snapshot)
                 nominated = result.nominatedNodeName
                 if let message = result.status.reasons.first, !result.status.isSuccess {
                     fitError.postFilterMessage = message

@@ -17,6 +17,11 @@ public final class CycleState: Sendable {
         storage.withLockedValue { $0[ObjectIdentifier(T.self)] as? T }
     }
 
+    /// Forgets the value of type `T`, so it is not kept alive longer than the points that read it.
+    public func remove<T: Sendable>(_ type: T.Type) {
+        storage.withLockedValue { _ = $0.removeValue(forKey: ObjectIdentifier(T.self)) }
+    }
+
     /// A copy for evaluating "what if" (preemption removes victims in a copy, never in the real cycle).
     public func clone() -> CycleState {
         let copy = CycleState()

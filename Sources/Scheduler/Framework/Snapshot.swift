@@ -2,10 +2,10 @@ public import Client
 
 /// The nodes as one scheduling cycle sees them: an immutable copy of the cache's node infos.
 public struct Snapshot: Sendable {
-    public let nodes: [NodeInfo]
+    public private(set) var nodes: [NodeInfo]
     private let index: [String: Int]
     /// Cluster-wide counts the cache keeps as it changes, so plugins need not walk every node to learn them.
-    public let summary: ClusterSummary
+    public internal(set) var summary: ClusterSummary
 
     public init(nodes: [NodeInfo]) {
         self.nodes = nodes
@@ -26,6 +26,11 @@ public struct Snapshot: Sendable {
         self.nodes = nodes
         self.index = index
         self.summary = summary
+    }
+
+    /// Puts the cache's newer copy of the node at `position` in place (the index is unchanged).
+    mutating func replace(_ node: NodeInfo, at position: Int) {
+        nodes[position] = node
     }
 
     public func node(named name: String) -> NodeInfo? {

@@ -57,4 +57,21 @@ final class SchedulerCacheTests: XCTestCase {
         XCTAssertEqual(snapshot.node(named: "c")?.name, "c")
         XCTAssertNil(snapshot.node(named: "a"))
     }
+
+    func testAnUpdatedSnapshotSeesEveryChangeSinceItsLastUpdate() {
+        let cache = SchedulerCache(time: FakeTime())
+        for name in ["a", "b"] { cache.addOrUpdate(node: Fixtures.node(name)) }
+        var snapshot = Snapshot(nodes: [])
+        cache.updateSnapshot(&snapshot)
+        XCTAssertEqual(snapshot.nodes.count, 2)
+        cache.assume(PodInfo(Fixtures.pod("p", cpu: "1")), on: "b")
+        XCTAssertEqual(snapshot.node(named: "b")?.pods.count, 0, "a snapshot does not change by itself")
+        cache.updateSnapshot(&snapshot)
+        XCTAssertEqual(snapshot.node(named: "b")?.requested.milliCPU, 1000)
+        cache.addOrUpdate(node: Fixtures.node("c"))
+        cache.remove(nodeNamed: "a")
+        cache.updateSnapshot(&snapshot)
+        XCTAssertEqual(snapshot.nodes.map(\.name).sorted(), ["b", "c"])
+        XCTAssertEqual(snapshot.node(named: "b")?.pods.count, 1)
+    }
 }
