@@ -37,10 +37,11 @@ public struct SchedulingAlgorithm: Sendable {
             return .unschedulable(FitError(nodeCount: nodes.count, diagnosis: diagnosis))
         }
         var feasible: [NodeInfo] = []
+        let filters = profile.filterPlugins(skipping: preFilter.skipped)
         let wanted = numFeasibleNodesToFind(total: nodes.count)
         // A node nominated by an earlier preemption is tried first, as upstream does.
         if let nominated = pod.pod.status.nominatedNodeName, let node = snapshot.node(named: nominated) {
-            if profile.runFilter(state: state, pod: pod, node: node, skipping: preFilter.skipped).isSuccess {
+            if profile.runFilter(filters, state: state, pod: pod, node: node).isSuccess {
                 return .scheduled(node: nominated, evaluated: 1, feasible: 1)
             }
         }
@@ -51,7 +52,7 @@ public struct SchedulingAlgorithm: Sendable {
         let statuses = parallelizer.map(nodes.count, stop: { found.load(ordering: .relaxed) >= wanted }) { offset in
             let node = nodes[(start + offset) % nodes.count]
             if let allowed = preFilter.nodeNames, !allowed.contains(node.name) { return excluded }
-            let status = profile.runFilter(state: state, pod: pod, node: node, skipping: preFilter.skipped)
+            let status = profile.runFilter(filters, state: state, pod: pod, node: node)
             if status.isSuccess { found.add(1, ordering: .relaxed) }
             return status
         }

@@ -123,7 +123,18 @@ public final class Profile: Sendable {
     /// The first rejecting Filter plugin's status, or success; plugins in `skipping` (their PreFilter said
     /// `skip`) are not run, as upstream.
     public func runFilter(state: CycleState, pod: PodInfo, node: NodeInfo, skipping: Set<String> = []) -> PluginStatus {
-        for plugin in filter where skipping.isEmpty || !skipping.contains(plugin.name) {
+        runFilter(filterPlugins(skipping: skipping), state: state, pod: pod, node: node)
+    }
+
+    /// The Filter plugins to run this cycle: those whose PreFilter did not say `skip`. Chosen once per cycle,
+    /// not once per node.
+    func filterPlugins(skipping: Set<String>) -> [any FilterPlugin] {
+        skipping.isEmpty ? filter : filter.filter { !skipping.contains($0.name) }
+    }
+
+    /// Runs `plugins` (from `filterPlugins(skipping:)`) on one node; the first rejection, or success.
+    func runFilter(_ plugins: [any FilterPlugin], state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        for plugin in plugins {
             let status = plugin.filter(state: state, pod: pod, node: node)
             if !status.isSuccess && status.code != .skip { return status.by(plugin.name) }
         }
