@@ -63,6 +63,21 @@ public struct NodeInfo: Sendable {
     /// Bumped on every change.
     public var generation: UInt64 { storage.generation }
 
+    /// Whether one more pod with `requests` fits in what the node has left: the pod count, CPU, memory and
+    /// ephemeral storage (NodeResourcesFit's question for most nodes, read in place without copying the sums).
+    /// Extended resources are left to the caller.
+    public func hasRoom(for want: Resource) -> Bool {
+        let fields = storage
+        let have = fields.allocatable.allowedPodNumber
+        guard Int64(fields.pods.count) + 1 <= have else { return false }
+        if want.milliCPU > 0 && fields.allocatable.milliCPU < want.milliCPU + fields.requested.milliCPU {
+            return false
+        }
+        if want.memory > 0 && fields.allocatable.memory < want.memory + fields.requested.memory { return false }
+        return want.ephemeralStorage == 0
+            || fields.allocatable.ephemeralStorage >= want.ephemeralStorage + fields.requested.ephemeralStorage
+    }
+
     /// The storage, copied first if another NodeInfo shares it.
     private mutating func unique() -> Storage {
         if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }

@@ -52,15 +52,8 @@ struct NodeResourcesFit: FilterPlugin, ScorePlugin {
 
     /// Whether every requested resource (and one more pod) fits in what the node has left.
     func fits(pod: PodInfo, node: NodeInfo) -> Bool {
-        let have = node.allocatable
-        let used = node.requested
         let want = pod.requests
-        guard Int64(node.pods.count) + 1 <= have.allowedPodNumber else { return false }
-        if want.milliCPU > 0 && have.milliCPU < want.milliCPU + used.milliCPU { return false }
-        if want.memory > 0 && have.memory < want.memory + used.memory { return false }
-        if want.ephemeralStorage > 0 && have.ephemeralStorage < want.ephemeralStorage + used.ephemeralStorage {
-            return false
-        }
+        guard node.hasRoom(for: want) else { return false }
         return want.scalar.isEmpty || insufficientResources(pod: pod, node: node).isEmpty
     }
 
