@@ -78,6 +78,14 @@ public struct NodeInfo: Sendable {
             || fields.allocatable.ephemeralStorage >= want.ephemeralStorage + fields.requested.ephemeralStorage
     }
 
+    /// One resource's amount allocatable and requested (or requested with upstream's defaults for absent CPU
+    /// and memory requests), read in place for scoring.
+    public func amounts(of name: String, nonZero: Bool) -> (requested: Int64, allocatable: Int64) {
+        let fields = storage
+        let requested = nonZero ? fields.nonZeroRequested.amount(of: name) : fields.requested.amount(of: name)
+        return (requested, fields.allocatable.amount(of: name))
+    }
+
     /// The storage, copied first if another NodeInfo shares it.
     private mutating func unique() -> Storage {
         if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }

@@ -102,19 +102,12 @@ struct ResourceAllocationScorer: Sendable {
     /// Requested (node's pods plus this pod) and allocatable per resource; nil for a resource the node lacks.
     func usage(pod: PodInfo, node: NodeInfo) -> [(requested: Int64, allocatable: Int64, weight: Int64)] {
         resources.compactMap { resource in
-            let allocatable = node.allocatable.amount(of: resource.name)
+            let actual = useRequested || (resource.name != "cpu" && resource.name != "memory")
+            let (onNode, allocatable) = node.amounts(of: resource.name, nonZero: !actual)
             guard allocatable > 0 else { return nil }
-            let onNode: Int64
-            let forPod: Int64
-            if useRequested || (resource.name != "cpu" && resource.name != "memory") {
-                forPod = pod.requests.amount(of: resource.name)
-                // An extended resource the pod does not ask for says nothing about this pod's fit: skip it.
-                if forPod == 0 && Resource.isScalar(resource.name) { return nil }
-                onNode = node.requested.amount(of: resource.name)
-            } else {
-                onNode = node.nonZeroRequested.amount(of: resource.name)
-                forPod = pod.nonZeroRequests.amount(of: resource.name)
-            }
+            let forPod = actual ? pod.requests.amount(of: resource.name) : pod.nonZeroRequests.amount(of: resource.name)
+            // An extended resource the pod does not ask for says nothing about this pod's fit: skip it.
+            if actual && forPod == 0 && Resource.isScalar(resource.name) { return nil }
             return (onNode + forPod, allocatable, resource.weight)
         }
     }
