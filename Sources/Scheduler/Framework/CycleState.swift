@@ -30,3 +30,10 @@ public final class CycleState: Sendable {
         return copy
     }
 }
+
+/// Every node of the snapshot, recorded at PreFilter by the plugins whose scoring counts pods on nodes that
+/// were filtered out too (they are in the same domains). The loop removes it before binding, so a binding in
+/// flight never keeps the cycle's node list alive.
+struct AllNodes: Sendable {
+    var nodes: [NodeInfo]
+}

@@ -16,7 +16,6 @@ public struct NodeInfo: Sendable {
         var podsWithRequiredAntiAffinity: [PodInfo] = []
         var usedPorts: [HostPort] = []
         var imageSizes: [String: Int64] = [:]
-        var generation: UInt64 = 0
 
         init(node: Node) {
             self.node = node
@@ -34,7 +33,6 @@ public struct NodeInfo: Sendable {
             podsWithRequiredAntiAffinity = other.podsWithRequiredAntiAffinity
             usedPorts = other.usedPorts
             imageSizes = other.imageSizes
-            generation = other.generation
         }
     }
 
@@ -60,8 +58,6 @@ public struct NodeInfo: Sendable {
     public var usedPorts: [HostPort] { storage.usedPorts }
     /// Image name → size, from the node's status (for ImageLocality).
     public var imageSizes: [String: Int64] { storage.imageSizes }
-    /// Bumped on every change.
-    public var generation: UInt64 { storage.generation }
 
     /// Whether one more pod with `requests` fits in what the node has left: the pod count, CPU, memory and
     /// ephemeral storage (NodeResourcesFit's question for most nodes, read in place without copying the sums).
@@ -97,7 +93,6 @@ public struct NodeInfo: Sendable {
         storage.node = node
         storage.allocatable = Resource(node.status.allocatable)
         storage.imageSizes = Self.images(of: node)
-        storage.generation &+= 1
     }
 
     public mutating func add(_ pod: PodInfo) {
@@ -108,7 +103,6 @@ public struct NodeInfo: Sendable {
         storage.requested.add(pod.requests)
         storage.nonZeroRequested.add(pod.nonZeroRequests)
         storage.usedPorts.append(contentsOf: pod.hostPorts)
-        storage.generation &+= 1
     }
 
     /// Removes the pod with `uid`; false when it is not on this node.
@@ -124,7 +118,6 @@ public struct NodeInfo: Sendable {
         for port in pod.hostPorts {
             if let used = storage.usedPorts.firstIndex(of: port) { storage.usedPorts.remove(at: used) }
         }
-        storage.generation &+= 1
         return true
     }
 

@@ -142,9 +142,3 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         return noneAnywhere && PodAffinityTerms.all(terms, match: pod, namespaceLabels: state.namespaceLabels)
     }
 }
-
-/// Every node of the snapshot, recorded at PreFilter: upstream's scoring counts pods on nodes that were
-/// filtered out too (they are in the same domains).
-struct AllNodes: Sendable {
-    var nodes: [NodeInfo]
-}
