@@ -1,8 +1,10 @@
 import APIServer
 import ArgumentParser
+import Client
 import Component
 import Foundation
 import Logging
+import NodeSimulator
 import Operations
 import Scheduler
 
@@ -22,6 +24,9 @@ struct Up: AsyncParsableCommand {
 
     @Option(help: "The scheduler's secure port for /healthz and /metrics.")
     var schedulerPort: Int = 10259
+
+    @Option(help: "Simulated nodes (kubelets without containers) to run beside the control plane; 0 for none.")
+    var nodes: Int = 3
 
     @Option(help: "Service cluster IP range, as the guide sets it.")
     var serviceClusterIPRange: String = "10.254.0.0/16"
@@ -91,11 +96,12 @@ struct Up: AsyncParsableCommand {
                     "--leader-elect=true",
                 ], logger: Logger(label: "kube-scheduler"))
         }
+        let simulatedNodes = try startNodes(kubeconfig: kubeconfigPath)
         Self.say(
             """
 
             KubeSwift control plane is up at https://\(address):\(port) (state in \(stateDir)),
-            with kube-scheduler (health on https://\(address):\(schedulerPort)/healthz).
+            with kube-scheduler (health on https://\(address):\(schedulerPort)/healthz)\(simulatedNodes.summary).
             Point kubectl at it with:
 
                 export KUBECONFIG=\(kubeconfigPath)
@@ -106,13 +112,33 @@ struct Up: AsyncParsableCommand {
         let server = running.server
         let signals = SignalWatcher {
             scheduler.cancel()
+            simulatedNodes.task?.cancel()
             Task {
                 _ = await scheduler.value
+                _ = await simulatedNodes.task?.value
                 try? await server.close()
             }
         }
         try await running.server.closeFuture.get()
         signals.cancel()
         Self.say("KubeSwift control plane stopped.")
+    }
+
+    /// Starts `--nodes` simulated nodes in-process with the admin credential (the shared identity until nodes
+    /// join through the TLS bootstrap); the task runs until cancelled.
+    func startNodes(kubeconfig: String) throws -> (task: Task<Void, Never>?, summary: String) {
+        guard nodes > 0 else { return (nil, "") }
+        let configuration = NodeSimulatorConfiguration(count: nodes, prefix: "sim-")
+        let problems = configuration.validate()
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+        var clientConfiguration = try ClientConfiguration.load(kubeconfigPath: kubeconfig)
+        clientConfiguration.qps = RunNodes.defaultQPS(nodes: nodes)
+        clientConfiguration.burst = Int(clientConfiguration.qps * 2)
+        clientConfiguration.userAgent = "kubeswift-nodes/v1.32.0 (linux/amd64) kubeswift"
+        let simulator = NodeSimulator(
+            configuration: configuration, client: try RESTClient(configuration: clientConfiguration),
+            logger: Logger(label: "node-simulator"))
+        let task = Task { await simulator.run() }
+        return (task, " and \(nodes) simulated nodes (\(configuration.nodeName(0)) …)")
     }
 }

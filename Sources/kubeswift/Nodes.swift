@@ -1,0 +1,163 @@
+import APIMachinery
+import ArgumentParser
+import Client
+import Component
+import Foundation
+import Logging
+import NodeSimulator
+
+/// `kubeswift nodes`: simulated kubelets without containers, and failures on command.
+struct Nodes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulated nodes: kubelets without containers, so pods go Running.",
+        subcommands: [RunNodes.self, StopNode.self, StartNode.self, KillPod.self])
+}
+
+/// Which cluster a `nodes` command talks to: a kubeconfig, else `kubeswift up`'s state directory.
+struct NodesCluster: ParsableArguments {
+    @Option(help: "Kubeconfig of the cluster (default: <state-dir>/admin.kubeconfig).")
+    var kubeconfig: String?
+
+    @Option(help: "The state directory of `kubeswift up`.")
+    var stateDir: String = Up.defaultStateDirectory
+
+    /// A client for the cluster, with `qps`/`burst` as its rate limit.
+    func client(qps: Double = ClientConfiguration.defaultQPS, burst: Int = ClientConfiguration.defaultBurst) throws
+        -> RESTClient
+    {
+        var configuration = try ClientConfiguration.load(kubeconfigPath: kubeconfig ?? stateDir + "/admin.kubeconfig")
+        configuration.qps = qps
+        configuration.burst = burst
+        configuration.userAgent = "kubeswift-nodes/v1.32.0 (linux/amd64) kubeswift"
+        return try RESTClient(configuration: configuration)
+    }
+}
+
+/// `kubeswift nodes run`: the simulator in the foreground until Ctrl-C.
+struct RunNodes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run simulated nodes in the foreground until Ctrl-C.")
+
+    @OptionGroup var cluster: NodesCluster
+
+    @Option(help: "How many nodes to simulate.")
+    var count: Int = 3
+
+    @Option(help: "Node names are this prefix and the node's index.")
+    var prefix: String = "sim-"
+
+    @Option(help: "Labels added to each node, as --node-labels: key=value,….")
+    var nodeLabels: String = ""
+
+    @Option(help: "Taints each node registers with, as the kubelet's flag: key=value:Effect,….")
+    var registerWithTaints: String = ""
+
+    @Option(help: "Each node's cpu capacity.")
+    var cpu: String = "32"
+
+    @Option(help: "Each node's memory capacity.")
+    var memory: String = "256Gi"
+
+    @Option(help: "Each node's pod capacity.")
+    var pods: String = "110"
+
+    @Option(help: "Requests per second to the API server for all nodes (default: 20 per node, at least 50).")
+    var kubeAPIQPS: Double?
+
+    func run() async throws {
+        var configuration = NodeSimulatorConfiguration(count: count, prefix: prefix)
+        configuration.labels = try NodeSimulatorConfiguration.parseLabels(nodeLabels)
+        configuration.taints = try NodeSimulatorConfiguration.parseTaints(registerWithTaints)
+        configuration.capacity["cpu"] = cpu
+        configuration.capacity["memory"] = memory
+        configuration.capacity["pods"] = pods
+        let problems = configuration.validate()
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+        LogSink.bootstrap(component: "kubeswift-nodes", toStderr: true, logDirectory: "", verbosity: 0)
+        let qps = kubeAPIQPS ?? Self.defaultQPS(nodes: count)
+        let client = try cluster.client(qps: qps, burst: Int(qps * 2))
+        let simulator = NodeSimulator(configuration: configuration, client: client)
+        let task = Task { await simulator.run() }
+        let signals = SignalWatcher { task.cancel() }
+        Up.say("Simulating \(count) nodes (\(configuration.nodeName(0)) …). Press Ctrl-C to stop.")
+        await task.value
+        signals.cancel()
+        await client.shutdown()
+        let statistics = simulator.statistics
+        Up.say("Stopped \(statistics.registeredNodes) nodes; writes: \(statistics.requests.sorted { $0.key < $1.key })")
+    }
+
+    /// A kubelet may send 50 requests/s of its own; idle nodes need far less, so 20 per node is ample.
+    static func defaultQPS(nodes: Int) -> Double { Double(max(50, nodes * 20)) }
+}
+
+/// `kubeswift nodes stop NAME`: the node's kubelet goes silent (no heartbeats, no status).
+struct StopNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop a simulated node's heartbeats and status updates.")
+
+    @OptionGroup var cluster: NodesCluster
+
+    @Argument(help: "The node's name.")
+    var name: String
+
+    func run() async throws {
+        try await NodeControl.mark(name, stopped: true, cluster: cluster)
+        Up.say("node/\(name) stopped")
+    }
+}
+
+/// `kubeswift nodes start NAME`: the node's kubelet resumes.
+struct StartNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Resume a stopped simulated node.")
+
+    @OptionGroup var cluster: NodesCluster
+
+    @Argument(help: "The node's name.")
+    var name: String
+
+    func run() async throws {
+        try await NodeControl.mark(name, stopped: false, cluster: cluster)
+        Up.say("node/\(name) started")
+    }
+}
+
+/// `kubeswift nodes kill-pod NS/NAME`: a container of the pod exits with 137.
+struct KillPod: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kill-pod", abstract: "Kill a container of a pod on a simulated node (it exits with 137).")
+
+    @OptionGroup var cluster: NodesCluster
+
+    @Argument(help: "The pod, as NAMESPACE/NAME (or NAME in default).")
+    var pod: String
+
+    @Option(help: "The container to kill (default: the first running one).")
+    var container: String = ""
+
+    func run() async throws {
+        guard let key = ObjectKey(parsing: pod), !key.name.isEmpty else {
+            throw ValidationError("the pod must be NAMESPACE/NAME")
+        }
+        let namespace = key.namespace.isEmpty ? "default" : key.namespace
+        let client = try cluster.client()
+        defer { Task { await client.shutdown() } }
+        // A fresh nonce makes every request a change the simulator sees, even for the same container.
+        let request = "\(container)@\(UInt64(Date().timeIntervalSince1970 * 1_000_000))"
+        _ = try await ResourceClient<Pod>(client: client, namespace: namespace).patch(
+            key.name, ["metadata": ["annotations": [SimulatorAnnotations.kill: .string(request)]]])
+        Up.say("pod/\(key.name) killed")
+    }
+}
+
+/// The writes `stop` and `start` share.
+enum NodeControl {
+    static func mark(_ name: String, stopped: Bool, cluster: NodesCluster) async throws {
+        let client = try cluster.client()
+        defer { Task { await client.shutdown() } }
+        let value: JSON = stopped ? .string(SimulatorAnnotations.stopped) : .null
+        _ = try await ResourceClient<Node>(client: client).patch(
+            name, ["metadata": ["annotations": [SimulatorAnnotations.state: value]]])
+    }
+}
