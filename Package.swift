@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "kube-apiserver", targets: ["kube-apiserver"]),
         .executable(name: "kube-scheduler", targets: ["kube-scheduler"]),
+        .executable(name: "kube-controller-manager", targets: ["kube-controller-manager"]),
         .executable(name: "kubeswift", targets: ["kubeswift"]),
     ],
     dependencies: [
@@ -30,7 +31,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
-        .target(name: "TestSupport", dependencies: ["Operations"], swiftSettings: upcoming),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Operations", "APIServer", "Component", "Client",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming),
         .target(
             name: "Component",
             dependencies: [
@@ -129,17 +136,18 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .executableTarget(name: "kube-scheduler", dependencies: ["Scheduler"], swiftSettings: upcoming),
         .target(
-            name: "NodeSimulator",
+            name: "ControllerManager",
             dependencies: [
-                "Client", "APIMachinery", "Component",
+                "Client", "APIMachinery", "Component", "Operations",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcoming
         ),
-        .executableTarget(name: "kube-scheduler", dependencies: ["Scheduler"], swiftSettings: upcoming),
+        .executableTarget(
+            name: "kube-controller-manager", dependencies: ["ControllerManager"], swiftSettings: upcoming),
         .executableTarget(
             name: "kube-apiserver",
             dependencies: ["APIServer"],
@@ -149,7 +157,6 @@ let package = Package(
             name: "kubeswift",
             dependencies: [
                 "APIServer", "Operations", "Storage", "EtcdStore", "Component", "Client", "APIMachinery", "Scheduler",
-                "NodeSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -204,13 +211,13 @@ let package = Package(
             name: "SchedulerTests", dependencies: ["Scheduler", "Client", "APIMachinery", "Component", "TestSupport"],
             swiftSettings: upcoming),
         .testTarget(
-            name: "NodeSimulatorTests",
-            dependencies: ["NodeSimulator", "Client", "APIMachinery", "TestSupport"],
+            name: "ControllerManagerTests",
+            dependencies: ["ControllerManager", "Client", "APIMachinery", "Component", "TestSupport"],
             swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",
             dependencies: [
-                "Client", "APIServer", "Operations", "Storage", "APIMachinery", "Component",
+                "Client", "APIServer", "TestSupport", "Operations", "Storage", "APIMachinery", "Component",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),

@@ -1,6 +1,6 @@
-import APIMachinery
+public import APIMachinery
 import APIServer
-import Client
+public import Client
 import Component
 import Foundation
 import Logging
@@ -9,21 +9,22 @@ import XCTest
 
 /// One API server for the whole test run, in this process on 127.0.0.1 with an ephemeral port, the
 /// guide's certificates, an admin kubeconfig and a static token. Tests use their own namespaces.
-actor LocalAPIServer {
-    static let shared = LocalAPIServer()
+public actor LocalAPIServer {
+    public static let shared = LocalAPIServer()
 
     /// What a test needs to reach the server.
-    struct Endpoint: Sendable {
-        let kubeconfigPath: String
-        let server: String
-        let caPEM: [UInt8]
-        let token: String
+    public struct Endpoint: Sendable {
+        public let kubeconfigPath: String
+        public let server: String
+        public let caPEM: [UInt8]
+        public let token: String
     }
 
     private var endpoint: Endpoint?
     private var running: APIServerCommand.Running?
 
-    func start() async throws -> Endpoint {
+    /// Starts the server on first use; every later call returns the same endpoint.
+    public func start() async throws -> Endpoint {
         if let endpoint { return endpoint }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kubeswift-client-\(UUID().uuidString)"
@@ -68,24 +69,17 @@ actor LocalAPIServer {
 }
 
 /// A namespace name unique to one test.
-func uniqueNamespace(_ prefix: String) -> String {
+public func uniqueNamespace(_ prefix: String) -> String {
     "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
 }
 
 extension RESTClient {
     /// Creates namespace `name` for a test.
-    func createNamespace(_ name: String) async throws {
+    public func createNamespace(_ name: String) async throws {
         _ = try await postJSON(
             path: "/api/v1/namespaces",
             ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]])
     }
-}
-
-/// A ConfigMap named `name` holding `data`.
-func configMap(_ name: String, _ data: [String: String]) -> JSON {
-    var fields = JSONObject()
-    for (key, value) in data.sorted(by: { $0.key < $1.key }) { fields[key] = .string(value) }
-    return ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)], "data": .object(fields)]
 }
 
 /// Removes the server's directory when the test bundle finishes (the server lives until then).

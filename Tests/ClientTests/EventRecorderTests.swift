@@ -1,6 +1,7 @@
 import APIMachinery
 import Foundation
 import Logging
+import TestSupport
 import XCTest
 
 @testable import Client

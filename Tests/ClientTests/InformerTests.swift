@@ -1,6 +1,7 @@
 import APIMachinery
 import Client
 import NIOConcurrencyHelpers
+import TestSupport
 import XCTest
 
 /// Informers, the factory and listers against the in-process API server, plus handler delivery and resync

@@ -1,5 +1,6 @@
 import APIMachinery
 import Logging
+import TestSupport
 import XCTest
 
 @testable import Client

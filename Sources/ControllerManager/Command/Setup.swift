@@ -1,0 +1,76 @@
+import APIMachinery
+import Client
+import Component
+import Foundation
+import Logging
+
+/// A configured controller-manager process: client, shared informers, serving and election, and the
+/// controllers `--controllers` selects.
+struct Setup: Sendable {
+    let flags: FlagSet
+    let election: LeaderElectionConfiguration
+    let serving: ServingConfiguration
+    let clientConfiguration: ClientConfiguration
+    let client: RESTClient
+    let informers: SharedInformerFactory
+    let selected: [ControllerDescriptor]
+    let identity: String
+    let logger: Logger
+
+    init(flags: FlagSet, logger: Logger) throws {
+        election = try LeaderElectionConfiguration(flags: flags, resourceName: "kube-controller-manager")
+        let problems = election.validate()
+        guard problems.isEmpty else { throw FlagError(message: problems.joined(separator: "; ")) }
+        serving = try ServingConfiguration(flags: flags)
+        let selection = try ControllerSelection(flags.list("controllers"), known: ControllerRegistry.all)
+        selected = ControllerRegistry.all.filter { selection.enabled.contains($0.name) }
+
+        var configuration = try ClientConfiguration.forComponent(
+            kubeconfig: flags.string("kubeconfig"), master: flags.string("master"), logger: logger)
+        configuration.qps = Double(flags.string("kube-api-qps")) ?? 20
+        configuration.burst = try flags.int("kube-api-burst")
+        configuration.userAgent = "kube-controller-manager/v1.32.0 (linux/amd64) kubeswift"
+        clientConfiguration = configuration
+        client = try RESTClient(configuration: configuration)
+        informers = SharedInformerFactory(client: client, logger: logger)
+        identity = LeaderElector.defaultIdentity()
+        self.flags = flags
+        self.logger = logger
+    }
+
+    /// Builds the selected controllers on a fresh set of clients; each gets its own event recorder.
+    func makeControllers() throws -> [StartedController] {
+        var started: [StartedController] = []
+        for descriptor in selected {
+            var configuration = clientConfiguration
+            configuration.userAgent += "/\(descriptor.serviceAccount)"
+            let client = try RESTClient(configuration: configuration)
+            let recorder = EventRecorder(
+                client: client, reportingController: descriptor.name, reportingInstance: identity,
+                logger: logger)
+            var controllerLogger = logger
+            controllerLogger[metadataKey: "controller"] = "\(descriptor.name)"
+            let context = ControllerContext(
+                client: client, informers: informers, flags: flags, recorder: recorder, logger: controllerLogger)
+            guard let controller = try descriptor.make(context) else {
+                logger.info("Skipping \(descriptor.name)")
+                continue
+            }
+            let workers = try descriptor.workersFlag.map { try flags.int($0) } ?? 1
+            started.append(
+                StartedController(
+                    name: descriptor.name, controller: controller, workers: workers, client: client,
+                    recorder: recorder))
+        }
+        return started
+    }
+}
+
+/// A controller built for this run, with its worker count and the client and recorder it owns.
+struct StartedController: Sendable {
+    let name: String
+    let controller: any Controller
+    let workers: Int
+    let client: RESTClient
+    let recorder: EventRecorder
+}
