@@ -136,6 +136,16 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "NodeSimulator",
+            dependencies: [
+                "Client", "APIMachinery", "Component",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(name: "kube-scheduler", dependencies: ["Scheduler"], swiftSettings: upcoming),
         .target(
             name: "ControllerManager",
@@ -157,6 +167,7 @@ let package = Package(
             name: "kubeswift",
             dependencies: [
                 "APIServer", "Operations", "Storage", "EtcdStore", "Component", "Client", "APIMachinery", "Scheduler",
+                "NodeSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -209,6 +220,10 @@ let package = Package(
             swiftSettings: upcoming),
         .testTarget(
             name: "SchedulerTests", dependencies: ["Scheduler", "Client", "APIMachinery", "Component", "TestSupport"],
+            swiftSettings: upcoming),
+        .testTarget(
+            name: "NodeSimulatorTests",
+            dependencies: ["NodeSimulator", "Client", "APIMachinery", "TestSupport"],
             swiftSettings: upcoming),
         .testTarget(
             name: "ControllerManagerTests",
