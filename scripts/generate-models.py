@@ -62,6 +62,9 @@ GROUPS = {
     "scheduling": "scheduling.k8s.io",
     "certificates": "certificates.k8s.io",
     "storage": "storage.k8s.io",
+    "node": "node.k8s.io",
+    "networking": "networking.k8s.io",
+    "autoscaling": "autoscaling",
 }
 
 # (package, kind, plural resource, namespaced) of every kind that gets a KubernetesObject model.
@@ -82,6 +85,7 @@ KINDS = [
     ("core.v1", "PersistentVolumeClaim", "persistentvolumeclaims", True),
     ("core.v1", "ReplicationController", "replicationcontrollers", True),
     ("core.v1", "Binding", "bindings", True),
+    ("core.v1", "PodTemplate", "podtemplates", True),
     ("apps.v1", "Deployment", "deployments", True),
     ("apps.v1", "ReplicaSet", "replicasets", True),
     ("apps.v1", "StatefulSet", "statefulsets", True),
@@ -100,6 +104,12 @@ KINDS = [
     ("storage.v1", "CSINode", "csinodes", False),
     ("storage.v1", "CSIDriver", "csidrivers", False),
     ("storage.v1", "VolumeAttachment", "volumeattachments", False),
+    ("storage.v1", "CSIStorageCapacity", "csistoragecapacities", True),
+    ("node.v1", "RuntimeClass", "runtimeclasses", False),
+    ("networking.v1", "Ingress", "ingresses", True),
+    ("networking.v1", "IngressClass", "ingressclasses", False),
+    ("networking.v1", "NetworkPolicy", "networkpolicies", True),
+    ("autoscaling.v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True),
 ]
 
 # Definitions that are not structs: what a field referring to them holds.
@@ -367,19 +377,21 @@ def render_struct(definition, schema, swift_name, names, kind):
     lines.append(f"        object.entries.reserveCapacity({len(fields)} + unknownFields.count)")
     for field in fields:
         key = json.dumps(field.json_name)
+        # A field named `object` (autoscaling's MetricSpec) would be shadowed by the local being built.
+        value = f"self.{field.ident}" if field.ident == "object" else field.ident
         if field in type_fields:
             source = "apiVersion" if field.json_name == "apiVersion" else "kind"
             lines.append(f"        object.entries.append(({key}, .string({field.ident} ?? Self.resource.{source})))")
         elif field.kind_part == "metadata":
             lines.append(f"        object.entries.append(({key}, {field.ident}.toJSON()))")
         elif field.kind_part:
-            lines.append(f"        object.putUnlessEmpty({key}, {field.ident})")
+            lines.append(f"        object.putUnlessEmpty({key}, {value})")
         elif field.container == "array":
-            lines.append(f"        object.putArray({key}, {field.ident})")
+            lines.append(f"        object.putArray({key}, {value})")
         elif field.container == "map":
-            lines.append(f"        object.putMap({key}, {field.ident})")
+            lines.append(f"        object.putMap({key}, {value})")
         else:
-            lines.append(f"        object.put({key}, {field.ident})")
+            lines.append(f"        object.put({key}, {value})")
     lines.append("        object.entries.append(contentsOf: unknownFields.entries)")
     lines.append("        return .object(object)")
     lines.append("    }")

@@ -36,6 +36,10 @@ public enum AdmissionPlugins {
         case "NamespaceExists": NamespaceExists()
         case "LimitRanger": LimitRanger()
         case "ServiceAccount": ServiceAccountAdmission()
+        case "Priority": PriorityAdmission()
+        case "CertificateApproval": CertificateApproval()
+        case "CertificateSigning": CertificateSigning()
+        case "CertificateSubjectRestriction": CertificateSubjectRestriction()
         case "ResourceQuota": ResourceQuotaAdmission()
         case "AlwaysDeny": AlwaysDeny()
         default: nil

@@ -30,7 +30,7 @@ extension APIServer {
             return try await handleScale(request, info: info, store: store, namespace: namespace, write: write)
         }
         switch (info.verb, info.subresource) {
-        case ("get", nil), ("get", "status"):
+        case ("get", nil), ("get", "status"), ("get", "approval"):
             let value = try await store.getValue(namespace: namespace, name: info.name ?? "")
             if encoder.wantsRaw, let bytes = store.rawObject(value) { return .json(bytes) }
             return encoder.object(try store.decode(value))
@@ -54,7 +54,7 @@ extension APIServer {
             return try await requestToken(request, namespace: namespace ?? "", name: info.name ?? "")
         case ("create", "binding"):
             return try await bind(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
-        case ("update", nil), ("update", "status"), ("update", "finalize"):
+        case ("update", nil), ("update", "status"), ("update", "finalize"), ("update", "approval"):
             var decoded = try decodeBody(request)
             try fields.apply(&decoded, definition: definition)
             let body = decoded
@@ -62,20 +62,26 @@ extension APIServer {
                 switch info.subresource {
                 case "status": .status
                 case "finalize": .finalize
+                case "approval": .approval
                 default: .object
                 }
             let (object, created) = try await store.update(
                 namespace: namespace, name: info.name ?? "", target: target, options: write, createIfMissing: true
             ) { _ in body }
             return fields.decorate(encoder.object(object, status: created ? .created : .ok))
-        case ("patch", nil), ("patch", "status"):
+        case ("patch", nil), ("patch", "status"), ("patch", "approval"):
             if ApplyRequest.matches(request) {
                 return try await handleApply(
                     request, info: info, store: store, namespace: namespace, write: write, fields: fields,
                     encoder: encoder)
             }
             let patch = try PatchRequest(request)
-            let target: RegistryStore.UpdateTarget = info.subresource == "status" ? .status : .object
+            let target: RegistryStore.UpdateTarget =
+                switch info.subresource {
+                case "status": .status
+                case "approval": .approval
+                default: .object
+                }
             let (object, _) = try await store.update(
                 namespace: namespace, name: info.name ?? "", target: target, options: write
             ) { old in

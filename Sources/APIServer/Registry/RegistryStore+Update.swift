@@ -11,6 +11,8 @@ extension RegistryStore {
         /// pods/binding: the scheduler's assignment, written as upstream's binding storage writes it — the
         /// transform alone decides the change, and the pod-update rules (which freeze spec.nodeName) do not apply.
         case binding
+        /// certificatesigningrequests/approval: only the approval conditions may change.
+        case approval
 
         /// The subresource's name as admission sees it.
         var subresource: String {
@@ -19,6 +21,7 @@ extension RegistryStore {
             case .status: "status"
             case .finalize: "finalize"
             case .binding: "binding"
+            case .approval: "approval"
             }
         }
     }
@@ -118,6 +121,7 @@ extension RegistryStore {
         switch target {
         case .object: strategy.prepareForUpdate(&object, old: old)
         case .status: strategy.prepareForStatusUpdate(&object, old: old)
+        case .approval: strategy.prepareForApprovalUpdate(&object, old: old)
         case .binding: break
         case .finalize:
             var updated = old

@@ -160,7 +160,7 @@ public final class RegistryStore: Sendable {
         object.setMeta("deletionTimestamp", nil)
         object.setMeta("deletionGracePeriodSeconds", nil)
         object.setMeta("generation", strategy.tracksGeneration ? .int(1) : nil)
-        strategy.prepareForCreate(&object)
+        strategy.prepareForCreate(&object, user: options.user)
         strategy.applyDefaults(&object)
         var writeContext = context
         writeContext.dryRun = options.dryRun

@@ -11,10 +11,15 @@ public import APIMachinery
 public protocol Strategy: Sendable {
     /// Clears what a client may not set on create (status for kinds with a status subresource, for example).
     func prepareForCreate(_ object: inout JSON)
+    /// `prepareForCreate` for kinds that record who asked (CertificateSigningRequests); the default ignores the user.
+    func prepareForCreate(_ object: inout JSON, user: UserInfo?)
     /// Carries over what a main-resource update may not change (status), given the stored object.
     func prepareForUpdate(_ object: inout JSON, old: JSON)
     /// Carries over what a status update may not change (everything but status).
     func prepareForStatusUpdate(_ object: inout JSON, old: JSON)
+    /// Carries over what an `approval` subresource update may not change (CertificateSigningRequests: all but
+    /// `status.conditions`); the default changes nothing.
+    func prepareForApprovalUpdate(_ object: inout JSON, old: JSON)
     /// Fills in defaulted fields.
     func applyDefaults(_ object: inout JSON)
     /// Checks a new object; `metadata` has been checked already.
@@ -53,6 +58,14 @@ public protocol Strategy: Sendable {
 extension Strategy {
     public func prepareForCreate(_ object: inout JSON) {
         if object["status"] != nil, tracksGeneration { object["status"] = nil }
+    }
+
+    public func prepareForCreate(_ object: inout JSON, user: UserInfo?) { prepareForCreate(&object) }
+
+    public func prepareForApprovalUpdate(_ object: inout JSON, old: JSON) {
+        let resourceVersion = object["metadata"]?["resourceVersion"]
+        object = old
+        object.setMeta("resourceVersion", resourceVersion)
     }
 
     public func prepareForUpdate(_ object: inout JSON, old: JSON) {

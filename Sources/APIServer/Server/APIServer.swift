@@ -54,7 +54,8 @@ public final class APIServer: HTTPResponder {
             nodePorts: NodePortAllocator(
                 range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix),
             admission: AdmissionChain(
-                plugins: [RBACEscalation(authorization: authorization)] + configuration.admission.plugins),
+                plugins: [RBACEscalation(authorization: authorization)]
+                    + configuration.admission.authorized(by: authorization.authorizer).plugins),
             eventLeases: configuration.eventTTL.map { EventLeaseManager(storage: storage, ttl: $0) })
         var stores: [String: RegistryStore] = [:]
         // Versions of one stored kind share its storage watch: one cache per storage prefix.

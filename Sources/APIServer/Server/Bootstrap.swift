@@ -57,6 +57,7 @@ extension APIServer {
             object.setMeta("resourceVersion", nil)
             return object
         }
+        try await bootstrapPriorityClasses()
         try await startAuthorization()
     }
 

@@ -5964,6 +5964,51 @@ public struct PodStatus: JSONModel, ModelValue {
     }
 }
 
+/// core/v1 `PodTemplate` (a kind).
+public struct PodTemplate: KubernetesObject, ModelValue {
+    public static let resource = ResourceDescriptor(
+        group: "", version: "v1", kind: "PodTemplate", resource: "podtemplates",
+        namespaced: true)
+
+    /// As read; `toJSON()` writes the descriptor's when nil.
+    public var apiVersion: String?
+    /// As read; `toJSON()` writes the descriptor's when nil.
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var template: PodTemplateSpec?
+    /// Fields this model does not know, written back after the known ones.
+    public var unknownFields = JSONObject()
+
+    public init(metadata: ObjectMeta = ObjectMeta(), template: PodTemplateSpec? = nil) {
+        self.metadata = metadata
+        self.template = template
+    }
+
+    public init(json: JSON) throws(ModelError) {
+        self.init()
+        for entry in try ModelField.object(json) {
+            switch entry.key {
+            case "apiVersion": self.apiVersion = try ModelField.value(entry.value, "apiVersion")
+            case "kind": self.kind = try ModelField.value(entry.value, "kind")
+            case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
+            case "template": self.template = try ModelField.value(entry.value, "template")
+            default: unknownFields.entries.append(entry)
+            }
+        }
+    }
+
+    public func toJSON() -> JSON {
+        var object = JSONObject()
+        object.entries.reserveCapacity(4 + unknownFields.count)
+        object.entries.append(("apiVersion", .string(apiVersion ?? Self.resource.apiVersion)))
+        object.entries.append(("kind", .string(kind ?? Self.resource.kind)))
+        object.entries.append(("metadata", metadata.toJSON()))
+        object.put("template", template)
+        object.entries.append(contentsOf: unknownFields.entries)
+        return .object(object)
+    }
+}
+
 /// core/v1 `PodTemplateSpec`.
 public struct PodTemplateSpec: JSONModel, ModelValue {
     public var metadata: ObjectMeta?

@@ -19,6 +19,7 @@ public enum ModelKinds {
         PersistentVolumeClaim.self,
         ReplicationController.self,
         Binding.self,
+        PodTemplate.self,
         Deployment.self,
         ReplicaSet.self,
         StatefulSet.self,
@@ -37,5 +38,11 @@ public enum ModelKinds {
         CSINode.self,
         CSIDriver.self,
         VolumeAttachment.self,
+        CSIStorageCapacity.self,
+        RuntimeClass.self,
+        Ingress.self,
+        IngressClass.self,
+        NetworkPolicy.self,
+        HorizontalPodAutoscaler.self,
     ]
 }

@@ -226,6 +226,66 @@ public struct CSINodeSpec: JSONModel, ModelValue {
     }
 }
 
+/// storage.k8s.io/v1 `CSIStorageCapacity` (a kind).
+public struct CSIStorageCapacity: KubernetesObject, ModelValue {
+    public static let resource = ResourceDescriptor(
+        group: "storage.k8s.io", version: "v1", kind: "CSIStorageCapacity", resource: "csistoragecapacities",
+        namespaced: true)
+
+    /// As read; `toJSON()` writes the descriptor's when nil.
+    public var apiVersion: String?
+    public var capacity: Quantity?
+    /// As read; `toJSON()` writes the descriptor's when nil.
+    public var kind: String?
+    public var maximumVolumeSize: Quantity?
+    public var metadata: ObjectMeta
+    public var nodeTopology: MetaLabelSelector?
+    public var storageClassName: String?
+    /// Fields this model does not know, written back after the known ones.
+    public var unknownFields = JSONObject()
+
+    public init(
+        storageClassName: String? = nil, capacity: Quantity? = nil, maximumVolumeSize: Quantity? = nil,
+        metadata: ObjectMeta = ObjectMeta(), nodeTopology: MetaLabelSelector? = nil
+    ) {
+        self.storageClassName = storageClassName
+        self.capacity = capacity
+        self.maximumVolumeSize = maximumVolumeSize
+        self.metadata = metadata
+        self.nodeTopology = nodeTopology
+    }
+
+    public init(json: JSON) throws(ModelError) {
+        self.init()
+        for entry in try ModelField.object(json) {
+            switch entry.key {
+            case "apiVersion": self.apiVersion = try ModelField.value(entry.value, "apiVersion")
+            case "capacity": self.capacity = try ModelField.value(entry.value, "capacity")
+            case "kind": self.kind = try ModelField.value(entry.value, "kind")
+            case "maximumVolumeSize": self.maximumVolumeSize = try ModelField.value(entry.value, "maximumVolumeSize")
+            case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
+            case "nodeTopology": self.nodeTopology = try ModelField.value(entry.value, "nodeTopology")
+            case "storageClassName": self.storageClassName = try ModelField.value(entry.value, "storageClassName")
+            default: unknownFields.entries.append(entry)
+            }
+        }
+    }
+
+    public func toJSON() -> JSON {
+        var object = JSONObject()
+        object.entries.reserveCapacity(7 + unknownFields.count)
+        object.entries.append(("apiVersion", .string(apiVersion ?? Self.resource.apiVersion)))
+        object.put("capacity", capacity)
+        object.entries.append(("kind", .string(kind ?? Self.resource.kind)))
+        object.put("maximumVolumeSize", maximumVolumeSize)
+        object.entries.append(("metadata", metadata.toJSON()))
+        object.put("nodeTopology", nodeTopology)
+        object.put("storageClassName", storageClassName)
+        object.entries.append(contentsOf: unknownFields.entries)
+        return .object(object)
+    }
+}
+
 /// storage.k8s.io/v1 `StorageClass` (a kind).
 public struct StorageClass: KubernetesObject, ModelValue {
     public static let resource = ResourceDescriptor(
