@@ -80,7 +80,8 @@ public struct PodStateMachine: Sendable, Hashable {
         self.startTime = now
         self.now = now
         startNextInit(at: now)
-        updateConditions(at: now)
+        // A container that exits at once (`true`, `exit 3`) has done so by the time anyone looks.
+        advance(to: now)
     }
 
     /// Whether every plain init container completed (sidecars started).

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Client
+import Component
+import Foundation
+import NodeSimulator
+import Operations
+
+/// `kubeswift bench nodes`: what idle simulated nodes cost. Starts its own kube-apiserver on a fresh store, runs
+/// the simulator in this process, waits for every node to register, then measures an idle window: the
+/// simulator's RSS and CPU, the API server's RSS and CPU, and the requests the nodes send per second.
+struct BenchNodes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodes",
+        abstract: "Measure idle simulated nodes: simulator RSS and CPU, API server requests/s per 1,000 nodes.")
+
+    @Option(help: "How many nodes to simulate.")
+    var nodes: Int = 1_000
+
+    @Option(help: "Seconds to wait after registration before measuring (lets the first heartbeats spread out).")
+    var settle: Int = 15
+
+    @Option(help: "Seconds of idle measurement.")
+    var window: Int = 60
+
+    @Option(help: "Loopback address the bench's kube-apiserver listens on.")
+    var address: String = "127.0.0.1"
+
+    @Option(help: "kube-apiserver binary (default: beside kubeswift).")
+    var apiserver: String?
+
+    func validate() throws {
+        guard nodes > 0, nodes <= SimulatedNetwork.maximumNodes, settle >= 0, window > 0 else {
+            throw ValidationError("--nodes must be 1…\(SimulatedNetwork.maximumNodes), --window positive")
+        }
+        guard address.hasPrefix("127.") else { throw ValidationError("--address must be a 127.0.0.0/8 address") }
+    }
+
+    func run() async throws {
+        let apiServerPath = try BenchScheduler.binary(apiserver, named: "kube-apiserver")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kubeswift-bench-nodes-\(BenchObjects.runID())"
+        ).path
+        let pki = directory + "/pki"
+        try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = GuideCertificates.Options()
+        options.apiServerIPAddresses = [address, "10.254.0.1"]
+        let certificates = try GuideCertificates.write(directory: pki, options: options)
+        let cluster = try await BenchCluster(
+            apiServerPath: apiServerPath, address: address, pki: pki, certificates: certificates,
+            directory: directory + "/cluster", connections: 1)
+        let task = Task { try await measure(cluster: cluster, directory: directory + "/cluster") }
+        let signals = SignalWatcher { task.cancel() }
+        defer { signals.cancel() }
+        let result = await task.result
+        await cluster.stop()
+        try result.get()
+    }
+
+    private func measure(cluster: BenchCluster, directory: String) async throws {
+        var clientConfiguration = try ClientConfiguration.load(kubeconfigPath: directory + "/admin.kubeconfig")
+        clientConfiguration.qps = RunNodes.defaultQPS(nodes: nodes)
+        clientConfiguration.burst = Int(clientConfiguration.qps * 2)
+        let client = try RESTClient(configuration: clientConfiguration)
+        let simulator = NodeSimulator(configuration: NodeSimulatorConfiguration(count: nodes), client: client)
+        let simulation = Task { await simulator.run() }
+        defer { simulation.cancel() }
+        let ownPID = getpid()
+        print("KubeSwift node bench: \(nodes) simulated nodes against \(cluster.server)")
+        let started = ContinuousClock.now
+        while simulator.statistics.registeredNodes < nodes {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let registration = ContinuousClock.now - started
+        print("  registered:           \(nodes) nodes in \(format(registration.seconds, 2)) s")
+        try await Task.sleep(for: .seconds(settle))
+
+        let before = simulator.statistics.requests
+        let simulatorCPU = ProcessCPU.seconds(pid: ownPID) ?? 0
+        let serverCPU = ProcessCPU.seconds(pid: cluster.apiServer.pid) ?? 0
+        try await Task.sleep(for: .seconds(window))
+        let after = simulator.statistics.requests
+        let simulatorBusy = ((ProcessCPU.seconds(pid: ownPID) ?? 0) - simulatorCPU) / Double(window)
+        let serverBusy = ((ProcessCPU.seconds(pid: cluster.apiServer.pid) ?? 0) - serverCPU) / Double(window)
+        let perThousand = 1_000 / Double(nodes)
+        print("  idle window:          \(window) s after \(settle) s settling")
+        for kind in after.keys.sorted() {
+            let rate = Double(after[kind, default: 0] - before[kind, default: 0]) / Double(window)
+            print(
+                "  \(kind) writes/s:".padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + "\(format(rate, 1)) (\(format(rate * perThousand, 1)) per 1,000 nodes)")
+        }
+        let total = Double(after.values.reduce(0, +) - before.values.reduce(0, +)) / Double(window)
+        print("  requests/s:           \(format(total, 1)) (\(format(total * perThousand, 1)) per 1,000 nodes)")
+        print("  simulator:            RSS \(ResidentMemory(pid: ownPID)), CPU \(format(simulatorBusy * 100, 1)) %")
+        print(
+            "  kube-apiserver:       RSS \(ResidentMemory(pid: cluster.apiServer.pid)), "
+                + "CPU \(format(serverBusy * 100, 1)) %")
+        simulation.cancel()
+        await simulation.value
+        await client.shutdown()
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
