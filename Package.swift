@@ -167,7 +167,7 @@ let package = Package(
             name: "kubeswift",
             dependencies: [
                 "APIServer", "Operations", "Storage", "EtcdStore", "Component", "Client", "APIMachinery", "Scheduler",
-                "NodeSimulator",
+                "ControllerManager", "NodeSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -11,9 +11,14 @@ public enum BootstrapPolicy {
     static let apiVersion = "rbac.authorization.k8s.io/v1"
 
     /// Every bootstrap ClusterRole, by name order.
-    public static var clusterRoles: [JSON] { ClusterRoles.all }
+    public static var clusterRoles: [JSON] {
+        (ClusterRoles.all + ControllerRoles.all).sorted { ($0.name ?? "") < ($1.name ?? "") }
+    }
 
-    public static let clusterRoleBindings: [JSON] = [
+    /// Every bootstrap ClusterRoleBinding: the components' and the controllers'.
+    public static var clusterRoleBindings: [JSON] { componentBindings + ControllerRoles.bindings }
+
+    static let componentBindings: [JSON] = [
         clusterRoleBinding("cluster-admin", subjects: [group("system:masters")]),
         clusterRoleBinding("system:basic-user", subjects: [group("system:authenticated")]),
         clusterRoleBinding("system:discovery", subjects: [group("system:authenticated")]),

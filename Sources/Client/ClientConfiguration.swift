@@ -20,6 +20,8 @@ public struct ClientConfiguration: Sendable, Hashable {
     /// A file holding the bearer token, re-read every minute so rotated tokens are followed; while
     /// readable it wins over `bearerToken`, as in client-go (kubeconfig `tokenFile`, in-cluster `token`).
     public var bearerTokenFile: String?
+    /// A token replaced while the client runs; when set it wins over `bearerTokenFile` and `bearerToken`.
+    public var dynamicToken: DynamicToken?
     /// Basic-auth user name, for servers that still accept basic auth.
     public var basicAuthUser: String?
     /// Basic-auth password.

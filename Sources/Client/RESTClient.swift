@@ -15,6 +15,8 @@ public final class RESTClient: Sendable {
     private let commonHeaders: [(name: String, value: String, secret: Bool)]
     /// The bearer token when it comes from a file that may be rotated.
     private let tokenFile: FileTokenSource?
+    /// The bearer token when its owner replaces it while the client runs.
+    private let dynamicToken: DynamicToken?
     private let requestTimeout: TimeAmount?
     /// Rate limiting and retries around every request.
     private let retrier: RequestRetrier
@@ -44,8 +46,9 @@ public final class RESTClient: Sendable {
         tokenFile = configuration.bearerTokenFile.map {
             FileTokenSource(path: $0, initial: configuration.bearerToken, timeSource: timeSource)
         }
-        // A token file's token goes on each request, since the file may be rotated under us.
-        if tokenFile == nil {
+        dynamicToken = configuration.dynamicToken
+        // A token file's or a dynamic token goes on each request, since it may be replaced under us.
+        if tokenFile == nil && dynamicToken == nil {
             if let token = configuration.bearerToken {
                 common.append(("authorization", "Bearer \(token)", true))
             } else if let user = configuration.basicAuthUser {
@@ -211,7 +214,7 @@ public final class RESTClient: Sendable {
         for header in commonHeaders {
             headers.add(name: header.name, value: header.value, indexing: header.secret ? .neverIndexed : .indexable)
         }
-        if let token = tokenFile?.token {
+        if let token = dynamicToken?.value ?? tokenFile?.token {
             headers.add(name: "authorization", value: "Bearer \(token)", indexing: .neverIndexed)
         }
         var hasAccept = false

@@ -1,4 +1,4 @@
-public import APIMachinery
+import APIMachinery
 import APIServer
 public import Client
 import Component

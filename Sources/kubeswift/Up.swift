@@ -2,6 +2,7 @@ import APIServer
 import ArgumentParser
 import Client
 import Component
+import ControllerManager
 import Foundation
 import Logging
 import NodeSimulator
@@ -24,6 +25,9 @@ struct Up: AsyncParsableCommand {
 
     @Option(help: "The scheduler's secure port for /healthz and /metrics.")
     var schedulerPort: Int = 10259
+
+    @Option(help: "The controller-manager's secure port for /healthz and /metrics.")
+    var controllerManagerPort: Int = 10257
 
     @Option(help: "Simulated nodes (kubelets without containers) to run beside the control plane; 0 for none.")
     var nodes: Int = 3
@@ -63,17 +67,9 @@ struct Up: AsyncParsableCommand {
                 admin: certificates.admin
             ).write(toFile: kubeconfigPath)
         }
-        let schedulerKubeconfig = stateDir + "/kube-scheduler.kubeconfig"
-        if !FileManager.default.fileExists(atPath: schedulerKubeconfig) {
-            // The scheduler acts as upstream's does, as system:kube-scheduler under its bootstrap RBAC roles.
-            let authority = try CertificateAuthority.load(directory: pki)
-            let identity = try authority.issueClient(user: "system:kube-scheduler")
-            try Kubeconfig.clientCertificate(
-                server: "https://\(address):\(port)", certificateAuthorityPEM: authority.certificatePEM,
-                userName: "system:kube-scheduler", certificatePEM: identity.certificatePEM,
-                keyPEM: identity.privateKeyPEM
-            ).write(toFile: schedulerKubeconfig)
-        }
+        // The components act as upstream's do, each as its own user under its bootstrap RBAC roles.
+        let schedulerKubeconfig = try componentKubeconfig("kube-scheduler", pki: pki)
+        let controllerManagerKubeconfig = try componentKubeconfig("kube-controller-manager", pki: pki)
         LogSink.bootstrap(component: "kubeswift", toStderr: true, logDirectory: "", verbosity: 0)
         var flags = FlagSet(APIServerCommand.flags)
         try flags.parse([
@@ -96,12 +92,23 @@ struct Up: AsyncParsableCommand {
                     "--leader-elect=true",
                 ], logger: Logger(label: "kube-scheduler"))
         }
+        let controllerManager = Task {
+            await ControllerManagerCommand.run(
+                arguments: [
+                    "--kubeconfig=\(controllerManagerKubeconfig)", "--bind-address=\(address)",
+                    "--secure-port=\(controllerManagerPort)", "--leader-elect=true",
+                    "--service-account-private-key-file=\(pki)/ca-key.pem", "--root-ca-file=\(pki)/ca.pem",
+                    "--cluster-signing-cert-file=\(pki)/ca.pem", "--cluster-signing-key-file=\(pki)/ca-key.pem",
+                    "--service-cluster-ip-range=\(serviceClusterIPRange)", "--use-service-account-credentials",
+                ], logger: Logger(label: "kube-controller-manager"))
+        }
         let simulatedNodes = try startNodes(kubeconfig: kubeconfigPath)
         Self.say(
             """
 
             KubeSwift control plane is up at https://\(address):\(port) (state in \(stateDir)),
-            with kube-scheduler (health on https://\(address):\(schedulerPort)/healthz)\(simulatedNodes.summary).
+            with kube-scheduler (health on https://\(address):\(schedulerPort)/healthz), kube-controller-manager
+            (health on https://\(address):\(controllerManagerPort)/healthz)\(simulatedNodes.summary).
             Point kubectl at it with:
 
                 export KUBECONFIG=\(kubeconfigPath)
@@ -112,9 +119,11 @@ struct Up: AsyncParsableCommand {
         let server = running.server
         let signals = SignalWatcher {
             scheduler.cancel()
+            controllerManager.cancel()
             simulatedNodes.task?.cancel()
             Task {
                 _ = await scheduler.value
+                _ = await controllerManager.value
                 _ = await simulatedNodes.task?.value
                 try? await server.close()
             }
@@ -122,6 +131,21 @@ struct Up: AsyncParsableCommand {
         try await running.server.closeFuture.get()
         signals.cancel()
         Self.say("KubeSwift control plane stopped.")
+    }
+
+    /// The kubeconfig `component` runs with, as the user of its name with a certificate from the cluster CA;
+    /// written once and reused.
+    func componentKubeconfig(_ component: String, pki: String) throws -> String {
+        let path = stateDir + "/\(component).kubeconfig"
+        guard !FileManager.default.fileExists(atPath: path) else { return path }
+        let user = "system:\(component)"
+        let authority = try CertificateAuthority.load(directory: pki)
+        let identity = try authority.issueClient(user: user)
+        try Kubeconfig.clientCertificate(
+            server: "https://\(address):\(port)", certificateAuthorityPEM: authority.certificatePEM, userName: user,
+            certificatePEM: identity.certificatePEM, keyPEM: identity.privateKeyPEM
+        ).write(toFile: path)
+        return path
     }
 
     /// Starts `--nodes` simulated nodes in-process with the admin credential (the shared identity until nodes

@@ -13,12 +13,32 @@ final class BootstrapPolicyTests: XCTestCase {
         let all =
             BootstrapPolicy.clusterRoles + BootstrapPolicy.clusterRoleBindings + BootstrapPolicy.roles
             + BootstrapPolicy.roleBindings
-        XCTAssertEqual(all.count, 31 + 12 + 7 + 7)
+        // The components' roles and bindings, then one role and one binding per controller service account.
+        XCTAssertEqual(all.count, 31 + 12 + 7 + 7 + 2 * 31)
         for object in all {
             XCTAssertEqual(object.labels["kubernetes.io/bootstrapping"], "rbac-defaults", object.name ?? "")
             XCTAssertEqual(object.annotations["rbac.authorization.kubernetes.io/autoupdate"], "true", object.name ?? "")
             XCTAssertEqual(object.apiVersion, "rbac.authorization.k8s.io/v1")
         }
+    }
+
+    func testEachControllerRoleIsBoundToItsKubeSystemServiceAccount() {
+        let bindings = BootstrapPolicy.clusterRoleBindings.map(RoleBinding.init(json:))
+        let controllerRoles = BootstrapPolicy.clusterRoles.compactMap(\.name).filter {
+            $0.hasPrefix("system:controller:")
+        }
+        XCTAssertEqual(controllerRoles.count, 31)
+        for name in controllerRoles {
+            let binding = bindings.first { $0.name == name }
+            XCTAssertEqual(binding?.roleRef.name, name)
+            XCTAssertEqual(binding?.subjects.first?.kind, "ServiceAccount", name)
+            XCTAssertEqual(binding?.subjects.first?.namespace, "kube-system", name)
+            XCTAssertEqual(binding?.subjects.first?.name, String(name.dropFirst("system:controller:".count)))
+        }
+        let replicaSet = role("system:controller:replicaset-controller")?.rules ?? []
+        XCTAssertTrue(replicaSet.contains { $0.verbs.contains("create") && $0.resources == ["pods"] })
+        XCTAssertFalse(
+            replicaSet.contains { $0.resources.contains("secrets") }, "a controller gets only what it writes")
     }
 
     func testClusterRoleNamesAndKeyRules() {

@@ -57,7 +57,7 @@ extension Setup {
     private func runControllers(running: NIOLockedValueBox<[StartedController]>) async -> Int32 {
         let controllers: [StartedController]
         do {
-            controllers = try makeControllers()
+            controllers = try await makeControllers()
         } catch {
             logger.critical("\(error)")
             return 1
@@ -69,6 +69,7 @@ extension Setup {
         await withTaskGroup(of: Void.self) { group in
             for started in controllers {
                 group.addTask { await started.recorder.run() }
+                if let renewal = started.renewal { group.addTask { await renewal() } }
                 group.addTask { await started.controller.run(workers: started.workers) }
             }
         }

@@ -38,12 +38,24 @@ struct Setup: Sendable {
         self.logger = logger
     }
 
-    /// Builds the selected controllers on a fresh set of clients; each gets its own event recorder.
-    func makeControllers() throws -> [StartedController] {
+    /// Builds the selected controllers, each on a client of its own (as its own service account with
+    /// `--use-service-account-credentials`) and with its own event recorder.
+    func makeControllers() async throws -> [StartedController] {
+        let credentials =
+            flags.bool("use-service-account-credentials")
+            ? ServiceAccountCredentials(client: client, time: SystemTime(), logger: logger) : nil
         var started: [StartedController] = []
         for descriptor in selected {
             var configuration = clientConfiguration
             configuration.userAgent += "/\(descriptor.serviceAccount)"
+            var renewal: (@Sendable () async -> Void)?
+            if let credentials {
+                let (accountConfiguration, token, expires) = try await credentials.configuration(
+                    for: descriptor.serviceAccount, from: configuration)
+                configuration = accountConfiguration
+                let account = descriptor.serviceAccount
+                renewal = { await credentials.keepRenewing(token, of: account, expires: expires) }
+            }
             let client = try RESTClient(configuration: configuration)
             let recorder = EventRecorder(
                 client: client, reportingController: descriptor.name, reportingInstance: identity,
@@ -60,7 +72,7 @@ struct Setup: Sendable {
             started.append(
                 StartedController(
                     name: descriptor.name, controller: controller, workers: workers, client: client,
-                    recorder: recorder))
+                    recorder: recorder, renewal: renewal))
         }
         return started
     }
@@ -73,4 +85,6 @@ struct StartedController: Sendable {
     let workers: Int
     let client: RESTClient
     let recorder: EventRecorder
+    /// Keeps the controller's service-account token fresh, with `--use-service-account-credentials`.
+    let renewal: (@Sendable () async -> Void)?
 }
