@@ -12,6 +12,17 @@ public final class TestCluster: @unchecked Sendable {
     private let process: Process
     private let logFile: URL
 
+    /// A kubeconfig for `user` with a client certificate from this cluster's CA (written once, then reused).
+    public func kubeconfig(forUser user: String, groups: [String] = []) throws -> String {
+        let path = directory.appendingPathComponent("\(user.replacingOccurrences(of: ":", with: "-")).kubeconfig").path
+        guard !FileManager.default.fileExists(atPath: path) else { return path }
+        try Kubeconfig.issued(
+            forUser: user, groups: groups, server: "https://\(address):\(port)",
+            authority: try CertificateAuthority.load(directory: directory.appendingPathComponent("pki").path)
+        ).write(toFile: path)
+        return path
+    }
+
     /// The build products folder that holds the test bundle and the executables.
     public static var productsDirectory: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()

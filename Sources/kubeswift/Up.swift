@@ -138,12 +138,9 @@ struct Up: AsyncParsableCommand {
     func componentKubeconfig(_ component: String, pki: String) throws -> String {
         let path = stateDir + "/\(component).kubeconfig"
         guard !FileManager.default.fileExists(atPath: path) else { return path }
-        let user = "system:\(component)"
-        let authority = try CertificateAuthority.load(directory: pki)
-        let identity = try authority.issueClient(user: user)
-        try Kubeconfig.clientCertificate(
-            server: "https://\(address):\(port)", certificateAuthorityPEM: authority.certificatePEM, userName: user,
-            certificatePEM: identity.certificatePEM, keyPEM: identity.privateKeyPEM
+        try Kubeconfig.issued(
+            forUser: "system:\(component)", server: "https://\(address):\(port)",
+            authority: try CertificateAuthority.load(directory: pki)
         ).write(toFile: path)
         return path
     }

@@ -54,6 +54,17 @@ extension Kubeconfig {
             contextName: contextName)
     }
 
+    /// A kubeconfig for `user` (in `groups`) with a fresh client certificate from `authority`, as a component
+    /// such as kube-scheduler or kube-controller-manager runs with.
+    public static func issued(
+        forUser user: String, groups: [String] = [], server: String, authority: CertificateAuthority
+    ) throws -> Kubeconfig {
+        let identity = try authority.issueClient(user: user, groups: groups)
+        return clientCertificate(
+            server: server, certificateAuthorityPEM: authority.certificatePEM, userName: user,
+            certificatePEM: identity.certificatePEM, keyPEM: identity.privateKeyPEM)
+    }
+
     /// The admin kubeconfig (`~/.kube/config` in the guide): user `admin` with `admin.pem` and
     /// `admin-key.pem` embedded, context `kubernetes`.
     public static func admin(
