@@ -42,11 +42,10 @@ extension NodeSimulator {
         if let existing = nodes.lister.get(name: name) {
             // As the kubelet reconciles an existing Node: its labels and annotations are set again, the rest of
             // the status follows in the next post.
+            let labels = template.labels.sorted { $0.key < $1.key }.map { (key: $0.key, value: JSON.string($0.value)) }
             let patch: JSON = [
                 "metadata": [
-                    "labels": .object(
-                        JSONObject(
-                            template.labels.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) })),
+                    "labels": .object(JSONObject(labels)),
                     "annotations": [SimulatorAnnotations.simulated: "true"],
                 ]
             ]

@@ -60,6 +60,7 @@ public final class NodeSimulator: Sendable {
     }
 
     /// Runs until the task is cancelled: starts the informers, registers the nodes, then heartbeats and syncs pods.
+    /// Call it once per simulator.
     public func run() async {
         _ = nodes.addEventHandler(
             ResourceEventHandler(

@@ -239,11 +239,9 @@ public struct PodStateMachine: Sendable, Hashable {
         if delay == .zero {
             restart(&container, at: time)
         } else {
-            container.state = .waiting(
-                reason: "CrashLoopBackOff",
-                message:
-                    "back-off \(delay.goDescription) restarting failed container=\(container.name) pod=\(podDescription)"
-            )
+            let message =
+                "back-off \(delay.goDescription) restarting failed container=\(container.name) pod=\(podDescription)"
+            container.state = .waiting(reason: "CrashLoopBackOff", message: message)
             container.restartAt = time.adding(delay)
         }
     }

@@ -70,3 +70,12 @@ final class PodAddressPoolTests: XCTestCase {
         XCTAssertThrowsError(try NodeSimulatorConfiguration.parseLabels("zone"))
     }
 }
+
+final class SimulatorAnnotationsTests: XCTestCase {
+    func testAKillRequestNamesItsContainerOrNone() {
+        XCTAssertNil(SimulatorAnnotations.container(ofKill: "@1733480000"))
+        XCTAssertNil(SimulatorAnnotations.container(ofKill: ""))
+        XCTAssertEqual(SimulatorAnnotations.container(ofKill: "web@1733480000"), "web")
+        XCTAssertEqual(SimulatorAnnotations.container(ofKill: "web"), "web")
+    }
+}
