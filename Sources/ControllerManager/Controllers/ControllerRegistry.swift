@@ -1,5 +1,10 @@
 /// Every controller this manager can run, in start-up order. A new controller is a file in this folder
 /// with a `descriptor`, and one line here.
 public enum ControllerRegistry {
-    public static let all: [ControllerDescriptor] = []
+    public static let all: [ControllerDescriptor] = [
+        JobController.descriptor,
+        CronJobController.descriptor,
+        TTLAfterFinishedController.descriptor,
+        PodGCController.descriptor,
+    ]
 }
