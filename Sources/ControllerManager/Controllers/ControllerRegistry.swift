@@ -6,5 +6,8 @@ public enum ControllerRegistry {
         CronJobController.descriptor,
         TTLAfterFinishedController.descriptor,
         PodGCController.descriptor,
+        ReplicaSetController.descriptor,
+        ReplicationManager.descriptor,
+        DeploymentController.descriptor,
     ]
 }
