@@ -71,12 +71,20 @@ final class AdmissionPluginTests: XCTestCase {
         let defaults = try AdmissionPlugins.select(admissionControl: nil, enable: nil, disable: nil)
         XCTAssertEqual(
             defaults.chain.plugins.map(\.name),
-            ["NamespaceLifecycle", "LimitRanger", "ServiceAccount", "ResourceQuota"])
+            [
+                "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "CertificateApproval",
+                "CertificateSigning", "CertificateSubjectRestriction", "ResourceQuota",
+            ])
         XCTAssertEqual(defaults.withoutEffect, [], "unimplemented default-on plugins are left out, not logged")
         let adjusted = try AdmissionPlugins.select(
             admissionControl: nil, enable: ["NamespaceExists", "AlwaysPullImages"],
             disable: ["ServiceAccount", "LimitRanger"])
-        XCTAssertEqual(adjusted.chain.plugins.map(\.name), ["NamespaceLifecycle", "NamespaceExists", "ResourceQuota"])
+        XCTAssertEqual(
+            adjusted.chain.plugins.map(\.name),
+            [
+                "NamespaceLifecycle", "NamespaceExists", "Priority", "CertificateApproval", "CertificateSigning",
+                "CertificateSubjectRestriction", "ResourceQuota",
+            ])
         XCTAssertTrue(adjusted.withoutEffect.contains("AlwaysPullImages"))
         // --admission-control names exactly the enabled set: no defaults come along.
         let exact = try AdmissionPlugins.select(admissionControl: ["ResourceQuota"], enable: nil, disable: nil)

@@ -14,6 +14,13 @@ extension ProtobufSchema {
         P discovery k8s.io.api.discovery.v1
         P policy k8s.io.api.policy.v1
         P autoscaling k8s.io.api.autoscaling.v1
+        P autoscalingv2 k8s.io.api.autoscaling.v2
+        P scheduling k8s.io.api.scheduling.v1
+        P certificates k8s.io.api.certificates.v1
+        P storage k8s.io.api.storage.v1
+        P node k8s.io.api.node.v1
+        P networking k8s.io.api.networking.v1
+        P admissionregistration k8s.io.api.admissionregistration.v1
         P authentication k8s.io.api.authentication.v1
         P authorization k8s.io.api.authorization.v1
         P meta k8s.io.apimachinery.pkg.apis.meta.v1
@@ -52,6 +59,23 @@ extension ProtobufSchema {
         K policy/v1 PodDisruptionBudget policy.PodDisruptionBudget
         K policy/v1 Eviction policy.Eviction
         K autoscaling/v1 Scale autoscaling.Scale
+        K v1 PodTemplate core.PodTemplate
+        K apps/v1 ControllerRevision apps.ControllerRevision
+        K autoscaling/v1 HorizontalPodAutoscaler autoscaling.HorizontalPodAutoscaler
+        K autoscaling/v2 HorizontalPodAutoscaler autoscalingv2.HorizontalPodAutoscaler
+        K scheduling.k8s.io/v1 PriorityClass scheduling.PriorityClass
+        K certificates.k8s.io/v1 CertificateSigningRequest certificates.CertificateSigningRequest
+        K storage.k8s.io/v1 StorageClass storage.StorageClass
+        K storage.k8s.io/v1 CSIDriver storage.CSIDriver
+        K storage.k8s.io/v1 CSINode storage.CSINode
+        K storage.k8s.io/v1 CSIStorageCapacity storage.CSIStorageCapacity
+        K storage.k8s.io/v1 VolumeAttachment storage.VolumeAttachment
+        K node.k8s.io/v1 RuntimeClass node.RuntimeClass
+        K networking.k8s.io/v1 Ingress networking.Ingress
+        K networking.k8s.io/v1 IngressClass networking.IngressClass
+        K networking.k8s.io/v1 NetworkPolicy networking.NetworkPolicy
+        K admissionregistration.k8s.io/v1 MutatingWebhookConfiguration admissionregistration.MutatingWebhookConfiguration
+        K admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration admissionregistration.ValidatingWebhookConfiguration
         K authentication.k8s.io/v1 TokenRequest authentication.TokenRequest
         K authentication.k8s.io/v1 SelfSubjectReview authentication.SelfSubjectReview
         K authentication.k8s.io/v1 TokenReview authentication.TokenReview
@@ -60,6 +84,34 @@ extension ProtobufSchema {
         K authorization.k8s.io/v1 LocalSubjectAccessReview authorization.LocalSubjectAccessReview
         K authorization.k8s.io/v1 SelfSubjectRulesReview authorization.SelfSubjectRulesReview
         K meta.k8s.io/v1 DeleteOptions meta.DeleteOptions
+        admissionregistration.MatchCondition
+         1,name,string 2,expression,string
+        admissionregistration.MutatingWebhook
+         1,name,string 2,clientConfig,admissionregistration.WebhookClientConfig
+         3,rules,admissionregistration.RuleWithOperations,r 4,failurePolicy,string
+         5,namespaceSelector,meta.LabelSelector 6,sideEffects,string 7,timeoutSeconds,int32
+         8,admissionReviewVersions,string,r 9,matchPolicy,string 10,reinvocationPolicy,string
+         11,objectSelector,meta.LabelSelector 12,matchConditions,admissionregistration.MatchCondition,r
+        admissionregistration.MutatingWebhookConfiguration
+         1,metadata,meta.ObjectMeta 2,webhooks,admissionregistration.MutatingWebhook,r
+        admissionregistration.Rule
+         1,apiGroups,string,r 2,apiVersions,string,r 3,resources,string,r 4,scope,string
+        admissionregistration.RuleWithOperations
+         1,operations,string,r 2,-,admissionregistration.Rule,i
+        admissionregistration.ServiceReference
+         1,namespace,string 2,name,string 3,path,string 4,port,int32
+        admissionregistration.ValidatingWebhook
+         1,name,string 2,clientConfig,admissionregistration.WebhookClientConfig
+         3,rules,admissionregistration.RuleWithOperations,r 4,failurePolicy,string
+         5,namespaceSelector,meta.LabelSelector 6,sideEffects,string 7,timeoutSeconds,int32
+         8,admissionReviewVersions,string,r 9,matchPolicy,string 10,objectSelector,meta.LabelSelector
+         11,matchConditions,admissionregistration.MatchCondition,r
+        admissionregistration.ValidatingWebhookConfiguration
+         1,metadata,meta.ObjectMeta 2,webhooks,admissionregistration.ValidatingWebhook,r
+        admissionregistration.WebhookClientConfig
+         1,service,admissionregistration.ServiceReference 2,caBundle,bytes,o 3,url,string
+        apps.ControllerRevision
+         1,metadata,meta.ObjectMeta 2,data,runtime.RawExtension 3,revision,int64
         apps.DaemonSet
          1,metadata,meta.ObjectMeta 2,spec,apps.DaemonSetSpec 3,status,apps.DaemonSetStatus
         apps.DaemonSetCondition
@@ -185,12 +237,78 @@ extension ProtobufSchema {
         authorization.SubjectRulesReviewStatus
          1,resourceRules,authorization.ResourceRule,r 2,nonResourceRules,authorization.NonResourceRule,r
          3,incomplete,bool 4,evaluationError,string,o
+        autoscaling.CrossVersionObjectReference
+         1,kind,string 2,name,string 3,apiVersion,string,o
+        autoscaling.HorizontalPodAutoscaler
+         1,metadata,meta.ObjectMeta 2,spec,autoscaling.HorizontalPodAutoscalerSpec
+         3,status,autoscaling.HorizontalPodAutoscalerStatus
+        autoscaling.HorizontalPodAutoscalerSpec
+         1,scaleTargetRef,autoscaling.CrossVersionObjectReference 2,minReplicas,int32 3,maxReplicas,int32
+         4,targetCPUUtilizationPercentage,int32
+        autoscaling.HorizontalPodAutoscalerStatus
+         1,observedGeneration,int64 2,lastScaleTime,meta.Time 3,currentReplicas,int32 4,desiredReplicas,int32
+         5,currentCPUUtilizationPercentage,int32
         autoscaling.Scale
          1,metadata,meta.ObjectMeta 2,spec,autoscaling.ScaleSpec 3,status,autoscaling.ScaleStatus
         autoscaling.ScaleSpec
          1,replicas,int32,o
         autoscaling.ScaleStatus
          1,replicas,int32 2,selector,string,o
+        autoscalingv2.ContainerResourceMetricSource
+         1,name,string 2,target,autoscalingv2.MetricTarget 3,container,string
+        autoscalingv2.ContainerResourceMetricStatus
+         1,name,string 2,current,autoscalingv2.MetricValueStatus 3,container,string
+        autoscalingv2.CrossVersionObjectReference
+         1,kind,string 2,name,string 3,apiVersion,string,o
+        autoscalingv2.ExternalMetricSource
+         1,metric,autoscalingv2.MetricIdentifier 2,target,autoscalingv2.MetricTarget
+        autoscalingv2.ExternalMetricStatus
+         1,metric,autoscalingv2.MetricIdentifier 2,current,autoscalingv2.MetricValueStatus
+        autoscalingv2.HPAScalingPolicy
+         1,type,string 2,value,int32 3,periodSeconds,int32
+        autoscalingv2.HPAScalingRules
+         1,selectPolicy,string 2,policies,autoscalingv2.HPAScalingPolicy,r 3,stabilizationWindowSeconds,int32
+        autoscalingv2.HorizontalPodAutoscaler
+         1,metadata,meta.ObjectMeta 2,spec,autoscalingv2.HorizontalPodAutoscalerSpec
+         3,status,autoscalingv2.HorizontalPodAutoscalerStatus
+        autoscalingv2.HorizontalPodAutoscalerBehavior
+         1,scaleUp,autoscalingv2.HPAScalingRules 2,scaleDown,autoscalingv2.HPAScalingRules
+        autoscalingv2.HorizontalPodAutoscalerCondition
+         1,type,string 2,status,string 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        autoscalingv2.HorizontalPodAutoscalerSpec
+         1,scaleTargetRef,autoscalingv2.CrossVersionObjectReference 2,minReplicas,int32 3,maxReplicas,int32
+         4,metrics,autoscalingv2.MetricSpec,r 5,behavior,autoscalingv2.HorizontalPodAutoscalerBehavior
+        autoscalingv2.HorizontalPodAutoscalerStatus
+         1,observedGeneration,int64 2,lastScaleTime,meta.Time 3,currentReplicas,int32,o 4,desiredReplicas,int32
+         5,currentMetrics,autoscalingv2.MetricStatus,r 6,conditions,autoscalingv2.HorizontalPodAutoscalerCondition,r
+        autoscalingv2.MetricIdentifier
+         1,name,string 2,selector,meta.LabelSelector
+        autoscalingv2.MetricSpec
+         1,type,string 2,object,autoscalingv2.ObjectMetricSource 3,pods,autoscalingv2.PodsMetricSource
+         4,resource,autoscalingv2.ResourceMetricSource 5,external,autoscalingv2.ExternalMetricSource
+         7,containerResource,autoscalingv2.ContainerResourceMetricSource
+        autoscalingv2.MetricStatus
+         1,type,string 2,object,autoscalingv2.ObjectMetricStatus 3,pods,autoscalingv2.PodsMetricStatus
+         4,resource,autoscalingv2.ResourceMetricStatus 5,external,autoscalingv2.ExternalMetricStatus
+         7,containerResource,autoscalingv2.ContainerResourceMetricStatus
+        autoscalingv2.MetricTarget
+         1,type,string 2,value,resource.Quantity 3,averageValue,resource.Quantity 4,averageUtilization,int32
+        autoscalingv2.MetricValueStatus
+         1,value,resource.Quantity 2,averageValue,resource.Quantity 3,averageUtilization,int32
+        autoscalingv2.ObjectMetricSource
+         1,describedObject,autoscalingv2.CrossVersionObjectReference 2,target,autoscalingv2.MetricTarget
+         3,metric,autoscalingv2.MetricIdentifier
+        autoscalingv2.ObjectMetricStatus
+         1,metric,autoscalingv2.MetricIdentifier 2,current,autoscalingv2.MetricValueStatus
+         3,describedObject,autoscalingv2.CrossVersionObjectReference
+        autoscalingv2.PodsMetricSource
+         1,metric,autoscalingv2.MetricIdentifier 2,target,autoscalingv2.MetricTarget
+        autoscalingv2.PodsMetricStatus
+         1,metric,autoscalingv2.MetricIdentifier 2,current,autoscalingv2.MetricValueStatus
+        autoscalingv2.ResourceMetricSource
+         1,name,string 2,target,autoscalingv2.MetricTarget
+        autoscalingv2.ResourceMetricStatus
+         1,name,string 2,current,autoscalingv2.MetricValueStatus
         batch.CronJob
          1,metadata,meta.ObjectMeta 2,spec,batch.CronJobSpec 3,status,batch.CronJobStatus
         batch.CronJobSpec
@@ -232,6 +350,18 @@ extension ProtobufSchema {
          1,succeededIndexes,string 2,succeededCount,int32
         batch.UncountedTerminatedPods
          1,succeeded,string,r 2,failed,string,r
+        certificates.CertificateSigningRequest
+         1,metadata,meta.ObjectMeta 2,spec,certificates.CertificateSigningRequestSpec
+         3,status,certificates.CertificateSigningRequestStatus
+        certificates.CertificateSigningRequestCondition
+         1,type,string 2,reason,string,o 3,message,string,o 4,lastUpdateTime,meta.Time 5,lastTransitionTime,meta.Time
+         6,status,string
+        certificates.CertificateSigningRequestSpec
+         1,request,bytes 2,username,string,o 3,uid,string,o 4,groups,string,r 5,usages,string,r
+         6,extra,map:string:certificates.ExtraValue 7,signerName,string 8,expirationSeconds,int32
+        certificates.CertificateSigningRequestStatus
+         1,conditions,certificates.CertificateSigningRequestCondition,r 2,certificate,bytes,o
+        certificates.ExtraValue =list
         coordination.Lease
          1,metadata,meta.ObjectMeta 2,spec,coordination.LeaseSpec
         coordination.LeaseSpec
@@ -589,6 +719,8 @@ extension ProtobufSchema {
          10,initContainerStatuses,core.ContainerStatus,r 11,nominatedNodeName,string,o 12,podIPs,core.PodIP,r
          13,ephemeralContainerStatuses,core.ContainerStatus,r 14,resize,string,o
          15,resourceClaimStatuses,core.PodResourceClaimStatus,r 16,hostIPs,core.HostIP,r
+        core.PodTemplate
+         1,metadata,meta.ObjectMeta 2,template,core.PodTemplateSpec
         core.PodTemplateSpec
          1,metadata,meta.ObjectMeta 2,spec,core.PodSpec
         core.PortStatus
@@ -709,6 +841,10 @@ extension ProtobufSchema {
          1,key,string 2,value,string,o 3,effect,string 4,timeAdded,meta.Time
         core.Toleration
          1,key,string,o 2,operator,string,o 3,value,string,o 4,effect,string,o 5,tolerationSeconds,int64
+        core.TopologySelectorLabelRequirement
+         1,key,string 2,values,string,r
+        core.TopologySelectorTerm
+         1,matchLabelExpressions,core.TopologySelectorLabelRequirement,r
         core.TopologySpreadConstraint
          1,maxSkew,int32 2,topologyKey,string 3,whenUnsatisfiable,string 4,labelSelector,meta.LabelSelector
          5,minDomains,int32 6,nodeAffinityPolicy,string 7,nodeTaintsPolicy,string 8,matchLabelKeys,string,r
@@ -805,6 +941,62 @@ extension ProtobufSchema {
         meta.Preconditions
          1,uid,string 2,resourceVersion,string
         meta.Time =time
+        networking.HTTPIngressPath
+         1,path,string,o 2,backend,networking.IngressBackend 3,pathType,string
+        networking.HTTPIngressRuleValue
+         1,paths,networking.HTTPIngressPath,r
+        networking.IPBlock
+         1,cidr,string 2,except,string,r
+        networking.Ingress
+         1,metadata,meta.ObjectMeta 2,spec,networking.IngressSpec 3,status,networking.IngressStatus
+        networking.IngressBackend
+         3,resource,core.TypedLocalObjectReference 4,service,networking.IngressServiceBackend
+        networking.IngressClass
+         1,metadata,meta.ObjectMeta 2,spec,networking.IngressClassSpec
+        networking.IngressClassParametersReference
+         1,apiGroup,string 2,kind,string 3,name,string 4,scope,string 5,namespace,string
+        networking.IngressClassSpec
+         1,controller,string,o 2,parameters,networking.IngressClassParametersReference
+        networking.IngressLoadBalancerIngress
+         1,ip,string,o 2,hostname,string,o 4,ports,networking.IngressPortStatus,r
+        networking.IngressLoadBalancerStatus
+         1,ingress,networking.IngressLoadBalancerIngress,r
+        networking.IngressPortStatus
+         1,port,int32 2,protocol,string 3,error,string
+        networking.IngressRule
+         1,host,string,o 2,-,networking.IngressRuleValue,i
+        networking.IngressRuleValue
+         1,http,networking.HTTPIngressRuleValue
+        networking.IngressServiceBackend
+         1,name,string 2,port,networking.ServiceBackendPort
+        networking.IngressSpec
+         1,defaultBackend,networking.IngressBackend 2,tls,networking.IngressTLS,r 3,rules,networking.IngressRule,r
+         4,ingressClassName,string
+        networking.IngressStatus
+         1,loadBalancer,networking.IngressLoadBalancerStatus
+        networking.IngressTLS
+         1,hosts,string,r 2,secretName,string,o
+        networking.NetworkPolicy
+         1,metadata,meta.ObjectMeta 2,spec,networking.NetworkPolicySpec
+        networking.NetworkPolicyEgressRule
+         1,ports,networking.NetworkPolicyPort,r 2,to,networking.NetworkPolicyPeer,r
+        networking.NetworkPolicyIngressRule
+         1,ports,networking.NetworkPolicyPort,r 2,from,networking.NetworkPolicyPeer,r
+        networking.NetworkPolicyPeer
+         1,podSelector,meta.LabelSelector 2,namespaceSelector,meta.LabelSelector 3,ipBlock,networking.IPBlock
+        networking.NetworkPolicyPort
+         1,protocol,string 2,port,intstr.IntOrString 3,endPort,int32
+        networking.NetworkPolicySpec
+         1,podSelector,meta.LabelSelector 2,ingress,networking.NetworkPolicyIngressRule,r
+         3,egress,networking.NetworkPolicyEgressRule,r 4,policyTypes,string,r
+        networking.ServiceBackendPort
+         1,name,string,o 2,number,int32,o
+        node.Overhead
+         1,podFixed,map:string:resource.Quantity
+        node.RuntimeClass
+         1,metadata,meta.ObjectMeta 2,handler,string 3,overhead,node.Overhead 4,scheduling,node.Scheduling
+        node.Scheduling
+         1,nodeSelector,map:string:string 2,tolerations,core.Toleration,r
         policy.Eviction
          1,metadata,meta.ObjectMeta 2,deleteOptions,meta.DeleteOptions
         policy.PodDisruptionBudget
@@ -832,5 +1024,42 @@ extension ProtobufSchema {
         rbac.Subject
          1,kind,string 2,apiGroup,string,o 3,name,string 4,namespace,string,o
         resource.Quantity =quantity
+        runtime.RawExtension =rawextension
+        scheduling.PriorityClass
+         1,metadata,meta.ObjectMeta 2,value,int32 3,globalDefault,bool,o 4,description,string,o
+         5,preemptionPolicy,string
+        storage.CSIDriver
+         1,metadata,meta.ObjectMeta 2,spec,storage.CSIDriverSpec
+        storage.CSIDriverSpec
+         1,attachRequired,bool 2,podInfoOnMount,bool 3,volumeLifecycleModes,string,r 4,storageCapacity,bool
+         5,fsGroupPolicy,string 6,tokenRequests,storage.TokenRequest,r 7,requiresRepublish,bool 8,seLinuxMount,bool
+        storage.CSINode
+         1,metadata,meta.ObjectMeta 2,spec,storage.CSINodeSpec
+        storage.CSINodeDriver
+         1,name,string 2,nodeID,string 3,topologyKeys,string,r 4,allocatable,storage.VolumeNodeResources
+        storage.CSINodeSpec
+         1,drivers,storage.CSINodeDriver,r
+        storage.CSIStorageCapacity
+         1,metadata,meta.ObjectMeta 2,nodeTopology,meta.LabelSelector 3,storageClassName,string
+         4,capacity,resource.Quantity 5,maximumVolumeSize,resource.Quantity
+        storage.StorageClass
+         1,metadata,meta.ObjectMeta 2,provisioner,string 3,parameters,map:string:string 4,reclaimPolicy,string
+         5,mountOptions,string,r 6,allowVolumeExpansion,bool 7,volumeBindingMode,string
+         8,allowedTopologies,core.TopologySelectorTerm,r
+        storage.TokenRequest
+         1,audience,string 2,expirationSeconds,int64
+        storage.VolumeAttachment
+         1,metadata,meta.ObjectMeta 2,spec,storage.VolumeAttachmentSpec 3,status,storage.VolumeAttachmentStatus
+        storage.VolumeAttachmentSource
+         1,persistentVolumeName,string 2,inlineVolumeSpec,core.PersistentVolumeSpec
+        storage.VolumeAttachmentSpec
+         1,attacher,string 2,source,storage.VolumeAttachmentSource 3,nodeName,string
+        storage.VolumeAttachmentStatus
+         1,attached,bool 2,attachmentMetadata,map:string:string 3,attachError,storage.VolumeError
+         4,detachError,storage.VolumeError
+        storage.VolumeError
+         1,time,meta.Time 2,message,string,o
+        storage.VolumeNodeResources
+         1,count,int32
         """
 }

@@ -126,13 +126,15 @@ struct CertificateSigningRequestStrategy: Strategy {
         (object["status"]?["conditions"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == type }
     }
 
-    /// Conditions with their timestamps filled as upstream fills them: an unchanged condition keeps its
-    /// transition time, a new or changed one takes now.
+    /// Conditions with their status defaulted and their timestamps filled as upstream fills them: an unchanged
+    /// condition keeps its transition time, a new or changed one takes now.
     static func stamped(_ conditions: [JSON], old: JSON) -> [JSON] {
         let now = Timestamp.now()
         let previous = old["status"]?["conditions"]?.arrayValue ?? []
         return conditions.map { condition in
             var condition = condition
+            // v1 defaults a condition's status to True, whichever subresource wrote it.
+            if (condition["status"]?.stringValue ?? "").isEmpty { condition["status"] = "True" }
             if (condition["lastUpdateTime"]?.stringValue ?? "").isEmpty { condition["lastUpdateTime"] = .string(now) }
             if (condition["lastTransitionTime"]?.stringValue ?? "").isEmpty {
                 let same = previous.first {
