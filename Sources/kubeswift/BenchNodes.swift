@@ -46,15 +46,22 @@ struct BenchNodes: AsyncParsableCommand {
         var options = GuideCertificates.Options()
         options.apiServerIPAddresses = [address, "10.254.0.1"]
         let certificates = try GuideCertificates.write(directory: pki, options: options)
-        let cluster = try await BenchCluster(
-            apiServerPath: apiServerPath, address: address, pki: pki, certificates: certificates,
-            directory: directory + "/cluster", connections: 1)
-        let task = Task { try await measure(cluster: cluster, directory: directory + "/cluster") }
+        // Ctrl-C cancels the run; the measurement gives up and the API server is stopped.
+        let task = Task {
+            let cluster = try await BenchCluster(
+                apiServerPath: apiServerPath, address: address, pki: pki, certificates: certificates,
+                directory: directory + "/cluster", connections: 1)
+            do {
+                try await measure(cluster: cluster, directory: directory + "/cluster")
+            } catch {
+                await cluster.stop()
+                throw error
+            }
+            await cluster.stop()
+        }
         let signals = SignalWatcher { task.cancel() }
         defer { signals.cancel() }
-        let result = await task.result
-        await cluster.stop()
-        try result.get()
+        try await task.value
     }
 
     private func measure(cluster: BenchCluster, directory: String) async throws {
