@@ -9,5 +9,7 @@ public enum ControllerRegistry {
         ReplicaSetController.descriptor,
         ReplicationManager.descriptor,
         DeploymentController.descriptor,
+        GarbageCollectorController.descriptor,
+        NamespaceController.descriptor,
     ]
 }
