@@ -153,6 +153,8 @@ let package = Package(
                 "Client", "APIMachinery", "Component", "Operations",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: upcoming
         ),
@@ -227,7 +229,12 @@ let package = Package(
             swiftSettings: upcoming),
         .testTarget(
             name: "ControllerManagerTests",
-            dependencies: ["ControllerManager", "Client", "APIMachinery", "Component", "TestSupport"],
+            dependencies: [
+                "ControllerManager", "Client", "APIMachinery", "Component", "TestSupport", "Operations", "APIServer",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",

@@ -9,6 +9,11 @@ public enum ControllerRegistry {
         ReplicaSetController.descriptor,
         ReplicationManager.descriptor,
         DeploymentController.descriptor,
+        CertificateSigningController.descriptor,
+        CertificateApprovingController.descriptor,
+        CertificateCleanerController.descriptor,
+        BootstrapSignerController.descriptor,
+        TokenCleanerController.descriptor,
         GarbageCollectorController.descriptor,
         NamespaceController.descriptor,
     ]
