@@ -94,6 +94,7 @@ public final class NodeSimulator: Sendable {
             Statistics(
                 registeredNodes: state.nodes.values.filter(\.registered).count,
                 stoppedNodes: state.nodes.values.filter(\.stopped).count, pods: state.pods.count,
+                runningPods: state.pods.values.reduce(0) { $0 + ($1.machine.phase == .running ? 1 : 0) },
                 requests: state.requests, failures: state.failures)
         }
     }
@@ -104,6 +105,8 @@ public final class NodeSimulator: Sendable {
         public var stoppedNodes: Int
         /// Pods the simulator is running (or stopping).
         public var pods: Int
+        /// Of those, the pods in phase Running.
+        public var runningPods: Int
         /// Writes sent, by what they were: `lease`, `node-status`, `node-create`, `pod-status`, `pod-delete`.
         public var requests: [String: Int]
         public var failures: Int

@@ -16,6 +16,9 @@ struct BenchNodes: AsyncParsableCommand {
     @Option(help: "How many nodes to simulate.")
     var nodes: Int = 1_000
 
+    @Option(help: "Pods to create bound round-robin to the nodes (no scheduler) before the idle window.")
+    var pods: Int = 0
+
     @Option(help: "Seconds to wait after registration before measuring (lets the first heartbeats spread out).")
     var settle: Int = 15
 
@@ -29,9 +32,10 @@ struct BenchNodes: AsyncParsableCommand {
     var apiserver: String?
 
     func validate() throws {
-        guard nodes > 0, nodes <= SimulatedNetwork.maximumNodes, settle >= 0, window > 0 else {
+        guard nodes > 0, nodes <= SimulatedNetwork.maximumNodes, settle >= 0, window > 0, pods >= 0 else {
             throw ValidationError("--nodes must be 1…\(SimulatedNetwork.maximumNodes), --window positive")
         }
+        guard pods <= nodes * 110 else { throw ValidationError("--pods must fit 110 pods per node") }
         guard address.hasPrefix("127.") else { throw ValidationError("--address must be a 127.0.0.0/8 address") }
     }
 
@@ -50,7 +54,7 @@ struct BenchNodes: AsyncParsableCommand {
         let task = Task {
             let cluster = try await BenchCluster(
                 apiServerPath: apiServerPath, address: address, pki: pki, certificates: certificates,
-                directory: directory + "/cluster", connections: 1)
+                directory: directory + "/cluster", connections: 4)
             do {
                 try await measure(cluster: cluster, directory: directory + "/cluster")
             } catch {
@@ -80,6 +84,7 @@ struct BenchNodes: AsyncParsableCommand {
         }
         let registration = ContinuousClock.now - started
         print("  registered:           \(nodes) nodes in \(format(registration.seconds, 2)) s")
+        if pods > 0 { try await runPods(on: cluster, simulator: simulator) }
         try await Task.sleep(for: .seconds(settle))
 
         let before = simulator.statistics.requests
@@ -106,6 +111,34 @@ struct BenchNodes: AsyncParsableCommand {
         simulation.cancel()
         await simulation.value
         await client.shutdown()
+    }
+}
+
+extension BenchNodes {
+    /// Creates `--pods` pods already bound to the nodes, 64 at a time, and waits until the nodes report them all
+    /// Running.
+    fileprivate func runPods(on cluster: BenchCluster, simulator: NodeSimulator) async throws {
+        let client = ResourceClient<Pod>(client: cluster.client, namespace: "default")
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<pods {
+                if index >= 64 { try await group.next() }
+                let pod = Pod(
+                    metadata: ObjectMeta(name: "bench-\(index)", namespace: "default"),
+                    spec: PodSpec(
+                        containers: [Container(name: "c", image: "nginx")], nodeName: "sim-\(index % nodes)"))
+                group.addTask { _ = try await client.create(pod) }
+            }
+            try await group.waitForAll()
+        }
+        let created = ContinuousClock.now - started
+        while simulator.statistics.runningPods < pods {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let running = ContinuousClock.now - started
+        print(
+            "  pods:                 \(pods) created in \(format(created.seconds, 1)) s, all Running after "
+                + "\(format(running.seconds, 1)) s (\(format(Double(pods) / running.seconds, 0)) pods/s)")
     }
 }
 
