@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import XCTest
 
 /// `kubeswift up`, as a new user runs it: prints the KUBECONFIG line, serves kubectl, stops on Ctrl-C,
@@ -71,6 +71,27 @@ final class KubeswiftUpTests: XCTestCase {
         var result = try TestCluster.run(TestCluster.kubectlPath, [kubeconfig, "create", "namespace", "kept"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let caBefore = try String(contentsOfFile: state + "/pki/ca.pem", encoding: .utf8)
+
+        // The whole control plane runs: the controller-manager makes a Deployment's ReplicaSet and pods, the
+        // scheduler binds them to the simulated nodes, which run them, and a Job's `sleep 1` completes.
+        result = try TestCluster.run(
+            TestCluster.kubectlPath, [kubeconfig, "create", "deployment", "web", "--image=nginx", "--replicas=3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try TestCluster.run(
+            TestCluster.kubectlPath, [kubeconfig, "rollout", "status", "deployment/web", "--timeout=60s"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("successfully rolled out"), result.stdout)
+        result = try TestCluster.run(
+            TestCluster.kubectlPath,
+            [kubeconfig, "get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.phase}"])
+        XCTAssertEqual(result.stdout, "Running Running Running", result.stderr)
+        result = try TestCluster.run(
+            TestCluster.kubectlPath, [kubeconfig, "create", "job", "once", "--image=busybox", "--", "sleep", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try TestCluster.run(
+            TestCluster.kubectlPath,
+            [kubeconfig, "wait", "--for=condition=complete", "job/once", "--timeout=60s"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
 
         kill(first.processIdentifier, SIGINT)
         XCTAssertNoThrow(try firstOutput.line(containing: "KubeSwift control plane stopped."))

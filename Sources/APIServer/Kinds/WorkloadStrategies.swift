@@ -1,4 +1,5 @@
 import APIMachinery
+import Foundation
 
 /// Deployments, ReplicaSets, StatefulSets, DaemonSets, ReplicationControllers, Jobs and CronJobs share
 /// one shape: a selector, a pod template, and a status written by controllers.
@@ -156,6 +157,15 @@ struct WorkloadStrategy: Strategy {
         }
     }
 
+    /// Upstream's Duration column: from start to completion, or to now while the job runs; empty before it starts.
+    static func jobDuration(_ status: JSON?) -> String {
+        guard let start = status?["startTime"]?.stringValue.flatMap(Timestamp.parse) else { return "" }
+        let end =
+            status?["completionTime"]?.stringValue.flatMap(Timestamp.parse)
+            ?? Int64(Date().timeIntervalSince1970)
+        return Timestamp.humanDuration(seconds: max(end - start, 0))
+    }
+
     func cells(_ object: JSON) -> [JSON] {
         let spec = object["spec"]
         let status = object["status"]
@@ -202,7 +212,8 @@ struct WorkloadStrategy: Strategy {
                 complete
                 ? "Complete" : failed ? "Failed" : (spec?["suspend"]?.boolValue == true ? "Suspended" : "Running")
             return [
-                Cells.name(object), .string(state), .string("\(succeeded)/\(completions)"), .string(""),
+                Cells.name(object), .string(state), .string("\(succeeded)/\(completions)"),
+                .string(Self.jobDuration(status)),
                 Cells.age(object), names, images, selector,
             ]
         case .cronJob:

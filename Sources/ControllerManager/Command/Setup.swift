@@ -49,7 +49,8 @@ struct Setup: Sendable {
             var configuration = clientConfiguration
             configuration.userAgent += "/\(descriptor.serviceAccount)"
             var renewal: (@Sendable () async -> Void)?
-            if let credentials {
+            // A controller without an account of its own (the token controller) acts as the manager, as upstream's.
+            if let credentials, !descriptor.serviceAccount.isEmpty {
                 let (accountConfiguration, token, expires) = try await credentials.configuration(
                     for: descriptor.serviceAccount, from: configuration)
                 configuration = accountConfiguration

@@ -18,7 +18,8 @@ public struct ControllerDescriptor: Sendable {
     public let aliases: [String]
     /// Whether `*` in `--controllers` includes it.
     public let enabledByDefault: Bool
-    /// The `kube-system` service account it acts as with `--use-service-account-credentials`.
+    /// The `kube-system` service account it acts as with `--use-service-account-credentials`; empty for a
+    /// controller that always acts with the manager's own credentials.
     public let serviceAccount: String
     /// Its flags (`--concurrent-…-syncs` and the like); the command accepts the union of every controller's.
     public let flags: [FlagDefinition]
