@@ -2,6 +2,11 @@
 /// with a `descriptor`, and one line here.
 public enum ControllerRegistry {
     public static let all: [ControllerDescriptor] = [
+        EndpointsController.descriptor,
+        EndpointSliceController.descriptor,
+        ServiceAccountsController.descriptor,
+        RootCACertificatePublisher.descriptor,
+        TokensController.descriptor,
         JobController.descriptor,
         CronJobController.descriptor,
         TTLAfterFinishedController.descriptor,
