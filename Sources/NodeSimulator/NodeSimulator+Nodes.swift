@@ -23,7 +23,10 @@ extension NodeSimulator {
             requeue(.node(name), at: min(next.nextLease, next.nextStatus))
             return true
         } catch {
-            logger.warning("node sync failed", metadata: ["node": "\(name)", "error": "\(error)"])
+            // A sync cut short by the simulator stopping is no failure worth a word.
+            if !Task.isCancelled {
+                logger.warning("node sync failed", metadata: ["node": "\(name)", "error": "\(error)"])
+            }
             return false
         }
     }
@@ -82,7 +85,7 @@ extension NodeSimulator {
             state.nodes[name]?.nextLease = schedule.firstLeaseRenewal(index: template.index, count: count, start: now)
         }
         requeue(.node(name), at: now)
-        for pod in pods.lister.list() where pod.spec.nodeName == name { queue.add(.pod(pod.key)) }
+        enqueuePods(onNode: name)
     }
 
     /// Posts the node's whole status (conditions with a fresh heartbeat) with a merge patch of `status`, as the
@@ -177,7 +180,7 @@ extension NodeSimulator {
         logger.info(started ? "node started" : "node stopped", metadata: ["node": "\(name)"])
         if started {
             queue.add(.node(name))
-            for pod in pods.lister.list() where pod.spec.nodeName == name { queue.add(.pod(pod.key)) }
+            enqueuePods(onNode: name)
         }
     }
 

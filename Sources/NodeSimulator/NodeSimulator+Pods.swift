@@ -38,7 +38,9 @@ extension NodeSimulator {
         do {
             try await report(pod, record: record)
         } catch {
-            logger.warning("pod status update failed", metadata: ["pod": "\(key)", "error": "\(error)"])
+            if !Task.isCancelled {
+                logger.warning("pod status update failed", metadata: ["pod": "\(key)", "error": "\(error)"])
+            }
             return false
         }
         if let deadline = record.machine.nextDeadline { requeue(.pod(key), at: deadline) }
@@ -84,7 +86,9 @@ extension NodeSimulator {
     /// may not have brought that write back yet).
     private func report(_ pod: Pod, record: PodRecord) async throws {
         let status = record.machine.status(merging: pod.status, hostIP: record.hostIP, podIP: record.podIP)
-        guard status != pod.status, status != record.lastReported else { return }
+        // A hash, not the status, is kept per pod: a collision would cost one skipped write in 2^64.
+        let reported = status.hashValue
+        guard status != pod.status, reported != record.lastReported else { return }
         var updated = pod
         updated.status = status
         let client = try await credentials.client(forNode: record.node)
@@ -95,7 +99,7 @@ extension NodeSimulator {
         }
         count("pod-status")
         state.withLockedValue { state in
-            if state.pods[pod.key]?.machine.uid == record.machine.uid { state.pods[pod.key]?.lastReported = status }
+            if state.pods[pod.key]?.machine.uid == record.machine.uid { state.pods[pod.key]?.lastReported = reported }
         }
     }
 
@@ -109,7 +113,9 @@ extension NodeSimulator {
         do {
             try await report(pod, record: record)
         } catch {
-            logger.warning("pod status update failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
+            if !Task.isCancelled {
+                logger.warning("pod status update failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
+            }
             return false
         }
         guard await deleteForGood(pod, node: record.node) else { return false }
@@ -130,7 +136,9 @@ extension NodeSimulator {
         } catch let error as StatusError where error.statusReason == .notFound || error.statusReason == .conflict {
             // Gone already, or a new pod took the name: nothing of ours is left to delete.
         } catch {
-            logger.warning("pod deletion failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
+            if !Task.isCancelled {
+                logger.warning("pod deletion failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
+            }
             return false
         }
         return true

@@ -45,6 +45,8 @@ public final class NodeSimulator: Sendable {
         informers = SharedInformerFactory(client: client, time: time, logger: logger)
         // Every pod bound to some node: a field selector per node would cost a watch per node.
         pods = informers.informer(for: Pod.self, scope: ListScope(fieldSelector: "spec.nodeName!="))
+        // The factory is the simulator's own, so the index cannot exist already.
+        try? pods.indexer.addIndexers([Self.nodeIndex: { [$0.spec.nodeName ?? ""] }])
         nodes = informers.informer(for: Node.self)
         queue = RateLimitingQueue(
             name: "node-simulator",
@@ -143,6 +145,14 @@ public final class NodeSimulator: Sendable {
         state.withLockedValue { $0.requests[request, default: 0] += 1 }
     }
 
+    /// The pod cache's index by `spec.nodeName`.
+    static let nodeIndex = "spec.nodeName"
+
+    /// Queues every cached pod bound to node `name` (a node registering or starting again).
+    func enqueuePods(onNode name: String) {
+        for key in (try? pods.indexer.indexKeys(Self.nodeIndex, name)) ?? [] { queue.add(.pod(key)) }
+    }
+
     private func enqueue(_ pod: Pod) {
         guard let node = pod.spec.nodeName, nodeNames.contains(node) else { return }
         queue.add(.pod(pod.key))
@@ -192,7 +202,7 @@ struct PodRecord: Sendable {
     let hostIP: String
     /// The last kill request acted on (or already present when the pod was first seen).
     var killRequest: String?
-    /// The status last sent and the resourceVersion it was computed from, to skip rewriting it.
-    var lastReported: PodStatus?
+    /// The hash of the status last sent, to skip rewriting it before the informer brings that write back.
+    var lastReported: Int?
     var deleteSent = false
 }
