@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import XCTest
 
 /// Admission through the real binary with the guide's `--admission-control` list, driven by kubectl.
@@ -168,7 +168,9 @@ final class AdmissionEndToEndTests: XCTestCase {
         XCTAssertEqual(
             expectSuccess(try plain.kubectl(["get", "pod", "bare", "-o", "jsonpath={.spec.volumes}"])), "")
         XCTAssertTrue(
-            plain.log.contains("Loaded admission plugins in order: NamespaceLifecycle,LimitRanger,ResourceQuota"),
+            plain.log.contains(
+                "Loaded admission plugins in order: NamespaceLifecycle,LimitRanger,Priority,CertificateApproval,CertificateSigning,CertificateSubjectRestriction,ResourceQuota"
+            ),
             plain.log)
         plain.stop()
 
