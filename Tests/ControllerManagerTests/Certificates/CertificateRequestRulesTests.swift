@@ -61,6 +61,10 @@ final class CertificateRequestRulesTests: XCTestCase {
                 "apiserver client, server usage", user, Rules.kubeAPIServerClientSigner,
                 ["client auth", "server auth", "code signing"], "invalid usage for client certificate: server auth"
             ),
+            (
+                "apiserver client, no client auth", user, Rules.kubeAPIServerClientSigner, ["digital signature"],
+                "missing required usage for client certificate: client auth"
+            ),
             ("legacy unknown signs anything", user, Rules.legacyUnknownSigner, ["code signing"], nil),
         ]
         for (name, facts, signer, usages, expected) in cases {

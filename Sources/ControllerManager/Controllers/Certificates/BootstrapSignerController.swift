@@ -1,6 +1,5 @@
 import APIMachinery
 import Client
-import Component
 import Foundation
 
 /// Upstream's `bootstrapsigner`: keeps the `cluster-info` ConfigMap in kube-public signed with every bootstrap

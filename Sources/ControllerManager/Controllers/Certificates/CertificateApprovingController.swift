@@ -1,6 +1,5 @@
 import APIMachinery
 import Client
-import Component
 import Foundation
 
 /// Upstream's `csrapproving`: approves kubelet client certificate requests (`kubernetes.io/kube-apiserver-client-kubelet`)
@@ -114,7 +113,7 @@ final class CertificateApprovingController: Controller {
         }
         spec["resourceAttributes"] = [
             "group": "certificates.k8s.io", "resource": "certificatesigningrequests", "verb": "create",
-            "subresource": .string(subresource), "version": "*",
+            "subresource": .string(subresource),
         ]
         return [
             "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": .object(spec),

@@ -1,6 +1,5 @@
 import APIMachinery
 import Client
-import Component
 import Foundation
 
 /// Upstream's `csrcleaner`: every hour, deletes requests that are done with — issued more than an hour after

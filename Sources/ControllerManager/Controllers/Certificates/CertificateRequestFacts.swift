@@ -126,9 +126,10 @@ enum CertificateRequestRules {
         case kubeletServingSigner: return kubeletServingProblem(facts, usages: Set(usages))
         case kubeAPIServerClientSigner:
             // Upstream checks usages in the request's order and names the first it does not allow.
-            return usages.first { !kubeAPIServerClientUsages.contains($0) }.map {
-                "invalid usage for client certificate: \($0)"
+            if let invalid = usages.first(where: { !kubeAPIServerClientUsages.contains($0) }) {
+                return "invalid usage for client certificate: \(invalid)"
             }
+            return usages.contains("client auth") ? nil : "missing required usage for client certificate: client auth"
         default:
             // legacy-unknown signs anything, as upstream keeps it for compatibility.
             return nil

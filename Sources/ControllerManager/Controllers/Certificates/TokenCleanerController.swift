@@ -1,6 +1,5 @@
 import APIMachinery
 import Client
-import Component
 import Foundation
 
 /// Upstream's `tokencleaner`: deletes bootstrap-token Secrets in kube-system once their `expiration` has passed,
