@@ -13,7 +13,9 @@ struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
 
     init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let prefix = Int(parts[1]), String(prefix) == parts[1] else { return nil }
+        guard parts.count == 2, !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+            let prefix = Int(parts[1])
+        else { return nil }
         guard let (value, v6) = Self.parseAddress(String(parts[0])), prefix >= 0, prefix <= (v6 ? 128 : 32)
         else { return nil }
         self.init(address: value, prefixLength: prefix, isIPv6: v6)

@@ -114,11 +114,12 @@ public final class NodeIPAMController: Controller {
         let texts = cidrs.map(\.description)
         let nodes = ResourceClient<Node>(client: client)
         do {
-            let current = try await nodes.get(node.name)
+            let current = try await nodes.get(node.key.name)
             if current.spec.podCIDRs == texts { return }
             guard current.spec.podCIDRs.isEmpty else {
                 logger.error(
-                    "Node \(node.name) already has a CIDR allocated \(current.spec.podCIDRs). Releasing the new one.")
+                    "Node \(node.key.name) already has a CIDR allocated \(current.spec.podCIDRs). Releasing the new one."
+                )
                 releaseAll(cidrs)
                 return
             }
@@ -126,12 +127,12 @@ public final class NodeIPAMController: Controller {
                 "metadata": ["uid": .string(current.metadata.uid ?? "")],
                 "spec": ["podCIDR": .string(texts[0]), "podCIDRs": .array(texts.map { .string($0) })],
             ]
-            _ = try await nodes.patch(node.name, patch)
-            logger.info("Set node \(node.name) PodCIDR to \(texts)")
+            _ = try await nodes.patch(node.key.name, patch)
+            logger.info("Set node \(node.key.name) PodCIDR to \(texts)")
         } catch {
             recorder.eventf(
                 regarding: ObjectReference(to: node), type: .normal, reason: "CIDRAssignmentFailed", action: "Allocate",
-                note: "Node \(node.name) status is now: CIDRAssignmentFailed")
+                note: "Node \(node.key.name) status is now: CIDRAssignmentFailed")
             releaseAll(cidrs)
             throw error
         }
@@ -145,7 +146,7 @@ public final class NodeIPAMController: Controller {
                     do {
                         try sets[index].occupy(cidr)
                     } catch {
-                        logger.error("failed to mark cidr \(text) of node \(node.name) as occupied: \(error)")
+                        logger.error("failed to mark cidr \(text) of node \(node.key.name) as occupied: \(error)")
                     }
                 }
             }
@@ -171,7 +172,7 @@ public final class NodeIPAMController: Controller {
                     do {
                         try sets[index].release(cidr)
                     } catch {
-                        logger.error("failed to release cidr \(text) of node \(node.name): \(error)")
+                        logger.error("failed to release cidr \(text) of node \(node.key.name): \(error)")
                     }
                 }
             }

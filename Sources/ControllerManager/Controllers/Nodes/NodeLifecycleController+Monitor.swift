@@ -16,12 +16,13 @@ extension NodeLifecycleController {
         let (added, deleted) = classify(all)
         for node in added {
             writes.nodeEvent(
-                node, reason: "RegisteredNode", action: "Register", note: "Registered Node \(node.name) in Controller")
+                node, reason: "RegisteredNode", action: "Register",
+                note: "Registered Node \(node.key.name) in Controller")
             await markNodeAsReachable(node)
         }
         for node in deleted {
             writes.nodeEvent(
-                node, reason: "RemovingNode", action: "Remove", note: "Removing Node \(node.name) from Controller")
+                node, reason: "RemovingNode", action: "Remove", note: "Removing Node \(node.key.name) from Controller")
         }
 
         var conditionsByZone: [String: [NodeCondition?]] = [:]
@@ -31,7 +32,7 @@ extension NodeLifecycleController {
                 conditionsByZone[zoneKey(of: node), default: []].append(result.currentReady)
             }
             guard let current = result.currentReady else {
-                _ = state.withLockedValue { $0.nodesToRetry.remove(node.name) }
+                _ = state.withLockedValue { $0.nodesToRetry.remove(node.key.name) }
                 continue
             }
             await processTaintBasedEviction(node, observedReady: result.observedReady)
@@ -39,19 +40,20 @@ extension NodeLifecycleController {
             if justWentDown {
                 writes.nodeEvent(
                     node, reason: "NodeNotReady", action: "StatusChange",
-                    note: "Node \(node.name) status is now: NodeNotReady")
+                    note: "Node \(node.key.name) status is now: NodeNotReady")
             }
-            let needsRetry = state.withLockedValue { $0.nodesToRetry.contains(node.name) }
+            let needsRetry = state.withLockedValue { $0.nodesToRetry.contains(node.key.name) }
             if justWentDown || (needsRetry && result.observedReady.status != "True") {
                 do {
-                    try await writes.markPodsNotReady(pods(on: node.name), nodeName: node.name)
+                    try await writes.markPodsNotReady(pods(on: node.key.name), nodeName: node.key.name)
                 } catch {
-                    logger.info("unable to mark all pods NotReady on node \(node.name): \(error); queuing for retry")
-                    _ = state.withLockedValue { $0.nodesToRetry.insert(node.name) }
+                    logger.info(
+                        "unable to mark all pods NotReady on node \(node.key.name): \(error); queuing for retry")
+                    _ = state.withLockedValue { $0.nodesToRetry.insert(node.key.name) }
                     continue
                 }
             }
-            _ = state.withLockedValue { $0.nodesToRetry.remove(node.name) }
+            _ = state.withLockedValue { $0.nodesToRetry.remove(node.key.name) }
         }
         await handleDisruption(conditionsByZone, nodes: all)
     }
@@ -63,18 +65,18 @@ extension NodeLifecycleController {
         let time = self.time
         return state.withLockedValue { state in
             var added: [Node] = []
-            for node in all where state.known[node.name] == nil {
+            for node in all where state.known[node.key.name] == nil {
                 added.append(node)
-                state.known[node.name] = node
+                state.known[node.key.name] = node
             }
             for node in all where state.tainters[zoneKey(of: node)] == nil {
                 state.tainters[zoneKey(of: node)] = RateLimitedTimedQueue(qps: policy.evictionQPS, time: time)
             }
-            let names = Set(all.map(\.name))
-            let deleted = state.known.values.filter { !names.contains($0.name) }
+            let names = Set(all.map(\.key.name))
+            let deleted = state.known.values.filter { !names.contains($0.key.name) }
             for node in deleted {
-                state.known[node.name] = nil
-                state.health[node.name] = nil
+                state.known[node.key.name] = nil
+                state.health[node.key.name] = nil
             }
             return (added, deleted)
         }
@@ -87,36 +89,36 @@ extension NodeLifecycleController {
         for attempt in 0..<Self.statusUpdateAttempts {
             if attempt > 0 {
                 do {
-                    node = try await ResourceClient<Node>(client: client).get(listed.name)
+                    node = try await ResourceClient<Node>(client: client).get(listed.key.name)
                 } catch {
-                    logger.info("failed to get node \(listed.name) while updating its health: \(error)")
+                    logger.info("failed to get node \(listed.key.name) while updating its health: \(error)")
                     return nil
                 }
             }
-            let saved = state.withLockedValue { $0.health[node.name] }
-            let lease = leases.get(namespace: NodeLifecycleController.leaseNamespace, name: node.name)
+            let saved = state.withLockedValue { $0.health[node.key.name] }
+            let lease = leases.get(namespace: NodeLifecycleController.leaseNamespace, name: node.key.name)
             let result = healthCheck.check(node: node, lease: lease, saved: saved, now: time.wallNow)
             guard let update = result.statusUpdate, let after = result.healthAfterWrite else {
-                state.withLockedValue { $0.health[node.name] = result.health }
+                state.withLockedValue { $0.health[node.key.name] = result.health }
                 return (node, result)
             }
             do {
                 let written = try await ResourceClient<Node>(client: client).updateStatus(update)
-                state.withLockedValue { $0.health[node.name] = after }
+                state.withLockedValue { $0.health[node.key.name] = after }
                 return (written, result)
             } catch {
-                logger.info("error updating node \(node.name) status: \(error)")
-                state.withLockedValue { $0.health[node.name] = result.health }
+                logger.info("error updating node \(node.key.name) status: \(error)")
+                state.withLockedValue { $0.health[node.key.name] = result.health }
             }
         }
-        logger.error("update health of node \(listed.name) failed after \(Self.statusUpdateAttempts) attempts")
+        logger.error("update health of node \(listed.key.name) failed after \(Self.statusUpdateAttempts) attempts")
         return nil
     }
 
     /// Applies a pass's zone states (upstream's `handleDisruption`).
     private func handleDisruption(_ conditionsByZone: [String: [NodeCondition?]], nodes all: [Node]) async {
         let now = time.wallNow
-        let (outcome, tainters) = state.withLockedValue { state in
+        let (outcome, tainters, states) = state.withLockedValue { state in
             let outcome = state.zones.observe(conditionsByZone)
             if outcome.exitedFullDisruption {
                 // Nodes get a full grace period from now rather than being judged on the silence just ended.
@@ -125,7 +127,7 @@ extension NodeLifecycleController {
                     state.health[name]?.readyTransitionTimestamp = now
                 }
             }
-            return (outcome, state.tainters)
+            return (outcome, state.tainters, state.zones.states)
         }
         if outcome.enteredFullDisruption {
             logger.info("Controller detected that all Nodes are not-Ready. Entering master disruption mode")
@@ -136,9 +138,7 @@ extension NodeLifecycleController {
         }
         for (zone, qps) in outcome.limiters {
             if !outcome.enteredFullDisruption && !outcome.exitedFullDisruption {
-                logger.info(
-                    "Controller detected that zone \(zone) is now in state \(state.withLockedValue { $0.zones.states[zone]?.rawValue ?? "" })"
-                )
+                logger.info("Controller detected that zone \(zone) is now in state \(states[zone]?.rawValue ?? "")")
             }
             tainters[zone]?.swapLimiter(qps: qps)
         }

@@ -48,11 +48,11 @@ extension NodeLifecycleController {
             do {
                 try await writes.swapTaints(on: node, add: [], remove: remove)
             } catch {
-                logger.info("failed to remove NoExecute taints from node \(node.name), will retry: \(error)")
+                logger.info("failed to remove NoExecute taints from node \(node.key.name), will retry: \(error)")
                 return
             }
         }
-        _ = state.withLockedValue { $0.tainters[zoneKey(of: node)] }?.remove(node.name)
+        _ = state.withLockedValue { $0.tainters[zoneKey(of: node)] }?.remove(node.key.name)
     }
 
     /// Runs every zone's tainting queue once (upstream's `doNoExecuteTaintingPass`): each due node gets the
@@ -75,7 +75,7 @@ extension NodeLifecycleController {
                     try await writes.swapTaints(on: node, add: [add], remove: [remove])
                     return (true, .zero)
                 } catch {
-                    logger.info("failed to taint node \(node.name): \(error)")
+                    logger.info("failed to taint node \(node.key.name): \(error)")
                     return (false, .zero)
                 }
             }
@@ -85,15 +85,15 @@ extension NodeLifecycleController {
     /// Queues `node` in its zone; `replacing` first drops an entry queued for the other kind of taint.
     private func markForTainting(_ node: Node, replacing: Bool) {
         guard let tainter = state.withLockedValue({ $0.tainters[zoneKey(of: node)] }) else { return }
-        if replacing { tainter.remove(node.name) }
-        tainter.add(node.name, uid: node.metadata.uid ?? "")
+        if replacing { tainter.remove(node.key.name) }
+        tainter.add(node.key.name, uid: node.metadata.uid ?? "")
     }
 
     private func swapNow(_ node: Node, add: Taint, remove: Taint) async {
         do {
             try await writes.swapTaints(on: node, add: [add], remove: [remove])
         } catch {
-            logger.error("failed to swap \(remove.key ?? "") for \(add.key ?? "") on node \(node.name): \(error)")
+            logger.error("failed to swap \(remove.key ?? "") for \(add.key ?? "") on node \(node.key.name): \(error)")
         }
     }
 }

@@ -82,8 +82,3 @@ extension NodeStatus {
     /// The condition of `type`, if the node reports it.
     func condition(_ type: String) -> NodeCondition? { conditions.first { $0.type == type } }
 }
-
-extension Node {
-    /// The node's name ("" only for a malformed object).
-    var name: String { metadata.name ?? "" }
-}

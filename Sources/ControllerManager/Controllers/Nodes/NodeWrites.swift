@@ -19,7 +19,7 @@ struct NodeWrites: Sendable {
         let stamp = Timestamp.format(epochSeconds: Int64(time.wallNow.timeIntervalSince1970))
         var current = node
         for attempt in 0..<Self.attempts {
-            if attempt > 0 { current = try await nodes.get(node.name) }
+            if attempt > 0 { current = try await nodes.get(node.key.name) }
             var taints = current.spec.taints.filter { have in !remove.contains { $0.matches(have) } }
             for taint in add {
                 var stamped = taint

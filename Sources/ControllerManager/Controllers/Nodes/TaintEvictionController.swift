@@ -48,9 +48,9 @@ public final class TaintEvictionController: Controller {
         let queue = self.queue
         _ = nodeInformer.addEventHandler(
             ResourceEventHandler(
-                onAdd: { node, _ in if !Self.noExecuteTaints(node).isEmpty { queue.add(.node(node.name)) } },
+                onAdd: { node, _ in if !Self.noExecuteTaints(node).isEmpty { queue.add(.node(node.key.name)) } },
                 onUpdate: { old, node in
-                    if Self.noExecuteTaints(old) != Self.noExecuteTaints(node) { queue.add(.node(node.name)) }
+                    if Self.noExecuteTaints(old) != Self.noExecuteTaints(node) { queue.add(.node(node.key.name)) }
                 },
                 onDelete: { event in queue.add(.node(event.key.name)) }))
         _ = podInformer.addEventHandler(
