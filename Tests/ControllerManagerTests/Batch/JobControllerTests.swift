@@ -141,3 +141,100 @@ final class JobControllerTests: XCTestCase {
         await harness.stop()
     }
 }
+
+/// Ways a Job ends or pauses other than by counting: its pod failure policy, its active deadline, suspension.
+final class JobControllerPolicyTests: XCTestCase {
+    private func job(_ name: String, completions: Int32 = 1, parallelism: Int32 = 1) -> Job {
+        var job = Job()
+        job.metadata.name = name
+        job.spec.completions = completions
+        job.spec.parallelism = parallelism
+        job.spec.template = BatchTestHarness.template()
+        return job
+    }
+
+    private func pods(_ harness: BatchTestHarness, of job: Job) async throws -> [Pod] {
+        try await harness.pods.list(labelSelector: "\(JobPods.controllerUIDLabel)=\(job.metadata.uid ?? "")").items
+    }
+
+    private func condition(_ harness: BatchTestHarness, _ name: String, _ type: String) async throws -> Job {
+        try await harness.eventually("condition \(type) on \(name)") {
+            let job = try await harness.jobs.get(name)
+            return JobPods.hasCondition(job, type) ? job : nil
+        }
+    }
+
+    func testAFailJobRuleFailsTheJobAtTheFirstMatchingExit() async throws {
+        let harness = try await BatchTestHarness(prefix: "job-policy")
+        try await harness.run(try JobController(context: try harness.context()))
+        var spec = job("strict")
+        spec.spec.podFailurePolicy = PodFailurePolicy(rules: [
+            PodFailurePolicyRule(
+                action: "FailJob", onExitCodes: PodFailurePolicyOnExitCodesRequirement(operator: "In", values: [42]))
+        ])
+        let created = try await harness.jobs.create(spec)
+        let pod = try await harness.eventually("the pod") { try await pods(harness, of: created).first }
+        try await harness.setPhase(pod.metadata.name ?? "", "Failed", exitCode: 42)
+
+        let failed = try await condition(harness, "strict", "Failed")
+        let reason = failed.status.conditions.first { $0.type == "Failed" }
+        XCTAssertEqual(reason?.reason, "PodFailurePolicy")
+        XCTAssertEqual(
+            reason?.message,
+            "Container main for pod \(harness.namespace)/\(pod.metadata.name ?? "") failed with exit code 42 matching FailJob rule at index 0"
+        )
+        XCTAssertEqual(failed.status.failed, 1)
+        let remaining = try await pods(harness, of: created)
+        XCTAssertEqual(remaining.count, 1, "no replacement after FailJob")
+        await harness.stop()
+    }
+
+    func testAJobPastItsActiveDeadlineLosesItsPodsAndFails() async throws {
+        let harness = try await BatchTestHarness(prefix: "job-deadline")
+        try await harness.run(try JobController(context: try harness.context()))
+        var spec = job("slow", completions: 2, parallelism: 2)
+        spec.spec.activeDeadlineSeconds = 30
+        let created = try await harness.jobs.create(spec)
+        _ = try await harness.eventually("two running pods") {
+            let pods = try await pods(harness, of: created)
+            return pods.count == 2 ? pods : nil
+        }
+        harness.time.advance(by: .seconds(31))
+        let failed = try await condition(harness, "slow", "Failed")
+        XCTAssertEqual(failed.status.conditions.first { $0.type == "Failed" }?.reason, "DeadlineExceeded")
+        XCTAssertTrue(JobPods.hasCondition(failed, "FailureTarget"))
+        XCTAssertEqual(failed.status.failed, 2)
+        XCTAssertEqual(failed.status.terminating, 0)
+        _ = try await harness.eventually("the pods gone") { try await pods(harness, of: created).isEmpty ? true : nil }
+        await harness.stop()
+    }
+
+    func testASuspendedJobRunsNothingUntilResumed() async throws {
+        let harness = try await BatchTestHarness(prefix: "job-suspend")
+        try await harness.run(try JobController(context: try harness.context()))
+        var spec = job("paused", completions: 2, parallelism: 2)
+        spec.spec.suspend = true
+        let created = try await harness.jobs.create(spec)
+        let suspended = try await condition(harness, "paused", "Suspended")
+        XCTAssertNil(suspended.status.startTime)
+        let none = try await pods(harness, of: created)
+        XCTAssertEqual(none.count, 0)
+
+        var resumed = try await harness.jobs.get("paused")
+        resumed.spec.suspend = false
+        _ = try await harness.jobs.update(resumed)
+        _ = try await harness.eventually("two pods after resuming") {
+            try await pods(harness, of: created).count == 2 ? true : nil
+        }
+        let running = try await harness.eventually("the Suspended condition cleared") {
+            let job = try await harness.jobs.get("paused")
+            let condition = job.status.conditions.first { $0.type == "Suspended" }
+            return condition?.status == "False" ? job : nil
+        }
+        XCTAssertEqual(running.status.conditions.first { $0.type == "Suspended" }?.reason, "JobResumed")
+        XCTAssertNotNil(running.status.startTime)
+        let reasons = try await harness.eventReasons(about: "paused")
+        XCTAssertTrue(reasons.contains("Suspended"), "\(reasons)")
+        await harness.stop()
+    }
+}
