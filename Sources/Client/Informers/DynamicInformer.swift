@@ -44,10 +44,18 @@ public struct PartialObjectMetadata: KubernetesObject {
         if apiVersion?.isEmpty ?? true { apiVersion = resource.apiVersion }
         if kind?.isEmpty ?? true { kind = resource.kind }
     }
+
+    /// Ready for a cache: the type filled in and `managedFields` dropped, as kube-controller-manager trims its
+    /// informers' objects (no controller reads them, and they are often most of the metadata).
+    mutating func trimmedForCache(from resource: ResourceDescriptor) {
+        fillType(from: resource)
+        metadata.managedFields = []
+    }
 }
 
 /// Lists and watches any resource as `PartialObjectMetadata`, for informers over kinds known only from
-/// discovery (client-go's metadata informers). Items and events that do not decode are logged and skipped.
+/// discovery (client-go's metadata informers), without `managedFields`. Items and events that do not decode are
+/// logged and skipped.
 public struct DynamicListWatch: ListWatch {
     public typealias Object = PartialObjectMetadata
 
@@ -82,7 +90,7 @@ public struct DynamicListWatch: ListWatch {
         for item in list["items"]?.arrayValue ?? [] {
             do {
                 var object = try PartialObjectMetadata(json: item)
-                object.fillType(from: resource)
+                object.trimmedForCache(from: resource)
                 items.append(object)
             } catch {
                 logger.error(
@@ -126,13 +134,13 @@ public struct DynamicListWatch: ListWatch {
     {
         switch change {
         case .added(var object):
-            object.fillType(from: resource)
+            object.trimmedForCache(from: resource)
             return .added(object)
         case .modified(var object):
-            object.fillType(from: resource)
+            object.trimmedForCache(from: resource)
             return .modified(object)
         case .deleted(var object):
-            object.fillType(from: resource)
+            object.trimmedForCache(from: resource)
             return .deleted(object)
         case .bookmark, .error:
             return change

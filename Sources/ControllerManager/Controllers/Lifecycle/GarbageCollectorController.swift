@@ -114,6 +114,15 @@ public final class GarbageCollectorController: Controller {
 
     // MARK: discovery and monitors
 
+    /// The resources the graph watches: each group's preferred version of everything that can be listed,
+    /// watched and deleted, less the ignored ones (upstream's `GetDeletableResources`).
+    static func monitoredResources(_ result: DiscoveryResult) -> Set<ResourceDescriptor> {
+        Set(
+            result.preferred.filter { $0.supports(["delete", "list", "watch"]) }.map(\.descriptor).filter {
+                !ignoredResources.contains($0.description)
+            })
+    }
+
     /// Discovers until it succeeds, starts the monitors and waits for their first lists.
     private func waitForFirstSync() async -> Bool {
         while !Task.isCancelled {
@@ -141,10 +150,7 @@ public final class GarbageCollectorController: Controller {
             return false
         }
         if let failure = result.failureMessage { logger.info("failed to discover some groups: \(failure)") }
-        let deletable = Set(
-            result.preferred.filter { $0.supports(["delete", "list", "watch"]) }.map(\.descriptor).filter {
-                !Self.ignoredResources.contains($0.description)
-            })
+        let deletable = Self.monitoredResources(result)
         guard !deletable.isEmpty else { return false }
         discovery.withLockedValue { current in
             // A group that failed this time keeps the mappings it had.
