@@ -35,6 +35,17 @@ extension BuiltInKindsTests {
         XCTAssertTrue(
             bad.stderr.contains(#"reclaimPolicy: Unsupported value: "Recycle": supported values: "Delete", "Retain""#),
             bad.stderr)
+        // DefaultStorageClass: a claim that names no class gets the default one.
+        expectSuccess(
+            try create(
+                """
+                apiVersion: v1
+                kind: PersistentVolumeClaim
+                metadata: {name: data, namespace: default}
+                spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+                """))
+        XCTAssertEqual(try field("pvc/data", ".spec.storageClassName", namespace: "default"), "fast")
+        expectSuccess(try cluster.kubectl(["delete", "pvc", "data", "-n", "default"]))
         expectSuccess(try cluster.kubectl(["delete", "sc", "fast"]))
     }
 
@@ -143,6 +154,21 @@ extension BuiltInKindsTests {
             ))
         XCTAssertEqual(
             try table(["ingressclasses"], row: "nginx").row.prefix(3), ["nginx", "k8s.io/ingress-nginx", "<none>"])
+        // DefaultIngressClass: once a class is the default, an Ingress that names none gets it.
+        expectSuccess(
+            try cluster.kubectl([
+                "annotate", "ingressclass", "nginx", "ingressclass.kubernetes.io/is-default-class=true",
+            ]))
+        expectSuccess(
+            try create(
+                """
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata: {name: classless, namespace: default}
+                spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}
+                """))
+        XCTAssertEqual(try field("ingress/classless", ".spec.ingressClassName", namespace: "default"), "nginx")
+        expectSuccess(try cluster.kubectl(["delete", "ingress", "classless", "-n", "default"]))
 
         expectSuccess(
             try create(

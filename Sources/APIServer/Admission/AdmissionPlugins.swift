@@ -37,6 +37,8 @@ public enum AdmissionPlugins {
         case "LimitRanger": LimitRanger()
         case "ServiceAccount": ServiceAccountAdmission()
         case "Priority": PriorityAdmission()
+        case "DefaultStorageClass": DefaultClassAdmission.storageClass
+        case "DefaultIngressClass": DefaultClassAdmission.ingressClass
         case "CertificateApproval": CertificateApproval()
         case "CertificateSigning": CertificateSigning()
         case "CertificateSubjectRestriction": CertificateSubjectRestriction()
