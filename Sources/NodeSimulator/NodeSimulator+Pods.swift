@@ -38,7 +38,9 @@ extension NodeSimulator {
         do {
             try await report(pod, record: record)
         } catch {
-            if !Task.isCancelled {
+            // A conflict only means the cache is behind the pod: the retry reads the newer one.
+            let conflict = (error as? StatusError)?.statusReason == .conflict
+            if !Task.isCancelled && !conflict {
                 logger.warning("pod status update failed", metadata: ["pod": "\(key)", "error": "\(error)"])
             }
             return false

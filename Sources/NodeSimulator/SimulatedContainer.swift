@@ -61,8 +61,8 @@ public struct SimulatedContainer: Sendable, Hashable {
         return false
     }
 
-    /// Whether the container reports ready at `now`: running past its readiness delay (for an init container
-    /// that is not a sidecar: completed successfully).
+    /// Whether the running container reports ready at `now`: past its readiness delay. (A completed init
+    /// container's readiness is decided where statuses are written.)
     func isReady(at now: Date) -> Bool {
         if let readyAt { return readyAt <= now }
         return false
