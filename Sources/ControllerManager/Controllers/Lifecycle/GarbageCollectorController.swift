@@ -41,6 +41,7 @@ public final class GarbageCollectorController: Controller {
     private let graphChanges: AsyncStream<GraphEvent>
     private let graphContinuation: AsyncStream<GraphEvent>.Continuation
 
+    /// A collector acting through `context`'s client; its monitors start with `run(workers:)`, not here.
     public init(context: ControllerContext) {
         client = context.client
         recorder = context.recorder
