@@ -8,7 +8,7 @@ import XCTest
 /// A node's TLS bootstrap against a real kube-apiserver (bootstrap tokens, RBAC) and a real kube-controller-manager
 /// whose certificate and bootstrap-token controllers act as their own service accounts with upstream's roles:
 /// kubectl with the token creates a kubelet client CSR, it is approved and signed, and the certificate
-/// authenticates as the node; cluster-info is signed with the token.
+/// authenticates as the node; cluster-info is signed with the token and an expired token is deleted.
 final class CertificateBootstrapEndToEndTests: SharedClusterTestCase {
     override class var clusterAddress: String { "127.0.0.92" }
     override class var extraFlags: [String] { ["--enable-bootstrap-token-auth", "--authorization-mode=RBAC"] }
@@ -28,6 +28,10 @@ final class CertificateBootstrapEndToEndTests: SharedClusterTestCase {
         let authority = try CertificateAuthority.load(directory: directory.appendingPathComponent("pki").path)
         let (id, secret) = ("e2e123", "0123456789abcdef")
         expectSuccess(try cluster.kubectl(["create", "-f", "-"], input: Self.tokenSecret(id: id, secret: secret)))
+        expectSuccess(
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input: Self.tokenSecret(id: "old123", secret: secret, expiration: "2020-01-01T00:00:00Z")))
         expectSuccess(
             try cluster.kubectl([
                 "create", "configmap", "cluster-info", "-n", "kube-public",
@@ -106,14 +110,20 @@ final class CertificateBootstrapEndToEndTests: SharedClusterTestCase {
         XCTAssertEqual(
             signature, DetachedJWS.sign(content: "server: \(server)", tokenID: id, tokenSecret: secret),
             manager.log.suffix(3000).description)
+        // The token cleaner, as its own service account, removed the expired token.
+        let gone = poll {
+            let output = try cluster.kubectl(["get", "secret", "bootstrap-token-old123", "-n", "kube-system"])
+            return output.status != 0 && output.stderr.contains("NotFound") ? true : nil
+        }
+        XCTAssertEqual(gone, true, manager.log.suffix(3000).description)
     }
 
-    static func tokenSecret(id: String, secret: String) -> String {
+    static func tokenSecret(id: String, secret: String, expiration: String? = nil) -> String {
         """
         {"apiVersion":"v1","kind":"Secret","type":"bootstrap.kubernetes.io/token",
          "metadata":{"name":"bootstrap-token-\(id)","namespace":"kube-system"},
          "stringData":{"token-id":"\(id)","token-secret":"\(secret)","usage-bootstrap-authentication":"true",
-                       "usage-bootstrap-signing":"true"}}
+                       \(expiration.map { "\"expiration\":\"\($0)\"," } ?? "")"usage-bootstrap-signing":"true"}}
         """
     }
 
