@@ -209,6 +209,33 @@ final class JobControllerPolicyTests: XCTestCase {
         await harness.stop()
     }
 
+    func testAnOrphanPodMatchingTheSelectorIsAdoptedAndCounted() async throws {
+        let harness = try await BatchTestHarness(prefix: "job-adopt")
+        var orphan = Pod()
+        orphan.metadata.name = "stray"
+        orphan.metadata.labels = ["app": "adopt"]
+        orphan.spec = BatchTestHarness.template().spec ?? PodSpec()
+        _ = try await harness.pods.create(orphan)
+        try await harness.run(try JobController(context: try harness.context()))
+        var spec = job("adopter")
+        spec.spec.manualSelector = true
+        spec.spec.selector = MetaLabelSelector(matchLabels: ["app": "adopt"])
+        spec.spec.template = BatchTestHarness.template(labels: ["app": "adopt"])
+        let created = try await harness.jobs.create(spec)
+
+        let adopted = try await harness.eventually("the adoption") {
+            let pod = try await harness.pods.get("stray")
+            return pod.metadata.controllerRef?.uid == created.metadata.uid && JobPods.hasTrackingFinalizer(pod)
+                ? pod : nil
+        }
+        try await harness.setPhase(adopted.metadata.name ?? "", "Succeeded", exitCode: 0)
+        let done = try await condition(harness, "adopter", "Complete")
+        XCTAssertEqual(done.status.succeeded, 1)
+        let all = try await harness.pods.list().items
+        XCTAssertEqual(all.compactMap(\.metadata.name), ["stray"], "the adopted pod was enough")
+        await harness.stop()
+    }
+
     func testASuspendedJobRunsNothingUntilResumed() async throws {
         let harness = try await BatchTestHarness(prefix: "job-suspend")
         try await harness.run(try JobController(context: try harness.context()))

@@ -213,7 +213,8 @@ extension JobController {
     }
 
     /// The pods `job` owns after adoption and release, through its selector (the controller-uid label when
-    /// the server generated none).
+    /// the server generated none). An adopted pod gets the tracking finalizer too, as upstream's adoption
+    /// patch adds it, so its end is counted like that of a pod the Job created.
     func claimPods(_ job: Job) async throws -> [Pod] {
         let selector: LabelSelector
         if let spec = job.spec.selector {
@@ -223,12 +224,27 @@ extension JobController {
                 .labelSelector()
         }
         let candidates = pods.list(namespace: job.metadata.namespace ?? "")
+        let orphans = Set(candidates.filter { $0.metadata.controllerRef == nil }.compactMap(\.metadata.uid))
         let client = self.client
-        return try await ControllerRefManager<Pod>(client: client).claim(candidates, owner: job, selector: selector) {
+        var claimed = try await ControllerRefManager<Pod>(client: client).claim(
+            candidates, owner: job, selector: selector
+        ) {
             let fresh = try await ResourceClient<Job>(client: client, namespace: job.metadata.namespace)
                 .get(job.metadata.name ?? "")
             return fresh.metadata.uid == job.metadata.uid && !fresh.metadata.isDeleting
         }
+        for position in claimed.indices {
+            let pod = claimed[position]
+            guard orphans.contains(pod.metadata.uid ?? ""), !JobPods.hasTrackingFinalizer(pod) else { continue }
+            let patch: JSON = [
+                "metadata": [
+                    "finalizers": [.string(JobPods.trackingFinalizer)], "uid": .string(pod.metadata.uid ?? ""),
+                ]
+            ]
+            claimed[position] = try await ResourceClient<Pod>(client: client, namespace: pod.metadata.namespace)
+                .patch(pod.metadata.name ?? "", patch, type: .strategicMerge)
+        }
+        return claimed
     }
 
     /// When a failed pod finished: its containers' latest exit, else when its deletion began.
