@@ -91,6 +91,54 @@ final class CronJobControllerTests: XCTestCase {
         await harness.stop()
     }
 
+    /// Starts a per-minute CronJob with `policy` and returns the first minute's Job name and the second's.
+    private func startConcurrent(_ harness: BatchTestHarness, policy: String) async throws -> (String, String) {
+        try await harness.run(try CronJobController(context: try harness.context()))
+        var cronJob = CronJob()
+        cronJob.metadata.name = "overlap"
+        cronJob.spec.schedule = "* * * * *"
+        cronJob.spec.concurrencyPolicy = policy
+        cronJob.spec.jobTemplate = JobTemplateSpec(spec: JobSpec(template: BatchTestHarness.template()))
+        let created = try await harness.cronJobs.create(cronJob)
+        let minute = try XCTUnwrap(created.metadata.creationTimestamp.flatMap(Timestamp.parse)) / 60 + 1
+        let first = "overlap-\(minute)"
+        _ = try await harness.eventually("the first Job", advance: .seconds(10)) {
+            try await jobNames(harness).contains(first) ? true : nil
+        }
+        _ = try await harness.eventually("the first Job listed active") {
+            try await harness.cronJobs.get("overlap").status.active.count == 1 ? true : nil
+        }
+        return (first, "overlap-\(minute + 1)")
+    }
+
+    func testForbidSkipsAStartWhileTheLastJobRuns() async throws {
+        let harness = try await BatchTestHarness(prefix: "cronjob-forbid")
+        let (first, second) = try await startConcurrent(harness, policy: "Forbid")
+        _ = try await harness.eventually("the JobAlreadyActive event", advance: .seconds(10)) {
+            try await harness.eventReasons(about: "overlap").contains("JobAlreadyActive") ? true : nil
+        }
+        let names = try await jobNames(harness)
+        XCTAssertEqual(names, [first])
+        XCTAssertFalse(names.contains(second))
+        await harness.stop()
+    }
+
+    func testReplaceDeletesTheRunningJobForTheNextStart() async throws {
+        let harness = try await BatchTestHarness(prefix: "cronjob-replace")
+        let (first, second) = try await startConcurrent(harness, policy: "Replace")
+        let names = try await harness.eventually("the replacement", advance: .seconds(10)) {
+            let names = try await jobNames(harness)
+            return names.contains(second) ? names : nil
+        }
+        XCTAssertFalse(names.contains(first), "\(names)")
+        let active = try await harness.eventually("only the replacement active") {
+            let cronJob = try await harness.cronJobs.get("overlap")
+            return cronJob.status.active.count == 1 ? cronJob.status.active : nil
+        }
+        XCTAssertEqual(active.first?.name, second)
+        await harness.stop()
+    }
+
     func testAnUnparseableScheduleIsReportedAndNothingRuns() async throws {
         let harness = try await BatchTestHarness(prefix: "cronjob-bad")
         let controller = try CronJobController(context: try harness.context())
