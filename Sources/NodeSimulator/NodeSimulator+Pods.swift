@@ -76,8 +76,15 @@ extension NodeSimulator {
                     return nil
                 }
             }
+            // A pod started before this simulator was (a restart) keeps its start time, and its containers
+            // replay from then, so a `sleep 600` still ends ten minutes after it began.
+            let start =
+                pod.status.startTime.flatMap(Timestamp.parse).map { Date(timeIntervalSince1970: TimeInterval($0)) }
+                .flatMap { $0 <= now ? $0 : nil } ?? now
+            var machine = PodStateMachine(pod: pod, now: start)
+            machine.advance(to: now)
             let record = PodRecord(
-                machine: PodStateMachine(pod: pod, now: now), node: name, podIP: podIP, hostIP: hostIP,
+                machine: machine, node: name, podIP: podIP, hostIP: hostIP,
                 killRequest: pod.metadata.annotations[SimulatorAnnotations.kill])
             state.pods[key] = record
             return record

@@ -37,10 +37,34 @@ extension PodStateMachine {
             var condition = PodCondition(
                 type: type, status: state.status ? "True" : "False", lastTransitionTime: Self.timestamp(state.since))
             if !state.status { (condition.reason, condition.message) = falseReason(type) }
+            if type == PodConditionType.ready, state.status, let gate = unreadyGate(existing) {
+                condition.status = "False"
+                (condition.reason, condition.message) = ("ReadinessGatesNotReady", gate)
+            }
+            if type == PodConditionType.ready, !readinessGates.isEmpty {
+                // Gates change outside the machine, so Ready's transition is when this status first differs.
+                let previous = existing.first { $0.type == type }
+                condition.lastTransitionTime =
+                    previous?.status == condition.status ? previous?.lastTransitionTime : Self.timestamp(now)
+            }
             result.append(condition)
         }
         result.append(contentsOf: existing.filter { !owned.contains($0.type ?? "") })
         return result
+    }
+
+    /// Upstream's message for the first readiness gate whose condition is missing or not True; nil when all
+    /// are True.
+    private func unreadyGate(_ existing: [PodCondition]) -> String? {
+        for gate in readinessGates {
+            guard let condition = existing.first(where: { $0.type == gate }) else {
+                return "corresponding condition of pod readiness gate \"\(gate)\" does not exist."
+            }
+            if condition.status != "True" {
+                return "the status of pod readiness gate \"\(gate)\" is not \"True\", but \(condition.status ?? "")"
+            }
+        }
+        return nil
     }
 
     /// Upstream's reason and message for a kubelet condition that is False.

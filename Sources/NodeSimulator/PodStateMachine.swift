@@ -51,6 +51,9 @@ public struct PodStateMachine: Sendable, Hashable {
         public var since: Date
     }
 
+    /// The condition types of the pod's readiness gates, which `Ready` also waits for.
+    public private(set) var readinessGates: [String] = []
+
     /// A machine for `pod`, whose sandbox is ready at `now`.
     public init(pod: Pod, now: Date) {
         let name = pod.metadata.name ?? ""
@@ -59,6 +62,7 @@ public struct PodStateMachine: Sendable, Hashable {
             uid: pod.metadata.uid ?? "", podDescription: "\(name)_\(namespace)(\(pod.metadata.uid ?? ""))",
             restartPolicy: RestartPolicy(rawValue: pod.spec.restartPolicy ?? "") ?? .always,
             initContainers: pod.spec.initContainers, containers: pod.spec.containers, now: now)
+        readinessGates = pod.spec.readinessGates.compactMap(\.conditionType)
     }
 
     public init(

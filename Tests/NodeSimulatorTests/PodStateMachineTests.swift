@@ -231,6 +231,30 @@ final class PodStateMachineTests: XCTestCase {
         XCTAssertEqual(current.qosClass, "BestEffort")
     }
 
+    func testReadyWaitsForTheReadinessGates() {
+        var pod = Pod(
+            spec: PodSpec(containers: [container("web")], readinessGates: [PodReadinessGate(conditionType: "lb")]))
+        pod.metadata.uid = "u2"
+        let start = time.wallNow
+        var machine = PodStateMachine(pod: pod, now: start)
+        var current = machine.status(merging: PodStatus(), hostIP: "h", podIP: "p")
+        XCTAssertEqual(condition(current, "ContainersReady")?.status, "True")
+        XCTAssertEqual(condition(current, "Ready")?.status, "False")
+        XCTAssertEqual(condition(current, "Ready")?.reason, "ReadinessGatesNotReady")
+        XCTAssertEqual(
+            condition(current, "Ready")?.message, #"corresponding condition of pod readiness gate "lb" does not exist."#
+        )
+
+        advance(&machine, seconds: 7)
+        let gate = PodCondition(type: "lb", status: "True")
+        current = machine.status(merging: PodStatus(conditions: current.conditions + [gate]), hostIP: "h", podIP: "p")
+        XCTAssertEqual(condition(current, "Ready")?.status, "True")
+        XCTAssertEqual(
+            condition(current, "Ready")?.lastTransitionTime,
+            PodStateMachineTests.timestamp(start.addingTimeInterval(7)))
+        XCTAssertEqual(condition(current, "lb"), gate)
+    }
+
     static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
