@@ -29,6 +29,10 @@ struct NamespaceStrategy: Strategy {
         return !(object["spec"]?["finalizers"]?.arrayValue ?? []).isEmpty
     }
 
+    func deletionMayComplete(_ object: JSON) -> Bool {
+        (object["spec"]?["finalizers"]?.arrayValue ?? []).isEmpty
+    }
+
     func selectableFields(_ object: JSON) -> [String: String] {
         ["status.phase": object["status"]?["phase"]?.stringValue ?? ""]
     }

@@ -75,7 +75,9 @@ extension RegistryStore {
             } catch let error as FieldError {
                 throw APIError.invalid(kind: definition.storageKind, name: name, errors: [error])
             }
-            if old["metadata"]?["deletionTimestamp"] != nil, object.finalizers.isEmpty, !options.dryRun {
+            if old["metadata"]?["deletionTimestamp"] != nil, object.finalizers.isEmpty,
+                strategy.deletionMayComplete(object), !options.dryRun
+            {
                 // The last finalizer is gone: the pending delete completes now.
                 do {
                     _ = try await storage.delete(key: key, expectedRevision: current.modRevision)
@@ -158,8 +160,9 @@ extension RegistryStore {
                 admissionAttributes(.delete, namespace: namespace, name: name, options: write, old: object),
                 object: object, context: writeContext)
             var marked = object
+            options.applyPropagation(to: &marked)
             let waits = strategy.prepareForDelete(&marked, gracePeriodSeconds: options.gracePeriodSeconds)
-            if waits || !object.finalizers.isEmpty {
+            if waits || !marked.finalizers.isEmpty {
                 if marked["metadata"]?["deletionTimestamp"] == nil {
                     marked.setMeta("deletionTimestamp", .string(Timestamp.now()))
                     marked.setMeta("deletionGracePeriodSeconds", .int(Int64(options.gracePeriodSeconds ?? 0)))
@@ -218,6 +221,26 @@ struct DeleteOptions: Sendable {
     }
 
     init() {}
+
+    /// The garbage collector's finalizers for the requested propagation, as upstream's delete sets them:
+    /// Orphan asks for `orphan`, Foreground for `foregroundDeletion`, Background for neither; with no policy the
+    /// object's own finalizers stand. The object then waits for the garbage collector to deal with its dependents.
+    func applyPropagation(to object: inout JSON) {
+        guard let policy = propagationPolicy else { return }
+        var finalizers = object.finalizers.filter {
+            $0 != Self.orphanFinalizer && $0 != Self.foregroundFinalizer
+        }
+        switch policy {
+        case "Orphan": finalizers.append(Self.orphanFinalizer)
+        case "Foreground": finalizers.append(Self.foregroundFinalizer)
+        default: break
+        }
+        guard finalizers != object.finalizers else { return }
+        object.setMeta("finalizers", finalizers.isEmpty ? nil : .array(finalizers.map { .string($0) }))
+    }
+
+    static let orphanFinalizer = "orphan"
+    static let foregroundFinalizer = "foregroundDeletion"
 
     func checkPreconditions(_ object: JSON, resource: GroupResource, name: String) throws(APIError) {
         if let uid = preconditionUID, uid != object.uid {

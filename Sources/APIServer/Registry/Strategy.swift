@@ -39,6 +39,9 @@ public protocol Strategy: Sendable {
     func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool
     /// Releases what `beforeCreate` allocated once the object is gone.
     func afterDelete(_ object: JSON, context: RegistryContext) async
+    /// Whether an object being deleted whose finalizers are all gone may go now; a namespace also waits for
+    /// its `spec.finalizers` (the namespace controller's `finalize`).
+    func deletionMayComplete(_ object: JSON) -> Bool
 
     /// True when `spec` changes bump `metadata.generation`.
     var tracksGeneration: Bool { get }
@@ -93,6 +96,7 @@ extension Strategy {
     public func checkDelete(_ object: JSON) throws {}
     public func prepareForDelete(_ object: inout JSON, gracePeriodSeconds: Int?) -> Bool { false }
     public func afterDelete(_ object: JSON, context: RegistryContext) async {}
+    public func deletionMayComplete(_ object: JSON) -> Bool { true }
 
     public var tracksGeneration: Bool { false }
     public var allowCreateOnUpdate: Bool { false }
