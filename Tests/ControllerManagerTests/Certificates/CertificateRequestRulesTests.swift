@@ -136,6 +136,26 @@ final class CertificateRequestRulesTests: XCTestCase {
                 now: authority.certificate.notValidAfter.addingTimeInterval(1)))
     }
 
+    func testServingCertificateCarriesTheRequestedNames() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let authority = try CertificateAuthority.create(now: now.addingTimeInterval(-86400))
+        let facts = try TestCertificateRequests.facts(
+            commonName: "system:node:n1", organizations: ["system:nodes"], dnsNames: ["n1.example", "n1"])
+        XCTAssertEqual(facts.dnsNames, ["n1.example", "n1"])
+        let text = try CertificateIssuing.sign(facts, usages: nodeServing, lifetime: 3600, by: authority, now: now)
+        let certificate = try XCTUnwrap(PEM.certificates(from: text).first)
+        let names = try XCTUnwrap(try certificate.extensions.subjectAlternativeNames)
+        XCTAssertEqual(Array(names), [.dnsName("n1.example"), .dnsName("n1")])
+        XCTAssertEqual(try certificate.extensions.extendedKeyUsage.map(Array.init), [.serverAuth])
+    }
+
+    func testIPAddressesReadAsGoWritesThem() {
+        XCTAssertEqual(CertificateRequestFacts.formatIP([10, 0, 0, 7]), "10.0.0.7")
+        XCTAssertEqual(
+            CertificateRequestFacts.formatIP([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            "2001:db8::1")
+    }
+
     func testSigningFilesFromFlags() throws {
         func files(_ values: [String: String]) throws -> [String: SigningAuthorities.Files] {
             try SigningAuthorities.files { values[$0] ?? "" }
