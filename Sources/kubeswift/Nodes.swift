@@ -141,23 +141,36 @@ struct KillPod: AsyncParsableCommand {
             throw ValidationError("the pod must be NAMESPACE/NAME")
         }
         let namespace = key.namespace.isEmpty ? "default" : key.namespace
-        let client = try cluster.client()
-        defer { Task { await client.shutdown() } }
         // A fresh nonce makes every request a change the simulator sees, even for the same container.
         let request = "\(container)@\(UInt64(Date().timeIntervalSince1970 * 1_000_000))"
-        _ = try await ResourceClient<Pod>(client: client, namespace: namespace).patch(
-            key.name, ["metadata": ["annotations": [SimulatorAnnotations.kill: .string(request)]]])
+        try await NodeControl.annotate(
+            ResourceClient<Pod>.self, namespace: namespace, name: key.name, SimulatorAnnotations.kill,
+            .string(request), cluster: cluster)
         Up.say("pod/\(key.name) killed")
     }
 }
 
-/// The writes `stop` and `start` share.
+/// The annotation writes through which `stop`, `start` and `kill-pod` reach a running simulator.
 enum NodeControl {
     static func mark(_ name: String, stopped: Bool, cluster: NodesCluster) async throws {
-        let client = try cluster.client()
-        defer { Task { await client.shutdown() } }
         let value: JSON = stopped ? .string(SimulatorAnnotations.stopped) : .null
-        _ = try await ResourceClient<Node>(client: client).patch(
-            name, ["metadata": ["annotations": [SimulatorAnnotations.state: value]]])
+        try await annotate(
+            ResourceClient<Node>.self, namespace: nil, name: name, SimulatorAnnotations.state, value, cluster: cluster)
+    }
+
+    /// Sets (or with null removes) one annotation of an object with a merge patch.
+    static func annotate<Object: KubernetesObject>(
+        _ kind: ResourceClient<Object>.Type, namespace: String?, name: String, _ annotation: String, _ value: JSON,
+        cluster: NodesCluster
+    ) async throws {
+        let client = try cluster.client()
+        do {
+            _ = try await kind.init(client: client, namespace: namespace).patch(
+                name, ["metadata": ["annotations": .object(JSONObject([(key: annotation, value: value)]))]])
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
     }
 }
