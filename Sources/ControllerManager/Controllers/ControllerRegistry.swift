@@ -25,5 +25,7 @@ public enum ControllerRegistry {
         TokenCleanerController.descriptor,
         GarbageCollectorController.descriptor,
         NamespaceController.descriptor,
+        ResourceQuotaController.descriptor,
+        DisruptionController.descriptor,
     ]
 }

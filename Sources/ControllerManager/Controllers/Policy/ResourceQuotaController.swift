@@ -1,0 +1,163 @@
+import APIMachinery
+import Client
+import Component
+import Foundation
+import Logging
+
+/// Upstream's resource quota controller: keeps every quota's `status.hard` equal to its spec and
+/// `status.used` equal to what the namespace's objects use, recomputed in full when a quota changes, when
+/// an object's usage changes or it goes away (upstream's replenishment), and every sync period.
+public final class ResourceQuotaController: Controller {
+    public static let descriptor = ControllerDescriptor(
+        name: "resourcequota-controller", aliases: ["resourcequota"], serviceAccount: "resourcequota-controller",
+        flags: [
+            FlagDefinition("concurrent-resource-quota-syncs", default: "5"),
+            FlagDefinition("resource-quota-sync-period", default: "5m0s"),
+        ],
+        workersFlag: "concurrent-resource-quota-syncs"
+    ) { context in try ResourceQuotaController(context: context) }
+
+    let context: ControllerContext
+    let queue: RateLimitingQueue<ObjectKey>
+    let quotas: Lister<ResourceQuota>
+    let pods: Lister<Pod>
+    let services: Lister<Service>
+    let claims: Lister<PersistentVolumeClaim>
+    let syncPeriod: Duration
+
+    public init(context: ControllerContext) throws {
+        self.context = context
+        syncPeriod = try context.duration("resource-quota-sync-period")
+        queue = RateLimitingQueue(name: "resourcequota_primary", time: context.time)
+        let quotaInformer = context.informers.informer(for: ResourceQuota.self)
+        let podInformer = context.informers.informer(for: Pod.self)
+        let serviceInformer = context.informers.informer(for: Service.self)
+        let claimInformer = context.informers.informer(for: PersistentVolumeClaim.self)
+        quotas = quotaInformer.lister
+        pods = podInformer.lister
+        services = serviceInformer.lister
+        claims = claimInformer.lister
+        quotaInformer.addEventHandler(
+            ResourceEventHandler(
+                onAdd: { [self] quota, _ in queue.add(quota.key) },
+                onUpdate: { [self] old, new in
+                    // Only a spec change or a status out of step with spec needs measuring; our own
+                    // status writes come back here too.
+                    if old.spec != new.spec || new.status.hard != new.spec.hard { queue.add(new.key) }
+                }))
+        podInformer.addEventHandler(replenishment(QuotaUsage(group: "", resource: "pods")))
+        serviceInformer.addEventHandler(replenishment(QuotaUsage(group: "", resource: "services")))
+        claimInformer.addEventHandler(replenishment(QuotaUsage(group: "", resource: "persistentvolumeclaims")))
+    }
+
+    public func run(workers: Int) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.resyncLoop() }
+            group.addTask {
+                await self.queue.runWorkers(workers, logger: self.context.logger) { key in try await self.sync(key) }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    /// Every sync period, every quota is measured again (upstream's `enqueueAll`).
+    private func resyncLoop() async {
+        while !Task.isCancelled {
+            do {
+                try await context.time.sleep(for: syncPeriod)
+            } catch {
+                return
+            }
+            for quota in quotas.list() { queue.add(quota.key) }
+        }
+    }
+
+    /// Handlers that remeasure a namespace's quotas when one of its objects is created, goes away, or
+    /// changes what it uses (a pod finishing, a service changing type, a claim growing).
+    private func replenishment<Object: KubernetesObject>(_ usage: QuotaUsage) -> ResourceEventHandler<Object> {
+        ResourceEventHandler(
+            onAdd: { [self] object, isInInitialList in
+                if !isInInitialList { enqueueQuotas(in: object.metadata.namespace) }
+            },
+            onUpdate: { [self] old, new in
+                let now = context.time.wallNow
+                if usage.usage(old.toJSON(), now: now) != usage.usage(new.toJSON(), now: now)
+                    || old.metadata.isDeleting != new.metadata.isDeleting
+                {
+                    enqueueQuotas(in: new.metadata.namespace)
+                }
+            },
+            onDelete: { [self] event in enqueueQuotas(in: event.key.namespace) })
+    }
+
+    private func enqueueQuotas(in namespace: String?) {
+        for quota in quotas.list(namespace: namespace ?? "") { queue.add(quota.key) }
+    }
+
+    /// Measures one quota and writes its status when it differs.
+    func sync(_ key: ObjectKey) async throws {
+        guard let quota = quotas.get(namespace: key.namespace, name: key.name) else { return }
+        let used = try await usage(of: quota)
+        guard quota.status.hard != quota.spec.hard || quota.status.used != used else { return }
+        var updated = quota
+        updated.status.hard = quota.spec.hard
+        updated.status.used = used
+        do {
+            _ = try await ResourceClient<ResourceQuota>(client: context.client, namespace: key.namespace)
+                .updateStatus(updated)
+        } catch let error as StatusError where error.code == 404 {
+            return
+        }
+    }
+
+    /// What the quota's namespace uses of every resource the quota limits, zeros included.
+    func usage(of quota: ResourceQuota) async throws -> [String: Quantity] {
+        let namespace = quota.metadata.namespace ?? ""
+        let scopes = QuotaScopes(quota.spec)
+        let now = context.time.wallNow
+        var used: [String: Quantity] = [:]
+        for evaluator in QuotaUsage.evaluators(for: quota.spec.hard.keys) {
+            let names = evaluator.matchingResources(quota.spec.hard.keys)
+            guard !names.isEmpty else { continue }
+            for name in names { used[name] = used[name] ?? Quantity() }
+            for object in try await objects(evaluator, namespace: namespace)
+            where scopes.matches(evaluator.kind, object) {
+                let usage = evaluator.usage(object, now: now)
+                for name in names { if let value = usage[name] { used[name] = (used[name] ?? Quantity()) + value } }
+            }
+        }
+        return used
+    }
+
+    /// The objects of `evaluator`'s kind in `namespace`: from the shared caches for the kinds watched, from
+    /// the API otherwise (nothing for a kind the server does not serve).
+    private func objects(_ evaluator: QuotaUsage, namespace: String) async throws -> [JSON] {
+        if evaluator.group.isEmpty {
+            switch evaluator.resource {
+            case "pods": return pods.list(namespace: namespace).map { $0.toJSON() }
+            case "services": return services.list(namespace: namespace).map { $0.toJSON() }
+            case "persistentvolumeclaims": return claims.list(namespace: namespace).map { $0.toJSON() }
+            default: break
+            }
+        }
+        let groupVersion: String
+        if evaluator.group.isEmpty {
+            groupVersion = "api/v1"
+        } else {
+            do {
+                let group = try await context.client.getJSON(path: "/apis/\(evaluator.group)")
+                guard let preferred = group["preferredVersion"]?["groupVersion"]?.stringValue else { return [] }
+                groupVersion = "apis/" + preferred
+            } catch let error as StatusError where error.code == 404 {
+                return []
+            }
+        }
+        do {
+            let list = try await context.client.getJSON(
+                path: "/\(groupVersion)/namespaces/\(namespace)/\(evaluator.resource)")
+            return list["items"]?.arrayValue ?? []
+        } catch let error as StatusError where error.code == 404 || error.code == 405 {
+            return []
+        }
+    }
+}
