@@ -11,9 +11,12 @@ final class DefaultPreemptionEndToEndTests: SchedulerClusterTestCase {
         let cluster = try cluster
         try createNode(cluster, "only", cpu: "2")
         expectSuccess(try cluster.kubectl(["create", "namespace", "preempt"]))
-        try createPod(cluster, "preempt", "low", cpu: "2", extraSpec: #""priority":1,"#)
+        // Pods take their priority from a PriorityClass: the Priority admission plugin refuses a bare number.
+        expectSuccess(try cluster.kubectl(["create", "priorityclass", "low", "--value=1"]))
+        expectSuccess(try cluster.kubectl(["create", "priorityclass", "high", "--value=1000"]))
+        try createPod(cluster, "preempt", "low", cpu: "2", extraSpec: #""priorityClassName":"low","#)
         XCTAssertEqual(try poll { try podField(cluster, "preempt", "low", "{.spec.nodeName}") }, "only")
-        try createPod(cluster, "preempt", "high", cpu: "2", extraSpec: #""priority":1000,"#)
+        try createPod(cluster, "preempt", "high", cpu: "2", extraSpec: #""priorityClassName":"high","#)
         let uid = try podField(cluster, "preempt", "high", "{.metadata.uid}") ?? ""
         // The victim is deleted (or terminating, if deletion is graceful) and the event names the preemptor.
         let gone = try poll {
