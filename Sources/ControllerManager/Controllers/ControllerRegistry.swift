@@ -27,5 +27,6 @@ public enum ControllerRegistry {
         NamespaceController.descriptor,
         ResourceQuotaController.descriptor,
         DisruptionController.descriptor,
+        StatefulSetController.descriptor,
     ]
 }
