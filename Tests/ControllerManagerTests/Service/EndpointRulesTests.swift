@@ -1,3 +1,4 @@
+import APIMachinery
 import Client
 import XCTest
 
@@ -182,5 +183,37 @@ final class EndpointSubsetsTests: XCTestCase {
         XCTAssertTrue(EndpointSubsets.truncate(&readyCut, maxCapacity: 10))
         XCTAssertEqual(readyCut.map(\.addresses.count), [8, 2])
         XCTAssertEqual(readyCut.map(\.notReadyAddresses.count), [0, 0])
+    }
+}
+
+final class TriggerTimeTrackerTests: XCTestCase {
+    private func pod(_ name: String, readySince: String?) -> Pod {
+        var pod = EndpointFixtures.pod(name)
+        pod.status.conditions =
+            readySince.map { [PodCondition(type: "Ready", status: "True", lastTransitionTime: $0)] } ?? []
+        return pod
+    }
+
+    func testTheEarliestUnpublishedChangeIsReportedUntilASyncRecordsIt() {
+        let tracker = TriggerTimeTracker()
+        var service = EndpointFixtures.service()
+        service.metadata.creationTimestamp = "2024-01-01T00:00:00Z"
+        let created = Timestamp.parse("2024-01-01T00:00:00Z")
+        let first = tracker.observe(service: service, pods: [pod("a", readySince: nil)])
+        XCTAssertEqual(first.time, created, "a service seen for the first time counts from its creation")
+        XCTAssertEqual(tracker.observe(service: service, pods: []).time, created, "not recorded: reported again")
+        tracker.record(first)
+        XCTAssertNil(tracker.observe(service: service, pods: [pod("a", readySince: nil)]).time)
+
+        let ready = tracker.observe(
+            service: service,
+            pods: [pod("a", readySince: "2024-01-01T00:01:00Z"), pod("b", readySince: "2024-01-01T00:00:30Z")])
+        XCTAssertEqual(ready.time, Timestamp.parse("2024-01-01T00:00:30Z"), "the earliest of the changes")
+        tracker.record(ready)
+        XCTAssertNil(
+            tracker.observe(
+                service: service,
+                pods: [pod("a", readySince: "2024-01-01T00:01:00Z"), pod("b", readySince: "2024-01-01T00:00:30Z")]
+            ).time)
     }
 }

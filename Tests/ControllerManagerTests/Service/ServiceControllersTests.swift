@@ -76,6 +76,16 @@ final class ServiceControllersTests: XCTestCase {
             labelSelector: "kubernetes.io/service-name=web")
         XCTAssertEqual(slices.items.map(\.metadata.name), [slice.metadata.name], "the same slice was updated")
 
+        // Once converged nothing is rewritten: what the server stores is what the controllers want.
+        let settled = try await harness.resource(Endpoints.self).get("web").metadata.resourceVersion
+        try await Task.sleep(for: .seconds(1))
+        let later = try await harness.resource(Endpoints.self).get("web").metadata.resourceVersion
+        XCTAssertEqual(later, settled)
+        let settledSlices = try await harness.resource(EndpointSlice.self).list(
+            labelSelector: "kubernetes.io/service-name=web")
+        XCTAssertEqual(
+            settledSlices.items.map(\.metadata.resourceVersion), slices.items.map(\.metadata.resourceVersion))
+
         try await harness.resource(Service.self).delete("web")
         _ = try await harness.eventually("the Endpoints deleted with the service") { () -> Bool? in
             do {

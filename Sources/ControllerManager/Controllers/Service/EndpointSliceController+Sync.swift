@@ -30,11 +30,12 @@ extension EndpointSliceController {
             namespace: key.namespace,
             selector: LabelSelector(requirements: selector.sorted { $0.key < $1.key }.map { .equals($0.key, $0.value) })
         )
-        let triggerTime = triggerTimes.lastChangeTriggerTime(service: service, pods: selected)
+        let trigger = triggerTimes.observe(service: service, pods: selected)
         let (plan, skipped) = reconciler.plan(
             service: service, pods: selected, node: { [nodes] in nodes.get(name: $0) }, existing: cached)
         do {
-            try await apply(plan, service: key, triggerTime: triggerTime)
+            try await apply(plan, service: key, triggerTime: trigger.time)
+            triggerTimes.record(trigger)
         } catch {
             if !Task.isCancelled, !((error as? StatusError).map { $0.code == 409 || $0.code == 404 } ?? false) {
                 context.recorder.eventf(

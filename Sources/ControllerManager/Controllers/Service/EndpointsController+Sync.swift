@@ -24,7 +24,7 @@ extension EndpointsController {
             namespace: key.namespace,
             selector: LabelSelector(requirements: selector.sorted { $0.key < $1.key }.map { .equals($0.key, $0.value) })
         )
-        let triggerTime = triggerTimes.lastChangeTriggerTime(service: service, pods: selected)
+        let trigger = triggerTimes.observe(service: service, pods: selected)
         var subsets = EndpointSubsets.desired(for: service, pods: selected)
         let truncated = EndpointSubsets.truncate(&subsets)
 
@@ -38,15 +38,16 @@ extension EndpointsController {
         if let current, current.subsets == subsets, current.metadata.labels == labels,
             (current.metadata.annotations[EndpointSubsets.overCapacityAnnotation] != nil) == truncated
         {
+            triggerTimes.record(trigger)
             return
         }
 
         var desired = current ?? Endpoints(metadata: ObjectMeta(name: key.name, namespace: key.namespace))
         desired.subsets = subsets
         desired.metadata.labels = labels
-        if let triggerTime {
+        if let time = trigger.time {
             desired.metadata.annotations[PodEndpointRules.lastChangeTriggerTimeAnnotation] =
-                TriggerTimeTracker.format(triggerTime)
+                TriggerTimeTracker.format(time)
         } else {
             desired.metadata.annotations.removeValue(forKey: PodEndpointRules.lastChangeTriggerTimeAnnotation)
         }
@@ -61,6 +62,7 @@ extension EndpointsController {
             } else {
                 _ = try await client.update(desired)
             }
+            triggerTimes.record(trigger)
         } catch let error as StatusError {
             if current == nil, error.isNamespaceTerminatingRefusal {
                 // Creating in a terminating namespace is refused; the namespace's deletion removes the rest.

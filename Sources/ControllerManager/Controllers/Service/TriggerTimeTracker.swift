@@ -1,50 +1,62 @@
 import APIMachinery
-public import Client
+import Client
 import NIOConcurrencyHelpers
 
 /// Upstream's `TriggerTimeTracker`: for each service, when the earliest change not yet reflected in its
 /// Endpoints (or EndpointSlices) happened, for the `endpoints.kubernetes.io/last-change-trigger-time`
-/// annotation. A change is a pod whose Ready transition time moved (or a pod seen for the first time), or the
+/// annotation. A change is a pod whose Ready condition moved on (or first appeared), or the
 /// service itself when first seen (its creation time).
-public final class TriggerTimeTracker: Sendable {
-    private struct State {
+final class TriggerTimeTracker: Sendable {
+    /// What was last published for one service.
+    struct State: Sendable, Equatable {
         var serviceTime: Int64?
         var podTimes: [String: Int64] = [:]
     }
 
+    /// The trigger time of one sync, and the state to remember once its write succeeded.
+    struct Observation: Sendable {
+        let service: ObjectKey
+        let state: State
+        /// The earliest change since the last recorded sync, in seconds since the epoch; nil when none.
+        let time: Int64?
+    }
+
     private let states = NIOLockedValueBox<[ObjectKey: State]>([:])
 
-    public init() {}
+    init() {}
 
-    /// The earliest unrecorded change behind `service` given its current `pods`, in seconds since the epoch;
-    /// nil when nothing changed since the last call. The pods' times are remembered for the next call.
-    public func lastChangeTriggerTime(service: Service, pods: [Pod]) -> Int64? {
+    /// The earliest change behind `service` given its current `pods` that no successful sync has published.
+    func observe(service: Service, pods: [Pod]) -> Observation {
         let serviceTime = service.metadata.creationTimestamp.flatMap(Timestamp.parse)
         var podTimes: [String: Int64] = [:]
         for pod in pods {
             guard let name = pod.metadata.name, let time = Self.triggerTime(of: pod) else { continue }
             podTimes[name] = time
         }
-        return states.withLockedValue { states in
-            let previous = states[service.key]
-            var earliest: Int64?
-            func consider(_ time: Int64) { earliest = min(earliest ?? time, time) }
-            if let serviceTime, previous?.serviceTime != serviceTime { consider(serviceTime) }
-            for (name, time) in podTimes where previous?.podTimes[name] != time { consider(time) }
-            states[service.key] = State(serviceTime: serviceTime, podTimes: podTimes)
-            return earliest
-        }
+        let previous = states.withLockedValue { $0[service.key] }
+        var earliest: Int64?
+        func consider(_ time: Int64) { earliest = min(earliest ?? time, time) }
+        if let serviceTime, previous?.serviceTime != serviceTime { consider(serviceTime) }
+        for (name, time) in podTimes where previous?.podTimes[name].map({ time > $0 }) ?? true { consider(time) }
+        return Observation(
+            service: service.key, state: State(serviceTime: serviceTime, podTimes: podTimes), time: earliest)
+    }
+
+    /// Remembers what a sync published, so its changes are not reported again. A sync whose write failed does
+    /// not call this, so its retry reports the same time (upstream forgets it).
+    func record(_ observation: Observation) {
+        states.withLockedValue { $0[observation.service] = observation.state }
     }
 
     /// Forgets a deleted service.
-    public func deleteService(_ key: ObjectKey) {
+    func deleteService(_ key: ObjectKey) {
         _ = states.withLockedValue { $0.removeValue(forKey: key) }
     }
 
-    /// When the pod last changed in a way endpoints reflect: its Ready condition's transition, else its creation.
+    /// When the pod last changed in a way endpoints reflect: its Ready condition's transition (a pod without one
+    /// is not counted until it has one).
     static func triggerTime(of pod: Pod) -> Int64? {
-        let ready = pod.status.conditions.first { $0.type == "Ready" }?.lastTransitionTime
-        return (ready ?? pod.metadata.creationTimestamp).flatMap(Timestamp.parse)
+        pod.status.conditions.first { $0.type == "Ready" }?.lastTransitionTime.flatMap(Timestamp.parse)
     }
 
     /// The annotation's text for `seconds` (RFC 3339; Kubernetes times have second precision).
