@@ -7,14 +7,15 @@ extension DeploymentController {
     func newAndOldReplicaSets(_ deployment: inout Deployment, _ owned: [ReplicaSet], create: Bool) async throws
         -> (new: ReplicaSet?, old: [ReplicaSet])
     {
-        let (existing, old) = Self.splitReplicaSets(deployment, owned)
+        let (found, old) = Self.splitReplicaSets(deployment, owned)
         let newRevision = String(DeploymentRules.maxRevision(old) + 1)
-        if var existing {
+        if let found {
+            var existing = found
             let annotationsChanged = Self.setNewReplicaSetAnnotations(
                 deployment, &existing, revision: newRevision, exists: true)
             if annotationsChanged || existing.spec.minReadySeconds != deployment.spec.minReadySeconds {
                 existing.spec.minReadySeconds = deployment.spec.minReadySeconds
-                existing = try await replicaSetClient(deployment).update(existing)
+                existing = try await update(existing, from: found, deployment)
             }
             var changed = setRevision(&deployment, existing.metadata.annotations[DeploymentRules.revisionAnnotation])
             if condition(deployment.status, .progressing) == nil {
@@ -163,7 +164,7 @@ extension DeploymentController {
         let annotationsChanged = Self.setSizeAnnotations(&copy, deployment)
         guard current != replicas || annotationsChanged else { return (false, replicaSet) }
         copy.spec.replicas = Int32(replicas)
-        let stored = try await replicaSetClient(deployment).update(copy)
+        let stored = try await update(copy, from: replicaSet, deployment)
         guard current != replicas else { return (false, stored) }
         let direction = current < replicas ? "up" : "down"
         record(
@@ -192,6 +193,27 @@ extension DeploymentController {
             } catch let error as StatusError where error.code == 404 {
                 continue
             }
+        }
+    }
+
+    /// Writes `changed`, a change this controller made to `base`. On a conflict (mostly the replica set
+    /// controller's status writes, newer than the cache) the change is made again on the latest object as
+    /// long as what it was decided from (spec and size annotations) is unchanged; otherwise the next sync
+    /// decides afresh.
+    private func update(_ changed: ReplicaSet, from base: ReplicaSet, _ deployment: Deployment) async throws
+        -> ReplicaSet
+    {
+        let client = replicaSetClient(deployment)
+        do {
+            return try await client.update(changed)
+        } catch let error as StatusError where error.code == 409 {
+            var fresh = try await client.get(changed.metadata.name ?? "")
+            guard fresh.metadata.uid == base.metadata.uid, fresh.metadata.generation == base.metadata.generation,
+                fresh.metadata.annotations == base.metadata.annotations
+            else { throw error }
+            fresh.metadata.annotations = changed.metadata.annotations
+            fresh.spec = changed.spec
+            return try await client.update(fresh)
         }
     }
 

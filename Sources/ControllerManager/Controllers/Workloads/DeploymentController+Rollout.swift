@@ -51,7 +51,9 @@ extension DeploymentController {
             let replicaSet = remainingOld[index]
             let replicas = Int(replicaSet.spec.replicas ?? 0)
             let available = Int(replicaSet.status.availableReplicas ?? 0)
-            guard replicas > 0, replicas != available else { continue }
+            // A status counting more available pods than the spec asks for is stale (a scale-down not yet
+            // seen); upstream refuses that pass, here it is skipped.
+            guard replicas > 0, replicas > available else { continue }
             let count = min(maxScaledDown - cleaned, replicas - available)
             remainingOld[index] = try await scale(replicaSet, to: replicas - count, deployment).replicaSet
             cleaned += count

@@ -177,8 +177,21 @@ extension DeploymentController {
     }
 
     /// Writes status (and the revision annotation) through the status subresource; the stored Deployment.
+    ///
+    /// A conflict is usually this controller's own previous write that the cache has not shown yet. The status
+    /// is computed from the ReplicaSets, not from this copy, so it applies as well to the latest object while
+    /// its spec (generation) is the same; a changed spec is synced afresh instead.
     func writeStatus(_ deployment: Deployment) async throws -> Deployment {
-        try await ResourceClient<Deployment>(client: context.client, namespace: deployment.metadata.namespace)
-            .updateStatus(deployment)
+        let client = ResourceClient<Deployment>(client: context.client, namespace: deployment.metadata.namespace)
+        do {
+            return try await client.updateStatus(deployment)
+        } catch let error as StatusError where error.code == 409 {
+            var fresh = try await client.get(deployment.metadata.name ?? "")
+            guard fresh.metadata.generation == deployment.metadata.generation else { throw error }
+            fresh.status = deployment.status
+            fresh.metadata.annotations[DeploymentRules.revisionAnnotation] =
+                deployment.metadata.annotations[DeploymentRules.revisionAnnotation]
+            return try await client.updateStatus(fresh)
+        }
     }
 }
