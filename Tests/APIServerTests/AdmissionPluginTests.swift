@@ -72,8 +72,9 @@ final class AdmissionPluginTests: XCTestCase {
         XCTAssertEqual(
             defaults.chain.plugins.map(\.name),
             [
-                "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "DefaultStorageClass",
-                "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass",
+                "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "DefaultTolerationSeconds",
+                "DefaultStorageClass", "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction",
+                "DefaultIngressClass",
                 "ResourceQuota",
             ])
         XCTAssertEqual(defaults.withoutEffect, [], "unimplemented default-on plugins are left out, not logged")
@@ -83,8 +84,9 @@ final class AdmissionPluginTests: XCTestCase {
         XCTAssertEqual(
             adjusted.chain.plugins.map(\.name),
             [
-                "NamespaceLifecycle", "NamespaceExists", "Priority", "DefaultStorageClass", "CertificateApproval",
-                "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass", "ResourceQuota",
+                "NamespaceLifecycle", "NamespaceExists", "Priority", "DefaultTolerationSeconds", "DefaultStorageClass",
+                "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass",
+                "ResourceQuota",
             ])
         XCTAssertTrue(adjusted.withoutEffect.contains("AlwaysPullImages"))
         // --admission-control names exactly the enabled set: no defaults come along.
