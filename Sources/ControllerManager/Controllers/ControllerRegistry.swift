@@ -4,6 +4,7 @@ public enum ControllerRegistry {
     public static let all: [ControllerDescriptor] = [
         EndpointsController.descriptor,
         EndpointSliceController.descriptor,
+        EndpointSliceMirroringController.descriptor,
         ServiceAccountsController.descriptor,
         RootCACertificatePublisher.descriptor,
         TokensController.descriptor,
@@ -28,5 +29,6 @@ public enum ControllerRegistry {
         ResourceQuotaController.descriptor,
         DisruptionController.descriptor,
         StatefulSetController.descriptor,
+        DaemonSetController.descriptor,
     ]
 }
