@@ -158,3 +158,52 @@ final class EndpointSliceReconcilerTests: XCTestCase {
         XCTAssertNil(EndpointSliceReconciler.labels(for: service)["service.kubernetes.io/headless"])
     }
 }
+
+final class EndpointSliceMirroringTests: XCTestCase {
+    private func endpoints(_ subsets: [EndpointSubset]) -> Endpoints {
+        var endpoints = Endpoints(subsets: subsets)
+        endpoints.metadata.name = "external"
+        endpoints.metadata.namespace = "ns"
+        endpoints.metadata.uid = "uid-ep"
+        endpoints.metadata.labels = ["tier": "db"]
+        endpoints.metadata.annotations = [
+            "note": "kept", "endpoints.kubernetes.io/last-change-trigger-time": "2024-01-01T00:00:00Z",
+        ]
+        return endpoints
+    }
+
+    func testSubsetsBecomeOneSlicePerFamilyAndPortSetCutToTheMaximum() throws {
+        let mirroring = EndpointSliceMirroring(maxEndpointsPerSubset: 2)
+        let source = endpoints([
+            EndpointSubset(
+                addresses: [EndpointAddress(ip: "10.0.0.1"), EndpointAddress(ip: "fd00::1")],
+                notReadyAddresses: [EndpointAddress(ip: "10.0.0.2"), EndpointAddress(ip: "not-an-ip")],
+                ports: [EndpointPort(port: 5432, name: "pg")]),
+            EndpointSubset(addresses: [EndpointAddress(ip: "10.0.0.3")], ports: [EndpointPort(port: 5432, name: "pg")]),
+        ])
+        let plan = mirroring.plan(source, existing: [])
+        XCTAssertEqual(plan.create.map(\.addressType), ["IPv4", "IPv6"])
+        let v4 = try XCTUnwrap(plan.create.first)
+        XCTAssertEqual(v4.endpoints.map(\.addresses), [["10.0.0.1"], ["10.0.0.3"]], "2 per subset, ready first")
+        XCTAssertEqual(v4.ports, [DiscoveryV1EndpointPort(name: "pg", port: 5432, protocol: "TCP")])
+        XCTAssertEqual(v4.metadata.labels["tier"], "db")
+        XCTAssertEqual(v4.metadata.labels["kubernetes.io/service-name"], "external")
+        XCTAssertEqual(v4.metadata.annotations, ["note": "kept"])
+        XCTAssertEqual(v4.metadata.ownerReferences.first?.uid, "uid-ep")
+        XCTAssertEqual(v4.metadata.generateName, "external-")
+
+        var applied = plan.create
+        for index in applied.indices { applied[index].metadata.name = "external-\(index)" }
+        XCTAssertTrue(mirroring.plan(source, existing: applied).isEmpty, "a faithful mirror is left alone")
+    }
+
+    func testOptOutAndLeaderRecordsAreNotMirrored() {
+        var source = endpoints([])
+        XCTAssertTrue(EndpointSliceMirroring.shouldMirror(source))
+        source.metadata.labels["endpointslice.kubernetes.io/skip-mirror"] = "true"
+        XCTAssertFalse(EndpointSliceMirroring.shouldMirror(source))
+        var leader = endpoints([])
+        leader.metadata.annotations["control-plane.alpha.kubernetes.io/leader"] = "{}"
+        XCTAssertFalse(EndpointSliceMirroring.shouldMirror(leader))
+    }
+}

@@ -98,10 +98,12 @@ final class ServiceControllersTests: XCTestCase {
         try? await ResourceClient<Node>(client: harness.client).delete(node.metadata.name ?? "")
     }
 
-    func testAServiceWithoutSelectorKeepsItsOwnEndpointsAndAHeadlessOneIsLabelled() async throws {
+    func testAServiceWithoutSelectorKeepsItsOwnEndpointsMirroredAndAHeadlessOneIsLabelled() async throws {
         let harness = try await ServicePlumbingHarness(prefix: "endpoints-manual")
         let context = try harness.context()
-        try await harness.run([EndpointsController(context: context)])
+        try await harness.run([
+            EndpointsController(context: context), try EndpointSliceMirroringController(context: context),
+        ])
         defer { Task { await harness.stop() } }
 
         var manual = Service()
@@ -110,6 +112,7 @@ final class ServiceControllersTests: XCTestCase {
         _ = try await harness.resource(Service.self).create(manual)
         var endpoints = Endpoints()
         endpoints.metadata.name = "external"
+        endpoints.metadata.labels = ["tier": "db"]
         endpoints.subsets = [
             EndpointSubset(addresses: [EndpointAddress(ip: "192.0.2.10")], ports: [EndpointPort(port: 5432)])
         ]
@@ -130,5 +133,36 @@ final class ServiceControllersTests: XCTestCase {
         // By the time the headless service's Endpoints exist, the manual ones have been seen and left alone.
         let kept = try await harness.resource(Endpoints.self).get("external")
         XCTAssertEqual(kept.subsets.first?.addresses.map(\.ip), ["192.0.2.10"])
+
+        // The manual Endpoints are mirrored into a slice; the selector's are not.
+        let mirror = try await harness.eventually("the mirrored slice") { () -> EndpointSlice? in
+            let page = try await harness.resource(EndpointSlice.self).list(
+                labelSelector: "kubernetes.io/service-name=external")
+            return page.items.first
+        }
+        XCTAssertEqual(
+            mirror.metadata.labels["endpointslice.kubernetes.io/managed-by"], "endpointslicemirroring-controller.k8s.io"
+        )
+        XCTAssertEqual(mirror.metadata.labels["tier"], "db")
+        XCTAssertEqual(mirror.metadata.ownerReferences.first?.kind, "Endpoints")
+        XCTAssertEqual(mirror.addressType, "IPv4")
+        XCTAssertEqual(mirror.endpoints.map(\.addresses), [["192.0.2.10"]])
+        XCTAssertEqual(mirror.endpoints.first?.conditions?.ready, true)
+        XCTAssertEqual(mirror.ports.map(\.port), [5432])
+        let selected = try await harness.resource(EndpointSlice.self).list(
+            labelSelector:
+                "kubernetes.io/service-name=db,endpointslice.kubernetes.io/managed-by=endpointslicemirroring-controller.k8s.io"
+        )
+        XCTAssertEqual(selected.items, [])
+
+        // Opting out removes the mirror.
+        var optedOut = try await harness.resource(Endpoints.self).get("external")
+        optedOut.metadata.labels["endpointslice.kubernetes.io/skip-mirror"] = "true"
+        _ = try await harness.resource(Endpoints.self).update(optedOut)
+        _ = try await harness.eventually("the mirror removed") { () -> Bool? in
+            let page = try await harness.resource(EndpointSlice.self).list(
+                labelSelector: "kubernetes.io/service-name=external")
+            return page.items.isEmpty ? true : nil
+        }
     }
 }
