@@ -10,7 +10,7 @@ import XCTest
 
 /// One controller under test against the in-process API server: its own namespace, informers scoped to it,
 /// a recorder, and a fake clock that starts at the real time (the server stamps objects with real time).
-final class BatchTestHarness: @unchecked Sendable {
+final class BatchTestHarness {
     let client: RESTClient
     let namespace: String
     let informers: SharedInformerFactory
