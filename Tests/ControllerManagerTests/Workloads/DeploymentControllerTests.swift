@@ -235,4 +235,28 @@ final class DeploymentControllerTests: XCTestCase {
         XCTAssertEqual(afterResuming.count, 2)
         await harness.stop()
     }
+
+    func testARolloutThatStallsPastItsDeadlineReportsProgressDeadlineExceeded() async throws {
+        let harness = try await WorkloadTestHarness(prefix: "deploy-deadline")
+        try await harness.start()
+        // No kubelet: the pods never become ready.
+        var stalled = deployment("web", replicas: 2)
+        stalled.spec.progressDeadlineSeconds = 1
+        _ = try await harness.deployments.create(stalled)
+        let timedOut = try await harness.eventually("ProgressDeadlineExceeded") {
+            let deployment = try await harness.deployments.get("web")
+            let progressing = deployment.status.conditions.first { $0.type == "Progressing" }
+            return progressing?.reason == "ProgressDeadlineExceeded" ? deployment : nil
+        }
+        let replicaSet = try await harness.replicaSets.list().items.first
+        let progressing = timedOut.status.conditions.first { $0.type == "Progressing" }
+        XCTAssertEqual(progressing?.status, "False")
+        XCTAssertEqual(
+            progressing?.message, "ReplicaSet \"\(replicaSet?.metadata.name ?? "")\" has timed out progressing.")
+        let available = timedOut.status.conditions.first { $0.type == "Available" }
+        XCTAssertEqual(available?.status, "False")
+        XCTAssertEqual(available?.reason, "MinimumReplicasUnavailable")
+        XCTAssertEqual(timedOut.status.unavailableReplicas, 2)
+        await harness.stop()
+    }
 }
