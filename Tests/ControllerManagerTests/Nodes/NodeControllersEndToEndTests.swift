@@ -124,10 +124,14 @@ final class NodeControllersEndToEndTests: SharedClusterTestCase {
         """#
     }
 
+    /// A pod bound to `node` that tolerates the unreachable taint for 2 s (without a toleration of its own,
+    /// DefaultTolerationSeconds would give it 300 s).
     static func pod(_ name: String, node: String) -> String {
         #"""
         {"apiVersion":"v1","kind":"Pod","metadata":{"name":"\#(name)","namespace":"default"},
-         "spec":{"nodeName":"\#(node)","containers":[{"name":"c","image":"nginx"}]}}
+         "spec":{"nodeName":"\#(node)","containers":[{"name":"c","image":"nginx"}],
+                 "tolerations":[{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute",
+                                 "tolerationSeconds":2}]}}
         """#
     }
 }

@@ -20,6 +20,7 @@ final class NodeTestHarness: @unchecked Sendable {
     let suffix = UUID().uuidString.prefix(8).lowercased()
     private var tasks: [Task<Void, Never>] = []
     private var createdNodes: [String] = []
+    private let lastLeases = NodeTestLocked<[String: Lease]>([:])
 
     init(prefix: String) async throws {
         let endpoint = try await LocalAPIServer.shared.start()
@@ -99,19 +100,32 @@ final class NodeTestHarness: @unchecked Sendable {
         XCTFail("node \(name) kept conflicting")
     }
 
-    /// Creates or renews node `name`'s Lease with the current real time, as a kubelet every 10 s.
+    /// Creates or renews node `name`'s Lease with the current real time, as a kubelet every 10 s: one update
+    /// of the Lease last written, read afresh only on a conflict.
     func renewLease(_ name: String) async throws {
         let renewTime = Timestamp.format(epochMicroseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
-        do {
-            var lease = try await leases.get(name)
+        if var lease = lastLeases.withLock({ $0[name] }) {
             lease.spec.renewTime = renewTime
-            _ = try await leases.update(lease)
-        } catch let error as StatusError where error.code == 404 {
-            let lease = Lease(
-                metadata: ObjectMeta(name: name, namespace: "kube-node-lease"),
-                spec: LeaseSpec(holderIdentity: name, leaseDurationSeconds: 40, renewTime: renewTime))
-            _ = try await leases.create(lease)
+            do {
+                let renewed = try await leases.update(lease)
+                lastLeases.withLock { $0[name] = renewed }
+                return
+            } catch let error as StatusError where error.code == 409 {
+                lastLeases.withLock { $0[name] = nil }
+            }
         }
+        var lease: Lease
+        do {
+            lease = try await leases.get(name)
+            lease.spec.renewTime = renewTime
+            lease = try await leases.update(lease)
+        } catch let error as StatusError where error.code == 404 {
+            lease = try await leases.create(
+                Lease(
+                    metadata: ObjectMeta(name: name, namespace: "kube-node-lease"),
+                    spec: LeaseSpec(holderIdentity: name, leaseDurationSeconds: 40, renewTime: renewTime)))
+        }
+        lastLeases.withLock { $0[name] = lease }
     }
 
     /// Creates pod `name` bound to `node` with `tolerations`, Running and Ready as its kubelet would report.
@@ -169,6 +183,18 @@ final class NodeTestHarness: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+}
+
+/// A value tests share between tasks.
+final class NodeTestLocked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.withLock { body(&value) }
     }
 }
 

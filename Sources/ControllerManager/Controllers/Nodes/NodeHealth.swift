@@ -3,9 +3,10 @@ import Client
 import Foundation
 
 /// What the node lifecycle controller remembers of a node between passes (upstream's `nodeHealthData`): the
-/// status it last saw, when it last saw a sign of life, and the Lease renewal that was.
+/// Ready condition it last saw (only that, not the whole status upstream keeps, as nothing else is read),
+/// when it last saw a sign of life, and the Lease renewal that was.
 struct NodeHealth: Sendable, Equatable {
-    var status: NodeStatus
+    var ready: NodeCondition?
     /// The controller's time of the last heartbeat or Lease renewal it noticed.
     var probeTimestamp: Date
     var readyTransitionTimestamp: Date
@@ -55,13 +56,13 @@ struct NodeHealthCheck: Sendable {
                 lastTransitionTime: node.metadata.creationTimestamp)
             gracePeriod = startupGracePeriod
             if health != nil {
-                health?.status = node.status
+                health?.ready = currentReady
             } else {
-                health = NodeHealth(status: node.status, probeTimestamp: created, readyTransitionTimestamp: created)
+                health = NodeHealth(ready: currentReady, probeTimestamp: created, readyTransitionTimestamp: created)
             }
         }
         // Read after the stand-in above, as upstream does: a node still without Ready keeps its memory.
-        let savedReady = health?.status.condition("Ready")
+        let savedReady = health?.ready
         let savedLease = health?.leaseRenewTime
         var next: NodeHealth
         if let health, !(savedReady == nil && currentReady != nil) {
@@ -72,13 +73,13 @@ struct NodeHealthCheck: Sendable {
                     savedReady.lastTransitionTime != currentReady.lastTransitionTime
                     ? now : health.readyTransitionTimestamp
                 next = NodeHealth(
-                    status: node.status, probeTimestamp: now, readyTransitionTimestamp: transition,
+                    ready: currentReady, probeTimestamp: now, readyTransitionTimestamp: transition,
                     leaseRenewTime: health.leaseRenewTime)
             }
         } else {
             // First sight of a node with a Ready condition (or a controller restart): assume alive now.
             next = NodeHealth(
-                status: node.status, probeTimestamp: now, readyTransitionTimestamp: now,
+                ready: currentReady, probeTimestamp: now, readyTransitionTimestamp: now,
                 leaseRenewTime: health?.leaseRenewTime)
         }
         // A renewed Lease is a sign of life even when the status is not posted.
@@ -112,7 +113,7 @@ struct NodeHealthCheck: Sendable {
         result.currentReady = newReady
         result.statusUpdate = updated
         result.healthAfterWrite = NodeHealth(
-            status: updated.status, probeTimestamp: next.probeTimestamp, readyTransitionTimestamp: now,
+            ready: newReady, probeTimestamp: next.probeTimestamp, readyTransitionTimestamp: now,
             leaseRenewTime: Timestamp.date(lease?.spec.renewTime))
         return result
     }

@@ -35,6 +35,9 @@ public final class NodeIPAMController: Controller {
     let nodes: Lister<Node>
     let queue: RateLimitingQueue<ObjectKey>
     let sets: NIOLockedValueBox<[CIDRSet]>
+    /// Nodes (name to uid) given ranges that the cache has not shown yet: a sync from the stale cache must not
+    /// allocate for them again (the API would refuse the second write; the range would be held meanwhile).
+    let assigned = NIOLockedValueBox<[String: String]>([:])
 
     public init(context: ControllerContext) throws {
         let flags = context.flags
@@ -63,12 +66,16 @@ public final class NodeIPAMController: Controller {
         nodes = informer.lister
         let queue = self.queue
         let sets = self.sets
+        let assigned = self.assigned
         let logger = context.logger
         _ = informer.addEventHandler(
             ResourceEventHandler(
                 onAdd: { node, _ in queue.add(node.key) },
                 onUpdate: { _, node in if node.spec.podCIDRs.isEmpty { queue.add(node.key) } },
-                onDelete: { event in Self.release(event.object, from: sets, logger: logger) }))
+                onDelete: { event in
+                    _ = assigned.withLockedValue { $0.removeValue(forKey: event.key.name) }
+                    Self.release(event.object, from: sets, logger: logger)
+                }))
     }
 
     public func run(workers: Int) async {
@@ -81,9 +88,11 @@ public final class NodeIPAMController: Controller {
     func sync(_ name: String) async throws {
         guard let node = nodes.get(name: name) else { return }
         guard node.spec.podCIDRs.isEmpty else {
+            _ = assigned.withLockedValue { $0.removeValue(forKey: name) }
             occupy(node)
             return
         }
+        guard assigned.withLockedValue({ $0[name] }) != node.metadata.uid else { return }
         let allocated: [IPNetwork]
         do {
             allocated = try sets.withLockedValue { sets throws(CIDRSetError) in
@@ -121,6 +130,7 @@ public final class NodeIPAMController: Controller {
                     "Node \(node.key.name) already has a CIDR allocated \(current.spec.podCIDRs). Releasing the new one."
                 )
                 releaseAll(cidrs)
+                assigned.withLockedValue { $0[node.key.name] = current.metadata.uid ?? "" }
                 return
             }
             let patch: JSON = [
@@ -128,6 +138,7 @@ public final class NodeIPAMController: Controller {
                 "spec": ["podCIDR": .string(texts[0]), "podCIDRs": .array(texts.map { .string($0) })],
             ]
             _ = try await nodes.patch(node.key.name, patch)
+            assigned.withLockedValue { $0[node.key.name] = current.metadata.uid ?? "" }
             logger.info("Set node \(node.key.name) PodCIDR to \(texts)")
         } catch {
             recorder.eventf(

@@ -20,9 +20,10 @@ extension NodeLifecycleController {
                 note: "Registered Node \(node.key.name) in Controller")
             await markNodeAsReachable(node)
         }
-        for node in deleted {
-            writes.nodeEvent(
-                node, reason: "RemovingNode", action: "Remove", note: "Removing Node \(node.key.name) from Controller")
+        for (name, uid) in deleted {
+            writes.recorder.eventf(
+                regarding: ObjectReference(apiVersion: "v1", kind: "Node", name: name, uid: uid), type: .normal,
+                reason: "RemovingNode", action: "Remove", note: "Removing Node \(name) from Controller")
         }
 
         var conditionsByZone: [String: [NodeCondition?]] = [:]
@@ -60,23 +61,23 @@ extension NodeLifecycleController {
 
     /// Records which nodes are new and which are gone since the last pass, making a tainting queue for every new
     /// zone.
-    private func classify(_ all: [Node]) -> (added: [Node], deleted: [Node]) {
+    private func classify(_ all: [Node]) -> (added: [Node], deleted: [(name: String, uid: String)]) {
         let policy = self.policy
         let time = self.time
         return state.withLockedValue { state in
             var added: [Node] = []
             for node in all where state.known[node.key.name] == nil {
                 added.append(node)
-                state.known[node.key.name] = node
+                state.known[node.key.name] = node.metadata.uid ?? ""
             }
             for node in all where state.tainters[zoneKey(of: node)] == nil {
                 state.tainters[zoneKey(of: node)] = RateLimitedTimedQueue(qps: policy.evictionQPS, time: time)
             }
             let names = Set(all.map(\.key.name))
-            let deleted = state.known.values.filter { !names.contains($0.key.name) }
-            for node in deleted {
-                state.known[node.key.name] = nil
-                state.health[node.key.name] = nil
+            let deleted = state.known.filter { !names.contains($0.key) }.map { (name: $0.key, uid: $0.value) }
+            for (name, _) in deleted {
+                state.known[name] = nil
+                state.health[name] = nil
             }
             return (added, deleted)
         }

@@ -34,7 +34,8 @@ public final class NodeLifecycleController: Controller {
 
     struct State: Sendable {
         var health: [String: NodeHealth] = [:]
-        var known: [String: Node] = [:]
+        /// The nodes seen so far, by name, with their uid (for the RemovingNode event).
+        var known: [String: String] = [:]
         var zones: ZoneDisruption
         /// Per zone, the nodes waiting for a NoExecute taint (upstream's `zoneNoExecuteTainter`).
         var tainters: [String: RateLimitedTimedQueue] = [:]
@@ -134,7 +135,7 @@ public final class NodeLifecycleController: Controller {
     func syncPod(_ key: ObjectKey) async throws {
         guard let pod = pods.get(namespace: key.namespace, name: key.name), let nodeName = pod.spec.nodeName,
             let health = state.withLockedValue({ $0.health[nodeName] }), nodes.get(name: nodeName) != nil,
-            let ready = health.status.condition("Ready"), ready.status != "True"
+            let ready = health.ready, ready.status != "True"
         else { return }
         try await writes.markPodsNotReady([pod], nodeName: nodeName)
     }
