@@ -18,6 +18,24 @@ struct WorkloadStrategy: Strategy {
         kind == .cronJob ? ["spec", "jobTemplate", "spec", "template"] : ["spec", "template"]
     }
 
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = nil
+        guard kind == .job, object["spec"]?["manualSelector"]?.boolValue != true, let uid = object.uid else { return }
+        // Upstream's generated selector: the job's pods are found by its uid, never by labels a user chose.
+        let name = JSON.string(object.name ?? "")
+        if object["spec"]?["selector"] == nil {
+            object.set(["spec", "selector"], to: ["matchLabels": ["batch.kubernetes.io/controller-uid": .string(uid)]])
+        }
+        var labels = object[path: templatePath + ["metadata", "labels"]]?.objectValue ?? JSONObject()
+        for (key, value) in [
+            ("batch.kubernetes.io/controller-uid", JSON.string(uid)), ("batch.kubernetes.io/job-name", name),
+            ("controller-uid", JSON.string(uid)), ("job-name", name),
+        ] where labels[key] == nil {
+            labels[key] = value
+        }
+        object.set(templatePath + ["metadata", "labels"], to: .object(labels))
+    }
+
     func applyDefaults(_ object: inout JSON) {
         guard var spec = object["spec"], spec.objectValue != nil else { return }
         switch kind {
@@ -52,6 +70,9 @@ struct WorkloadStrategy: Strategy {
             if spec["backoffLimit"] == nil { spec["backoffLimit"] = 6 }
             if spec["completionMode"] == nil { spec["completionMode"] = "NonIndexed" }
             if spec["suspend"] == nil { spec["suspend"] = false }
+            if spec["podReplacementPolicy"] == nil {
+                spec["podReplacementPolicy"] = spec["podFailurePolicy"] == nil ? "TerminatingOrFailed" : "Failed"
+            }
         case .cronJob:
             if spec["concurrencyPolicy"] == nil { spec["concurrencyPolicy"] = "Allow" }
             if spec["suspend"] == nil { spec["suspend"] = false }
