@@ -37,6 +37,7 @@ public enum AdmissionPlugins {
         case "LimitRanger": LimitRanger()
         case "ServiceAccount": ServiceAccountAdmission()
         case "Priority": PriorityAdmission()
+        case "NodeRestriction": NodeRestriction()
         case "DefaultTolerationSeconds": DefaultTolerationSeconds()
         case "DefaultStorageClass": DefaultClassAdmission.storageClass
         case "DefaultIngressClass": DefaultClassAdmission.ingressClass

@@ -1,6 +1,5 @@
 import APIMachinery
 public import Authorization
-import Logging
 import Storage
 
 /// `--authorization-mode`: the authorizers to ask, in order.
@@ -10,8 +9,7 @@ public struct AuthorizerConfiguration: Sendable {
         case alwaysAllow = "AlwaysAllow"
         case alwaysDeny = "AlwaysDeny"
         case rbac = "RBAC"
-        /// Accepted so the upstream flag set starts; kubelets' node-scoped rules are not enforced yet, so
-        /// it has no opinion and RBAC (or a later mode) decides.
+        /// Kubelets' node-scoped rules (`NodeAuthorizer`) over the pods-to-objects graph.
         case node = "Node"
     }
 
@@ -47,19 +45,22 @@ public struct AuthorizationModeError: Error, Sendable, CustomStringConvertible {
 public final class ServerAuthorization: Sendable {
     public let policy: AuthorizationPolicyCache
     public let authorizer: any Authorizer
+    /// The node authorizer's graph; started only when the Node mode is on.
+    public let nodeGraph: NodeGraphCache
+    let usesNodeGraph: Bool
 
     public init(configuration: AuthorizerConfiguration, policy: AuthorizationPolicyCache = AuthorizationPolicyCache()) {
         self.policy = policy
+        let nodeGraph = NodeGraphCache()
+        self.nodeGraph = nodeGraph
+        usesNodeGraph = configuration.modes.contains(.node)
         var chain: [any Authorizer] = [PrivilegedGroups()]
         for mode in configuration.modes {
             switch mode {
             case .alwaysAllow: chain.append(Authorization.AlwaysAllow())
             case .alwaysDeny: chain.append(Authorization.AlwaysDeny())
             case .rbac: chain.append(RBACAuthorizer(snapshot: { [policy] in policy.snapshot }))
-            case .node:
-                Logger(label: "kube-apiserver").warning(
-                    "authorization mode Node is accepted but not enforced yet; it has no opinion on any request")
-                chain.append(NoOpinion())
+            case .node: chain.append(NodeAuthorizer(graph: { [nodeGraph] in nodeGraph.graph }))
             }
         }
         authorizer = UnionAuthorizer(chain)
@@ -67,10 +68,6 @@ public final class ServerAuthorization: Sendable {
 
     /// The escalation check over the current policy.
     var escalation: EscalationCheck { EscalationCheck(snapshot: policy.snapshot, authorizer: authorizer) }
-
-    private struct NoOpinion: Authorizer {
-        func authorize(_ attributes: Attributes) -> Decision { .noOpinion(reason: "") }
-    }
 }
 
 extension APIServer {
@@ -90,6 +87,9 @@ extension APIServer {
     /// returns when all three are done, so the first request is checked against the full policy.
     func startAuthorization() async throws {
         try await authorization.policy.start(storage: storage, storagePrefix: context.storagePrefix)
+        if authorization.usesNodeGraph {
+            try await authorization.nodeGraph.start(storage: storage, storagePrefix: context.storagePrefix)
+        }
         try await reconcileBootstrapPolicy()
         // Subscribe before the first pass, so the changes its own writes cause are not missed.
         let changes = authorization.policy.changes()
