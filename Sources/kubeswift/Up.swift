@@ -35,6 +35,9 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Service cluster IP range, as the guide sets it.")
     var serviceClusterIPRange: String = "10.254.0.0/16"
 
+    @Option(help: "Pod address range; the controller-manager gives each node a /24 of it.")
+    var clusterCIDR: String = "10.64.0.0/16"
+
     /// Writes a line straight to standard output: it may be a pipe (a supervisor, a test), where
     /// `print` would leave the line in a buffer.
     static func say(_ text: String) {
@@ -100,6 +103,7 @@ struct Up: AsyncParsableCommand {
                     "--service-account-private-key-file=\(pki)/ca-key.pem", "--root-ca-file=\(pki)/ca.pem",
                     "--cluster-signing-cert-file=\(pki)/ca.pem", "--cluster-signing-key-file=\(pki)/ca-key.pem",
                     "--service-cluster-ip-range=\(serviceClusterIPRange)", "--use-service-account-credentials",
+                    "--allocate-node-cidrs=true", "--cluster-cidr=\(clusterCIDR)",
                 ], logger: Logger(label: "kube-controller-manager"))
         }
         let simulatedNodes = try startNodes(kubeconfig: kubeconfigPath)
