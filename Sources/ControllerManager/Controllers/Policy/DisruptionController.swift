@@ -183,17 +183,10 @@ public final class DisruptionController: Controller {
 
     /// Writes `status` with the budget's generation observed, unless nothing changed.
     private func write(_ status: PodDisruptionBudgetStatus, to budget: PodDisruptionBudget) async throws {
-        var updated = budget
-        updated.status = status
-        updated.status.observedGeneration = budget.metadata.generation
-        guard updated.status != budget.status else { return }
-        do {
-            _ = try await ResourceClient<PodDisruptionBudget>(
-                client: context.client, namespace: budget.metadata.namespace
-            )
-            .updateStatus(updated)
-        } catch let error as StatusError where error.code == 404 {
-            return
+        let generation = budget.metadata.generation
+        try await StatusWriter.write(budget, client: context.client) {
+            $0.status = status
+            $0.status.observedGeneration = generation
         }
     }
 }

@@ -99,14 +99,10 @@ public final class ResourceQuotaController: Controller {
         guard let quota = quotas.get(namespace: key.namespace, name: key.name) else { return }
         let used = try await usage(of: quota)
         guard quota.status.hard != quota.spec.hard || quota.status.used != used else { return }
-        var updated = quota
-        updated.status.hard = quota.spec.hard
-        updated.status.used = used
-        do {
-            _ = try await ResourceClient<ResourceQuota>(client: context.client, namespace: key.namespace)
-                .updateStatus(updated)
-        } catch let error as StatusError where error.code == 404 {
-            return
+        let hard = quota.spec.hard
+        try await StatusWriter.write(quota, client: context.client) {
+            $0.status.hard = hard
+            $0.status.used = used
         }
     }
 

@@ -46,15 +46,7 @@ extension DaemonSetController {
         let status = Self.status(
             set, nodes: nodeList, byNode: byNode, template: podTemplate, hash: hash, collisionCount: collisionCount,
             now: Int64(context.time.wallNow.timeIntervalSince1970))
-        if status != set.status {
-            var updated = set
-            updated.status = status
-            do {
-                _ = try await ResourceClient<DaemonSet>(client: client, namespace: key.namespace).updateStatus(updated)
-            } catch let error as StatusError where error.code == 404 {
-                return
-            }
-        }
+        try await StatusWriter.write(set, client: client) { $0.status = status }
         if let minReady = set.spec.minReadySeconds, minReady > 0, status.numberReady != status.numberAvailable {
             queue.add(key, after: .seconds(Int(minReady)))
         }

@@ -187,14 +187,6 @@ extension StatefulSetController {
 
     /// Writes `status` unless the stored one already says it.
     private func write(_ status: StatefulSetStatus, to set: StatefulSet) async throws {
-        guard status != set.status else { return }
-        var updated = set
-        updated.status = status
-        do {
-            _ = try await ResourceClient<StatefulSet>(client: context.client, namespace: set.metadata.namespace)
-                .updateStatus(updated)
-        } catch let error as StatusError where error.code == 404 {
-            return
-        }
+        try await StatusWriter.write(set, client: context.client) { $0.status = status }
     }
 }
