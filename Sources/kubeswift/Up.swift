@@ -80,9 +80,11 @@ struct Up: AsyncParsableCommand {
             "--tls-cert-file=\(pki)/kubernetes.pem", "--tls-private-key-file=\(pki)/kubernetes-key.pem",
             "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(stateDir)/data",
             "--service-cluster-ip-range=\(serviceClusterIPRange)", "--anonymous-auth=false",
-            // As the guide secures its masters: RBAC (the admin certificate is in system:masters), bootstrap
-            // tokens, and service-account tokens signed with the CA key.
-            "--authorization-mode=RBAC", "--experimental-bootstrap-token-auth",
+            // As the guide secures its masters: Node and RBAC (the admin certificate is in system:masters),
+            // NodeRestriction on top of the default plugins, bootstrap tokens, and service-account tokens
+            // signed with the CA key.
+            "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
+            "--experimental-bootstrap-token-auth",
             "--service-account-key-file=\(pki)/ca-key.pem",
         ])
         let logger = Logger(label: "kubeswift")
