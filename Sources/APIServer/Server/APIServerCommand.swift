@@ -40,6 +40,16 @@ public enum APIServerCommand {
                 support: .noEffect("rbac.authorization.k8s.io/v1 serves RBAC (upstream removed v1beta1 in 1.22)")),
             FlagDefinition("kubelet-https", bool: true, support: .noEffect("kubelets are always reached over HTTPS")),
             FlagDefinition(
+                "kubelet-client-certificate",
+                support: .noEffect("this API server does not call kubelets (no logs, exec or port-forward)")),
+            FlagDefinition(
+                "kubelet-client-key",
+                support: .noEffect("this API server does not call kubelets (no logs, exec or port-forward)")),
+            FlagDefinition("profiling", bool: true, default: "true", support: .noEffect("no pprof endpoints")),
+            FlagDefinition(
+                "service-account-lookup", bool: true, default: "true",
+                support: .notImplementedYet("service-account tokens are not checked against stored accounts yet")),
+            FlagDefinition(
                 "allow-privileged", bool: true, support: .noEffect("privileged containers are a kubelet setting now")),
             FlagDefinition("experimental-bootstrap-token-auth", aliases: ["enable-bootstrap-token-auth"], bool: true),
             FlagDefinition("service-account-key-file"),
