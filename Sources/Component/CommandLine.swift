@@ -21,4 +21,36 @@ public enum ComponentCommandLine {
             logDirectory: flags.string("log-dir"), verbosity: Int(flags.string("v")) ?? 0)
         return (flags, Logger(label: component))
     }
+
+    /// A leader-elected component's `main`: parses `arguments`, logs the flags that are accepted without
+    /// effect, then runs `body` until it returns or SIGTERM/SIGINT cancels it; the exit code.
+    public static func main(
+        component: String, definitions: [FlagDefinition], arguments: [String],
+        body: @escaping @Sendable (FlagSet, Logger) async -> Int32
+    ) async -> Int32 {
+        guard let (flagSet, logger) = start(component: component, definitions: definitions, arguments: arguments)
+        else { return 1 }
+        for (name, support) in flagSet.accepted {
+            if case .noEffect(let why) = support { logger.info("flag --\(name) is accepted and has no effect: \(why)") }
+        }
+        let task = Task { await body(flagSet, logger) }
+        let signals = SignalWatcher { task.cancel() }
+        defer { signals.cancel() }
+        return await task.value
+    }
+
+    /// Runs a component inside another process (`kubeswift up`) until the task is cancelled; the exit code.
+    public static func embedded(
+        definitions: [FlagDefinition], arguments: [String], logger: Logger,
+        body: (FlagSet, Logger) async -> Int32
+    ) async -> Int32 {
+        var flagSet = FlagSet(definitions)
+        do {
+            try flagSet.parse(arguments)
+        } catch {
+            logger.critical("\(error.message)")
+            return 1
+        }
+        return await body(flagSet, logger)
+    }
 }

@@ -31,29 +31,16 @@ public enum SchedulerCommand {
 
     /// Parses `arguments` (without the program name), runs until SIGTERM or lost leadership; the exit code.
     public static func main(arguments: [String]) async -> Int32 {
-        guard
-            let (flagSet, logger) = ComponentCommandLine.start(
-                component: "kube-scheduler", definitions: flags, arguments: arguments)
-        else { return 1 }
-        for (name, support) in flagSet.accepted {
-            if case .noEffect(let why) = support { logger.info("flag --\(name) is accepted and has no effect: \(why)") }
+        await ComponentCommandLine.main(component: "kube-scheduler", definitions: flags, arguments: arguments) {
+            await run($0, logger: $1)
         }
-        let task = Task { await run(flagSet, logger: logger) }
-        let signals = SignalWatcher { task.cancel() }
-        defer { signals.cancel() }
-        return await task.value
     }
 
-    /// Runs a scheduler inside another process (`kubeswift up`) until the task is cancelled; the exit code.
+    /// Runs inside another process (`kubeswift up`) until the task is cancelled; the exit code.
     public static func run(arguments: [String], logger: Logger) async -> Int32 {
-        var flagSet = FlagSet(flags)
-        do {
-            try flagSet.parse(arguments)
-        } catch {
-            logger.critical("\(error.message)")
-            return 1
+        await ComponentCommandLine.embedded(definitions: flags, arguments: arguments, logger: logger) {
+            await run($0, logger: $1)
         }
-        return await run(flagSet, logger: logger)
     }
 
     /// Everything after flag parsing; returns the exit code.
