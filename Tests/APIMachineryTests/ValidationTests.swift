@@ -31,6 +31,13 @@ final class ValidationTests: XCTestCase {
             "Pod \"p\" is invalid: [spec.containers: Required value, spec.restartPolicy: Unsupported value: \"X\": supported values: \"Always\", \"Never\"]"
         )
         XCTAssertEqual(two.status["details"]?["causes"]?.arrayValue?.count, 2)
+        // A named group qualifies the kind, as upstream's GroupKind.String(); details keep kind and group apart.
+        let grouped = APIError.invalid(
+            kind: GroupVersionKind(group: "apps", version: "v1", kind: "Deployment"), name: "web",
+            errors: [.required("spec.selector")])
+        XCTAssertEqual(grouped.message, "Deployment.apps \"web\" is invalid: spec.selector: Required value")
+        XCTAssertEqual(grouped.status["details"]?["kind"], "Deployment")
+        XCTAssertEqual(grouped.status["details"]?["group"], "apps")
     }
 
     func testStatusBodies() {

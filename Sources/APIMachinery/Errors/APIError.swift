@@ -145,10 +145,12 @@ extension APIError {
         APIError(code: 504, reason: .timeout, message: "Timeout: \(message)")
     }
 
-    /// A validation failure: `Pod "x" is invalid: <errors>` with one cause per field error.
+    /// A validation failure: `Pod "x" is invalid: <errors>` (`Deployment.apps "x"` for a named group, as upstream's
+    /// qualified kind) with one cause per field error.
     public static func invalid(kind: GroupVersionKind, name: String, errors: [FieldError]) -> APIError {
         let rendered = errors.map(\.description)
         let summary = rendered.count == 1 ? rendered[0] : "[" + rendered.joined(separator: ", ") + "]"
+        let qualified = kind.group.isEmpty ? kind.kind : "\(kind.kind).\(kind.group)"
         var details: JSONObject = ["name": .string(name)]
         if !kind.group.isEmpty { details["group"] = .string(kind.group) }
         details["kind"] = .string(kind.kind)
@@ -160,6 +162,6 @@ extension APIError {
                 ]
             })
         return APIError(
-            code: 422, reason: .invalid, message: "\(kind.kind) \"\(name)\" is invalid: \(summary)", details: details)
+            code: 422, reason: .invalid, message: "\(qualified) \"\(name)\" is invalid: \(summary)", details: details)
     }
 }

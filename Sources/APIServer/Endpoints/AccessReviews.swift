@@ -148,10 +148,8 @@ enum AccessReviews {
     /// Upstream's `NewInvalid` for a review: the group-qualified kind and an empty name.
     static func throwIfInvalid(_ errors: [FieldError], kind: String) throws(APIError) {
         guard !errors.isEmpty else { return }
-        var error = APIError.invalid(
+        throw APIError.invalid(
             kind: GroupVersionKind(group: group, version: "v1", kind: kind), name: "", errors: errors)
-        error.message = "\(kind).\(group)" + error.message.dropFirst(kind.count)
-        throw error
     }
 
     /// The user a SubjectAccessReview asks about.
