@@ -33,7 +33,8 @@ public final class NodeSimulator: Sendable {
     let state: NIOLockedValueBox<SimulatorState>
 
     /// A simulator of `configuration`'s nodes that watches through `client` and writes through `credentials`
-    /// (the same client for every node when nil).
+    /// (the same client for every node when nil); the simulator runs the credentials and shuts them down when it
+    /// stops. Its caches drop `managedFields`, which it never reads.
     public init(
         configuration: NodeSimulatorConfiguration, client: RESTClient, credentials: (any NodeCredentials)? = nil,
         time: any TimeSource = SystemTime(), logger: Logger = Logger(label: "kubeswift.node-simulator")
@@ -42,7 +43,7 @@ public final class NodeSimulator: Sendable {
         self.credentials = credentials ?? SharedNodeCredentials(client: client)
         self.time = time
         self.logger = logger
-        informers = SharedInformerFactory(client: client, time: time, logger: logger)
+        informers = SharedInformerFactory(client: client, time: time, logger: logger, transform: StripManagedFields())
         // Every pod bound to some node: a field selector per node would cost a watch per node.
         pods = informers.informer(for: Pod.self, scope: ListScope(fieldSelector: "spec.nodeName!="))
         // The factory is the simulator's own, so the index cannot exist already.
@@ -76,8 +77,9 @@ public final class NodeSimulator: Sendable {
         await withTaskCancellationHandler {
             guard await informers.waitForCacheSync() else { return }
             logger.info("node simulator started", metadata: ["nodes": "\(configuration.count)"])
-            for name in nodeNames.sorted() { queue.add(.node(name)) }
             await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.credentials.run() }
+                group.addTask { await self.joinNodes() }
                 for _ in 0..<max(configuration.workers, 1) {
                     group.addTask { await self.work() }
                 }
@@ -87,7 +89,41 @@ public final class NodeSimulator: Sendable {
         }
         queue.shutDown()
         await informers.shutdown()
+        await credentials.shutdown()
         logger.info("node simulator stopped")
+    }
+
+    /// Joins every node (`concurrentJoins` at a time) and queues each for registration once it has its
+    /// identity. A node the cluster refuses stays out, with the refusal logged; other failures are tried again.
+    private func joinNodes() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (started, name) in nodeNames.sorted().enumerated() {
+                if started >= max(configuration.concurrentJoins, 1) { await group.next() }
+                guard !Task.isCancelled else { return }
+                group.addTask { await self.join(name) }
+            }
+        }
+    }
+
+    private func join(_ name: String) async {
+        var delay = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                try await credentials.join(node: name)
+                queue.add(.node(name))
+                return
+            } catch let refused as NodeJoinRefused {
+                logger.error("node cannot join", metadata: ["node": "\(name)", "error": "\(refused)"])
+                state.withLockedValue { $0.refusedNodes += 1 }
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("node join failed; trying again", metadata: ["node": "\(name)", "error": "\(error)"])
+                state.withLockedValue { $0.failures += 1 }
+                guard (try? await time.sleep(for: delay)) != nil else { return }
+                delay = min(delay * 2, .seconds(60))
+            }
+        }
     }
 
     /// What the simulator has done so far.
@@ -97,7 +133,7 @@ public final class NodeSimulator: Sendable {
                 registeredNodes: state.nodes.values.filter(\.registered).count,
                 stoppedNodes: state.nodes.values.filter(\.stopped).count, pods: state.pods.count,
                 runningPods: state.pods.values.reduce(0) { $0 + ($1.machine.phase == .running ? 1 : 0) },
-                requests: state.requests, failures: state.failures)
+                refusedNodes: state.refusedNodes, requests: state.requests, failures: state.failures)
         }
     }
 
@@ -109,6 +145,8 @@ public final class NodeSimulator: Sendable {
         public var pods: Int
         /// Of those, the pods in phase Running.
         public var runningPods: Int
+        /// Nodes whose certificate request was denied or failed: they never register.
+        public var refusedNodes: Int
         /// Writes sent, by what they were: `lease`, `node-status`, `node-create`, `pod-status`, `pod-delete`.
         public var requests: [String: Int]
         public var failures: Int
@@ -165,6 +203,7 @@ struct SimulatorState: Sendable {
     var pods: [ObjectKey: PodRecord] = [:]
     var requests: [String: Int] = [:]
     var failures = 0
+    var refusedNodes = 0
 }
 
 /// One simulated node's registration, heartbeat times and pod addresses.

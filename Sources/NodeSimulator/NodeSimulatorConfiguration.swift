@@ -20,6 +20,8 @@ public struct NodeSimulatorConfiguration: Sendable {
     public var leaseDurationSeconds: Int32 = 40
     /// How many pod or node syncs run at once.
     public var workers = 16
+    /// How many nodes join at once; the bootstrap client's rate limit spreads their requests further.
+    public var concurrentJoins = 32
 
     public init(count: Int, prefix: String = "sim-") {
         self.count = count
@@ -79,11 +81,32 @@ public struct NodeSimulatorError: Error, Sendable, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Where each simulated node gets the client it writes with. Today every node shares the simulator's client;
-/// a node joining with its own certificate (the TLS bootstrap) supplies its own here.
+/// Where each simulated node gets the client it writes with: one shared identity, or each node's own from the
+/// TLS bootstrap (`BootstrapNodeCredentials`).
 public protocol NodeCredentials: Sendable {
+    /// Makes node `name`'s identity ready to write with, returning once it is; throws `NodeJoinRefused` when the
+    /// cluster refuses the node for good, any other error when a later try may succeed.
+    func join(node name: String) async throws
     /// The client node `name` writes its Node, Lease and pod statuses with.
     func client(forNode name: String) async throws -> RESTClient
+    /// Keeps the identities fresh (renewals) until the task is cancelled.
+    func run() async
+    /// Closes the clients the credentials opened.
+    func shutdown() async
+}
+
+extension NodeCredentials {
+    public func join(node name: String) async throws {}
+    public func run() async {}
+    public func shutdown() async {}
+}
+
+/// The cluster refused a node's identity for good (its certificate request was denied or failed), in upstream's
+/// words.
+public struct NodeJoinRefused: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
 }
 
 /// One identity for every simulated node (`--identity=shared`).

@@ -8,8 +8,9 @@ extension PodStateMachine {
     public func status(merging current: PodStatus, hostIP: String, podIP: String) -> PodStatus {
         var status = current
         status.phase = phase.rawValue
-        status.reason = nil
-        status.message = nil
+        // Upstream's reason and message for a pod that ran past its activeDeadlineSeconds.
+        status.reason = deadlineExceeded ? "DeadlineExceeded" : nil
+        status.message = deadlineExceeded ? "Pod was active on the node longer than the specified deadline" : nil
         status.hostIP = hostIP
         status.hostIPs = [HostIP(ip: hostIP)]
         status.podIP = podIP
@@ -76,7 +77,7 @@ extension PodStateMachine {
                 "ContainersNotInitialized", "containers with incomplete status: [\(incomplete.joined(separator: " "))]"
             )
         case PodConditionType.containersReady, PodConditionType.ready:
-            if phase.isTerminal { return ("PodCompleted", nil) }
+            if phase.isTerminal { return (phase == .succeeded ? "PodCompleted" : "PodFailed", nil) }
             let unready = (initContainers.filter(\.isSidecar) + containers).filter { !$0.isReady(at: now) }.map(\.name)
             return ("ContainersNotReady", "containers with unready status: [\(unready.joined(separator: " "))]")
         default:
@@ -99,7 +100,7 @@ extension PodStateMachine {
         case .running(let since, let containerID):
             status.state = ContainerState(running: ContainerStateRunning(startedAt: Self.timestamp(since)))
             status.containerID = containerID
-            status.started = true
+            status.started = container.isStarted(at: now)
             status.ready = container.isReady(at: now)
         case .terminated(let termination):
             status.state = ContainerState(terminated: Self.terminated(termination))

@@ -40,6 +40,10 @@ public struct PodStateMachine: Sendable, Hashable {
     public private(set) var initFailed = false
     /// The pod was deleted: its containers were stopped and nothing starts again.
     public private(set) var stopped = false
+    /// `activeDeadlineSeconds`: how long after its start the pod may run.
+    public let activeDeadline: Duration?
+    /// The pod ran past its active deadline: its containers were killed and it failed.
+    public private(set) var deadlineExceeded = false
     /// The time up to which events were applied.
     public private(set) var now: Date
     /// The kubelet's pod conditions by type, with when each last changed.
@@ -61,24 +65,27 @@ public struct PodStateMachine: Sendable, Hashable {
         self.init(
             uid: pod.metadata.uid ?? "", podDescription: "\(name)_\(namespace)(\(pod.metadata.uid ?? ""))",
             restartPolicy: RestartPolicy(rawValue: pod.spec.restartPolicy ?? "") ?? .always,
-            initContainers: pod.spec.initContainers, containers: pod.spec.containers, now: now)
+            initContainers: pod.spec.initContainers, containers: pod.spec.containers,
+            activeDeadline: pod.spec.activeDeadlineSeconds.map { .seconds(max($0, 0)) }, now: now)
         readinessGates = pod.spec.readinessGates.compactMap(\.conditionType)
     }
 
     public init(
         uid: String, podDescription: String, restartPolicy: RestartPolicy, initContainers: [Container],
-        containers: [Container], now: Date
+        containers: [Container], activeDeadline: Duration? = nil, now: Date
     ) {
         func simulated(_ container: Container, sidecar: Bool) -> SimulatedContainer {
             SimulatedContainer(
                 name: container.name ?? "", image: SimulatedContainer.normalizedImage(container.image ?? ""),
                 behaviour: CommandReader.behaviour(command: container.command, args: container.args),
                 readinessDelay: .seconds(Int64(container.readinessProbe?.initialDelaySeconds ?? 0)),
-                isSidecar: sidecar)
+                isSidecar: sidecar, startupProbe: container.startupProbe.map(SimulatedProbe.init),
+                livenessProbe: container.livenessProbe.map(SimulatedProbe.init))
         }
         self.uid = uid
         self.podDescription = podDescription
         self.restartPolicy = restartPolicy
+        self.activeDeadline = activeDeadline
         self.initContainers = initContainers.map { simulated($0, sidecar: $0.restartPolicy == "Always") }
         self.containers = containers.map { simulated($0, sidecar: false) }
         self.startTime = now
@@ -93,7 +100,7 @@ public struct PodStateMachine: Sendable, Hashable {
 
     /// The pod's phase, by upstream's `getPhase` rules.
     public var phase: Phase {
-        if initFailed { return .failed }
+        if initFailed || deadlineExceeded { return .failed }
         if stopped {
             let allSucceeded = containers.allSatisfy {
                 if case .terminated(let termination) = $0.state { return termination.exitCode == 0 }
@@ -122,10 +129,12 @@ public struct PodStateMachine: Sendable, Hashable {
         guard !stopped, !phase.isTerminal else { return nil }
         var times: [Date] = []
         for container in initContainers + containers {
-            if let exitAt = container.exitAt { times.append(exitAt) }
+            if let exit = container.exit { times.append(exit.at) }
             if let restartAt = container.restartAt { times.append(restartAt) }
             if let readyAt = container.readyAt, readyAt > now { times.append(readyAt) }
+            if let startedAt = container.startedAt, startedAt > now { times.append(startedAt) }
         }
+        if let activeDeadline { times.append(startTime.adding(activeDeadline)) }
         return times.min()
     }
 
@@ -176,25 +185,38 @@ public struct PodStateMachine: Sendable, Hashable {
 
     /// Applies the exits and restarts due at `time`.
     private mutating func apply(at time: Date) {
+        if let activeDeadline, time >= startTime.adding(activeDeadline) {
+            exceedDeadline(at: time)
+            return
+        }
         for index in initContainers.indices {
-            if let exitAt = initContainers[index].exitAt, exitAt <= time,
-                case .exits(_, let code) = initContainers[index].behaviour
-            {
-                exit(initContainer: index, code: code, at: time)
+            if let exit = initContainers[index].exit, exit.at <= time {
+                self.exit(initContainer: index, code: exit.code, at: time)
             } else if let restartAt = initContainers[index].restartAt, restartAt <= time {
                 restart(&initContainers[index], at: time)
             }
         }
         for index in containers.indices {
-            if let exitAt = containers[index].exitAt, exitAt <= time,
-                case .exits(_, let code) = containers[index].behaviour
-            {
-                exit(app: index, code: code, at: time)
+            if let exit = containers[index].exit, exit.at <= time {
+                self.exit(app: index, code: exit.code, at: time)
             } else if let restartAt = containers[index].restartAt, restartAt <= time {
                 restart(&containers[index], at: time)
             }
         }
         settle(at: time)
+    }
+
+    /// The kubelet's active deadline: every running container is killed (137), nothing restarts, the pod fails.
+    private mutating func exceedDeadline(at time: Date) {
+        for index in initContainers.indices {
+            if initContainers[index].isRunning { _ = initContainers[index].finish(at: time, exitCode: 137) }
+            initContainers[index].restartAt = nil
+        }
+        for index in containers.indices {
+            if containers[index].isRunning { _ = containers[index].finish(at: time, exitCode: 137) }
+            containers[index].restartAt = nil
+        }
+        deadlineExceeded = true
     }
 
     private mutating func exit(initContainer index: Int, code: Int32, at time: Date) {

@@ -28,6 +28,9 @@ public struct SimulatedContainer: Sendable, Hashable {
     public let readinessDelay: Duration
     /// An init container with `restartPolicy: Always`: started in init order, then runs beside the app containers.
     public let isSidecar: Bool
+    /// The startup probe: until it passes the container is not started, and neither liveness nor readiness run.
+    public let startupProbe: SimulatedProbe?
+    public let livenessProbe: SimulatedProbe?
     public internal(set) var state: State = .waiting(reason: "PodInitializing", message: nil)
     public internal(set) var lastTermination: Termination?
     public internal(set) var restartCount: Int32 = 0
@@ -36,24 +39,52 @@ public struct SimulatedContainer: Sendable, Hashable {
     /// Back-offs served since the last long healthy run; the next one waits 10 s × 2^(step−1).
     var backoffStep = 0
 
-    init(name: String, image: String, behaviour: ContainerBehaviour, readinessDelay: Duration, isSidecar: Bool) {
+    init(
+        name: String, image: String, behaviour: ContainerBehaviour, readinessDelay: Duration, isSidecar: Bool,
+        startupProbe: SimulatedProbe? = nil, livenessProbe: SimulatedProbe? = nil
+    ) {
         self.name = name
         self.image = image
         self.behaviour = behaviour
         self.readinessDelay = readinessDelay
         self.isSidecar = isSidecar
+        self.startupProbe = startupProbe
+        self.livenessProbe = livenessProbe
     }
 
-    /// When the running container exits by itself, if it does.
-    var exitAt: Date? {
-        guard case .running(let since, _) = state, case .exits(let after, _) = behaviour else { return nil }
-        return since.adding(after)
-    }
-
-    /// When the running container's readiness probe first passes.
-    var readyAt: Date? {
+    /// When the running container ends, and with what code: by itself, or killed (137) after its startup or
+    /// liveness probe failed `failureThreshold` times, whichever comes first.
+    var exit: (at: Date, code: Int32)? {
         guard case .running(let since, _) = state else { return nil }
-        return since.adding(readinessDelay)
+        var exit: (at: Date, code: Int32)?
+        if case .exits(let after, let code) = behaviour { exit = (since.adding(after), code) }
+        let probeKill: Date?
+        if let startupProbe, !startupProbe.passes {
+            probeKill = startupProbe.kill(from: since)
+        } else {
+            probeKill = startedAt.flatMap { livenessProbe?.kill(from: $0) }
+        }
+        if let probeKill, probeKill < exit?.at ?? .distantFuture { exit = (probeKill, 137) }
+        return exit
+    }
+
+    /// When the running container counts as started: at once, or when its startup probe first passes.
+    var startedAt: Date? {
+        guard case .running(let since, _) = state else { return nil }
+        guard let startupProbe else { return since }
+        return startupProbe.firstSuccess(from: since)
+    }
+
+    /// When the running container's readiness probe first passes: past its delay, and once started.
+    var readyAt: Date? {
+        guard case .running(let since, _) = state, let startedAt else { return nil }
+        return max(since.adding(readinessDelay), startedAt)
+    }
+
+    /// Whether the running container reports started at `now`.
+    func isStarted(at now: Date) -> Bool {
+        if let startedAt { return startedAt <= now }
+        return false
     }
 
     var isRunning: Bool {

@@ -5,9 +5,10 @@ import Foundation
 import NodeSimulator
 import Operations
 
-/// `kubeswift bench nodes`: what idle simulated nodes cost. Starts its own kube-apiserver on a fresh store, runs
-/// the simulator in this process, waits for every node to register, then measures an idle window: the
-/// simulator's RSS and CPU, the API server's RSS and CPU, and the requests the nodes send per second.
+/// `kubeswift bench nodes`: what idle simulated nodes cost. Starts its own kube-apiserver on a fresh store (and,
+/// for per-node identities, a kube-controller-manager that approves and signs the nodes' requests), runs the
+/// simulator in this process, waits for every node to register, then measures an idle window: the simulator's
+/// RSS and CPU, the API server's RSS and CPU, and the requests the nodes send per second.
 struct BenchNodes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nodes",
@@ -31,6 +32,12 @@ struct BenchNodes: AsyncParsableCommand {
     @Option(help: "kube-apiserver binary (default: beside kubeswift).")
     var apiserver: String?
 
+    @Option(help: "kube-controller-manager binary, for per-node identities (default: beside kubeswift).")
+    var controllerManager: String?
+
+    @Option(help: "per-node: each node gets its own certificate through a CSR; shared: one client for all nodes.")
+    var identity: NodeIdentity = .perNode
+
     func validate() throws {
         guard nodes > 0, nodes <= SimulatedNetwork.maximumNodes, settle >= 0, window > 0, pods >= 0 else {
             throw ValidationError("--nodes must be 1…\(SimulatedNetwork.maximumNodes), --window positive")
@@ -41,6 +48,8 @@ struct BenchNodes: AsyncParsableCommand {
 
     func run() async throws {
         let apiServerPath = try BenchScheduler.binary(apiserver, named: "kube-apiserver")
+        let controllerManagerPath =
+            identity == .perNode ? try BenchScheduler.binary(controllerManager, named: "kube-controller-manager") : nil
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kubeswift-bench-nodes-\(BenchObjects.runID())"
         ).path
@@ -55,12 +64,18 @@ struct BenchNodes: AsyncParsableCommand {
             let cluster = try await BenchCluster(
                 apiServerPath: apiServerPath, address: address, pki: pki, certificates: certificates,
                 directory: directory + "/cluster", connections: 4)
+            var signer: BenchProcess?
             do {
+                if let controllerManagerPath {
+                    signer = try startSigner(path: controllerManagerPath, pki: pki, directory: directory + "/cluster")
+                }
                 try await measure(cluster: cluster, directory: directory + "/cluster")
             } catch {
+                signer?.stop()
                 await cluster.stop()
                 throw error
             }
+            signer?.stop()
             await cluster.stop()
         }
         let signals = SignalWatcher { task.cancel() }
@@ -73,11 +88,21 @@ struct BenchNodes: AsyncParsableCommand {
         clientConfiguration.qps = RunNodes.defaultQPS(nodes: nodes)
         clientConfiguration.burst = Int(clientConfiguration.qps * 2)
         let client = try RESTClient(configuration: clientConfiguration)
-        let simulator = NodeSimulator(configuration: NodeSimulatorConfiguration(count: nodes), client: client)
+        var credentials: BootstrapNodeCredentials?
+        if identity == .perNode {
+            // The bench's server allows everyone, so the admin credential stands in for a bootstrap token.
+            credentials = try BootstrapNodeCredentials(
+                configuration: BootstrapNodeCredentials.Configuration(
+                    bootstrap: try ClientConfiguration.load(kubeconfigPath: directory + "/admin.kubeconfig")),
+                watchClient: client)
+        }
+        let simulator = NodeSimulator(
+            configuration: NodeSimulatorConfiguration(count: nodes), client: client, credentials: credentials)
         let simulation = Task { await simulator.run() }
         defer { simulation.cancel() }
         let ownPID = getpid()
-        print("KubeSwift node bench: \(nodes) simulated nodes against \(cluster.server)")
+        print(
+            "KubeSwift node bench: \(nodes) simulated nodes (\(identity.rawValue) identity) against \(cluster.server)")
         let started = ContinuousClock.now
         while simulator.statistics.registeredNodes < nodes {
             try await Task.sleep(for: .milliseconds(100))
@@ -115,6 +140,18 @@ struct BenchNodes: AsyncParsableCommand {
 }
 
 extension BenchNodes {
+    /// Starts kube-controller-manager with only the certificate approver and signer, as the cluster CA.
+    fileprivate func startSigner(path: String, pki: String, directory: String) throws -> BenchProcess {
+        try BenchProcess.launch(
+            name: "kube-controller-manager", executable: path,
+            arguments: [
+                "--kubeconfig=\(directory)/admin.kubeconfig", "--leader-elect=false", "--secure-port=0",
+                "--bind-address=\(address)", "--controllers=csrapproving,csrsigning",
+                "--cluster-signing-cert-file=\(pki)/ca.pem", "--cluster-signing-key-file=\(pki)/ca-key.pem",
+                "--kube-api-qps=1000", "--kube-api-burst=1000", "--v=0",
+            ])
+    }
+
     /// Creates `--pods` pods already bound to the nodes, 64 at a time, and waits until the nodes report them all
     /// Running.
     fileprivate func runPods(on cluster: BenchCluster, simulator: NodeSimulator) async throws {

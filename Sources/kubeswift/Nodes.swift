@@ -61,8 +61,22 @@ struct RunNodes: AsyncParsableCommand {
     @Option(help: "Each node's pod capacity.")
     var pods: String = "110"
 
-    @Option(help: "Requests per second to the API server for all nodes (default: 20 per node, at least 50).")
+    @Option(help: "Requests per second to the API server for all nodes' reads (default: 20 per node, at least 50).")
     var kubeAPIQPS: Double?
+
+    @Option(
+        help: """
+            per-node: each node joins through the TLS bootstrap and writes as system:node:<name>; \
+            shared: every node writes with --kubeconfig's credential (a scale option).
+            """)
+    var identity: NodeIdentity = .perNode
+
+    @Option(
+        help: """
+            Bootstrap kubeconfig the nodes join with (the guide's kubelet-bootstrap token or a bootstrap token; \
+            default: <state-dir>/bootstrap.kubeconfig).
+            """)
+    var bootstrapKubeconfig: String?
 
     func run() async throws {
         var configuration = NodeSimulatorConfiguration(count: count, prefix: prefix)
@@ -76,7 +90,10 @@ struct RunNodes: AsyncParsableCommand {
         LogSink.bootstrap(component: "kubeswift-nodes", toStderr: true, logDirectory: "", verbosity: 0)
         let qps = kubeAPIQPS ?? Self.defaultQPS(nodes: count)
         let client = try cluster.client(qps: qps, burst: Int(qps * 2))
-        let simulator = NodeSimulator(configuration: configuration, client: client)
+        let credentials = try await identity.credentials(
+            bootstrapKubeconfig: bootstrapKubeconfig ?? cluster.stateDir + "/bootstrap.kubeconfig", readClient: client,
+            logger: Logger(label: "kubeswift.nodes"))
+        let simulator = NodeSimulator(configuration: configuration, client: client, credentials: credentials)
         let task = Task { await simulator.run() }
         let signals = SignalWatcher { task.cancel() }
         Up.say("Simulating \(count) nodes (\(configuration.nodeName(0)) …). Press Ctrl-C to stop.")
@@ -89,6 +106,41 @@ struct RunNodes: AsyncParsableCommand {
 
     /// A kubelet may send 50 requests/s of its own; idle nodes need far less, so 20 per node is ample.
     static func defaultQPS(nodes: Int) -> Double { Double(max(50, nodes * 20)) }
+}
+
+/// Whose identity simulated nodes write with.
+enum NodeIdentity: String, ExpressibleByArgument, CaseIterable {
+    case perNode = "per-node"
+    case shared
+
+    /// The nodes' credentials: nil for the shared read client; for per-node, the TLS bootstrap through
+    /// `bootstrapKubeconfig`, after making sure (through `readClient`, an administrator's) that its bootstrap
+    /// token's Secret and the bootstrap bindings exist.
+    func credentials(bootstrapKubeconfig: String, readClient: RESTClient, logger: Logger) async throws
+        -> (any NodeCredentials)?
+    {
+        guard self == .perNode else { return nil }
+        var bootstrap: ClientConfiguration
+        do {
+            bootstrap = try ClientConfiguration.load(kubeconfigPath: bootstrapKubeconfig)
+        } catch {
+            throw ValidationError(
+                "cannot read the bootstrap kubeconfig \(bootstrapKubeconfig) (\(error)); "
+                    + "pass --bootstrap-kubeconfig, or --identity=shared")
+        }
+        bootstrap.qps = ClientConfiguration.defaultQPS
+        do {
+            try await NodeBootstrapSetup.ensure(
+                client: readClient, token: bootstrap.bearerToken.flatMap(BootstrapToken.init(parsing:)),
+                logger: logger)
+        } catch let error as StatusError where error.statusReason == .forbidden {
+            // Not an administrator: the cluster's operator made the token and bindings, or joins will say why not.
+            logger.warning("cannot check the bootstrap token and bindings", metadata: ["error": "\(error)"])
+        }
+        return try BootstrapNodeCredentials(
+            configuration: BootstrapNodeCredentials.Configuration(bootstrap: bootstrap), watchClient: readClient,
+            logger: logger)
+    }
 }
 
 /// `kubeswift nodes stop NAME`: the node's kubelet goes silent (no heartbeats, no status).

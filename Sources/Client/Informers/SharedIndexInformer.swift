@@ -26,31 +26,34 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
     private let reflector: Reflector<Object>
     private let state = NIOLockedValueBox(State())
 
-    /// An informer over `listWatch`, with `indexers` beside the namespace index.
+    /// An informer over `listWatch`, with `indexers` beside the namespace index. `transform`, when given, is
+    /// applied to every listed or watched object before it is cached or handed to a handler, as client-go's
+    /// `SetTransform` (dropping `managedFields`, say, to keep a large cache small).
     public init(
         listWatch: any ListWatch<Object>, resyncPeriod: Duration? = nil,
         indexers: [String: Indexer<Object>.IndexFunction] = [:], time: any TimeSource = SystemTime(),
         logger: Logger = Logger(label: "kubeswift.informer"),
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        transform: (any InformerTransform)? = nil
     ) {
         let indexer = Indexer<Object>(indexers: indexers)
         self.indexer = indexer
         self.resyncPeriod = resyncPeriod
         self.time = time
         reflector = Reflector(
-            listWatch: listWatch, store: InformerStore(indexer: indexer, state: self.state), time: time, logger: logger,
-            random: random)
+            listWatch: listWatch, store: InformerStore(indexer: indexer, state: self.state, transform: transform),
+            time: time, logger: logger, random: random)
     }
 
     /// An informer over the API server's `Object`s in `scope`.
     public convenience init(
         client: RESTClient, scope: ListScope = .all, resyncPeriod: Duration? = nil,
         indexers: [String: Indexer<Object>.IndexFunction] = [:], time: any TimeSource = SystemTime(),
-        logger: Logger = Logger(label: "kubeswift.informer")
+        logger: Logger = Logger(label: "kubeswift.informer"), transform: (any InformerTransform)? = nil
     ) {
         self.init(
             listWatch: RESTListWatch<Object>(client: client, scope: scope, logger: logger), resyncPeriod: resyncPeriod,
-            indexers: indexers, time: time, logger: logger)
+            indexers: indexers, time: time, logger: logger, transform: transform)
     }
 
     /// A read-only view of the cache.
@@ -154,8 +157,10 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
     private struct InformerStore: ReflectorStore {
         let indexer: Indexer<Object>
         let state: NIOLockedValueBox<State>
+        let transform: (any InformerTransform)?
 
-        func replace(_ objects: [Object], resourceVersion: String) {
+        func replace(_ listed: [Object], resourceVersion: String) {
+            let objects = transform.map { transform in listed.map { transform.transform($0) } } ?? listed
             let waiters: [CheckedContinuation<Bool, Never>] = state.withLockedValue { state in
                 let initial = !state.synced
                 let old = indexer.replace(objects)
@@ -181,11 +186,12 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
             for waiter in waiters { waiter.resume(returning: true) }
         }
 
-        func add(_ object: Object) { upsert(object) }
+        func add(_ object: Object) { upsert(transform?.transform(object) ?? object) }
 
-        func update(_ object: Object) { upsert(object) }
+        func update(_ object: Object) { upsert(transform?.transform(object) ?? object) }
 
-        func delete(_ object: Object) {
+        func delete(_ deleted: Object) {
+            let object = transform?.transform(deleted) ?? deleted
             state.withLockedValue { state in
                 indexer.delete(object.key)
                 Self.send([.delete(.deleted(object))], to: state.listeners.values)

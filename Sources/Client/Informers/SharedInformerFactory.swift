@@ -33,6 +33,9 @@ public final class SharedInformerFactory: Sendable {
     public let defaultScope: ListScope
     /// The resync period of every informer the factory makes.
     public let resyncPeriod: Duration?
+    /// Applied to every object of every informer the factory makes before it is cached (client-go's
+    /// `WithTransform`).
+    public let transform: (any InformerTransform)?
     let time: any TimeSource
     let logger: Logger
     private let state = NIOLockedValueBox(State())
@@ -40,13 +43,15 @@ public final class SharedInformerFactory: Sendable {
     /// A factory whose informers watch `defaultScope` (all namespaces unless narrowed) through `client`.
     public init(
         client: RESTClient, defaultScope: ListScope = .all, resyncPeriod: Duration? = nil,
-        time: any TimeSource = SystemTime(), logger: Logger = Logger(label: "kubeswift.informer")
+        time: any TimeSource = SystemTime(), logger: Logger = Logger(label: "kubeswift.informer"),
+        transform: (any InformerTransform)? = nil
     ) {
         self.client = client
         self.defaultScope = defaultScope
         self.resyncPeriod = resyncPeriod
         self.time = time
         self.logger = logger
+        self.transform = transform
     }
 
     /// The shared informer for `type` in `scope` (the factory's default scope when nil), made on first use.
@@ -58,7 +63,8 @@ public final class SharedInformerFactory: Sendable {
         return state.withLockedValue { state in
             if let existing = state.entries[key]?.informer as? SharedIndexInformer<Object> { return existing }
             let informer = SharedIndexInformer<Object>(
-                client: client, scope: key.scope, resyncPeriod: resyncPeriod, time: time, logger: logger)
+                client: client, scope: key.scope, resyncPeriod: resyncPeriod, time: time, logger: logger,
+                transform: transform)
             state.entries[key] = Entry(informer: informer)
             return informer
         }
@@ -98,6 +104,24 @@ public final class SharedInformerFactory: Sendable {
         }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
+    }
+}
+
+/// What an informer does to each object before caching it, for every kind alike: a generic method rather than a
+/// closure, so one value serves a whole factory.
+public protocol InformerTransform: Sendable {
+    func transform<Object: KubernetesObject>(_ object: Object) -> Object
+}
+
+/// Drops `metadata.managedFields`, which no controller reads and which can be most of a small object's size.
+public struct StripManagedFields: InformerTransform {
+    public init() {}
+
+    public func transform<Object: KubernetesObject>(_ object: Object) -> Object {
+        guard !object.metadata.managedFields.isEmpty else { return object }
+        var stripped = object
+        stripped.metadata.managedFields = []
+        return stripped
     }
 }
 
