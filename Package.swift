@@ -98,6 +98,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            // The web pages of --enable-swagger-ui, compiled into the binary (SwaggerUI/WebPages.swift).
+            resources: [
+                .embedInCode("SwaggerUI/Assets/explorer.html"), .embedInCode("SwaggerUI/Assets/explorer.js"),
+                .embedInCode("SwaggerUI/Assets/explorer.css"), .embedInCode("SwaggerUI/Assets/overview.html"),
+                .embedInCode("SwaggerUI/Assets/overview.js"), .embedInCode("SwaggerUI/Assets/overview.css"),
+            ],
             swiftSettings: upcoming
         ),
         .target(

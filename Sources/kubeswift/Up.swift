@@ -86,6 +86,8 @@ struct Up: AsyncParsableCommand {
             "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
             "--experimental-bootstrap-token-auth",
             "--service-account-key-file=\(pki)/ca-key.pem",
+            // The guide's flag: the API explorer at /swagger-ui/ and the cluster overview at /ui/.
+            "--enable-swagger-ui=true",
         ])
         let logger = Logger(label: "kubeswift")
         let running = try await APIServerCommand.start(flags, logger: logger)
@@ -119,6 +121,9 @@ struct Up: AsyncParsableCommand {
 
                 export KUBECONFIG=\(kubeconfigPath)
                 kubectl get namespaces
+
+            Look at it in a browser: run `kubectl proxy --port=8001`, then open http://127.0.0.1:8001/ui/
+            (the API explorer is at http://127.0.0.1:8001/swagger-ui/).
 
             Press Ctrl-C to stop.
             """)

@@ -8,8 +8,9 @@ extension APIServer {
         "buildDate": "2026-11-26T00:00:00Z", "goVersion": "swift6", "compiler": "swiftc", "platform": "linux/amd64",
     ]
 
-    /// Discovery, health, version, metrics and OpenAPI; nil when the path is none of them.
+    /// Discovery, health, version, metrics, OpenAPI and the web pages; nil when the path is none of them.
     func handleNonResource(_ request: HTTPRequest) async throws -> HTTPResponse? {
+        if let webPages, let response = try webPages.respond(to: request) { return response }
         guard request.method == .GET || request.method == .HEAD else {
             if ["/api", "/apis", "/version", "/healthz", "/livez", "/readyz", "/metrics"].contains(request.path) {
                 throw APIError.methodNotAllowed()

@@ -49,7 +49,11 @@ public final class ServerAuthorization: Sendable {
     public let nodeGraph: NodeGraphCache
     let usesNodeGraph: Bool
 
-    public init(configuration: AuthorizerConfiguration, policy: AuthorizationPolicyCache = AuthorizationPolicyCache()) {
+    /// `additional` authorizers are asked after the configured modes (the web pages' one, say).
+    public init(
+        configuration: AuthorizerConfiguration, policy: AuthorizationPolicyCache = AuthorizationPolicyCache(),
+        additional: [any Authorizer] = []
+    ) {
         self.policy = policy
         let nodeGraph = NodeGraphCache()
         self.nodeGraph = nodeGraph
@@ -63,7 +67,7 @@ public final class ServerAuthorization: Sendable {
             case .node: chain.append(NodeAuthorizer(graph: { [nodeGraph] in nodeGraph.graph }))
             }
         }
-        authorizer = UnionAuthorizer(chain)
+        authorizer = UnionAuthorizer(chain + additional)
     }
 
     /// The escalation check over the current policy.

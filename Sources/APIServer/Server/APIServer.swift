@@ -17,6 +17,8 @@ public final class APIServer: HTTPResponder {
     let auditor: Auditor
     let limits: RequestLimits
     let authorization: ServerAuthorization
+    /// The browser pages; nil without `--enable-swagger-ui`, so their paths are unknown like any other.
+    let webPages: WebPages?
 
     /// Everything the pipeline needs that comes from flags.
     public struct Configuration: Sendable {
@@ -37,6 +39,8 @@ public final class APIServer: HTTPResponder {
         public var eventTTL: Duration? = .seconds(3600)
         /// `--authorization-mode`; the RBAC policy is kept whatever the modes, for escalation checks and reviews.
         public var authorizer = AuthorizerConfiguration()
+        /// `--enable-swagger-ui`: serve the API explorer at `/swagger-ui/` and the cluster overview at `/ui/`.
+        public var enableSwaggerUI = false
         public init() {}
     }
 
@@ -45,7 +49,9 @@ public final class APIServer: HTTPResponder {
     ) {
         self.storage = storage
         let prefix = configuration.storagePrefix
-        let authorization = ServerAuthorization(configuration: configuration.authorizer)
+        let authorization = ServerAuthorization(
+            configuration: configuration.authorizer,
+            additional: configuration.enableSwaggerUI ? [WebPageAuthorizer()] : [])
         self.authorization = authorization
         context = RegistryContext(
             storage: storage, storagePrefix: prefix,
@@ -80,6 +86,7 @@ public final class APIServer: HTTPResponder {
         (configuration.audit?.sink as? AuditLogBackend)?.metrics = auditMetrics
         self.auditor = Auditor(configuration: configuration.audit, metrics: auditMetrics)
         self.limits = RequestLimits(configuration: configuration.limits)
+        self.webPages = configuration.enableSwaggerUI ? WebPages() : nil
     }
 
     static func storeKey(_ group: String, _ version: String, _ resource: String) -> String {

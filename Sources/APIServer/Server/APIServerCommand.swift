@@ -57,8 +57,7 @@ public enum APIServerCommand {
             FlagDefinition("service-account-issuer", default: "https://kubernetes.default.svc.cluster.local"),
             FlagDefinition("api-audiences"),
             FlagDefinition("service-account-max-token-expiration", default: "0s"),
-            FlagDefinition(
-                "enable-swagger-ui", bool: true, support: .noEffect("OpenAPI is served at /openapi/v2 and /openapi/v3")),
+            FlagDefinition("enable-swagger-ui", bool: true, default: "false"),
             FlagDefinition("apiserver-count", support: .noEffect("endpoints are reconciled per server")),
             FlagDefinition("audit-log-path"),
             FlagDefinition("audit-log-maxage", default: "0"),
@@ -143,6 +142,7 @@ public enum APIServerCommand {
         configuration.authentication = try await authentication(flags, servingKeyFile: tls.keyFile, logger: logger)
         try applyAuditAndLimits(flags, to: &configuration, logger: logger)
         configuration.watchCache = try watchCache(flags)
+        configuration.enableSwaggerUI = flags.bool("enable-swagger-ui")
         let apiServer = APIServer(storage: storage, configuration: configuration)
         _ = try await bootstrapWhenReachable(apiServer, advertise: advertise, securePort: securePort, logger: logger)
         Task { await apiServer.runNamespaceFinalizer() }
