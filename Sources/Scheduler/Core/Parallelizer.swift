@@ -19,29 +19,33 @@ struct Parallelizer: Sendable {
     /// items never reached. `body` and `stop` run concurrently and must be thread-safe.
     func map<T: Sendable>(_ count: Int, stop: @Sendable () -> Bool = { false }, _ body: @Sendable (Int) -> T) -> [T?] {
         var results = [T?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each index is written by exactly one thread (its chunk's), so the buffer needs no lock.
+            nonisolated(unsafe) let output = buffer
+            forEach(count, stop: stop) { output[$0] = body($0) }
+        }
+        return results
+    }
+
+    /// Runs `body(i)` for `i` in `0..<count` (a prefix of it once `stop()` says enough), on up to `workers`
+    /// threads; `body` and `stop` run concurrently and must be thread-safe.
+    func forEach(_ count: Int, stop: @Sendable () -> Bool = { false }, _ body: @Sendable (Int) -> Void) {
         guard workers > 1, count >= Self.minimumParallelItems else {
             for index in 0..<count {
                 if stop() { break }
-                results[index] = body(index)
+                body(index)
             }
-            return results
+            return
         }
         let chunk = max(16, count / (workers * 4))
         let chunks = (count + chunk - 1) / chunk
         let next = Atomic<Int>(0)
-        results.withUnsafeMutableBufferPointer { buffer in
-            // Each index is written by exactly one thread (its chunk's), so the buffer needs no lock.
-            nonisolated(unsafe) let output = buffer
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while true {
-                    let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    if claimed >= chunks || stop() { return }
-                    for index in (claimed * chunk)..<min(count, (claimed + 1) * chunk) {
-                        output[index] = body(index)
-                    }
-                }
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if claimed >= chunks || stop() { return }
+                for index in (claimed * chunk)..<min(count, (claimed + 1) * chunk) { body(index) }
             }
         }
-        return results
     }
 }

@@ -49,12 +49,21 @@ public struct SchedulingAlgorithm: Sendable {
         let excluded = PluginStatus.unresolvable(
             "node(s) didn't satisfy plugin(s) [\(preFilter.narrowedBy.joined(separator: " "))]")
         let found = Atomic<Int>(0)
-        let statuses = parallelizer.map(nodes.count, stop: { found.load(ordering: .relaxed) >= wanted }) { offset in
-            let node = nodes[(start + offset) % nodes.count]
-            if let allowed = preFilter.nodeNames, !allowed.contains(node.name) { return excluded }
-            let status = profile.runFilter(filters, state: state, pod: pod, node: node)
-            if status.isSuccess { found.add(1, ordering: .relaxed) }
-            return status
+        let allowed = preFilter.nodeNames
+        let count = nodes.count
+        // The nodes and plugins are read in place: copying a node or a plugin per node costs atomic reference
+        // counting on memory both workers share.
+        let statuses = nodes.withUnsafeBufferPointer { nodeBuffer in
+            filters.withUnsafeBufferPointer { filterBuffer in
+                nonisolated(unsafe) let (nodeBuffer, filterBuffer) = (nodeBuffer, filterBuffer)
+                return parallelizer.map(count, stop: { found.load(ordering: .relaxed) >= wanted }) { offset in
+                    let position = start + offset < count ? start + offset : start + offset - count
+                    if let allowed, !allowed.contains(nodeBuffer[position].name) { return excluded }
+                    let status = Profile.runFilter(filterBuffer, state: state, pod: pod, node: nodeBuffer[position])
+                    if status.isSuccess { found.add(1, ordering: .relaxed) }
+                    return status
+                }
+            }
         }
         var evaluated = 0
         // Workers may have gone past the wanted count; the result is what a sequential search finds.
@@ -79,8 +88,9 @@ public struct SchedulingAlgorithm: Sendable {
             return .scheduled(node: feasible[0].name, evaluated: evaluated, feasible: 1)
         }
         let preScore = profile.runPreScore(state: state, pod: pod, nodes: feasible)
-        if !preScore.isSuccess { return .failed(preScore) }
-        let scores = profile.runScore(state: state, pod: pod, nodes: feasible, parallelizer: parallelizer)
+        if !preScore.status.isSuccess { return .failed(preScore.status) }
+        let scores = profile.runScore(
+            state: state, pod: pod, nodes: feasible, skipping: preScore.skipped, parallelizer: parallelizer)
         return .scheduled(node: Self.selectHost(feasible, scores), evaluated: evaluated, feasible: feasible.count)
     }
 
@@ -96,6 +106,8 @@ public struct SchedulingAlgorithm: Sendable {
 
     /// The highest-scoring node; ties are broken at random (reservoir sampling) so equal nodes share the load.
     static func selectHost(_ nodes: [NodeInfo], _ scores: [Int64]) -> String {
+        // Hundreds of nodes often tie: the system generator would make a getrandom system call per tie.
+        var random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
         var best = 0
         var ties = 1
         for index in 1..<nodes.count {
@@ -104,10 +116,26 @@ public struct SchedulingAlgorithm: Sendable {
                 ties = 1
             } else if scores[index] == scores[best] {
                 ties += 1
-                if Int.random(in: 0..<ties) == 0 { best = index }
+                if Int.random(in: 0..<ties, using: &random) == 0 { best = index }
             }
         }
         return nodes[best].name
+    }
+}
+
+/// A small, fast, non-cryptographic generator (SplitMix64), seeded once per use from the system's, for
+/// choices that only need to be even, as upstream's `math/rand`.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
     }
 }
 

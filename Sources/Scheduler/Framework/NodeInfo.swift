@@ -6,20 +6,30 @@ public import Client
 public struct NodeInfo: Sendable {
     /// The fields, shared between copies until one of them changes.
     private final class Storage: @unchecked Sendable {
-        // Mutated only through `NodeInfo.unique()`, i.e. while exactly one NodeInfo refers to it.
-        var node: Node
-        var allocatable: Resource
-        var requested = Resource()
-        var nonZeroRequested = Resource()
-        var pods: [PodInfo] = []
-        var podsWithAffinity: [PodInfo] = []
-        var podsWithRequiredAntiAffinity: [PodInfo] = []
-        var usedPorts: [HostPort] = []
-        var imageSizes: [String: Int64] = [:]
+        // Mutated only through `NodeInfo.unique()`, i.e. while exactly one NodeInfo refers to it; that is also
+        // why the accesses need no run-time exclusivity checks, which Filter and Score would pay per node.
+        // What Filter and Score read for every node comes first, beside the object's header, so a cycle
+        // touching hundreds of nodes misses the cache once or twice per node, not once per field.
+        @exclusivity(unchecked) var allocatable: Resource
+        @exclusivity(unchecked) var requested = Resource()
+        @exclusivity(unchecked) var nonZeroRequested = Resource()
+        @exclusivity(unchecked) var podCount = 0
+        @exclusivity(unchecked) var unschedulable: Bool
+        @exclusivity(unchecked) var taints: [Taint]
+        @exclusivity(unchecked) var imageSizes: [String: Int64] = [:]
+        /// Boxed, so that the copy a pod's arrival makes (the cache's node is shared with the loop's snapshot)
+        /// takes one reference to the Node, not a copy of its every field.
+        @exclusivity(unchecked) var node: NodeBox
+        @exclusivity(unchecked) var pods: [PodInfo] = []
+        @exclusivity(unchecked) var podsWithAffinity: [PodInfo] = []
+        @exclusivity(unchecked) var podsWithRequiredAntiAffinity: [PodInfo] = []
+        @exclusivity(unchecked) var usedPorts: [HostPort] = []
 
         init(node: Node) {
-            self.node = node
+            self.node = NodeBox(node)
             allocatable = Resource(node.status.allocatable)
+            unschedulable = node.spec.unschedulable == true
+            taints = node.spec.taints
             imageSizes = NodeInfo.images(of: node)
         }
 
@@ -28,6 +38,9 @@ public struct NodeInfo: Sendable {
             allocatable = other.allocatable
             requested = other.requested
             nonZeroRequested = other.nonZeroRequested
+            podCount = other.podCount
+            unschedulable = other.unschedulable
+            taints = other.taints
             pods = other.pods
             podsWithAffinity = other.podsWithAffinity
             podsWithRequiredAntiAffinity = other.podsWithRequiredAntiAffinity
@@ -44,13 +57,19 @@ public struct NodeInfo: Sendable {
         name = node.metadata.name ?? ""
     }
 
-    public var node: Node { storage.node }
+    public var node: Node { storage.node.node }
     public var allocatable: Resource { storage.allocatable }
     /// The sum of the pods' requests.
     public var requested: Resource { storage.requested }
     /// The sum with upstream's defaults for absent CPU and memory requests (for scoring).
     public var nonZeroRequested: Resource { storage.nonZeroRequested }
     public var pods: [PodInfo] { storage.pods }
+    /// `pods.count`, kept beside the sums so Filter need not reach the array.
+    public var podCount: Int { storage.podCount }
+    /// `spec.unschedulable` (cordoned).
+    public var unschedulable: Bool { storage.unschedulable }
+    /// `spec.taints`, read per node by TaintToleration without copying the whole Node.
+    public var taints: [Taint] { storage.taints }
     /// The pods with pod affinity or anti-affinity terms, so InterPodAffinity need not walk every pod.
     public var podsWithAffinity: [PodInfo] { storage.podsWithAffinity }
     /// The pods with required anti-affinity, which every incoming pod is checked against.
@@ -65,7 +84,7 @@ public struct NodeInfo: Sendable {
     public func hasRoom(for want: Resource) -> Bool {
         let fields = storage
         let have = fields.allocatable.allowedPodNumber
-        guard Int64(fields.pods.count) + 1 <= have else { return false }
+        guard Int64(fields.podCount) + 1 <= have else { return false }
         if want.milliCPU > 0 && fields.allocatable.milliCPU < want.milliCPU + fields.requested.milliCPU {
             return false
         }
@@ -90,14 +109,17 @@ public struct NodeInfo: Sendable {
 
     public mutating func update(node: Node) {
         let storage = unique()
-        storage.node = node
+        storage.node = NodeBox(node)
         storage.allocatable = Resource(node.status.allocatable)
+        storage.unschedulable = node.spec.unschedulable == true
+        storage.taints = node.spec.taints
         storage.imageSizes = Self.images(of: node)
     }
 
     public mutating func add(_ pod: PodInfo) {
         let storage = unique()
         storage.pods.append(pod)
+        storage.podCount = storage.pods.count
         if pod.hasPodAffinity { storage.podsWithAffinity.append(pod) }
         if pod.hasRequiredAntiAffinity { storage.podsWithRequiredAntiAffinity.append(pod) }
         storage.requested.add(pod.requests)
@@ -111,6 +133,7 @@ public struct NodeInfo: Sendable {
         guard let index = storage.pods.firstIndex(where: { $0.uid == uid }) else { return false }
         let storage = unique()
         let pod = storage.pods.remove(at: index)
+        storage.podCount = storage.pods.count
         if pod.hasPodAffinity { storage.podsWithAffinity.removeAll { $0.uid == uid } }
         if pod.hasRequiredAntiAffinity { storage.podsWithRequiredAntiAffinity.removeAll { $0.uid == uid } }
         storage.requested.subtract(pod.requests)
@@ -128,4 +151,11 @@ public struct NodeInfo: Sendable {
         }
         return sizes
     }
+}
+
+/// A Node behind one reference, immutable: replaced whole when the node changes.
+private final class NodeBox: Sendable {
+    let node: Node
+
+    init(_ node: Node) { self.node = node }
 }

@@ -134,11 +134,19 @@ public final class Profile: Sendable {
 
     /// Runs `plugins` (from `filterPlugins(skipping:)`) on one node; the first rejection, or success.
     func runFilter(_ plugins: [any FilterPlugin], state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        for plugin in plugins {
-            let status = plugin.filter(state: state, pod: pod, node: node)
-            if !status.isSuccess && status.code != .skip { return status.by(plugin.name) }
+        plugins.withUnsafeBufferPointer { Self.runFilter($0, state: state, pod: pod, node: node) }
+    }
+
+    /// The per-node loop of Filter. The plugins are called in place: iterating the array by value would copy
+    /// each existential (a retain and release of a box every node shares, from every thread) per node.
+    static func runFilter(
+        _ plugins: UnsafeBufferPointer<any FilterPlugin>, state: CycleState, pod: PodInfo, node: NodeInfo
+    ) -> PluginStatus {
+        for index in plugins.indices {
+            let status = plugins[index].filter(state: state, pod: pod, node: node)
+            if !status.isSuccess && status.code != .skip { return status.by(plugins[index].name) }
         }
-        return .success
+        return PluginStatus(.success)
     }
 
     public func runPreFilterAddPod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo) {
@@ -163,20 +171,51 @@ public final class Profile: Sendable {
         return last
     }
 
-    public func runPreScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
+    /// Runs every PreScore plugin: the first failure, or success with the plugins that said `skip` (their Score
+    /// has nothing to add this cycle and is not run, as upstream).
+    public func runPreScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> (
+        status: PluginStatus, skipped: Set<String>
+    ) {
+        var skipped: Set<String> = []
         for plugin in preScore {
             let status = plugin.preScore(state: state, pod: pod, nodes: nodes)
-            if !status.isSuccess && status.code != .skip { return status.by(plugin.name) }
+            if status.code == .skip {
+                skipped.insert(plugin.name)
+            } else if !status.isSuccess {
+                return (status.by(plugin.name), skipped)
+            }
         }
-        return .success
+        return (.success, skipped)
     }
 
-    /// Each node's weighted total over the Score plugins, in `nodes` order (nodes scored in parallel).
-    func runScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo], parallelizer: Parallelizer) -> [Int64] {
+    /// Each node's weighted total over the Score plugins not in `skipping`, in `nodes` order. As upstream, one
+    /// parallel pass over the nodes runs every plugin on a node (each node is read once, one hand-off to the
+    /// workers per cycle), then each plugin normalises its own scores.
+    func runScore(
+        state: CycleState, pod: PodInfo, nodes: [NodeInfo], skipping: Set<String> = [], parallelizer: Parallelizer
+    ) -> [Int64] {
+        let plugins = skipping.isEmpty ? score : score.filter { !skipping.contains($0.plugin.name) }
         var totals = [Int64](repeating: 0, count: nodes.count)
-        for (plugin, weight) in score {
-            var scores = parallelizer.map(nodes.count) { plugin.score(state: state, pod: pod, node: nodes[$0]) }
-                .map { $0 ?? 0 }
+        guard !plugins.isEmpty, !nodes.isEmpty else { return totals }
+        let count = nodes.count
+        // Plugin-major: plugin p's score of node n is at p * count + n, so each plugin normalises a slice.
+        var raw = [Int64](repeating: 0, count: plugins.count * count)
+        nodes.withUnsafeBufferPointer { nodeBuffer in
+            plugins.withUnsafeBufferPointer { pluginBuffer in
+                raw.withUnsafeMutableBufferPointer { rawBuffer in
+                    // Each node's scores are written by the one thread that scores it.
+                    nonisolated(unsafe) let (nodeBuffer, pluginBuffer, output) = (nodeBuffer, pluginBuffer, rawBuffer)
+                    parallelizer.forEach(count) { index in
+                        for plugin in pluginBuffer.indices {
+                            output[plugin * count + index] = pluginBuffer[plugin].plugin.score(
+                                state: state, pod: pod, node: nodeBuffer[index])
+                        }
+                    }
+                }
+            }
+        }
+        for (position, (plugin, weight)) in plugins.enumerated() {
+            var scores = Array(raw[(position * count)..<((position + 1) * count)])
             plugin.normalize(state: state, pod: pod, scores: &scores)
             for index in scores.indices { totals[index] += scores[index] * weight }
         }

@@ -37,6 +37,8 @@ struct ImageLocality: PreScorePlugin, ScorePlugin {
     }
 
     func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
+        // A node without images scores the minimum, 0; decided before the (locked) cycle state is read.
+        if node.imageSizes.isEmpty { return 0 }
         let spread = state.read(Spread.self)
         let images = spread?.images ?? Self.images(of: pod)
         var sum: Int64 = 0

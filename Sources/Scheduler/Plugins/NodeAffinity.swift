@@ -2,7 +2,7 @@ import Client
 
 /// Filters nodes by the pod's `nodeSelector` and required node affinity, and scores them by the weights of
 /// the preferred terms they match.
-struct NodeAffinity: PreFilterPlugin, FilterPlugin, ScorePlugin {
+struct NodeAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin {
     let name = "NodeAffinity"
     let clusterEvents: Set<ClusterEvent> = [.nodeAdd, .nodeUpdate]
     static let mismatch = "node(s) didn't match Pod's node affinity/selector"
@@ -40,6 +40,12 @@ struct NodeAffinity: PreFilterPlugin, FilterPlugin, ScorePlugin {
             return true
         }
         return required.nodeSelectorTerms.contains { $0.matches(node) }
+    }
+
+    /// Without preferred terms every node scores 0: skip Score, as upstream.
+    func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
+        let preferred = pod.pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []
+        return preferred.isEmpty ? .skip : .success
     }
 
     func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {

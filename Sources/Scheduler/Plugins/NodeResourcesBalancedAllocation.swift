@@ -17,17 +17,16 @@ struct NodeResourcesBalancedAllocation: PreScorePlugin, ScorePlugin {
 
     /// Best-effort pods change no balance: skip scoring them, as upstream.
     func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
-        let requested = scorer.resources.contains { pod.requests.amount(of: $0.name) > 0 }
-        state.write(BalancedSkip(skip: !requested))
-        return .success
+        requestsAny(pod) ? .success : .skip
     }
 
     func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
-        if state.read(BalancedSkip.self)?.skip == true { return 0 }
+        // Asked of the pod rather than read from the cycle state: Score runs per node on every worker.
+        guard requestsAny(pod) else { return 0 }
         return scorer.score(pod: pod, node: node)
     }
 
-    private struct BalancedSkip: Sendable {
-        var skip: Bool
+    private func requestsAny(_ pod: PodInfo) -> Bool {
+        scorer.resources.contains { pod.requests.amount(of: $0.name) > 0 }
     }
 }

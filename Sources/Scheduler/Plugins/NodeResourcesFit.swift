@@ -101,32 +101,55 @@ struct ResourceAllocationScorer: Sendable {
 
     /// Requested (node's pods plus this pod) and allocatable per resource; nil for a resource the node lacks.
     func usage(pod: PodInfo, node: NodeInfo) -> [(requested: Int64, allocatable: Int64, weight: Int64)] {
-        resources.compactMap { resource in
+        var usage: [(requested: Int64, allocatable: Int64, weight: Int64)] = []
+        forEachUsage(pod: pod, node: node) { usage.append(($0, $1, $2)) }
+        return usage
+    }
+
+    /// Calls `body(requested, allocatable, weight)` for each entry `usage` would list, without building the
+    /// list: Score runs this for every feasible node.
+    private func forEachUsage(pod: PodInfo, node: NodeInfo, _ body: (Int64, Int64, Int64) -> Void) {
+        for resource in resources {
             let actual = useRequested || (resource.name != "cpu" && resource.name != "memory")
             let (onNode, allocatable) = node.amounts(of: resource.name, nonZero: !actual)
-            guard allocatable > 0 else { return nil }
+            guard allocatable > 0 else { continue }
             let forPod = actual ? pod.requests.amount(of: resource.name) : pod.nonZeroRequests.amount(of: resource.name)
             // An extended resource the pod does not ask for says nothing about this pod's fit: skip it.
-            if actual && forPod == 0 && Resource.isScalar(resource.name) { return nil }
-            return (onNode + forPod, allocatable, resource.weight)
+            if actual && forPod == 0 && Resource.isScalar(resource.name) { continue }
+            body(onNode + forPod, allocatable, resource.weight)
         }
     }
 
     func score(pod: PodInfo, node: NodeInfo) -> Int64 {
-        let usage = usage(pod: pod, node: node)
-        if case .balanced = score { return Self.balanced(usage) }
+        if case .balanced = score { return balancedScore(pod: pod, node: node) }
         var total: Int64 = 0
         var weights: Int64 = 0
-        for entry in usage {
-            let score = perResource(requested: entry.requested, allocatable: entry.allocatable)
+        forEachUsage(pod: pod, node: node) { requested, allocatable, weight in
+            let score = perResource(requested: requested, allocatable: allocatable)
             // RequestedToCapacityRatio leaves resources scoring 0 out of the weights, as upstream.
-            if case .ratio = self.score, score == 0 { continue }
-            total += score * entry.weight
-            weights += entry.weight
+            if case .ratio = self.score, score == 0 { return }
+            total += score * weight
+            weights += weight
         }
         if weights == 0 { return 0 }
         if case .ratio = score { return Int64((Double(total) / Double(weights)).rounded()) }
         return total / weights
+    }
+
+    /// `balanced(usage(…))` for the usual one or two resources without building the list.
+    private func balancedScore(pod: PodInfo, node: NodeInfo) -> Int64 {
+        var fractions: (Double, Double) = (0, 0)
+        var count = 0
+        forEachUsage(pod: pod, node: node) { requested, allocatable, _ in
+            let fraction = min(Double(requested) / Double(allocatable), 1)
+            if count == 0 { fractions.0 = fraction } else if count == 1 { fractions.1 = fraction }
+            count += 1
+        }
+        switch count {
+        case 0, 1: return maxNodeScore
+        case 2: return Int64((1 - abs(fractions.0 - fractions.1) / 2) * Double(maxNodeScore))
+        default: return Self.balanced(usage(pod: pod, node: node))
+        }
     }
 
     private func perResource(requested: Int64, allocatable: Int64) -> Int64 {

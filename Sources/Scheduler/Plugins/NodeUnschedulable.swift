@@ -7,7 +7,7 @@ struct NodeUnschedulable: FilterPlugin {
     static let taint = Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        guard node.node.spec.unschedulable == true else { return .success }
+        guard node.unschedulable else { return .success }
         if pod.pod.spec.tolerations.contains(where: { $0.tolerates(Self.taint) }) { return .success }
         return .unresolvable("node(s) were unschedulable")
     }

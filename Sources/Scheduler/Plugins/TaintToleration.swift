@@ -7,8 +7,10 @@ struct TaintToleration: FilterPlugin, ScorePlugin {
     let clusterEvents: Set<ClusterEvent> = [.nodeAdd, .nodeUpdate]
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        let taints = node.taints
+        if taints.isEmpty { return .success }
         let tolerations = pod.pod.spec.tolerations
-        for taint in node.node.spec.taints where taint.effect == "NoSchedule" || taint.effect == "NoExecute" {
+        for taint in taints where taint.effect == "NoSchedule" || taint.effect == "NoExecute" {
             if !tolerations.contains(where: { $0.tolerates(taint) }) {
                 return .unresolvable("node(s) had untolerated taint {\(taint.key ?? ""): \(taint.value ?? "")}")
             }
@@ -17,11 +19,13 @@ struct TaintToleration: FilterPlugin, ScorePlugin {
     }
 
     func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
+        let taints = node.taints
+        guard taints.contains(where: { $0.effect == "PreferNoSchedule" }) else { return 0 }
         let tolerations = pod.pod.spec.tolerations.filter {
             ($0.effect ?? "").isEmpty || $0.effect == "PreferNoSchedule"
         }
         var count: Int64 = 0
-        for taint in node.node.spec.taints where taint.effect == "PreferNoSchedule" {
+        for taint in taints where taint.effect == "PreferNoSchedule" {
             if !tolerations.contains(where: { $0.tolerates(taint) }) { count += 1 }
         }
         return count
