@@ -6,5 +6,5 @@ struct KubeSwift: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kubeswift",
         abstract: "Operate a KubeSwift control plane: certificates, kubeconfigs, a local cluster, load tests.",
-        subcommands: [Up.self, Nodes.self, Bench.self, PKI.self, Render.self])
+        subcommands: [Up.self, Status.self, Nodes.self, Bench.self, PKI.self, Render.self, Etcd.self])
 }

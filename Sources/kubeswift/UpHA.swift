@@ -1,0 +1,156 @@
+import ArgumentParser
+import Client
+import Component
+import Foundation
+import Logging
+import NodeSimulator
+import Operations
+
+/// `kubeswift up --masters N`: the guide's highly available cluster on loopback. Three etcd members over TLS,
+/// N masters each running the real kube-apiserver, kube-scheduler and kube-controller-manager executables with
+/// the flags `kubeswift render` writes, nginx in front, and simulated nodes through nginx; every process a child
+/// of this one, stopped with it.
+struct UpHA {
+    let up: Up
+    let masters: Int
+
+    /// Where the HA cluster keeps its state when `--state-dir` is left at its default: beside, not over, the
+    /// single-master cluster's.
+    var stateDirectory: String {
+        up.stateDir == Up.defaultStateDirectory ? Up.defaultStateDirectory + "/ha" : up.stateDir
+    }
+
+    /// The directory of this executable, where `swift build` also puts the control-plane executables.
+    static var binDirectory: String {
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+
+    func run() async throws {
+        guard (2...5).contains(masters) else { throw ValidationError("--masters must be between 2 and 5") }
+        let cluster = LocalCluster.loopback(
+            masters: masters, stateDirectory: URL(fileURLWithPath: stateDirectory).standardizedFileURL.path,
+            binDirectory: Self.binDirectory)
+        let missing = cluster.missingPrerequisites()
+        guard missing.isEmpty else { throw ValidationError(missing.joined(separator: "\n")) }
+        let processes = try cluster.processes()
+        if let running = processes.first(where: { cluster.livePID($0) != nil }) {
+            throw ValidationError(
+                "\(running.name) of a cluster in \(cluster.stateDirectory) is still running "
+                    + "(pid \(cluster.livePID(running) ?? 0)); stop that kubeswift up first")
+        }
+        try cluster.writeFiles()
+        try cluster.save()
+
+        let began = ContinuousClock.now
+        let supervisor = ProcessSupervisor(pidDirectory: cluster.stateDirectory + "/run") { Up.say($0) }
+        // Ctrl-C during start-up cancels it; after start-up it ends the wait below. Either way everything stops.
+        let (interrupts, interrupted) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let signals = SignalWatcher { interrupted.yield() }
+        let startup = Task { try await start(cluster, processes, supervisor) }
+        let interruption = Task {
+            var iterator = interrupts.makeAsyncIterator()
+            _ = await iterator.next()
+            startup.cancel()
+        }
+        let outcome = await startup.result
+        if case .success(let nodes) = outcome {
+            let elapsed = ContinuousClock.now - began
+            Up.say(summary(cluster, elapsed: elapsed))
+            // For `kubeswift bench failover`'s report.
+            try? Data("\(elapsed.secondsText)\n".utf8).write(
+                to: URL(fileURLWithPath: cluster.stateDirectory + "/run/startup-seconds"))
+            await interruption.value
+            nodes?.cancel()
+            await nodes?.value
+        }
+        interruption.cancel()
+        signals.cancel()
+        supervisor.stopAll()
+        Up.say("KubeSwift control plane stopped.")
+        if case .failure(let error) = outcome, !(error is CancellationError) { throw error }
+    }
+
+    /// Starts the processes in order, waiting for each tier before the next: etcd until every member sees a
+    /// leader, the API servers until each /readyz answers, then the schedulers, controller-managers and nginx,
+    /// and finally the simulated nodes through nginx (their task is returned, to be cancelled on Ctrl-C).
+    func start(
+        _ cluster: LocalCluster, _ processes: [LocalCluster.Process], _ supervisor: ProcessSupervisor
+    ) async throws -> Task<Void, Never>? {
+        let pki = cluster.pkiDirectory
+        for process in processes where process.role == .etcd { try supervisor.start(process) }
+        for process in processes where process.role == .etcd {
+            let endpoint = "https://\(process.address):2379"
+            try await wait(process, within: .seconds(60)) {
+                guard case .success(let status) = await ClusterProbe.etcdStatus(endpoint: endpoint, pki: pki) else {
+                    return false
+                }
+                return status.leaderID != 0
+            }
+        }
+        for process in processes where process.role == .apiServer { try supervisor.start(process) }
+        for process in processes where process.role == .apiServer {
+            let server = "https://\(process.address):\(cluster.layout.apiServerPort)"
+            try await wait(process, within: .seconds(120)) {
+                await ClusterProbe.readyz(kubeconfig: cluster.adminKubeconfig, server: server) == "ok"
+            }
+        }
+        for process in processes where ![.etcd, .apiServer].contains(process.role) { try supervisor.start(process) }
+        guard let balancer = processes.first(where: { $0.role == .loadBalancer }) else { return nil }
+        try await wait(balancer, within: .seconds(30)) {
+            await ClusterProbe.readyz(kubeconfig: cluster.adminKubeconfig) == "ok"
+        }
+        return try startNodes(kubeconfig: cluster.adminKubeconfig)
+    }
+
+    /// Starts `--nodes` simulated nodes in-process through nginx, as `kubeswift up` does. They share the admin's
+    /// identity: the rendered API servers authenticate the guide's token.csv, not the bootstrap-token Secrets a
+    /// per-node join would create.
+    func startNodes(kubeconfig: String) throws -> Task<Void, Never>? {
+        guard up.nodes > 0 else { return nil }
+        let configuration = NodeSimulatorConfiguration(count: up.nodes, prefix: "sim-")
+        let problems = configuration.validate()
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+        var clientConfiguration = try ClientConfiguration.load(kubeconfigPath: kubeconfig)
+        clientConfiguration.qps = RunNodes.defaultQPS(nodes: up.nodes)
+        clientConfiguration.burst = Int(clientConfiguration.qps * 2)
+        clientConfiguration.userAgent = "kubeswift-nodes/v1.32.0 (linux/amd64) kubeswift"
+        let simulator = NodeSimulator(
+            configuration: configuration, client: try RESTClient(configuration: clientConfiguration),
+            logger: Logger(label: "node-simulator"))
+        return Task { await simulator.run() }
+    }
+
+    /// Waits for `check`, naming the process and its log's tail when it does not come.
+    func wait(_ process: LocalCluster.Process, within limit: Duration, _ check: () async -> Bool) async throws {
+        do {
+            try await ClusterProbe.wait(for: process.name, within: limit, check)
+        } catch let error as ClusterProbeError {
+            let log = (try? String(contentsOfFile: process.logFile, encoding: .utf8)) ?? ""
+            let tail = log.split(separator: "\n").suffix(15).joined(separator: "\n")
+            throw ValidationError("\(error); the end of \(process.logFile):\n\(tail)")
+        }
+    }
+
+    func summary(_ cluster: LocalCluster, elapsed: Duration) -> String {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let masters = cluster.layout.masters.map { "\($0.name) \($0.address)" }.joined(separator: ", ")
+        let etcd = cluster.layout.etcd.map { "\($0.name) \($0.address)" }.joined(separator: ", ")
+        return """
+
+            KubeSwift HA control plane is up behind nginx at \(cluster.loadBalancerURL) \
+            (started in \(String(format: "%.1f", seconds)) s; state in \(cluster.stateDirectory)):
+              masters (kube-apiserver, kube-scheduler, kube-controller-manager each): \(masters)
+              etcd members over TLS: \(etcd)
+              simulated nodes: \(up.nodes); logs in \(cluster.stateDirectory)/logs
+            Point kubectl at it with:
+
+                export KUBECONFIG=\(cluster.adminKubeconfig)
+                kubectl get namespaces
+
+            See every member's health with `kubeswift status --state-dir \(cluster.stateDirectory)`.
+            Press Ctrl-C to stop.
+            """
+    }
+}
