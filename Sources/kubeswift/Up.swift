@@ -40,6 +40,10 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Simulated nodes (kubelets without containers) to run beside the control plane; 0 for none.")
     var nodes: Int = 3
 
+    @Option(
+        help: "per-node: simulated nodes join with a bootstrap token and their own certificates; shared: one identity.")
+    var nodeIdentity: NodeIdentity = .perNode
+
     @Option(help: "Service cluster IP range, as the guide sets it.")
     var serviceClusterIPRange: String = "10.254.0.0/16"
 
@@ -119,7 +123,7 @@ struct Up: AsyncParsableCommand {
                     "--allocate-node-cidrs=true", "--cluster-cidr=\(clusterCIDR)",
                 ], logger: Logger(label: "kube-controller-manager"))
         }
-        let simulatedNodes = try startNodes(kubeconfig: kubeconfigPath)
+        let simulatedNodes = try await startNodes(kubeconfig: kubeconfigPath, pki: pki)
         Self.say(
             """
 
@@ -165,9 +169,10 @@ struct Up: AsyncParsableCommand {
         return path
     }
 
-    /// Starts `--nodes` simulated nodes in-process with the admin credential (the shared identity until nodes
-    /// join through the TLS bootstrap); the task runs until cancelled.
-    func startNodes(kubeconfig: String) throws -> (task: Task<Void, Never>?, summary: String) {
+    /// Starts `--nodes` simulated nodes in-process: they read with the admin credential and, per node, join
+    /// through the TLS bootstrap with the state directory's bootstrap token (made once); the task runs until
+    /// cancelled.
+    func startNodes(kubeconfig: String, pki: String) async throws -> (task: Task<Void, Never>?, summary: String) {
         guard nodes > 0 else { return (nil, "") }
         let configuration = NodeSimulatorConfiguration(count: nodes, prefix: "sim-")
         let problems = configuration.validate()
@@ -176,10 +181,22 @@ struct Up: AsyncParsableCommand {
         clientConfiguration.qps = RunNodes.defaultQPS(nodes: nodes)
         clientConfiguration.burst = Int(clientConfiguration.qps * 2)
         clientConfiguration.userAgent = "kubeswift-nodes/v1.32.0 (linux/amd64) kubeswift"
+        let client = try RESTClient(configuration: clientConfiguration)
+        let logger = Logger(label: "node-simulator")
+        let bootstrapKubeconfig = stateDir + "/bootstrap.kubeconfig"
+        if nodeIdentity == .perNode && !FileManager.default.fileExists(atPath: bootstrapKubeconfig) {
+            let authority = try String(contentsOfFile: pki + "/ca.pem", encoding: .utf8)
+            try Kubeconfig.bootstrap(
+                server: "https://\(address):\(port)", certificateAuthorityPEM: authority,
+                token: BootstrapToken.random().description
+            ).write(toFile: bootstrapKubeconfig)
+        }
+        let credentials = try await nodeIdentity.credentials(
+            bootstrapKubeconfig: bootstrapKubeconfig, readClient: client, logger: logger)
         let simulator = NodeSimulator(
-            configuration: configuration, client: try RESTClient(configuration: clientConfiguration),
-            logger: Logger(label: "node-simulator"))
+            configuration: configuration, client: client, credentials: credentials, logger: logger)
         let task = Task { await simulator.run() }
-        return (task, " and \(nodes) simulated nodes (\(configuration.nodeName(0)) …)")
+        let identity = nodeIdentity == .perNode ? "joining with their own certificates" : "sharing one identity"
+        return (task, " and \(nodes) simulated nodes (\(configuration.nodeName(0)) …, \(identity))")
     }
 }
