@@ -71,6 +71,7 @@ PACKAGES = {
     "k8s.io.api.authentication.v1": ("api", "authentication/v1", "authentication"),
     "k8s.io.api.authorization.v1": ("api", "authorization/v1", "authorization"),
     "k8s.io.apimachinery.pkg.apis.meta.v1": ("apimachinery", "pkg/apis/meta/v1", "meta"),
+    "k8s.io.apimachinery.pkg.apis.meta.v1beta1": ("apimachinery", "pkg/apis/meta/v1beta1", "metav1beta1"),
     "k8s.io.apimachinery.pkg.api.resource": ("apimachinery", "pkg/api/resource", "resource"),
     "k8s.io.apimachinery.pkg.util.intstr": ("apimachinery", "pkg/util/intstr", "intstr"),
     "k8s.io.apimachinery.pkg.runtime": ("apimachinery", "pkg/runtime", "runtime"),
@@ -137,6 +138,16 @@ KINDS = [
     # Typed clients send DeleteOptions under the group version of the resource they delete,
     # or under meta.k8s.io/v1; the decoder accepts kind DeleteOptions with any apiVersion.
     ("meta.k8s.io/v1", "DeleteOptions", "meta.DeleteOptions"),
+    # What the API server answers besides objects and their lists: errors (Status under "v1", as
+    # upstream's error responses name it), watch events (sent without the envelope) and the metadata-only
+    # forms that `as=PartialObjectMetadata[List]` asks for (v1beta1's list numbers its fields the other way).
+    ("v1", "Status", "meta.Status"),
+    ("meta.k8s.io/v1", "Status", "meta.Status"),
+    ("meta.k8s.io/v1", "WatchEvent", "meta.WatchEvent"),
+    ("meta.k8s.io/v1", "PartialObjectMetadata", "meta.PartialObjectMetadata"),
+    ("meta.k8s.io/v1", "PartialObjectMetadataList", "meta.PartialObjectMetadataList"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadata", "meta.PartialObjectMetadata"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadataList", "metav1beta1.PartialObjectMetadataList"),
 ]
 
 # Messages whose JSON form is not an object of their fields (custom Go JSON marshalling).
@@ -329,9 +340,16 @@ def main():
                 return f"{alias}.{full[len(candidate_package) + 1:]}"
         sys.exit(f"cannot resolve proto type {type_name} in {package}")
 
+    # Every served kind's list (`PodList`: metadata = 1, items = 2), for list responses.
+    kinds = list(KINDS)
+    for api_version, kind, message in KINDS:
+        if message + "List" in messages and not kind.endswith("List") and \
+                (api_version, kind + "List") not in {(a, k) for a, k, _ in kinds}:
+            kinds.append((api_version, kind + "List", message + "List"))
+
     reachable = []
     seen = set()
-    queue = [message for _, _, message in KINDS]
+    queue = [message for _, _, message in kinds]
     while queue:
         name = queue.pop(0)
         if name in seen:
@@ -349,7 +367,7 @@ def main():
                 queue.append(resolved)
 
     lines = [f"P {alias} {package}" for package, (_, _, alias) in PACKAGES.items()]
-    lines += [f"K {api_version} {kind} {message}" for api_version, kind, message in KINDS]
+    lines += [f"K {api_version} {kind} {message}" for api_version, kind, message in kinds]
     warnings = []
     for name in sorted(reachable):
         package, fields = messages[name]

@@ -144,6 +144,8 @@ extension ProtobufTests {
         let schema = try ProtobufSchema.shared.get()
         for key in schema.kinds.keys {
             let words = key.split(separator: " ").map(String.init)
+            // Lists, Status and WatchEvent have no ObjectMeta; ProtobufEncoderTests round-trips them.
+            guard !words[1].hasSuffix("List"), words[1] != "Status", words[1] != "WatchEvent" else { continue }
             let isOptions = words[1] == "DeleteOptions"
             let raw = isOptions ? [] : PB.field(1, PB.field(1, "x"))  // metadata.name, except DeleteOptions
             let decoded = try KubernetesProtobuf.decode(PB.envelope(words[0], words[1], raw))

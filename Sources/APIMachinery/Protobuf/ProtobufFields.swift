@@ -24,6 +24,7 @@ extension ProtobufSchema {
         P authentication k8s.io.api.authentication.v1
         P authorization k8s.io.api.authorization.v1
         P meta k8s.io.apimachinery.pkg.apis.meta.v1
+        P metav1beta1 k8s.io.apimachinery.pkg.apis.meta.v1beta1
         P resource k8s.io.apimachinery.pkg.api.resource
         P intstr k8s.io.apimachinery.pkg.util.intstr
         P runtime k8s.io.apimachinery.pkg.runtime
@@ -84,6 +85,58 @@ extension ProtobufSchema {
         K authorization.k8s.io/v1 LocalSubjectAccessReview authorization.LocalSubjectAccessReview
         K authorization.k8s.io/v1 SelfSubjectRulesReview authorization.SelfSubjectRulesReview
         K meta.k8s.io/v1 DeleteOptions meta.DeleteOptions
+        K v1 Status meta.Status
+        K meta.k8s.io/v1 Status meta.Status
+        K meta.k8s.io/v1 WatchEvent meta.WatchEvent
+        K meta.k8s.io/v1 PartialObjectMetadata meta.PartialObjectMetadata
+        K meta.k8s.io/v1 PartialObjectMetadataList meta.PartialObjectMetadataList
+        K meta.k8s.io/v1beta1 PartialObjectMetadata meta.PartialObjectMetadata
+        K meta.k8s.io/v1beta1 PartialObjectMetadataList metav1beta1.PartialObjectMetadataList
+        K v1 NamespaceList core.NamespaceList
+        K v1 PodList core.PodList
+        K v1 ServiceList core.ServiceList
+        K v1 EndpointsList core.EndpointsList
+        K v1 NodeList core.NodeList
+        K v1 ConfigMapList core.ConfigMapList
+        K v1 SecretList core.SecretList
+        K v1 ServiceAccountList core.ServiceAccountList
+        K v1 EventList core.EventList
+        K v1 LimitRangeList core.LimitRangeList
+        K v1 ResourceQuotaList core.ResourceQuotaList
+        K v1 PersistentVolumeList core.PersistentVolumeList
+        K v1 PersistentVolumeClaimList core.PersistentVolumeClaimList
+        K v1 ReplicationControllerList core.ReplicationControllerList
+        K apps/v1 DeploymentList apps.DeploymentList
+        K apps/v1 ReplicaSetList apps.ReplicaSetList
+        K apps/v1 StatefulSetList apps.StatefulSetList
+        K apps/v1 DaemonSetList apps.DaemonSetList
+        K batch/v1 JobList batch.JobList
+        K batch/v1 CronJobList batch.CronJobList
+        K coordination.k8s.io/v1 LeaseList coordination.LeaseList
+        K events.k8s.io/v1 EventList events.EventList
+        K rbac.authorization.k8s.io/v1 RoleList rbac.RoleList
+        K rbac.authorization.k8s.io/v1 RoleBindingList rbac.RoleBindingList
+        K rbac.authorization.k8s.io/v1 ClusterRoleList rbac.ClusterRoleList
+        K rbac.authorization.k8s.io/v1 ClusterRoleBindingList rbac.ClusterRoleBindingList
+        K discovery.k8s.io/v1 EndpointSliceList discovery.EndpointSliceList
+        K policy/v1 PodDisruptionBudgetList policy.PodDisruptionBudgetList
+        K v1 PodTemplateList core.PodTemplateList
+        K apps/v1 ControllerRevisionList apps.ControllerRevisionList
+        K autoscaling/v1 HorizontalPodAutoscalerList autoscaling.HorizontalPodAutoscalerList
+        K autoscaling/v2 HorizontalPodAutoscalerList autoscalingv2.HorizontalPodAutoscalerList
+        K scheduling.k8s.io/v1 PriorityClassList scheduling.PriorityClassList
+        K certificates.k8s.io/v1 CertificateSigningRequestList certificates.CertificateSigningRequestList
+        K storage.k8s.io/v1 StorageClassList storage.StorageClassList
+        K storage.k8s.io/v1 CSIDriverList storage.CSIDriverList
+        K storage.k8s.io/v1 CSINodeList storage.CSINodeList
+        K storage.k8s.io/v1 CSIStorageCapacityList storage.CSIStorageCapacityList
+        K storage.k8s.io/v1 VolumeAttachmentList storage.VolumeAttachmentList
+        K node.k8s.io/v1 RuntimeClassList node.RuntimeClassList
+        K networking.k8s.io/v1 IngressList networking.IngressList
+        K networking.k8s.io/v1 IngressClassList networking.IngressClassList
+        K networking.k8s.io/v1 NetworkPolicyList networking.NetworkPolicyList
+        K admissionregistration.k8s.io/v1 MutatingWebhookConfigurationList admissionregistration.MutatingWebhookConfigurationList
+        K admissionregistration.k8s.io/v1 ValidatingWebhookConfigurationList admissionregistration.ValidatingWebhookConfigurationList
         admissionregistration.MatchCondition
          1,name,string 2,expression,string
         admissionregistration.MutatingWebhook
@@ -94,6 +147,8 @@ extension ProtobufSchema {
          11,objectSelector,meta.LabelSelector 12,matchConditions,admissionregistration.MatchCondition,r
         admissionregistration.MutatingWebhookConfiguration
          1,metadata,meta.ObjectMeta 2,webhooks,admissionregistration.MutatingWebhook,r
+        admissionregistration.MutatingWebhookConfigurationList
+         1,metadata,meta.ListMeta 2,items,admissionregistration.MutatingWebhookConfiguration,r
         admissionregistration.Rule
          1,apiGroups,string,r 2,apiVersions,string,r 3,resources,string,r 4,scope,string
         admissionregistration.RuleWithOperations
@@ -108,14 +163,20 @@ extension ProtobufSchema {
          11,matchConditions,admissionregistration.MatchCondition,r
         admissionregistration.ValidatingWebhookConfiguration
          1,metadata,meta.ObjectMeta 2,webhooks,admissionregistration.ValidatingWebhook,r
+        admissionregistration.ValidatingWebhookConfigurationList
+         1,metadata,meta.ListMeta 2,items,admissionregistration.ValidatingWebhookConfiguration,r
         admissionregistration.WebhookClientConfig
          1,service,admissionregistration.ServiceReference 2,caBundle,bytes,o 3,url,string
         apps.ControllerRevision
          1,metadata,meta.ObjectMeta 2,data,runtime.RawExtension 3,revision,int64
+        apps.ControllerRevisionList
+         1,metadata,meta.ListMeta 2,items,apps.ControllerRevision,r
         apps.DaemonSet
          1,metadata,meta.ObjectMeta 2,spec,apps.DaemonSetSpec 3,status,apps.DaemonSetStatus
         apps.DaemonSetCondition
          1,type,string 2,status,string 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        apps.DaemonSetList
+         1,metadata,meta.ListMeta 2,items,apps.DaemonSet,r
         apps.DaemonSetSpec
          1,selector,meta.LabelSelector 2,template,core.PodTemplateSpec 3,updateStrategy,apps.DaemonSetUpdateStrategy
          4,minReadySeconds,int32,o 6,revisionHistoryLimit,int32
@@ -130,6 +191,8 @@ extension ProtobufSchema {
         apps.DeploymentCondition
          1,type,string 2,status,string 4,reason,string,o 5,message,string,o 6,lastUpdateTime,meta.Time
          7,lastTransitionTime,meta.Time
+        apps.DeploymentList
+         1,metadata,meta.ListMeta 2,items,apps.Deployment,r
         apps.DeploymentSpec
          1,replicas,int32 2,selector,meta.LabelSelector 3,template,core.PodTemplateSpec
          4,strategy,apps.DeploymentStrategy 5,minReadySeconds,int32,o 6,revisionHistoryLimit,int32 7,paused,bool,o
@@ -144,6 +207,8 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,spec,apps.ReplicaSetSpec 3,status,apps.ReplicaSetStatus
         apps.ReplicaSetCondition
          1,type,string 2,status,string 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        apps.ReplicaSetList
+         1,metadata,meta.ListMeta 2,items,apps.ReplicaSet,r
         apps.ReplicaSetSpec
          1,replicas,int32 2,selector,meta.LabelSelector 3,template,core.PodTemplateSpec 4,minReadySeconds,int32,o
         apps.ReplicaSetStatus
@@ -159,6 +224,8 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,spec,apps.StatefulSetSpec 3,status,apps.StatefulSetStatus
         apps.StatefulSetCondition
          1,type,string 2,status,string 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        apps.StatefulSetList
+         1,metadata,meta.ListMeta 2,items,apps.StatefulSet,r
         apps.StatefulSetOrdinals
          1,start,int32
         apps.StatefulSetPersistentVolumeClaimRetentionPolicy
@@ -242,6 +309,8 @@ extension ProtobufSchema {
         autoscaling.HorizontalPodAutoscaler
          1,metadata,meta.ObjectMeta 2,spec,autoscaling.HorizontalPodAutoscalerSpec
          3,status,autoscaling.HorizontalPodAutoscalerStatus
+        autoscaling.HorizontalPodAutoscalerList
+         1,metadata,meta.ListMeta 2,items,autoscaling.HorizontalPodAutoscaler,r
         autoscaling.HorizontalPodAutoscalerSpec
          1,scaleTargetRef,autoscaling.CrossVersionObjectReference 2,minReplicas,int32 3,maxReplicas,int32
          4,targetCPUUtilizationPercentage,int32
@@ -275,6 +344,8 @@ extension ProtobufSchema {
          1,scaleUp,autoscalingv2.HPAScalingRules 2,scaleDown,autoscalingv2.HPAScalingRules
         autoscalingv2.HorizontalPodAutoscalerCondition
          1,type,string 2,status,string 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        autoscalingv2.HorizontalPodAutoscalerList
+         1,metadata,meta.ListMeta 2,items,autoscalingv2.HorizontalPodAutoscaler,r
         autoscalingv2.HorizontalPodAutoscalerSpec
          1,scaleTargetRef,autoscalingv2.CrossVersionObjectReference 2,minReplicas,int32 3,maxReplicas,int32
          4,metrics,autoscalingv2.MetricSpec,r 5,behavior,autoscalingv2.HorizontalPodAutoscalerBehavior
@@ -311,6 +382,8 @@ extension ProtobufSchema {
          1,name,string 2,current,autoscalingv2.MetricValueStatus
         batch.CronJob
          1,metadata,meta.ObjectMeta 2,spec,batch.CronJobSpec 3,status,batch.CronJobStatus
+        batch.CronJobList
+         1,metadata,meta.ListMeta 2,items,batch.CronJob,r
         batch.CronJobSpec
          1,schedule,string 2,startingDeadlineSeconds,int64 3,concurrencyPolicy,string,o 4,suspend,bool
          5,jobTemplate,batch.JobTemplateSpec 6,successfulJobsHistoryLimit,int32 7,failedJobsHistoryLimit,int32
@@ -322,6 +395,8 @@ extension ProtobufSchema {
         batch.JobCondition
          1,type,string 2,status,string 3,lastProbeTime,meta.Time 4,lastTransitionTime,meta.Time 5,reason,string,o
          6,message,string,o
+        batch.JobList
+         1,metadata,meta.ListMeta 2,items,batch.Job,r
         batch.JobSpec
          1,parallelism,int32 2,completions,int32 3,activeDeadlineSeconds,int64 4,selector,meta.LabelSelector
          5,manualSelector,bool 6,template,core.PodTemplateSpec 7,backoffLimit,int32 8,ttlSecondsAfterFinished,int32
@@ -356,6 +431,8 @@ extension ProtobufSchema {
         certificates.CertificateSigningRequestCondition
          1,type,string 2,reason,string,o 3,message,string,o 4,lastUpdateTime,meta.Time 5,lastTransitionTime,meta.Time
          6,status,string
+        certificates.CertificateSigningRequestList
+         1,metadata,meta.ListMeta 2,items,certificates.CertificateSigningRequest,r
         certificates.CertificateSigningRequestSpec
          1,request,bytes 2,username,string,o 3,uid,string,o 4,groups,string,r 5,usages,string,r
          6,extra,map:string:certificates.ExtraValue 7,signerName,string 8,expirationSeconds,int32
@@ -364,6 +441,8 @@ extension ProtobufSchema {
         certificates.ExtraValue =list
         coordination.Lease
          1,metadata,meta.ObjectMeta 2,spec,coordination.LeaseSpec
+        coordination.LeaseList
+         1,metadata,meta.ListMeta 2,items,coordination.Lease,r
         coordination.LeaseSpec
          1,holderIdentity,string 2,leaseDurationSeconds,int32 3,acquireTime,meta.MicroTime 4,renewTime,meta.MicroTime
          5,leaseTransitions,int32 6,strategy,string 7,preferredHolder,string
@@ -413,6 +492,8 @@ extension ProtobufSchema {
          1,-,core.LocalObjectReference,i 2,optional,bool
         core.ConfigMapKeySelector
          1,-,core.LocalObjectReference,i 2,key,string 3,optional,bool
+        core.ConfigMapList
+         1,metadata,meta.ListMeta 2,items,core.ConfigMap,r
         core.ConfigMapNodeConfigSource
          1,namespace,string 2,name,string 3,uid,string,o 4,resourceVersion,string,o 5,kubeletConfigKey,string
         core.ConfigMapProjection
@@ -469,6 +550,8 @@ extension ProtobufSchema {
          1,addresses,core.EndpointAddress,r 2,notReadyAddresses,core.EndpointAddress,r 3,ports,core.EndpointPort,r
         core.Endpoints
          1,metadata,meta.ObjectMeta 2,subsets,core.EndpointSubset,r
+        core.EndpointsList
+         1,metadata,meta.ListMeta 2,items,core.Endpoints,r
         core.EnvFromSource
          1,prefix,string,o 2,configMapRef,core.ConfigMapEnvSource 3,secretRef,core.SecretEnvSource
         core.EnvVar
@@ -493,6 +576,8 @@ extension ProtobufSchema {
          5,source,core.EventSource 6,firstTimestamp,meta.Time 7,lastTimestamp,meta.Time 8,count,int32,o 9,type,string,o
          10,eventTime,meta.MicroTime 11,series,core.EventSeries 12,action,string,o 13,related,core.ObjectReference
          14,reportingComponent,string 15,reportingInstance,string
+        core.EventList
+         1,metadata,meta.ListMeta 2,items,core.Event,r
         core.EventSeries
          1,count,int32,o 2,lastObservedTime,meta.MicroTime
         core.EventSource
@@ -551,6 +636,8 @@ extension ProtobufSchema {
          1,type,string 2,max,map:string:resource.Quantity 3,min,map:string:resource.Quantity
          4,default,map:string:resource.Quantity 5,defaultRequest,map:string:resource.Quantity
          6,maxLimitRequestRatio,map:string:resource.Quantity
+        core.LimitRangeList
+         1,metadata,meta.ListMeta 2,items,core.LimitRange,r
         core.LimitRangeSpec
          1,limits,core.LimitRangeItem,r
         core.LinuxContainerUser
@@ -571,6 +658,8 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,spec,core.NamespaceSpec 3,status,core.NamespaceStatus
         core.NamespaceCondition
          1,type,string 2,status,string 4,lastTransitionTime,meta.Time 5,reason,string,o 6,message,string,o
+        core.NamespaceList
+         1,metadata,meta.ListMeta 2,items,core.Namespace,r
         core.NamespaceSpec
          1,finalizers,string,r
         core.NamespaceStatus
@@ -594,6 +683,8 @@ extension ProtobufSchema {
          1,kubeletEndpoint,core.DaemonEndpoint
         core.NodeFeatures
          1,supplementalGroupsPolicy,bool
+        core.NodeList
+         1,metadata,meta.ListMeta 2,items,core.Node,r
         core.NodeRuntimeHandler
          1,name,string 2,features,core.NodeRuntimeHandlerFeatures
         core.NodeRuntimeHandlerFeatures
@@ -629,6 +720,8 @@ extension ProtobufSchema {
         core.PersistentVolumeClaimCondition
          1,type,string 2,status,string 3,lastProbeTime,meta.Time 4,lastTransitionTime,meta.Time 5,reason,string,o
          6,message,string,o
+        core.PersistentVolumeClaimList
+         1,metadata,meta.ListMeta 2,items,core.PersistentVolumeClaim,r
         core.PersistentVolumeClaimSpec
          1,accessModes,string,r 2,resources,core.VolumeResourceRequirements 3,volumeName,string,o
          4,selector,meta.LabelSelector 5,storageClassName,string 6,volumeMode,string
@@ -643,6 +736,8 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,spec,core.PersistentVolumeClaimSpec
         core.PersistentVolumeClaimVolumeSource
          1,claimName,string 2,readOnly,bool,o
+        core.PersistentVolumeList
+         1,metadata,meta.ListMeta 2,items,core.PersistentVolume,r
         core.PersistentVolumeSource
          1,gcePersistentDisk,core.GCEPersistentDiskVolumeSource
          2,awsElasticBlockStore,core.AWSElasticBlockStoreVolumeSource 3,hostPath,core.HostPathVolumeSource
@@ -684,6 +779,8 @@ extension ProtobufSchema {
          1,name,string,o 2,value,string
         core.PodIP
          1,ip,string
+        core.PodList
+         1,metadata,meta.ListMeta 2,items,core.Pod,r
         core.PodOS
          1,name,string
         core.PodReadinessGate
@@ -721,6 +818,8 @@ extension ProtobufSchema {
          15,resourceClaimStatuses,core.PodResourceClaimStatus,r 16,hostIPs,core.HostIP,r
         core.PodTemplate
          1,metadata,meta.ObjectMeta 2,template,core.PodTemplateSpec
+        core.PodTemplateList
+         1,metadata,meta.ListMeta 2,items,core.PodTemplate,r
         core.PodTemplateSpec
          1,metadata,meta.ObjectMeta 2,spec,core.PodSpec
         core.PortStatus
@@ -748,6 +847,8 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,spec,core.ReplicationControllerSpec 3,status,core.ReplicationControllerStatus
         core.ReplicationControllerCondition
          1,type,string 2,status,string 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        core.ReplicationControllerList
+         1,metadata,meta.ListMeta 2,items,core.ReplicationController,r
         core.ReplicationControllerSpec
          1,replicas,int32 2,selector,map:string:string 3,template,core.PodTemplateSpec 4,minReadySeconds,int32,o
         core.ReplicationControllerStatus
@@ -761,6 +862,8 @@ extension ProtobufSchema {
          1,resourceID,string 2,health,string,o
         core.ResourceQuota
          1,metadata,meta.ObjectMeta 2,spec,core.ResourceQuotaSpec 3,status,core.ResourceQuotaStatus
+        core.ResourceQuotaList
+         1,metadata,meta.ListMeta 2,items,core.ResourceQuota,r
         core.ResourceQuotaSpec
          1,hard,map:string:resource.Quantity 2,scopes,string,r 3,scopeSelector,core.ScopeSelector
         core.ResourceQuotaStatus
@@ -792,6 +895,8 @@ extension ProtobufSchema {
          1,-,core.LocalObjectReference,i 2,optional,bool
         core.SecretKeySelector
          1,-,core.LocalObjectReference,i 2,key,string 3,optional,bool
+        core.SecretList
+         1,metadata,meta.ListMeta 2,items,core.Secret,r
         core.SecretProjection
          1,-,core.LocalObjectReference,i 2,items,core.KeyToPath,r 4,optional,bool
         core.SecretReference
@@ -808,8 +913,12 @@ extension ProtobufSchema {
         core.ServiceAccount
          1,metadata,meta.ObjectMeta 2,secrets,core.ObjectReference,r 3,imagePullSecrets,core.LocalObjectReference,r
          4,automountServiceAccountToken,bool
+        core.ServiceAccountList
+         1,metadata,meta.ListMeta 2,items,core.ServiceAccount,r
         core.ServiceAccountTokenProjection
          1,audience,string,o 2,expirationSeconds,int64 3,path,string
+        core.ServiceList
+         1,metadata,meta.ListMeta 2,items,core.Service,r
         core.ServicePort
          1,name,string,o 2,protocol,string,o 3,port,int32 4,targetPort,intstr.IntOrString 5,nodePort,int32,o
          6,appProtocol,string
@@ -903,6 +1012,8 @@ extension ProtobufSchema {
         discovery.EndpointSlice
          1,metadata,meta.ObjectMeta 2,endpoints,discovery.Endpoint,r 3,ports,discovery.EndpointPort,r
          4,addressType,string
+        discovery.EndpointSliceList
+         1,metadata,meta.ListMeta 2,items,discovery.EndpointSlice,r
         discovery.ForZone
          1,name,string
         events.Event
@@ -911,6 +1022,8 @@ extension ProtobufSchema {
          8,regarding,core.ObjectReference 9,related,core.ObjectReference 10,note,string,o 11,type,string,o
          12,deprecatedSource,core.EventSource 13,deprecatedFirstTimestamp,meta.Time
          14,deprecatedLastTimestamp,meta.Time 15,deprecatedCount,int32,o
+        events.EventList
+         1,metadata,meta.ListMeta 2,items,events.Event,r
         events.EventSeries
          1,count,int32 2,lastObservedTime,meta.MicroTime
         intstr.IntOrString =intorstring
@@ -927,6 +1040,8 @@ extension ProtobufSchema {
          1,matchLabels,map:string:string 2,matchExpressions,meta.LabelSelectorRequirement,r
         meta.LabelSelectorRequirement
          1,key,string 2,operator,string 3,values,string,r
+        meta.ListMeta
+         1,selfLink,string,o 2,resourceVersion,string,o 3,continue,string,o 4,remainingItemCount,int64
         meta.ManagedFieldsEntry
          1,manager,string,o 2,operation,string,o 3,apiVersion,string,o 4,time,meta.Time 6,fieldsType,string,o
          7,fieldsV1,meta.FieldsV1 8,subresource,string,o
@@ -938,9 +1053,25 @@ extension ProtobufSchema {
          13,ownerReferences,meta.OwnerReference,r 14,finalizers,string,r 17,managedFields,meta.ManagedFieldsEntry,r
         meta.OwnerReference
          1,kind,string 3,name,string 4,uid,string 5,apiVersion,string 6,controller,bool 7,blockOwnerDeletion,bool
+        meta.PartialObjectMetadata
+         1,metadata,meta.ObjectMeta
+        meta.PartialObjectMetadataList
+         1,metadata,meta.ListMeta 2,items,meta.PartialObjectMetadata,r
         meta.Preconditions
          1,uid,string 2,resourceVersion,string
+        meta.Status
+         1,metadata,meta.ListMeta 2,status,string,o 3,message,string,o 4,reason,string,o 5,details,meta.StatusDetails
+         6,code,int32,o
+        meta.StatusCause
+         1,reason,string,o 2,message,string,o 3,field,string,o
+        meta.StatusDetails
+         1,name,string,o 2,group,string,o 3,kind,string,o 4,causes,meta.StatusCause,r 5,retryAfterSeconds,int32,o
+         6,uid,string,o
         meta.Time =time
+        meta.WatchEvent
+         1,type,string 2,object,runtime.RawExtension
+        metav1beta1.PartialObjectMetadataList
+         1,items,meta.PartialObjectMetadata,r 2,metadata,meta.ListMeta
         networking.HTTPIngressPath
          1,path,string,o 2,backend,networking.IngressBackend 3,pathType,string
         networking.HTTPIngressRuleValue
@@ -953,10 +1084,14 @@ extension ProtobufSchema {
          3,resource,core.TypedLocalObjectReference 4,service,networking.IngressServiceBackend
         networking.IngressClass
          1,metadata,meta.ObjectMeta 2,spec,networking.IngressClassSpec
+        networking.IngressClassList
+         1,metadata,meta.ListMeta 2,items,networking.IngressClass,r
         networking.IngressClassParametersReference
          1,apiGroup,string 2,kind,string 3,name,string 4,scope,string 5,namespace,string
         networking.IngressClassSpec
          1,controller,string,o 2,parameters,networking.IngressClassParametersReference
+        networking.IngressList
+         1,metadata,meta.ListMeta 2,items,networking.Ingress,r
         networking.IngressLoadBalancerIngress
          1,ip,string,o 2,hostname,string,o 4,ports,networking.IngressPortStatus,r
         networking.IngressLoadBalancerStatus
@@ -982,6 +1117,8 @@ extension ProtobufSchema {
          1,ports,networking.NetworkPolicyPort,r 2,to,networking.NetworkPolicyPeer,r
         networking.NetworkPolicyIngressRule
          1,ports,networking.NetworkPolicyPort,r 2,from,networking.NetworkPolicyPeer,r
+        networking.NetworkPolicyList
+         1,metadata,meta.ListMeta 2,items,networking.NetworkPolicy,r
         networking.NetworkPolicyPeer
          1,podSelector,meta.LabelSelector 2,namespaceSelector,meta.LabelSelector 3,ipBlock,networking.IPBlock
         networking.NetworkPolicyPort
@@ -995,12 +1132,16 @@ extension ProtobufSchema {
          1,podFixed,map:string:resource.Quantity
         node.RuntimeClass
          1,metadata,meta.ObjectMeta 2,handler,string 3,overhead,node.Overhead 4,scheduling,node.Scheduling
+        node.RuntimeClassList
+         1,metadata,meta.ListMeta 2,items,node.RuntimeClass,r
         node.Scheduling
          1,nodeSelector,map:string:string 2,tolerations,core.Toleration,r
         policy.Eviction
          1,metadata,meta.ObjectMeta 2,deleteOptions,meta.DeleteOptions
         policy.PodDisruptionBudget
          1,metadata,meta.ObjectMeta 2,spec,policy.PodDisruptionBudgetSpec 3,status,policy.PodDisruptionBudgetStatus
+        policy.PodDisruptionBudgetList
+         1,metadata,meta.ListMeta 2,items,policy.PodDisruptionBudget,r
         policy.PodDisruptionBudgetSpec
          1,minAvailable,intstr.IntOrString 2,selector,meta.LabelSelector 3,maxUnavailable,intstr.IntOrString
          4,unhealthyPodEvictionPolicy,string
@@ -1013,12 +1154,20 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,rules,rbac.PolicyRule,r 3,aggregationRule,rbac.AggregationRule
         rbac.ClusterRoleBinding
          1,metadata,meta.ObjectMeta 2,subjects,rbac.Subject,r 3,roleRef,rbac.RoleRef
+        rbac.ClusterRoleBindingList
+         1,metadata,meta.ListMeta 2,items,rbac.ClusterRoleBinding,r
+        rbac.ClusterRoleList
+         1,metadata,meta.ListMeta 2,items,rbac.ClusterRole,r
         rbac.PolicyRule
          1,verbs,string,r 2,apiGroups,string,r 3,resources,string,r 4,resourceNames,string,r 5,nonResourceURLs,string,r
         rbac.Role
          1,metadata,meta.ObjectMeta 2,rules,rbac.PolicyRule,r
         rbac.RoleBinding
          1,metadata,meta.ObjectMeta 2,subjects,rbac.Subject,r 3,roleRef,rbac.RoleRef
+        rbac.RoleBindingList
+         1,metadata,meta.ListMeta 2,items,rbac.RoleBinding,r
+        rbac.RoleList
+         1,metadata,meta.ListMeta 2,items,rbac.Role,r
         rbac.RoleRef
          1,apiGroup,string 2,kind,string 3,name,string
         rbac.Subject
@@ -1028,8 +1177,12 @@ extension ProtobufSchema {
         scheduling.PriorityClass
          1,metadata,meta.ObjectMeta 2,value,int32 3,globalDefault,bool,o 4,description,string,o
          5,preemptionPolicy,string
+        scheduling.PriorityClassList
+         1,metadata,meta.ListMeta 2,items,scheduling.PriorityClass,r
         storage.CSIDriver
          1,metadata,meta.ObjectMeta 2,spec,storage.CSIDriverSpec
+        storage.CSIDriverList
+         1,metadata,meta.ListMeta 2,items,storage.CSIDriver,r
         storage.CSIDriverSpec
          1,attachRequired,bool 2,podInfoOnMount,bool 3,volumeLifecycleModes,string,r 4,storageCapacity,bool
          5,fsGroupPolicy,string 6,tokenRequests,storage.TokenRequest,r 7,requiresRepublish,bool 8,seLinuxMount,bool
@@ -1037,19 +1190,27 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,spec,storage.CSINodeSpec
         storage.CSINodeDriver
          1,name,string 2,nodeID,string 3,topologyKeys,string,r 4,allocatable,storage.VolumeNodeResources
+        storage.CSINodeList
+         1,metadata,meta.ListMeta 2,items,storage.CSINode,r
         storage.CSINodeSpec
          1,drivers,storage.CSINodeDriver,r
         storage.CSIStorageCapacity
          1,metadata,meta.ObjectMeta 2,nodeTopology,meta.LabelSelector 3,storageClassName,string
          4,capacity,resource.Quantity 5,maximumVolumeSize,resource.Quantity
+        storage.CSIStorageCapacityList
+         1,metadata,meta.ListMeta 2,items,storage.CSIStorageCapacity,r
         storage.StorageClass
          1,metadata,meta.ObjectMeta 2,provisioner,string 3,parameters,map:string:string 4,reclaimPolicy,string
          5,mountOptions,string,r 6,allowVolumeExpansion,bool 7,volumeBindingMode,string
          8,allowedTopologies,core.TopologySelectorTerm,r
+        storage.StorageClassList
+         1,metadata,meta.ListMeta 2,items,storage.StorageClass,r
         storage.TokenRequest
          1,audience,string 2,expirationSeconds,int64
         storage.VolumeAttachment
          1,metadata,meta.ObjectMeta 2,spec,storage.VolumeAttachmentSpec 3,status,storage.VolumeAttachmentStatus
+        storage.VolumeAttachmentList
+         1,metadata,meta.ListMeta 2,items,storage.VolumeAttachment,r
         storage.VolumeAttachmentSource
          1,persistentVolumeName,string 2,inlineVolumeSpec,core.PersistentVolumeSpec
         storage.VolumeAttachmentSpec

@@ -2,8 +2,23 @@ import APIMachinery
 import NIOHTTP1
 
 extension APIServer {
-    /// Serves one resource request: finds the store, checks scope and subresource, runs the verb.
+    /// Serves one resource request; an error goes out as a Status in the media type the client accepts, so
+    /// a protobuf client reads protobuf errors.
     func handleResource(_ request: HTTPRequest, info: RequestInfo) async throws -> HTTPResponse {
+        do {
+            return try await serveResource(request, info: info)
+        } catch let error as APIError {
+            guard let store = stores[Self.storeKey(info.group, info.version, info.resource)],
+                let format = try? ResponseFormat.negotiate(
+                    accept: request.header("accept"), capabilities: ResponseEncoder.capabilities(store)),
+                format.media == .protobuf
+            else { throw error }
+            return ResponseEncoder.error(error, media: .protobuf)
+        }
+    }
+
+    /// Finds the store, checks scope and subresource, runs the verb.
+    private func serveResource(_ request: HTTPRequest, info: RequestInfo) async throws -> HTTPResponse {
         guard let store = stores[Self.storeKey(info.group, info.version, info.resource)] else {
             throw APIError.resourceNotFound()
         }
@@ -23,7 +38,7 @@ extension APIServer {
             throw APIError.badRequest("dryRun: Unsupported value: \"\(dryRun)\": supported values: \"All\"")
         }
         try WriteOptions.validateFieldManager(request, verb: info.verb)
-        let encoder = ResponseEncoder(request: request, store: store)
+        let encoder = try ResponseEncoder(request: request, store: store, stream: info.verb == "watch")
         let fields = try FieldValidation(query: request.query)
 
         if info.subresource == "scale" {

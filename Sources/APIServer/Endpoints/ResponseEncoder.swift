@@ -1,54 +1,186 @@
 import APIMachinery
 import NIOHTTP1
 
-/// Encodes objects, lists and watch events as JSON, or as a Table when `kubectl get` asks for one.
-/// Objects come in the stored shape and go out in the served one (`RegistryStore.fromStorage`); table
-/// cells are computed from the stored shape, the one the strategy knows.
+/// Encodes objects, lists, errors and watch events in the format `Accept` negotiates (`ResponseFormat`): JSON,
+/// Kubernetes protobuf, a Table for `kubectl get`, or PartialObjectMetadata for metadata-only clients such as
+/// the garbage collector. Objects come in the stored shape and go out in the served one
+/// (`RegistryStore.fromStorage`); table cells are computed from the stored shape, the one the strategy knows.
 struct ResponseEncoder: Sendable {
     let store: RegistryStore
-    let asTable: Bool
+    let format: ResponseFormat
     let includeObject: String
 
-    init(request: HTTPRequest, store: RegistryStore) {
+    /// Negotiates the format for a request to `store`: 406 when `Accept` names nothing it can serve.
+    init(request: HTTPRequest, store: RegistryStore, stream: Bool = false) throws(APIError) {
         self.store = store
-        let accept = request.header("accept") ?? ""
-        asTable = accept.contains("as=Table")
+        format = try ResponseFormat.negotiate(
+            accept: request.header("accept"), capabilities: Self.capabilities(store), stream: stream)
         includeObject = request.query["includeObject"] ?? "Metadata"
     }
 
+    static func capabilities(_ store: RegistryStore) -> ResponseFormat.Capabilities {
+        let definition = store.definition
+        return ResponseFormat.Capabilities(
+            table: true,
+            protobuf: KubernetesProtobuf.hasSchema(apiVersion: definition.apiVersion, kind: definition.kind))
+    }
+
+    var asTable: Bool {
+        if case .table = format.target { return true }
+        return false
+    }
+
     /// Whether the response can be the stored bytes as they are: JSON of a resource stored as served.
-    var wantsRaw: Bool { !asTable && store.definition.conversion == nil }
+    var wantsRaw: Bool { format == .json && store.definition.conversion == nil }
 
     func object(_ object: JSON, status: HTTPResponseStatus = .ok) -> HTTPResponse {
-        guard asTable else { return .json(store.fromStorage(object).encoded(), status: status) }
-        return .json(
-            table([object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""]).encoded(),
-            status: status)
+        let definition = store.definition
+        switch format.target {
+        case .table(let version):
+            var table = self.table(
+                [object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""])
+            table["apiVersion"] = .string("meta.k8s.io/" + version)
+            return .json(table.encoded(), status: status)
+        case .partialObjectMetadataList:
+            return .error(
+                Self.notAcceptable(
+                    "you requested PartialObjectMetadataList, but the requested object is not a list "
+                        + "(*\(definition.version).\(definition.kind))"))
+        case .partialObjectMetadata(let version):
+            return encoded(Self.partial(object, version: version), status: status)
+        case nil:
+            return encoded(store.fromStorage(object), status: status)
+        }
     }
 
     func list(_ page: ListPage) -> HTTPResponse {
         var metadata: JSONObject = ["resourceVersion": .string(String(page.revision))]
         if let token = page.continueToken { metadata["continue"] = .string(token) }
-        if asTable { return .json(table(page.items, metadata: metadata).encoded()) }
-        // Items are written straight into the output to avoid building one more tree of the whole list.
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + page.items.count * 512)
-        out.append(
-            contentsOf:
-                "{\"kind\":\"\(store.definition.kind)List\",\"apiVersion\":\"\(store.definition.apiVersion)\",\"metadata\":"
-                .utf8)
-        JSON.object(metadata).encode(into: &out)
-        out.append(contentsOf: ",\"items\":[".utf8)
-        for (index, item) in page.items.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            store.fromStorage(item).encode(into: &out)
+        let definition = store.definition
+        switch format.target {
+        case .table(let version):
+            var table = self.table(page.items, metadata: metadata)
+            table["apiVersion"] = .string("meta.k8s.io/" + version)
+            return .json(table.encoded())
+        case .partialObjectMetadata:
+            return .error(
+                Self.notAcceptable(
+                    "you requested PartialObjectMetadata, but the requested object is a list "
+                        + "(*\(definition.version).\(definition.kind)List)"))
+        case .partialObjectMetadataList(let version):
+            let items = page.items.lazy.map { Self.partial($0, version: version) }
+            return encodedList(
+                apiVersion: "meta.k8s.io/" + version, kind: "PartialObjectMetadataList", metadata: metadata,
+                items: items, count: page.items.count)
+        case nil:
+            let items = page.items.lazy.map { store.fromStorage($0) }
+            if format.media == .protobuf {
+                return encodedList(
+                    apiVersion: definition.apiVersion, kind: definition.kind + "List", metadata: metadata, items: items,
+                    count: page.items.count)
+            }
+            // Items are written straight into the output to avoid building one more tree of the whole list.
+            var out: [UInt8] = []
+            out.reserveCapacity(64 + page.items.count * 512)
+            out.append(
+                contentsOf:
+                    "{\"kind\":\"\(definition.kind)List\",\"apiVersion\":\"\(definition.apiVersion)\",\"metadata\":"
+                    .utf8)
+            JSON.object(metadata).encode(into: &out)
+            out.append(contentsOf: ",\"items\":[".utf8)
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                item.encode(into: &out)
+            }
+            for (index, item) in page.rawItems.enumerated() {
+                if index > 0 || !page.items.isEmpty { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: item)
+            }
+            out.append(contentsOf: "]}".utf8)
+            return .json(out)
         }
-        for (index, item) in page.rawItems.enumerated() {
-            if index > 0 || !page.items.isEmpty { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: item)
+    }
+
+    /// An error's Status in the negotiated media type.
+    func error(_ error: APIError) -> HTTPResponse { Self.error(error, media: format.media) }
+
+    /// An object in the negotiated media type under its own apiVersion and kind.
+    private func encoded(_ object: JSON, status: HTTPResponseStatus) -> HTTPResponse {
+        Self.encoded(object, media: format.media, status: status)
+    }
+
+    static func encoded(_ object: JSON, media: ResponseFormat.Media, status: HTTPResponseStatus) -> HTTPResponse {
+        guard media == .protobuf else { return .json(object.encoded(), status: status) }
+        do {
+            let bytes = try KubernetesProtobuf.encode(
+                object, apiVersion: object["apiVersion"]?.stringValue ?? "", kind: object["kind"]?.stringValue ?? "")
+            return .json(bytes, status: status, contentType: KubernetesProtobuf.mediaType)
+        } catch {
+            return Self.error(.internalError("unable to encode the response: \(error)"), media: .protobuf)
         }
-        out.append(contentsOf: "]}".utf8)
-        return .json(out)
+    }
+
+    /// A computed object (a review's answer) in `format`; it has no list form and no table.
+    static func computed(_ object: JSON, format: ResponseFormat, status: HTTPResponseStatus) -> HTTPResponse {
+        switch format.target {
+        case .partialObjectMetadata(let version):
+            return encoded(partial(object, version: version), media: format.media, status: status)
+        case .table:
+            // Negotiation offers no Table for computed kinds; kept total for the compiler.
+            return .error(.notAcceptable(ResponseFormat.Media.allCases.map(\.rawValue)))
+        case .partialObjectMetadataList:
+            let kind = object["kind"]?.stringValue ?? ""
+            let version = (object["apiVersion"]?.stringValue ?? "").split(separator: "/").last ?? ""
+            return .error(
+                notAcceptable(
+                    "you requested PartialObjectMetadataList, but the requested object is not a list (*\(version).\(kind))"
+                ))
+        case nil:
+            return encoded(object, media: format.media, status: status)
+        }
+    }
+
+    private func encodedList(
+        apiVersion: String, kind: String, metadata: JSONObject, items: some Sequence<JSON>, count: Int
+    ) -> HTTPResponse {
+        guard format.media == .protobuf else {
+            let list: JSON = [
+                "kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": .object(metadata),
+                "items": .array(Array(items)),
+            ]
+            return .json(list.encoded())
+        }
+        do {
+            let bytes = try KubernetesProtobuf.encodeList(
+                apiVersion: apiVersion, kind: kind, metadata: metadata, items: items, capacity: 256 + count * 1_024)
+            return .json(bytes, contentType: KubernetesProtobuf.mediaType)
+        } catch {
+            return Self.error(.internalError("unable to encode the response: \(error)"), media: .protobuf)
+        }
+    }
+
+    /// An error's Status as `media` carries it (upstream's Status is the unversioned `v1` kind).
+    static func error(_ error: APIError, media: ResponseFormat.Media) -> HTTPResponse {
+        guard media == .protobuf,
+            let bytes = try? KubernetesProtobuf.encode(error.status, apiVersion: "v1", kind: "Status")
+        else { return .error(error) }
+        var response = HTTPResponse.json(
+            bytes, status: HTTPResponseStatus(statusCode: error.code), contentType: KubernetesProtobuf.mediaType)
+        if let retry = error.retryAfterSeconds { response.headers.add(name: "Retry-After", value: String(retry)) }
+        return response
+    }
+
+    /// upstream's 406 for a conversion the object cannot take.
+    static func notAcceptable(_ message: String) -> APIError {
+        APIError(code: 406, reason: .notAcceptable, message: message)
+    }
+
+    /// An object reduced to its metadata, as upstream's `meta.AsPartialObjectMetadata`.
+    static func partial(_ object: JSON, version: String) -> JSON {
+        [
+            "kind": "PartialObjectMetadata", "apiVersion": .string("meta.k8s.io/" + version),
+            "metadata": object["metadata"] ?? .object(JSONObject()),
+        ]
     }
 
     func table(_ objects: [JSON], metadata: JSONObject, withColumns: Bool = true) -> JSON {
@@ -66,83 +198,9 @@ struct ResponseEncoder: Sendable {
         case "None": return .null
         case "Object": return store.fromStorage(object)
         default:
-            return [
-                "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                "metadata": object["metadata"] ?? .object(JSONObject()),
-            ]
+            var version = "v1"
+            if case .table(let asked) = format.target { version = asked }
+            return Self.partial(object, version: version)
         }
-    }
-
-    /// Streams `{"type":…,"object":…}` lines until the watch ends or the client leaves. Lines are encoded as
-    /// the connection takes them, everything waiting in one chunk, so a slow client's backlog stays in the
-    /// watch's own bounded queue and goes out in few writes.
-    func watch(_ queue: WatchQueue, options: ListOptions) -> HTTPResponse {
-        let lines = WatchLines(WatchQueue.Reader(queue), encoder: self, options: options)
-        let chunks = AsyncStream(unfolding: { await lines.next() })
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        headers.add(name: "Cache-Control", value: "no-cache, private")
-        return HTTPResponse(status: .ok, headers: headers, body: .stream(chunks))
-    }
-}
-
-/// The lines of one watch response, pulled a batch at a time by the connection writer (a single consumer,
-/// hence the unchecked sendability).
-private final class WatchLines: @unchecked Sendable {
-    private let events: WatchQueue.Reader
-    private let encoder: ResponseEncoder
-    private let options: ListOptions
-    private var firstTable = true
-    private var sentInitialEnd = false
-    private var lastRevision = "0"
-
-    init(_ events: WatchQueue.Reader, encoder: ResponseEncoder, options: ListOptions) {
-        self.events = events
-        self.encoder = encoder
-        self.options = options
-    }
-
-    func next() async -> [UInt8]? {
-        while let batch = await events.next() {
-            var chunk: [UInt8] = []
-            for output in batch { append(output, to: &chunk) }
-            if !chunk.isEmpty { return chunk }
-        }
-        return nil
-    }
-
-    private func append(_ output: WatchOutput, to line: inout [UInt8]) {
-        switch output {
-        case .event(let type, let object, let encoded):
-            lastRevision = object.resourceVersion ?? lastRevision
-            line.append(contentsOf: "{\"type\":\"\(type)\",\"object\":".utf8)
-            if encoder.asTable {
-                encoder.table([object], metadata: ["resourceVersion": .string(lastRevision)], withColumns: firstTable)
-                    .encode(into: &line)
-                firstTable = false
-            } else if let encoded, encoder.wantsRaw {
-                line.append(contentsOf: encoded)
-            } else {
-                encoder.store.fromStorage(object).encode(into: &line)
-            }
-        case .bookmark(let revision):
-            guard options.allowWatchBookmarks else { return }
-            lastRevision = String(revision)
-            var metadata: JSONObject = ["resourceVersion": .string(lastRevision)]
-            if !sentInitialEnd, options.sendInitialEvents == true {
-                metadata["annotations"] = ["k8s.io/initial-events-end": "true"]
-                sentInitialEnd = true
-            }
-            let definition = encoder.store.definition
-            let object: JSON = [
-                "kind": .string(definition.kind), "apiVersion": .string(definition.apiVersion),
-                "metadata": .object(metadata),
-            ]
-            line.append(contentsOf: "{\"type\":\"BOOKMARK\",\"object\":".utf8)
-            object.encode(into: &line)
-        case .error(let error):
-            line.append(contentsOf: "{\"type\":\"ERROR\",\"object\":".utf8)
-            error.status.encode(into: &line)
-        }
-        line.append(contentsOf: "}\n".utf8)
     }
 }

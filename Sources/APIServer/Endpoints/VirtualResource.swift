@@ -82,12 +82,17 @@ extension APIServer {
             throw APIError.methodNotAllowed()
         }
         if resource.namespaced, info.namespace == nil { throw APIError.resourceNotFound() }
+        let apiVersion = resource.groupVersionKind.groupVersion.apiVersion
+        // Negotiated before the body is read, as upstream's create handler does: a review has no Table (406).
+        let format = try ResponseFormat.negotiate(
+            accept: request.header("accept"),
+            capabilities: ResponseFormat.Capabilities(
+                table: false, protobuf: KubernetesProtobuf.hasSchema(apiVersion: apiVersion, kind: resource.kind)))
         var body = try decodeBody(request)
         if let kind = body["kind"]?.stringValue, !kind.isEmpty, kind != resource.kind {
             throw APIError.badRequest(
                 "the kind in the data (\(kind)) does not match the expected kind (\(resource.kind))")
         }
-        let apiVersion = resource.groupVersionKind.groupVersion.apiVersion
         if let version = body["apiVersion"]?.stringValue, !version.isEmpty, version != apiVersion {
             throw APIError.badRequest(
                 "the API version in the data (\(version)) does not match the expected API version (\(apiVersion))")
@@ -96,6 +101,7 @@ extension APIServer {
         body["apiVersion"] = .string(apiVersion)
         let virtualRequest = VirtualResourceRequest(
             user: request.user ?? .anonymous, namespace: info.namespace, body: body)
-        return .json(try await resource.handler(virtualRequest, self), status: .created)
+        return ResponseEncoder.computed(
+            try await resource.handler(virtualRequest, self), format: format, status: .created)
     }
 }
