@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Operations", "APIServer", "Component", "Client",
+                "Operations", "APIServer", "Component", "Client", "ControllerManager",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming),
@@ -56,6 +56,7 @@ let package = Package(
         ),
         .target(name: "Schemas", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(name: "Authorization", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .target(name: "Quota", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(
             name: "Storage",
             dependencies: [
@@ -83,7 +84,7 @@ let package = Package(
             name: "APIServer",
             dependencies: [
                 "APIMachinery", "Schemas", "Storage", "EtcdStore", "Operations", "Component",
-                "Authorization",
+                "Authorization", "Quota",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -156,7 +157,7 @@ let package = Package(
         .target(
             name: "ControllerManager",
             dependencies: [
-                "Client", "APIMachinery", "Component", "Operations",
+                "Client", "APIMachinery", "Component", "Operations", "Quota", "Authorization",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -238,6 +239,7 @@ let package = Package(
             name: "ControllerManagerTests",
             dependencies: [
                 "ControllerManager", "Client", "APIMachinery", "Component", "TestSupport", "Operations", "APIServer",
+                "Quota",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

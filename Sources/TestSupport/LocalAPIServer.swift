@@ -2,13 +2,15 @@ import APIMachinery
 import APIServer
 public import Client
 import Component
+import ControllerManager
 import Foundation
 import Logging
 import Operations
 import XCTest
 
 /// One API server for the whole test run, in this process on 127.0.0.1 with an ephemeral port, the
-/// guide's certificates, an admin kubeconfig and a static token. Tests use their own namespaces.
+/// guide's certificates, an admin kubeconfig and a static token, beside the controller-manager's
+/// `TestCluster.defaultControllers`, also in this process. Tests use their own namespaces.
 public actor LocalAPIServer {
     public static let shared = LocalAPIServer()
 
@@ -22,6 +24,7 @@ public actor LocalAPIServer {
 
     private var endpoint: Endpoint?
     private var running: APIServerCommand.Running?
+    private var controllerManager: Task<Int32, Never>?
 
     /// Starts the server on first use; every later call returns the same endpoint.
     public func start() async throws -> Endpoint {
@@ -63,8 +66,53 @@ public actor LocalAPIServer {
             kubeconfigPath: kubeconfigPath, server: server,
             caPEM: Array(certificates.certificateAuthority.certificatePEM.utf8), token: token)
         self.running = running
+        controllerManager = try await Self.startControllerManager(kubeconfigPath: kubeconfigPath, pki: pki)
         self.endpoint = endpoint
         return endpoint
+    }
+
+    /// Runs the controllers through the controller-manager's own command (its registry and flags) until the
+    /// test run ends, returning once their caches have synced.
+    private static func startControllerManager(kubeconfigPath: String, pki: String) async throws -> Task<Int32, Never> {
+        let (synced, signal) = AsyncStream.makeStream(of: Void.self)
+        let logger = Logger(label: "kube-controller-manager") { _ in SyncedSignal(signal: signal) }
+        let manager = Task {
+            let code = await ControllerManagerCommand.run(
+                arguments: [
+                    "--kubeconfig=\(kubeconfigPath)", "--bind-address=127.0.0.1", "--secure-port=0",
+                    "--leader-elect=false", "--controllers=\(TestCluster.defaultControllers.joined(separator: ","))",
+                    "--service-account-private-key-file=\(pki)/kubernetes-key.pem", "--root-ca-file=\(pki)/ca.pem",
+                ], logger: logger)
+            signal.finish()
+            return code
+        }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(30))
+            signal.finish()
+        }
+        defer { timeout.cancel() }
+        var iterator = synced.makeAsyncIterator()
+        guard await iterator.next() != nil else {
+            manager.cancel()
+            throw ClientError.invalidConfiguration("the test controller-manager did not sync its caches")
+        }
+        return manager
+    }
+}
+
+/// A log handler that drops every message but signals when the controller-manager's caches have synced.
+struct SyncedSignal: LogHandler {
+    let signal: AsyncStream<Void>.Continuation
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if event.message.description.hasPrefix("Caches are synced") { signal.yield() }
     }
 }
 

@@ -9,6 +9,8 @@ open class SharedClusterTestCase: XCTestCase {
     open class var extraFlags: [String] { [] }
     /// Writes the files `extraFlags` name (a token.csv, a policy) before the server starts.
     open class func prepare(directory: URL) throws {}
+    /// The controllers the class's controller-manager runs; nil for a bare API server.
+    open class var controllers: [String]? { TestCluster.defaultControllers }
     /// Starts what the class needs beside the server (a scheduler, say) once it is up.
     open class func clusterStarted(_ cluster: TestCluster) throws {}
 
@@ -23,7 +25,8 @@ open class SharedClusterTestCase: XCTestCase {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try prepare(directory: directory)
             let flags = extraFlags.map { $0.replacingOccurrences(of: "=@", with: "=\(directory.path)/") }
-            let cluster = try TestCluster(address: clusterAddress, extraFlags: flags, directory: directory)
+            let cluster = try TestCluster(
+                address: clusterAddress, extraFlags: flags, directory: directory, controllers: controllers)
             clusters[ObjectIdentifier(self)] = cluster
             try clusterStarted(cluster)
         } catch {

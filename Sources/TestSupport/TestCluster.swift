@@ -4,13 +4,25 @@ public import XCTest
 
 /// A real `kube-apiserver` process over TLS on loopback, with the guide's certificate set and an admin
 /// kubeconfig, plus a way to run `/usr/bin/kubectl` against it. Each instance has its own directory and port.
+/// Beside the server runs a real `kube-controller-manager` with the controllers a bare API server leaves
+/// undone (default service accounts, namespace deletion, quota status, aggregated roles), as upstream's
+/// integration tests run them; `controllers: nil` gives a bare API server.
 public final class TestCluster: @unchecked Sendable {
     public let directory: URL
     public let kubeconfig: String
     public let port: Int
     public let address: String
+    /// The controller-manager started beside the server, unless the cluster is bare.
+    public let controllerManager: ComponentProcess?
     private let process: Process
     private let logFile: URL
+
+    /// What a test cluster's controller-manager runs: the work upstream's API server leaves to it and
+    /// that tests of the API server rely on.
+    public static let defaultControllers = [
+        "serviceaccount", "serviceaccount-token", "namespace", "root-ca-cert-publisher", "resourcequota",
+        "clusterrole-aggregation",
+    ]
 
     /// A kubeconfig for `user` with a client certificate from this cluster's CA (written once, then reused).
     public func kubeconfig(forUser user: String, groups: [String] = []) throws -> String {
@@ -30,7 +42,12 @@ public final class TestCluster: @unchecked Sendable {
 
     public static let kubectlPath = "/usr/bin/kubectl"
 
-    public init(address: String = "127.0.0.1", extraFlags: [String] = [], directory existing: URL? = nil) throws {
+    /// Starts the server with `extraFlags`, then a controller-manager running `controllers` (none when nil),
+    /// and returns once both serve.
+    public init(
+        address: String = "127.0.0.1", extraFlags: [String] = [], directory existing: URL? = nil,
+        controllers: [String]? = TestCluster.defaultControllers
+    ) throws {
         let binary = Self.productsDirectory.appendingPathComponent("kube-apiserver")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestClusterError("kube-apiserver is not built at \(binary.path); run `swift build` first")
@@ -68,6 +85,42 @@ public final class TestCluster: @unchecked Sendable {
             server: "https://\(address):\(port)", certificateAuthority: certificates.certificateAuthority,
             admin: certificates.admin
         ).write(toFile: kubeconfig)
+        let adminKubeconfig = kubeconfig
+        do {
+            // Legacy token Secrets are signed with the key the server verifies them with: the serving key
+            // unless the flags name another.
+            let verificationKey = extraFlags.last { $0.hasPrefix("--service-account-key-file=") }?
+                .split(separator: "=", maxSplits: 1).last.map(String.init)
+            controllerManager = try controllers.map {
+                try Self.startControllerManager(
+                    $0, address: address, kubeconfig: adminKubeconfig, directory: directory,
+                    signingKey: verificationKey ?? "\(pki)/kubernetes-key.pem")
+            }
+        } catch {
+            process.terminate()
+            process.waitUntilExit()
+            throw error
+        }
+    }
+
+    /// A `kube-controller-manager` as the admin, signing tokens with `signingKey` and publishing the CA, once
+    /// its caches have synced (so a namespace created next gets its service account at once).
+    static func startControllerManager(
+        _ controllers: [String], address: String, kubeconfig: String, directory: URL, signingKey: String
+    ) throws -> ComponentProcess {
+        let pki = directory.appendingPathComponent("pki").path
+        let manager = try ComponentProcess(
+            executable: "kube-controller-manager",
+            arguments: [
+                "--kubeconfig=\(kubeconfig)", "--bind-address=\(address)", "--secure-port=0", "--leader-elect=false",
+                "--controllers=\(controllers.joined(separator: ","))",
+                "--service-account-private-key-file=\(signingKey)", "--root-ca-file=\(pki)/ca.pem",
+            ], directory: directory, logName: "controller-manager")
+        guard manager.waitForLog("Caches are synced") else {
+            manager.stop(kill: true)
+            throw TestClusterError("kube-controller-manager did not start:\n\(manager.log.suffix(3000))")
+        }
+        return manager
     }
 
     /// Reads the log until the server says where it listens (it binds port 0, so tests never collide).
@@ -89,8 +142,9 @@ public final class TestCluster: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// Stops the server (SIGTERM, or SIGKILL when `kill` is set) and waits for it.
+    /// Stops the server and its controller-manager (SIGTERM, or SIGKILL when `kill` is set) and waits for them.
     public func stop(kill: Bool = false) {
+        controllerManager?.stop(kill: kill)
         guard process.isRunning else { return }
         if kill { Foundation.kill(process.processIdentifier, SIGKILL) } else { process.terminate() }
         process.waitUntilExit()

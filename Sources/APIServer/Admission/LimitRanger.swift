@@ -1,5 +1,6 @@
 import APIMachinery
 import Foundation
+import Quota
 
 /// `LimitRanger`: the namespace's LimitRanges give containers their default requests and limits (the
 /// mutating step) and bound containers, pods and claims with min, max and maxLimitRequestRatio (the

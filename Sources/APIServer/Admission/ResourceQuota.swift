@@ -1,5 +1,6 @@
 import APIMachinery
 import Foundation
+import Quota
 import Storage
 
 /// `ResourceQuota`: a write that would take a namespace's usage past any matching quota's hard limit is
@@ -84,7 +85,7 @@ struct ResourceQuotaAdmission: AdmissionPlugin {
         for (name, quota) in quotas {
             let hard = ResourceLists.parse(quota["status"]?["hard"])
             let restricted = evaluator.matchingResources(hard.keys)
-            guard !restricted.isEmpty, evaluator.matches(QuotaEvaluator.scopeSelectors(quota), object) else {
+            guard !restricted.isEmpty, QuotaScopes(spec: quota["spec"]).matches(evaluator.kind, object) else {
                 continue
             }
             if let error = evaluator.constraintError(restricted, object) {
@@ -138,5 +139,17 @@ struct ResourceQuotaAdmission: AdmissionPlugin {
         }
         for key in b.keys where result[key] == nil { result[key] = Quantity() }
         return result
+    }
+}
+
+extension QuotaEvaluator {
+    /// Which writes can change usage: creates always; updates for services (their type can change) and
+    /// claims (they can grow).
+    func handles(_ operation: AdmissionAttributes.Operation) -> Bool {
+        switch operation {
+        case .create: true
+        case .update: kind == .services || kind == .claims
+        case .delete: false
+        }
     }
 }

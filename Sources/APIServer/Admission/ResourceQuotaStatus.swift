@@ -1,6 +1,7 @@
 import APIMachinery
 import Foundation
 import NIOConcurrencyHelpers
+import Quota
 import Storage
 
 /// Keeps every ResourceQuota's status true until a controller-manager takes the job over, as upstream's
@@ -14,18 +15,11 @@ enum ResourceQuotaStatus {
     /// The stored objects' usage of every resource `quota` limits, zeros included.
     static func usage(namespace: String, quota: JSON, context: RegistryContext) async throws -> ResourceList {
         let hard = ResourceLists.parse(quota["spec"]?["hard"])
-        let selectors = QuotaEvaluator.scopeSelectors(quota)
-        var kinds = [
-            "pods", "services", "persistentvolumeclaims", "configmaps", "secrets", "replicationcontrollers",
-            "resourcequotas",
-        ].map { GroupResource(group: "", resource: $0) }
-        for name in hard.keys.sorted() {
-            if let counted = QuotaEvaluator.counted(by: name), !kinds.contains(counted) { kinds.append(counted) }
-        }
+        let scopes = QuotaScopes(spec: quota["spec"])
         var used: ResourceList = [:]
         let now = Date()
-        for kind in kinds {
-            let evaluator = QuotaEvaluator(kind)
+        for evaluator in QuotaEvaluator.evaluators(for: hard.keys) {
+            let kind = evaluator.resource
             let names = evaluator.matchingResources(hard.keys)
             guard !names.isEmpty else { continue }
             for name in names { used[name] = used[name] ?? Quantity() }
@@ -38,7 +32,7 @@ enum ResourceQuotaStatus {
                 start: prefix, end: RegistryStore.prefixEnd(prefix), limit: 0, revision: nil
             ).items
             for item in items {
-                guard let object = try? JSON.parse(item.value), evaluator.matches(selectors, object) else { continue }
+                guard let object = try? JSON.parse(item.value), scopes.matches(evaluator.kind, object) else { continue }
                 ResourceLists.add(&used, ResourceLists.mask(evaluator.usage(object, now: now), names))
             }
         }

@@ -27,6 +27,7 @@ public enum ControllerRegistry {
         GarbageCollectorController.descriptor,
         NamespaceController.descriptor,
         ResourceQuotaController.descriptor,
+        ClusterRoleAggregationController.descriptor,
         DisruptionController.descriptor,
         StatefulSetController.descriptor,
         DaemonSetController.descriptor,

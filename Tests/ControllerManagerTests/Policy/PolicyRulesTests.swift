@@ -1,6 +1,7 @@
 import APIMachinery
 import Client
 import Foundation
+import Quota
 import XCTest
 
 @testable import ControllerManager
@@ -93,7 +94,7 @@ final class PolicyRulesTests: XCTestCase {
     }
 
     func testPodUsageSumsContainersAndRaisesToInitContainers() throws {
-        let evaluator = QuotaUsage(group: "", resource: "pods")
+        let evaluator = QuotaEvaluator(GroupResource(group: "", resource: "pods"))
         let now = Date()
         let usage = evaluator.usage(
             try podJSON(containers: [("100m", "64Mi"), ("250m", nil)], initCPU: "500m"), now: now)
@@ -108,29 +109,31 @@ final class PolicyRulesTests: XCTestCase {
     }
 
     func testServiceAndCountUsage() {
-        let services = QuotaUsage(group: "", resource: "services")
+        let services = QuotaEvaluator(GroupResource(group: "", resource: "services"))
         let nodePort: JSON = ["spec": ["type": "NodePort", "ports": [["port": 80], ["port": 443]]]]
         XCTAssertEqual(services.usage(nodePort, now: Date())["services.nodeports"], Quantity(2))
         let balancer: JSON = ["spec": ["type": "LoadBalancer", "ports": [["port": 80]]]]
         XCTAssertEqual(services.usage(balancer, now: Date())["services.loadbalancers"], Quantity(1))
 
         XCTAssertEqual(
-            QuotaUsage(group: "", resource: "configmaps").matchingResources(["configmaps", "count/configmaps", "cpu"]),
+            QuotaEvaluator(GroupResource(group: "", resource: "configmaps")).matchingResources([
+                "configmaps", "count/configmaps", "cpu",
+            ]),
             ["configmaps", "count/configmaps"])
-        let deployments = QuotaUsage.evaluators(for: ["count/deployments.apps", "pods"])
-        XCTAssertTrue(deployments.contains { $0.group == "apps" && $0.resource == "deployments" })
+        let deployments = QuotaEvaluator.evaluators(for: ["count/deployments.apps", "pods"])
+        XCTAssertTrue(deployments.contains { $0.resource == GroupResource(group: "apps", resource: "deployments") })
         XCTAssertEqual(
-            QuotaUsage(group: "apps", resource: "deployments").usage([:], now: Date()),
+            QuotaEvaluator(GroupResource(group: "apps", resource: "deployments")).usage([:], now: Date()),
             ["count/deployments.apps": Quantity(1)])
     }
 
     func testScopesSelectPodsOnly() throws {
         var spec = ResourceQuotaSpec()
         spec.scopes = ["BestEffort"]
-        let scopes = QuotaScopes(spec)
+        let scopes = QuotaScopes(spec: spec.toJSON())
         XCTAssertTrue(scopes.matches(.pods, try podJSON(containers: [])))
         XCTAssertFalse(scopes.matches(.pods, try podJSON(containers: [("1", nil)])))
         XCTAssertFalse(scopes.matches(.services, ["spec": [:]]))
-        XCTAssertTrue(QuotaScopes(ResourceQuotaSpec()).matches(.services, ["spec": [:]]))
+        XCTAssertTrue(QuotaScopes(spec: ResourceQuotaSpec().toJSON()).matches(.services, ["spec": [:]]))
     }
 }

@@ -3,6 +3,7 @@ import Client
 import Component
 import Foundation
 import Logging
+import Quota
 
 /// Upstream's resource quota controller: keeps every quota's `status.hard` equal to its spec and
 /// `status.used` equal to what the namespace's objects use, recomputed in full when a quota changes, when
@@ -45,9 +46,10 @@ public final class ResourceQuotaController: Controller {
                     // status writes come back here too.
                     if old.spec != new.spec || new.status.hard != new.spec.hard { queue.add(new.key) }
                 }))
-        podInformer.addEventHandler(replenishment(QuotaUsage(group: "", resource: "pods")))
-        serviceInformer.addEventHandler(replenishment(QuotaUsage(group: "", resource: "services")))
-        claimInformer.addEventHandler(replenishment(QuotaUsage(group: "", resource: "persistentvolumeclaims")))
+        podInformer.addEventHandler(replenishment(QuotaEvaluator(GroupResource(group: "", resource: "pods"))))
+        serviceInformer.addEventHandler(replenishment(QuotaEvaluator(GroupResource(group: "", resource: "services"))))
+        claimInformer.addEventHandler(
+            replenishment(QuotaEvaluator(GroupResource(group: "", resource: "persistentvolumeclaims"))))
     }
 
     public func run(workers: Int) async {
@@ -74,7 +76,7 @@ public final class ResourceQuotaController: Controller {
 
     /// Handlers that remeasure a namespace's quotas when one of its objects is created, goes away, or
     /// changes what it uses (a pod finishing, a service changing type, a claim growing).
-    private func replenishment<Object: KubernetesObject>(_ usage: QuotaUsage) -> ResourceEventHandler<Object> {
+    private func replenishment<Object: KubernetesObject>(_ usage: QuotaEvaluator) -> ResourceEventHandler<Object> {
         ResourceEventHandler(
             onAdd: { [self] object, isInInitialList in
                 if !isInInitialList { enqueueQuotas(in: object.metadata.namespace) }
@@ -109,17 +111,16 @@ public final class ResourceQuotaController: Controller {
     /// What the quota's namespace uses of every resource the quota limits, zeros included.
     func usage(of quota: ResourceQuota) async throws -> [String: Quantity] {
         let namespace = quota.metadata.namespace ?? ""
-        let scopes = QuotaScopes(quota.spec)
+        let scopes = QuotaScopes(spec: quota.spec.toJSON())
         let now = context.time.wallNow
         var used: [String: Quantity] = [:]
-        for evaluator in QuotaUsage.evaluators(for: quota.spec.hard.keys) {
+        for evaluator in QuotaEvaluator.evaluators(for: quota.spec.hard.keys) {
             let names = evaluator.matchingResources(quota.spec.hard.keys)
             guard !names.isEmpty else { continue }
             for name in names { used[name] = used[name] ?? Quantity() }
             for object in try await objects(evaluator, namespace: namespace)
             where scopes.matches(evaluator.kind, object) {
-                let usage = evaluator.usage(object, now: now)
-                for name in names { if let value = usage[name] { used[name] = (used[name] ?? Quantity()) + value } }
+                ResourceLists.add(&used, ResourceLists.mask(evaluator.usage(object, now: now), names))
             }
         }
         return used
@@ -127,9 +128,10 @@ public final class ResourceQuotaController: Controller {
 
     /// The objects of `evaluator`'s kind in `namespace`: from the shared caches for the kinds watched, from
     /// the API otherwise (nothing for a kind the server does not serve).
-    private func objects(_ evaluator: QuotaUsage, namespace: String) async throws -> [JSON] {
-        if evaluator.group.isEmpty {
-            switch evaluator.resource {
+    private func objects(_ evaluator: QuotaEvaluator, namespace: String) async throws -> [JSON] {
+        let group = evaluator.resource.group
+        if group.isEmpty {
+            switch evaluator.resource.resource {
             case "pods": return pods.list(namespace: namespace).map { $0.toJSON() }
             case "services": return services.list(namespace: namespace).map { $0.toJSON() }
             case "persistentvolumeclaims": return claims.list(namespace: namespace).map { $0.toJSON() }
@@ -137,11 +139,11 @@ public final class ResourceQuotaController: Controller {
             }
         }
         let groupVersion: String
-        if evaluator.group.isEmpty {
+        if group.isEmpty {
             groupVersion = "api/v1"
         } else {
             do {
-                let group = try await context.client.getJSON(path: "/apis/\(evaluator.group)")
+                let group = try await context.client.getJSON(path: "/apis/\(group)")
                 guard let preferred = group["preferredVersion"]?["groupVersion"]?.stringValue else { return [] }
                 groupVersion = "apis/" + preferred
             } catch let error as StatusError where error.code == 404 {
@@ -150,7 +152,7 @@ public final class ResourceQuotaController: Controller {
         }
         do {
             let list = try await context.client.getJSON(
-                path: "/\(groupVersion)/namespaces/\(namespace)/\(evaluator.resource)")
+                path: "/\(groupVersion)/namespaces/\(namespace)/\(evaluator.resource.resource)")
             return list["items"]?.arrayValue ?? []
         } catch let error as StatusError where error.code == 404 || error.code == 405 {
             return []

@@ -1,10 +1,12 @@
 public import APIMachinery
 public import Foundation
 
-/// How the quota controller measures objects, as upstream's quota evaluators (and the API server's admission
-/// plugin, whose numbers these must equal): which resource names a kind answers for, what one object uses,
-/// and which objects a quota's scopes select. Objects are read as JSON so one code path serves every kind.
-public struct QuotaUsage: Sendable {
+/// How quota measures one kind of object, as upstream's `quota.Evaluator`: which quota resource names
+/// it answers for, what one object uses, and the constraints a quota puts on the object itself. The
+/// API server's ResourceQuota admission and the controller-manager's resourcequota controller both
+/// measure with it, so a charge and a recount always agree. Objects are read as JSON so one code path
+/// serves every kind.
+public struct QuotaEvaluator: Sendable {
     /// How a kind is measured.
     public enum Kind: Sendable, Hashable {
         case pods
@@ -14,59 +16,55 @@ public struct QuotaUsage: Sendable {
         case objectCount
     }
 
-    /// The kind's group (empty for core) and plural resource.
-    public let group: String
-    public let resource: String
+    public let resource: GroupResource
     public let kind: Kind
     /// `count/pods`, `count/deployments.apps`.
     public let countName: String
-    /// The pre-`count/` name some core kinds still answer to.
-    let alias: String?
+    /// The pre-`count/` name some core kinds still answer to (`configmaps`, `secrets`…).
+    public let alias: String?
 
     static let legacyAliases: Set<String> = ["configmaps", "secrets", "replicationcontrollers", "resourcequotas"]
     /// The kinds measured for every quota whatever it limits, as upstream's registry of evaluators.
     public static let coreResources = [
         "pods", "services", "persistentvolumeclaims", "configmaps", "secrets", "replicationcontrollers",
         "resourcequotas",
-    ]
+    ].map { GroupResource(group: "", resource: $0) }
 
-    public init(group: String, resource: String) {
-        self.group = group
+    public init(_ resource: GroupResource) {
         self.resource = resource
-        countName = "count/" + (group.isEmpty ? resource : resource + "." + group)
-        if group.isEmpty {
-            switch resource {
+        countName = "count/" + resource.description
+        if resource.group.isEmpty {
+            switch resource.resource {
             case "pods": kind = .pods
             case "services": kind = .services
             case "persistentvolumeclaims": kind = .claims
             default: kind = .objectCount
             }
-            alias = Self.legacyAliases.contains(resource) ? resource : nil
+            alias = Self.legacyAliases.contains(resource.resource) ? resource.resource : nil
         } else {
             kind = .objectCount
             alias = nil
         }
     }
 
-    /// The group and resource a `count/<resource>.<group>` name counts, or nil for any other name.
-    public static func counted(by name: String) -> (group: String, resource: String)? {
+    /// The kind a `count/<resource>.<group>` name counts, or nil for any other name.
+    public static func counted(by name: String) -> GroupResource? {
         guard name.hasPrefix("count/") else { return nil }
         let rest = name.dropFirst("count/".count)
         guard !rest.isEmpty else { return nil }
-        guard let dot = rest.firstIndex(of: ".") else { return ("", String(rest)) }
-        return (String(rest[rest.index(after: dot)...]), String(rest[..<dot]))
+        if let dot = rest.firstIndex(of: ".") {
+            return GroupResource(group: String(rest[rest.index(after: dot)...]), resource: String(rest[..<dot]))
+        }
+        return GroupResource(group: "", resource: String(rest))
     }
 
-    /// The kinds a quota limiting `hard` needs measured: the core ones and any `count/` name's kind.
-    public static func evaluators(for hard: some Sequence<String>) -> [QuotaUsage] {
-        var result = coreResources.map { QuotaUsage(group: "", resource: $0) }
+    /// The evaluators a quota limiting `hard` needs: the core kinds' and any `count/` name's kind.
+    public static func evaluators(for hard: some Sequence<String>) -> [QuotaEvaluator] {
+        var kinds = coreResources
         for name in hard.sorted() {
-            guard let (group, resource) = counted(by: name),
-                !result.contains(where: { $0.group == group && $0.resource == resource })
-            else { continue }
-            result.append(QuotaUsage(group: group, resource: resource))
+            if let counted = counted(by: name), !kinds.contains(counted) { kinds.append(counted) }
         }
-        return result
+        return kinds.map(QuotaEvaluator.init)
     }
 
     // MARK: Resource names
@@ -81,7 +79,7 @@ public struct QuotaUsage: Sendable {
     static let claimNames: Set<String> = ["count/persistentvolumeclaims", "persistentvolumeclaims", "requests.storage"]
     static let storageClassSuffix = ".storageclass.storage.k8s.io/"
 
-    /// The names among `names` this kind is measured under.
+    /// The names among `names` this evaluator tracks.
     public func matchingResources(_ names: some Sequence<String>) -> [String] {
         names.filter { name in
             switch kind {
@@ -109,21 +107,21 @@ public struct QuotaUsage: Sendable {
 
     // MARK: Usage
 
-    /// What one object uses, at wall time `now`.
-    public func usage(_ object: JSON, now: Date) -> [String: Quantity] {
+    /// What one object uses, at wall time `now` (a pod past its deletion grace period uses no compute).
+    public func usage(_ object: JSON, now: Date = Date()) -> ResourceList {
         let one = Quantity(1)
         switch kind {
         case .pods:
-            var result: [String: Quantity] = [countName: one]
+            var result: ResourceList = [countName: one]
+            // Finished pods, and pods stuck past their grace period, use no compute; they still count.
             guard Self.countsCompute(object, now: now) else { return result }
-            let spec = object["spec"]
-            Self.add(
-                &result,
-                Self.computeUsage(requests: Self.podTotal(spec, "requests"), limits: Self.podTotal(spec, "limits")))
+            let requests = ResourceLists.pod(object["spec"], "requests", overhead: true)
+            let limits = ResourceLists.pod(object["spec"], "limits", overhead: true)
+            ResourceLists.add(&result, Self.computeUsage(requests: requests, limits: limits))
             return result
         case .services:
             let ports = Int64(object["spec"]?["ports"]?.arrayValue?.count ?? 0)
-            var result: [String: Quantity] = [
+            var result: ResourceList = [
                 countName: one, "services": one, "services.loadbalancers": Quantity(), "services.nodeports": Quantity(),
             ]
             switch object["spec"]?["type"]?.stringValue {
@@ -137,13 +135,13 @@ public struct QuotaUsage: Sendable {
             }
             return result
         case .claims:
-            var result: [String: Quantity] = [countName: one, "persistentvolumeclaims": one]
+            var result: ResourceList = [countName: one, "persistentvolumeclaims": one]
             let storageClass =
-                object["metadata"]?["annotations"]?["volume.beta.kubernetes.io/storage-class"]?.stringValue
+                object.annotations["volume.beta.kubernetes.io/storage-class"]
                 ?? object["spec"]?["storageClassName"]?.stringValue ?? ""
             if !storageClass.isEmpty { result[storageClass + Self.storageClassSuffix + "persistentvolumeclaims"] = one }
-            var storage = Self.list(object["spec"]?["resources"]?["requests"])["storage"]
-            if let allocated = Self.list(object["status"]?["allocatedResources"])["storage"],
+            var storage = ResourceLists.parse(object["spec"]?["resources"]?["requests"])["storage"]
+            if let allocated = ResourceLists.parse(object["status"]?["allocatedResources"])["storage"],
                 storage.map({ allocated > $0 }) ?? true
             {
                 storage = allocated
@@ -156,17 +154,17 @@ public struct QuotaUsage: Sendable {
             }
             return result
         case .objectCount:
-            var result: [String: Quantity] = [countName: one]
+            var result: ResourceList = [countName: one]
             if let alias { result[alias] = one }
             return result
         }
     }
 
-    /// Upstream's `QuotaV1Pod`: finished pods, and pods past their deletion grace period, use no compute.
+    /// Upstream's `QuotaV1Pod`: terminal pods, and pods whose deletion grace period has passed, use no compute.
     static func countsCompute(_ pod: JSON, now: Date) -> Bool {
         let phase = pod["status"]?["phase"]?.stringValue
         if phase == "Succeeded" || phase == "Failed" { return false }
-        if let deletion = pod["metadata"]?["deletionTimestamp"]?.stringValue.flatMap(Timestamp.parse),
+        if let deletion = pod.deletionTimestamp.flatMap(Timestamp.parse),
             let grace = pod["metadata"]?["deletionGracePeriodSeconds"]?.intValue,
             now.timeIntervalSince1970 > TimeInterval(deletion + grace)
         {
@@ -175,9 +173,9 @@ public struct QuotaUsage: Sendable {
         return true
     }
 
-    /// A pod's compute usage under every name quota knows it by.
-    static func computeUsage(requests: [String: Quantity], limits: [String: Quantity]) -> [String: Quantity] {
-        var result: [String: Quantity] = ["pods": Quantity(1)]
+    /// A pod's (or one container's) compute usage under every name quota knows it by.
+    static func computeUsage(requests: ResourceList, limits: ResourceList) -> ResourceList {
+        var result: ResourceList = ["pods": Quantity(1)]
         for name in ["cpu", "memory", "ephemeral-storage"] {
             if let request = requests[name] {
                 result[name] = request
@@ -196,43 +194,31 @@ public struct QuotaUsage: Sendable {
         return result
     }
 
-    /// A pod's effective requests or limits: the containers' sum raised to any init container's need, with
-    /// restartable (sidecar) init containers counted throughout, plus overhead, as upstream's `PodRequests`.
-    static func podTotal(_ spec: JSON?, _ field: String) -> [String: Quantity] {
-        var total: [String: Quantity] = [:]
-        for container in spec?["containers"]?.arrayValue ?? [] { add(&total, list(container["resources"]?[field])) }
-        var sidecars: [String: Quantity] = [:]
-        var initPeak: [String: Quantity] = [:]
-        for container in spec?["initContainers"]?.arrayValue ?? [] {
-            var needs = list(container["resources"]?[field])
-            if container["restartPolicy"]?.stringValue == "Always" {
-                add(&total, needs)
-                add(&sidecars, needs)
-                needs = sidecars
-            } else {
-                add(&needs, sidecars)
+    // MARK: Constraints
+
+    static let computeNames: Set<String> = [
+        "cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory",
+    ]
+
+    /// When a quota tracks cpu or memory, every container must state it (a rule upstream keeps for
+    /// compatibility); the error names each missing resource with its containers.
+    public func constraintError(_ required: [String], _ object: JSON) -> String? {
+        guard kind == .pods else { return nil }
+        let requiredSet = Set(required).intersection(Self.computeNames)
+        guard !requiredSet.isEmpty else { return nil }
+        var missing: [String: Set<String>] = [:]
+        let containers =
+            (object["spec"]?["containers"]?.arrayValue ?? []) + (object["spec"]?["initContainers"]?.arrayValue ?? [])
+        for container in containers {
+            let usage = Self.computeUsage(
+                requests: ResourceLists.parse(container["resources"]?["requests"]),
+                limits: ResourceLists.parse(container["resources"]?["limits"]))
+            for name in requiredSet where usage[name] == nil {
+                missing[name, default: []].insert(container["name"]?.stringValue ?? "")
             }
-            for (key, value) in needs where initPeak[key].map({ value > $0 }) ?? true { initPeak[key] = value }
         }
-        for (key, value) in initPeak where total[key].map({ value > $0 }) ?? true { total[key] = value }
-        // Requests take the whole overhead; limits only where the containers set one, as upstream.
-        for (key, value) in list(spec?["overhead"]) where field == "requests" || total[key] != nil {
-            total[key] = (total[key] ?? Quantity()) + value
-        }
-        return total
-    }
-
-    /// A JSON resource list; entries that are not quantities are skipped (validation refuses them).
-    static func list(_ json: JSON?) -> [String: Quantity] {
-        var result: [String: Quantity] = [:]
-        for (key, value) in json?.objectValue ?? JSONObject() {
-            if let quantity = try? Quantity(json: value) { result[key] = quantity }
-        }
-        return result
-    }
-
-    /// Adds `other` into `list` entry by entry.
-    public static func add(_ list: inout [String: Quantity], _ other: [String: Quantity]) {
-        for (key, value) in other { list[key] = (list[key] ?? Quantity()) + value }
+        guard !missing.isEmpty else { return nil }
+        let parts = missing.keys.sorted().map { "\($0) for: \((missing[$0] ?? []).sorted().joined(separator: ","))" }
+        return "must specify " + parts.joined(separator: "; ")
     }
 }

@@ -1,10 +1,9 @@
 public import APIMachinery
-public import Client
 
 /// A quota's scopes (`spec.scopes` and `spec.scopeSelector`), as upstream's scope matching: only pods have
 /// scopes, so a scoped quota counts no other kind.
 public struct QuotaScopes: Sendable {
-    /// One scope term: a name, an operator and values.
+    /// One `scopes` entry or `scopeSelector.matchExpressions` term.
     struct Term: Sendable {
         var scopeName: String
         var `operator`: String
@@ -13,16 +12,22 @@ public struct QuotaScopes: Sendable {
 
     let terms: [Term]
 
-    public init(_ spec: ResourceQuotaSpec) {
-        var terms = spec.scopes.map { Term(scopeName: $0, operator: "Exists", values: []) }
-        for term in spec.scopeSelector?.matchExpressions ?? [] {
-            terms.append(Term(scopeName: term.scopeName ?? "", operator: term.operator ?? "", values: term.values))
+    /// The scopes of a quota's `spec`.
+    public init(spec: JSON?) {
+        var terms = (spec?["scopes"]?.arrayValue ?? []).compactMap(\.stringValue).map {
+            Term(scopeName: $0, operator: "Exists", values: [])
+        }
+        for term in spec?["scopeSelector"]?["matchExpressions"]?.arrayValue ?? [] {
+            terms.append(
+                Term(
+                    scopeName: term["scopeName"]?.stringValue ?? "", operator: term["operator"]?.stringValue ?? "",
+                    values: term["values"]?.arrayValue?.compactMap(\.stringValue) ?? []))
         }
         self.terms = terms
     }
 
     /// Whether an object of `kind` is in every scope.
-    public func matches(_ kind: QuotaUsage.Kind, _ object: JSON) -> Bool {
+    public func matches(_ kind: QuotaEvaluator.Kind, _ object: JSON) -> Bool {
         terms.allSatisfy { term in
             guard kind == .pods else { return false }
             let spec = object["spec"]
@@ -53,12 +58,13 @@ public struct QuotaScopes: Sendable {
         let containers = (spec?["containers"]?.arrayValue ?? []) + (spec?["initContainers"]?.arrayValue ?? [])
         return !containers.contains { container in
             ["requests", "limits"].contains { field in
-                let list = QuotaUsage.list(container["resources"]?[field])
+                let list = ResourceLists.parse(container["resources"]?[field])
                 return ["cpu", "memory"].contains { list[$0].map { !$0.isZero } ?? false }
             }
         }
     }
 
+    /// Some pod (anti-)affinity term reaches other namespaces.
     static func usesCrossNamespaceAffinity(_ spec: JSON?) -> Bool {
         for kind in ["podAffinity", "podAntiAffinity"] {
             let affinity = spec?["affinity"]?[kind]
