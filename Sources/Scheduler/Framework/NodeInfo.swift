@@ -17,6 +17,8 @@ public struct NodeInfo: Sendable {
         @exclusivity(unchecked) var unschedulable: Bool
         @exclusivity(unchecked) var taints: [Taint]
         @exclusivity(unchecked) var imageSizes: [String: Int64] = [:]
+        /// The Node's labels, here rather than only in the box: spreading and affinity read them for every node.
+        @exclusivity(unchecked) var labels: [String: String]
         /// Boxed, so that the copy a pod's arrival makes (the cache's node is shared with the loop's snapshot)
         /// takes one reference to the Node, not a copy of its every field.
         @exclusivity(unchecked) var node: NodeBox
@@ -27,6 +29,7 @@ public struct NodeInfo: Sendable {
 
         init(node: Node) {
             self.node = NodeBox(node)
+            labels = node.metadata.labels
             allocatable = Resource(node.status.allocatable)
             unschedulable = node.spec.unschedulable == true
             taints = node.spec.taints
@@ -39,6 +42,7 @@ public struct NodeInfo: Sendable {
             requested = other.requested
             nonZeroRequested = other.nonZeroRequested
             podCount = other.podCount
+            labels = other.labels
             unschedulable = other.unschedulable
             taints = other.taints
             pods = other.pods
@@ -57,26 +61,30 @@ public struct NodeInfo: Sendable {
         name = node.metadata.name ?? ""
     }
 
-    public var node: Node { storage.node.node }
-    public var allocatable: Resource { storage.allocatable }
+    // The accessors yield in place rather than return a copy: a plugin reading `node.node.metadata.labels` for
+    // each of thousands of nodes must not copy (retain every field of) the whole Node to reach one dictionary.
+    public var node: Node { _read { yield storage.node.node } }
+    /// The node's labels, reached without copying the Node.
+    public var labels: [String: String] { _read { yield storage.labels } }
+    public var allocatable: Resource { _read { yield storage.allocatable } }
     /// The sum of the pods' requests.
-    public var requested: Resource { storage.requested }
+    public var requested: Resource { _read { yield storage.requested } }
     /// The sum with upstream's defaults for absent CPU and memory requests (for scoring).
-    public var nonZeroRequested: Resource { storage.nonZeroRequested }
-    public var pods: [PodInfo] { storage.pods }
+    public var nonZeroRequested: Resource { _read { yield storage.nonZeroRequested } }
+    public var pods: [PodInfo] { _read { yield storage.pods } }
     /// `pods.count`, kept beside the sums so Filter need not reach the array.
     public var podCount: Int { storage.podCount }
     /// `spec.unschedulable` (cordoned).
     public var unschedulable: Bool { storage.unschedulable }
     /// `spec.taints`, read per node by TaintToleration without copying the whole Node.
-    public var taints: [Taint] { storage.taints }
+    public var taints: [Taint] { _read { yield storage.taints } }
     /// The pods with pod affinity or anti-affinity terms, so InterPodAffinity need not walk every pod.
-    public var podsWithAffinity: [PodInfo] { storage.podsWithAffinity }
+    public var podsWithAffinity: [PodInfo] { _read { yield storage.podsWithAffinity } }
     /// The pods with required anti-affinity, which every incoming pod is checked against.
-    public var podsWithRequiredAntiAffinity: [PodInfo] { storage.podsWithRequiredAntiAffinity }
-    public var usedPorts: [HostPort] { storage.usedPorts }
+    public var podsWithRequiredAntiAffinity: [PodInfo] { _read { yield storage.podsWithRequiredAntiAffinity } }
+    public var usedPorts: [HostPort] { _read { yield storage.usedPorts } }
     /// Image name → size, from the node's status (for ImageLocality).
-    public var imageSizes: [String: Int64] { storage.imageSizes }
+    public var imageSizes: [String: Int64] { _read { yield storage.imageSizes } }
 
     /// Whether one more pod with `requests` fits in what the node has left: the pod count, CPU, memory and
     /// ephemeral storage (NodeResourcesFit's question for most nodes, read in place without copying the sums).
@@ -110,6 +118,7 @@ public struct NodeInfo: Sendable {
     public mutating func update(node: Node) {
         let storage = unique()
         storage.node = NodeBox(node)
+        storage.labels = node.metadata.labels
         storage.allocatable = Resource(node.status.allocatable)
         storage.unschedulable = node.spec.unschedulable == true
         storage.taints = node.spec.taints

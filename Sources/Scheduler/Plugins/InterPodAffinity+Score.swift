@@ -8,8 +8,8 @@ extension InterPodAffinity {
     struct ScoreState: Sendable {
         var topologyScore: [String: [String: Int64]] = [:]
 
-        mutating func add(_ term: AffinityTerm, on node: Node, _ weight: Int64) {
-            guard weight != 0, let pair = term.pair(on: node) else { return }
+        mutating func add(_ term: AffinityTerm, on labels: [String: String], _ weight: Int64) {
+            guard weight != 0, let pair = term.pair(on: labels) else { return }
             topologyScore[pair.key, default: [:]][pair.value, default: 0] += weight
         }
     }
@@ -21,32 +21,36 @@ extension InterPodAffinity {
         let allNodes = state.read(AllNodes.self)?.nodes ?? nodes
         let incomingLabels = handle.namespaceLabels(pod.namespace)
         var scoreState = ScoreState()
+        let readsNamespaces = terms.readsNamespaceLabels
         for node in allNodes {
             // Without preferred terms of its own, only pods with affinity terms can score the pod.
-            for other in hasPreferred ? node.pods : node.podsWithAffinity {
+            let others = hasPreferred ? node.pods : node.podsWithAffinity
+            if others.isEmpty { continue }
+            let labels = node.labels
+            for other in others {
                 let existing = other.affinityTerms
                 // Without preferred terms of its own, only pods with affinity terms can score the pod.
                 if !hasPreferred && existing == nil { continue }
-                let otherLabels = handle.namespaceLabels(other.namespace)
+                let otherLabels = readsNamespaces ? handle.namespaceLabels(other.namespace) : nil
                 for term in terms.preferredAffinity where term.matches(other.pod, namespaceLabels: otherLabels) {
-                    scoreState.add(term, on: node.node, term.weight)
+                    scoreState.add(term, on: labels, term.weight)
                 }
                 for term in terms.preferredAntiAffinity where term.matches(other.pod, namespaceLabels: otherLabels) {
-                    scoreState.add(term, on: node.node, -term.weight)
+                    scoreState.add(term, on: labels, -term.weight)
                 }
                 guard let existing else { continue }
                 if hardPodAffinityWeight > 0 {
                     for term in existing.requiredAffinity where term.matches(pod.pod, namespaceLabels: incomingLabels) {
-                        scoreState.add(term, on: node.node, hardPodAffinityWeight)
+                        scoreState.add(term, on: labels, hardPodAffinityWeight)
                     }
                 }
                 if ignorePreferredTermsOfExistingPods { continue }
                 for term in existing.preferredAffinity where term.matches(pod.pod, namespaceLabels: incomingLabels) {
-                    scoreState.add(term, on: node.node, term.weight)
+                    scoreState.add(term, on: labels, term.weight)
                 }
                 for term in existing.preferredAntiAffinity
                 where term.matches(pod.pod, namespaceLabels: incomingLabels) {
-                    scoreState.add(term, on: node.node, -term.weight)
+                    scoreState.add(term, on: labels, -term.weight)
                 }
             }
         }
@@ -58,7 +62,7 @@ extension InterPodAffinity {
         guard let scoreState = state.read(ScoreState.self) else { return 0 }
         var total: Int64 = 0
         for (key, domains) in scoreState.topologyScore {
-            if let value = node.node.metadata.labels[key] { total += domains[value] ?? 0 }
+            if let value = node.labels[key] { total += domains[value] ?? 0 }
         }
         return total
     }

@@ -53,10 +53,13 @@ struct AffinityTerm: Sendable {
         return labels.map(namespaceSelector.matches) ?? false
     }
 
-    /// The domain of `node` this term's topology key names, if the node has the label.
-    func pair(on node: Node) -> TopologyPair? {
-        node.metadata.labels[topologyKey].map { TopologyPair(key: topologyKey, value: $0) }
+    /// The domain this term's topology key names on a node with `labels`, if the node has the label.
+    func pair(on labels: [String: String]) -> TopologyPair? {
+        labels[topologyKey].map { TopologyPair(key: topologyKey, value: $0) }
     }
+
+    /// Whether matching needs the labels of the pod's namespace (only a term with a namespace selector does).
+    var readsNamespaceLabels: Bool { namespaceSelector.map { !$0.isEverything } ?? false }
 }
 
 /// A pod's (anti-)affinity terms, parsed.
@@ -65,6 +68,9 @@ struct PodAffinityTerms: Sendable {
     var requiredAntiAffinity: [AffinityTerm] = []
     var preferredAffinity: [AffinityTerm] = []
     var preferredAntiAffinity: [AffinityTerm] = []
+    /// Whether any of the terms needs the labels of the namespace of the pods it is matched against (kept, as
+    /// it is asked for every pod in the cluster each cycle).
+    private(set) var readsNamespaceLabels = false
 
     init(_ pod: Pod) throws(APIError) {
         let affinity = pod.spec.affinity
@@ -82,6 +88,8 @@ struct PodAffinityTerms: Sendable {
             guard let term = weighted.podAffinityTerm else { continue }
             preferredAntiAffinity.append(try AffinityTerm(term, of: pod, weight: Int64(weighted.weight ?? 0)))
         }
+        readsNamespaceLabels = (requiredAffinity + requiredAntiAffinity + preferredAffinity + preferredAntiAffinity)
+            .contains { $0.readsNamespaceLabels }
     }
 
     /// Terms of a pod already placed: a selector that no longer parses selects nothing rather than failing

@@ -40,26 +40,28 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         /// Domains holding pods that one of the incoming pod's required anti-affinity terms selects.
         var antiAffinityCounts: [TopologyPair: Int64] = [:]
 
-        /// Counts (`multiplier` 1) or uncounts (-1) `other` placed on `node`.
+        /// Counts (`multiplier` 1) or uncounts (-1) `other` placed on a node with `labels`.
         mutating func update(
-            incoming: Pod, other otherInfo: PodInfo, node: Node, multiplier: Int64,
+            incoming: Pod, other otherInfo: PodInfo, labels: [String: String], multiplier: Int64,
             namespaceLabels lookup: (String) -> [String: String]?
         ) {
             let other = otherInfo.pod
             if let existing = otherInfo.affinityTerms {
                 for term in existing.requiredAntiAffinity where term.matches(incoming, namespaceLabels: namespaceLabels)
                 {
-                    if let pair = term.pair(on: node) { existingAntiAffinityCounts[pair, default: 0] += multiplier }
+                    if let pair = term.pair(on: labels) { existingAntiAffinityCounts[pair, default: 0] += multiplier }
                 }
             }
-            let otherLabels = lookup(other.metadata.namespace ?? "")
+            if terms.requiredAffinity.isEmpty && terms.requiredAntiAffinity.isEmpty { return }
+            // PreFilter asks this for every pod in the cluster: look the namespace up only for a term that reads it.
+            let otherLabels = terms.readsNamespaceLabels ? lookup(other.metadata.namespace ?? "") : nil
             if PodAffinityTerms.all(terms.requiredAffinity, match: other, namespaceLabels: otherLabels) {
                 for term in terms.requiredAffinity {
-                    if let pair = term.pair(on: node) { affinityCounts[pair, default: 0] += multiplier }
+                    if let pair = term.pair(on: labels) { affinityCounts[pair, default: 0] += multiplier }
                 }
             }
             for term in terms.requiredAntiAffinity where term.matches(other, namespaceLabels: otherLabels) {
-                if let pair = term.pair(on: node) { antiAffinityCounts[pair, default: 0] += multiplier }
+                if let pair = term.pair(on: labels) { antiAffinityCounts[pair, default: 0] += multiplier }
             }
         }
 
@@ -85,9 +87,12 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
             return PreFilterResult(.skip)
         }
         for node in nodes {
-            for other in countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity {
+            let others = countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity
+            if others.isEmpty { continue }
+            let labels = node.labels
+            for other in others {
                 filterState.update(
-                    incoming: pod.pod, other: other, node: node.node, multiplier: 1, namespaceLabels: lookup)
+                    incoming: pod.pod, other: other, labels: labels, multiplier: 1, namespaceLabels: lookup)
             }
         }
         if filterState.isEmpty { return PreFilterResult(.skip) }
@@ -106,22 +111,23 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     private func update(_ state: CycleState, _ pod: PodInfo, _ other: PodInfo, _ node: NodeInfo, by multiplier: Int64) {
         guard var filterState = state.read(FilterState.self) else { return }
         filterState.update(
-            incoming: pod.pod, other: other, node: node.node, multiplier: multiplier,
+            incoming: pod.pod, other: other, labels: node.labels, multiplier: multiplier,
             namespaceLabels: handle.namespaceLabels)
         state.write(filterState)
     }
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
         guard let filterState = state.read(FilterState.self) else { return .success }
-        if !Self.satisfiesAffinity(filterState, pod: pod.pod, node: node.node) {
+        let labels = node.labels
+        if !Self.satisfiesAffinity(filterState, pod: pod.pod, labels: labels) {
             return .unresolvable(Self.affinityMismatch)
         }
         for term in filterState.terms.requiredAntiAffinity {
-            if let pair = term.pair(on: node.node), (filterState.antiAffinityCounts[pair] ?? 0) > 0 {
+            if let pair = term.pair(on: labels), (filterState.antiAffinityCounts[pair] ?? 0) > 0 {
                 return .unschedulable(Self.antiAffinityMismatch)
             }
         }
-        for (key, value) in node.node.metadata.labels
+        for (key, value) in labels
         where (filterState.existingAntiAffinityCounts[TopologyPair(key: key, value: value)] ?? 0) > 0 {
             return .unschedulable(Self.existingAntiAffinityMismatch)
         }
@@ -130,11 +136,12 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
 
     /// Every required affinity term finds a matching pod in the node's domain; a node without a term's
     /// topology label fails. The first pod of a group that selects itself may go anywhere (no pod matches yet).
-    static func satisfiesAffinity(_ state: FilterState, pod: Pod, node: Node) -> Bool {
+    static func satisfiesAffinity(_ state: FilterState, pod: Pod, labels: [String: String]) -> Bool {
         let terms = state.terms.requiredAffinity
+        if terms.isEmpty { return true }
         var podsExist = true
         for term in terms {
-            guard let pair = term.pair(on: node) else { return false }
+            guard let pair = term.pair(on: labels) else { return false }
             if (state.affinityCounts[pair] ?? 0) <= 0 { podsExist = false }
         }
         if podsExist { return true }

@@ -32,13 +32,13 @@ extension PodTopologySpread {
         var scoreState = ScoreState(constraints: constraints)
         var domainCounts = [Int](repeating: 0, count: constraints.count)
         for node in nodes {
-            if requireAllTopologies && !SpreadConstraint.all(constraints, labelled: node.node) {
+            if requireAllTopologies && !SpreadConstraint.all(constraints, labelled: node.labels) {
                 scoreState.ignored.insert(node.name)
                 continue
             }
             for (index, constraint) in constraints.enumerated() where constraint.topologyKey != Self.hostnameKey {
                 let pair = TopologyPair(
-                    key: constraint.topologyKey, value: node.node.metadata.labels[constraint.topologyKey] ?? "")
+                    key: constraint.topologyKey, value: node.labels[constraint.topologyKey] ?? "")
                 if scoreState.counts[pair] == nil {
                     scoreState.counts[pair] = 0
                     domainCounts[index] += 1
@@ -53,10 +53,10 @@ extension PodTopologySpread {
         }
         let allNodes = state.read(AllNodes.self)?.nodes ?? nodes
         for node in allNodes {
-            if requireAllTopologies && !SpreadConstraint.all(constraints, labelled: node.node) { continue }
-            for constraint in constraints where constraint.includes(node.node, for: pod.pod) {
+            if requireAllTopologies && !SpreadConstraint.all(constraints, labelled: node.labels) { continue }
+            for constraint in constraints where constraint.includes(node, for: pod.pod) {
                 let pair = TopologyPair(
-                    key: constraint.topologyKey, value: node.node.metadata.labels[constraint.topologyKey] ?? "")
+                    key: constraint.topologyKey, value: node.labels[constraint.topologyKey] ?? "")
                 // Only domains of candidate nodes matter; hostname domains are counted in Score.
                 guard scoreState.counts[pair] != nil else { continue }
                 scoreState.counts[pair, default: 0] += constraint.countMatching(node.pods, namespace: pod.namespace)
@@ -71,7 +71,7 @@ extension PodTopologySpread {
         if scoreState.ignored.contains(node.name) { return Self.ignoredScore }
         var total = 0.0
         for (index, constraint) in scoreState.constraints.enumerated() {
-            guard let value = node.node.metadata.labels[constraint.topologyKey] else { continue }
+            guard let value = node.labels[constraint.topologyKey] else { continue }
             let count =
                 constraint.topologyKey == Self.hostnameKey
                 ? constraint.countMatching(node.pods, namespace: pod.namespace)

@@ -105,10 +105,10 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
         }
         guard !constraints.isEmpty else { return PreFilterResult(.skip) }
         var filterState = FilterState(constraints: constraints)
-        for node in nodes where SpreadConstraint.all(constraints, labelled: node.node) {
-            for constraint in constraints where constraint.includes(node.node, for: pod.pod) {
+        for node in nodes where SpreadConstraint.all(constraints, labelled: node.labels) {
+            for constraint in constraints where constraint.includes(node, for: pod.pod) {
                 let pair = TopologyPair(
-                    key: constraint.topologyKey, value: node.node.metadata.labels[constraint.topologyKey] ?? "")
+                    key: constraint.topologyKey, value: node.labels[constraint.topologyKey] ?? "")
                 filterState.counts[pair, default: 0] += constraint.countMatching(node.pods, namespace: pod.namespace)
             }
         }
@@ -127,12 +127,12 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
 
     private func update(_ state: CycleState, _ pod: PodInfo, _ other: PodInfo, _ node: NodeInfo, by delta: Int64) {
         guard var filterState = state.read(FilterState.self), other.namespace == pod.namespace,
-            SpreadConstraint.all(filterState.constraints, labelled: node.node)
+            SpreadConstraint.all(filterState.constraints, labelled: node.labels)
         else { return }
         for constraint in filterState.constraints
-        where constraint.selector?.matches(other.labels) == true && constraint.includes(node.node, for: pod.pod) {
+        where constraint.selector?.matches(other.labels) == true && constraint.includes(node, for: pod.pod) {
             let pair = TopologyPair(
-                key: constraint.topologyKey, value: node.node.metadata.labels[constraint.topologyKey] ?? "")
+                key: constraint.topologyKey, value: node.labels[constraint.topologyKey] ?? "")
             filterState.counts[pair, default: 0] += delta
         }
         filterState.recomputeMinimum()
@@ -142,7 +142,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
         guard let filterState = state.read(FilterState.self) else { return .success }
         for constraint in filterState.constraints {
-            guard let value = node.node.metadata.labels[constraint.topologyKey] else {
+            guard let value = node.labels[constraint.topologyKey] else {
                 return .unresolvable(Self.missingLabel)
             }
             // No domain counted yet: upstream's critical paths start at MaxInt32, so nothing is skewed.
@@ -189,10 +189,14 @@ struct SpreadConstraint: Sendable {
     }
 
     /// Whether `node` takes part in spreading `pod` under this constraint's inclusion policies.
-    func includes(_ node: Node, for pod: Pod) -> Bool {
-        if honorsNodeAffinity && !NodeAffinity.matches(pod: pod, node: node) { return false }
+    func includes(_ node: NodeInfo, for pod: Pod) -> Bool {
+        // PreFilter asks this of every node: a pod without node constraints need not look at the Node.
+        let nodeConstrained =
+            !pod.spec.nodeSelector.isEmpty
+            || pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution != nil
+        if honorsNodeAffinity && nodeConstrained && !NodeAffinity.matches(pod: pod, node: node.node) { return false }
         if honorsNodeTaints {
-            for taint in node.spec.taints where taint.effect == "NoSchedule" || taint.effect == "NoExecute" {
+            for taint in node.taints where taint.effect == "NoSchedule" || taint.effect == "NoExecute" {
                 if !pod.spec.tolerations.contains(where: { $0.tolerates(taint) }) { return false }
             }
         }
@@ -203,15 +207,14 @@ struct SpreadConstraint: Sendable {
     func countMatching(_ pods: [PodInfo], namespace: String) -> Int64 {
         guard let selector else { return 0 }
         var count: Int64 = 0
-        for pod in pods
-        where pod.pod.metadata.deletionTimestamp == nil && pod.namespace == namespace && selector.matches(pod.labels) {
+        for pod in pods where !pod.isTerminating && pod.namespace == namespace && selector.matches(pod.labels) {
             count += 1
         }
         return count
     }
 
     /// The node has every constraint's topology label.
-    static func all(_ constraints: [SpreadConstraint], labelled node: Node) -> Bool {
-        constraints.allSatisfy { node.metadata.labels[$0.topologyKey] != nil }
+    static func all(_ constraints: [SpreadConstraint], labelled labels: [String: String]) -> Bool {
+        constraints.allSatisfy { labels[$0.topologyKey] != nil }
     }
 }
