@@ -219,7 +219,7 @@ final class NodeJoinEndToEndTests: SharedClusterTestCase {
             let line = try self.pods(cluster, "app=moving")
             return line.hasPrefix("Running join-") && line.split(separator: "\n").count == 1 ? line : nil
         }
-        let original = try XCTUnwrap(first?.split(separator: " ").map(String.init))
+        let original = try XCTUnwrap(first?.split(whereSeparator: \.isWhitespace).map(String.init))
         let stopped = original[1]
         let other = stopped == "join-0" ? "join-1" : "join-0"
         expectSuccess(
