@@ -41,6 +41,7 @@ public enum AdmissionPlugins {
         case "DefaultTolerationSeconds": DefaultTolerationSeconds()
         case "DefaultStorageClass": DefaultClassAdmission.storageClass
         case "DefaultIngressClass": DefaultClassAdmission.ingressClass
+        case "StorageObjectInUseProtection": StorageObjectInUseProtection()
         case "CertificateApproval": CertificateApproval()
         case "CertificateSigning": CertificateSigning()
         case "CertificateSubjectRestriction": CertificateSubjectRestriction()

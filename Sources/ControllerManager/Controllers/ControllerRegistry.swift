@@ -31,5 +31,10 @@ public enum ControllerRegistry {
         DisruptionController.descriptor,
         StatefulSetController.descriptor,
         DaemonSetController.descriptor,
+        PersistentVolumeBinderController.descriptor,
+        AttachDetachController.descriptor,
+        PVCProtectionController.descriptor,
+        PVProtectionController.descriptor,
+        HorizontalPodAutoscalerController.descriptor,
     ]
 }

@@ -87,9 +87,11 @@ public final class HorizontalPodAutoscalerController: Controller {
         }
     }
 
+    /// Records an event; rescales are the `Scale` action, everything else the `Sync` that found it.
     func event(_ autoscaler: HorizontalPodAutoscaler, _ type: EventType, _ reason: String, _ note: String) {
+        let action = reason.hasSuffix("Rescale") ? "Scale" : "Sync"
         context.recorder.eventf(
-            regarding: ObjectReference(to: autoscaler), type: type, reason: reason, action: "", note: note)
+            regarding: ObjectReference(to: autoscaler), type: type, reason: reason, action: action, note: note)
     }
 
     /// Sets a condition, keeping its transition time while its status holds (upstream's `setConditionInList`).

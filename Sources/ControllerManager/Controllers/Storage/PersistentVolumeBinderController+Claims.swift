@@ -115,12 +115,16 @@ extension PersistentVolumeBinderController {
     /// reports when a plugin is missing.
     private func provision(_ claim: PersistentVolumeClaim, className: String) async throws {
         guard let storageClass = classes.get(name: className) else {
-            event(claim, .warning, "ProvisioningFailed", "storageclass.storage.k8s.io \"\(className)\" not found")
+            event(
+                claim, .warning, "ProvisioningFailed", "storageclass.storage.k8s.io \"\(className)\" not found",
+                action: "Provisioning")
             return
         }
         let provisioner = storageClass.provisioner ?? ""
         guard !VolumeMatching.isInTree(provisioner) else {
-            event(claim, .warning, "ProvisioningFailed", "no volume plugin matched name: \(provisioner)")
+            event(
+                claim, .warning, "ProvisioningFailed", "no volume plugin matched name: \(provisioner)",
+                action: "Provisioning")
             return
         }
         var updated = claim
@@ -132,7 +136,7 @@ extension PersistentVolumeBinderController {
             current, .normal, "ExternalProvisioning",
             "Waiting for a volume to be created either by the external provisioner '\(provisioner)' or manually by "
                 + "the system administrator. If volume creation is delayed, please verify that the provisioner is "
-                + "running and correctly registered.")
+                + "running and correctly registered.", action: "Provisioning")
     }
 
     /// A claim this controller bound before: keep it Bound, or Lost when its volume went away or serves another.

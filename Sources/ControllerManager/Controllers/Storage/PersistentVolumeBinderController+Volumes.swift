@@ -142,6 +142,6 @@ extension PersistentVolumeBinderController {
     {
         guard volume.status.phase != phase else { return }
         let updated = try await setPhase(volume, phase, message: message)
-        event(updated, .warning, reason, message)
+        event(updated, .warning, reason, message, action: "Reclaim")
     }
 }

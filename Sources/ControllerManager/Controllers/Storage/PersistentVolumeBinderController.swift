@@ -91,11 +91,12 @@ public final class PersistentVolumeBinderController: Controller {
         ResourceClient(client: context.client, namespace: claim.metadata.namespace)
     }
 
+    /// Records an event; the events.k8s.io `action` names the step (upstream's legacy recorder has none).
     func event(
-        _ object: some KubernetesObject, _ type: EventType, _ reason: String, _ note: String
+        _ object: some KubernetesObject, _ type: EventType, _ reason: String, _ note: String, action: String = "Binding"
     ) {
         context.recorder.eventf(
-            regarding: ObjectReference(to: object), type: type, reason: reason, action: "", note: note)
+            regarding: ObjectReference(to: object), type: type, reason: reason, action: action, note: note)
     }
 
     // MARK: Writes, each a no-op when the object already says what it should.
