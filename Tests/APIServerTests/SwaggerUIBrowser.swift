@@ -167,10 +167,11 @@ final class ChromiumPage {
     /// Waits until the page's text for `selector` contains every string, and returns that text.
     @discardableResult
     func waitForText(_ selector: String, containing expected: [String], timeout: TimeInterval = 20) throws -> String {
+        let literal = String(decoding: try JSONEncoder().encode(selector), as: UTF8.self)
         let deadline = Date().addingTimeInterval(timeout)
         var text = ""
         while Date() < deadline {
-            text = try evaluate("(document.querySelector('\(selector)') || {}).innerText || ''")
+            text = try evaluate("(document.querySelector(\(literal)) || {}).innerText || ''")
             if expected.allSatisfy(text.contains) { return text }
             Thread.sleep(forTimeInterval: 0.2)
         }

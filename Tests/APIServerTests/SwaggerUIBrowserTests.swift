@@ -16,37 +16,49 @@ final class SwaggerUIBrowserTests: SharedClusterTestCase {
     override class func clusterStarted(_ cluster: TestCluster) throws {
         let now = ISO8601DateFormatter().string(from: Date())
         let renewTime = now.replacingOccurrences(of: "Z", with: ".000000Z")
-        let objects = """
-            {"apiVersion": "v1", "kind": "List", "items": [
-              {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
-              {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "vault"}},
-              {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"}},
-              {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prices", "namespace": "shop"},
-               "data": {"apple": "3"}},
-              {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
-               "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                   "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}},
-              {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"},
-               "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
-              {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hidden-1", "namespace": "vault"},
-               "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
-              {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web-1.backoff", "namespace": "shop"},
-               "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop"}, "type": "Warning",
-               "reason": "BackOff", "message": "Back-off restarting failed container web", "count": 4,
-               "firstTimestamp": "\(now)", "lastTimestamp": "\(now)"},
-              {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-               "metadata": {"name": "kube-scheduler", "namespace": "kube-system"},
-               "spec": {"holderIdentity": "master-1_3f2a", "leaseDurationSeconds": 3600, "renewTime": "\(renewTime)"}},
-              {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-               "metadata": {"name": "pod-reader", "namespace": "shop"},
-               "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]},
-              {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": {"name": "jane-pod-reader", "namespace": "shop"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
-               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"}]}
-            ]}
+        // A stream of objects, not a List: kubectl validates each kind against /openapi/v3 (a List needs v2's protobuf).
+        let objects = [
+            #"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}"#,
+            #"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "vault"}}"#,
+            #"{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"}}"#,
+            #"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prices", "namespace": "shop"}}"#,
+            #"""
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+             "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+               "template": {"metadata": {"labels": {"app": "web"}},
+                 "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}
+            """#,
+            #"""
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"},
+             "spec": {"containers": [{"name": "web", "image": "nginx"}]}}
+            """#,
+            #"""
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hidden-1", "namespace": "vault"},
+             "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+            """#,
             """
+            {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web-1.backoff", "namespace": "shop"},
+             "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop"}, "type": "Warning",
+             "reason": "BackOff", "message": "Back-off restarting failed container web", "count": 4,
+             "firstTimestamp": "\(now)", "lastTimestamp": "\(now)"}
+            """,
+            """
+            {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": "kube-scheduler", "namespace": "kube-system"},
+             "spec": {"holderIdentity": "master-1_3f2a", "leaseDurationSeconds": 3600, "renewTime": "\(renewTime)"}}
+            """,
+            #"""
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+             "metadata": {"name": "pod-reader", "namespace": "shop"},
+             "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]}
+            """#,
+            #"""
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+             "metadata": {"name": "jane-pod-reader", "namespace": "shop"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
+             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"}]}
+            """#,
+        ].joined(separator: "\n")
         let created = try cluster.kubectl(["create", "-f", "-"], input: objects)
         guard created.status == 0 else { throw TestClusterError("creating the objects failed: \(created.stderr)") }
         try setNodeReady(cluster, "True")
@@ -81,6 +93,9 @@ final class SwaggerUIBrowserTests: SharedClusterTestCase {
 
     override func setUpWithError() throws {
         try XCTSkipUnless(HeadlessChromium.isInstalled, "chromium is not installed (apt-get install -y chromium)")
+        // clusterStarted's errors are only logged by the base class: make a failed setup fail here.
+        let prepared = try cluster.kubectl(["get", "rolebinding", "jane-pod-reader", "-n", "shop", "-o", "name"])
+        XCTAssertEqual(prepared.status, 0, "the test objects were not created: \(prepared.stderr)")
     }
 
     func testTheExplorerListsDiscoveryAndShowsADeepLinkedSchema() throws {

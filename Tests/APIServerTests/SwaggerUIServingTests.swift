@@ -152,7 +152,6 @@ final class SwaggerUIServingTests: XCTestCase {
             on, "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", method: .POST, as: jane, body: review)
         XCTAssertEqual(answer.status, 201)
         let status = try JSON.parse(answer.body)["status"]
-        XCTAssertEqual(status?["incomplete"], false)
         let rules = status?["nonResourceRules"]?.arrayValue ?? []
         XCTAssertTrue(
             rules.contains { rule in
