@@ -28,6 +28,9 @@ struct BenchAPI: AsyncParsableCommand {
     @Option(help: "HTTP/2 connections the requests are spread over.")
     var connections: Int = 1
 
+    @Option(help: "Response format of the GETs and LISTs: json, or protobuf as client-go asks for built-in kinds.")
+    var accept: BenchAccept = .json
+
     @Flag(help: "Skip the LIST scenario (and filling the namespace for it).")
     var skipList = false
 
@@ -87,7 +90,7 @@ struct BenchAPI: AsyncParsableCommand {
         for level in concurrency.levels {
             reporter.record(
                 await LoadRunner.run("get configmap", count: objects, concurrency: level) { index in
-                    _ = try await client.get(path: paths[index % paths.count])
+                    _ = try await client.send(read(paths[index % paths.count]))
                 })
         }
 
@@ -128,8 +131,13 @@ struct BenchAPI: AsyncParsableCommand {
             "server": server, "serverVersion": version, "namespace": namespace, "run": run,
             "objects": "\(objects)", "concurrency": concurrency.description,
             "listSize": skipList ? "skipped" : "\(listSize)",
-            "valueBytes": "\(valueBytes)", "connections": "\(connections)",
+            "valueBytes": "\(valueBytes)", "connections": "\(connections)", "accept": accept.rawValue,
         ])
+    }
+
+    /// A GET of `path` asking for the `--accept` format.
+    private func read(_ path: String, query: Query = [:]) -> Request {
+        Request(method: .get, path: path, query: query, headers: [Header(name: "accept", value: accept.mediaType)])
     }
 
     /// Deletes the matching ConfigMaps in one request and returns how many went.
@@ -149,14 +157,28 @@ struct BenchAPI: AsyncParsableCommand {
         let start = clock.now
         for _ in 0..<runs {
             let begin = clock.now
-            last = try await client.get(path: path, query: query)
+            last = try await client.send(read(path, query: query))
             samples.append(milliseconds(clock.now - begin))
         }
         let seconds = milliseconds(clock.now - start) / 1000
-        let items = (try? JSON.parse(last.body))?["items"]?.arrayValue?.count
+        let decoded =
+            accept == .protobuf ? (try? KubernetesProtobuf.decode(last.body))?.object : try? JSON.parse(last.body)
+        let items = decoded?["items"]?.arrayValue?.count
         return ScenarioResult(
             scenario: scenario, concurrency: 1, requests: runs, errors: 0, seconds: seconds,
             perSecond: Double(runs) / seconds, latencyMilliseconds: LatencySummary(milliseconds: samples),
             responseBytes: last.body.count, items: items)
+    }
+}
+
+/// The response formats `kubeswift bench api --accept` measures.
+enum BenchAccept: String, ExpressibleByArgument, Sendable {
+    case json, protobuf
+
+    var mediaType: String {
+        switch self {
+        case .json: return "application/json"
+        case .protobuf: return "application/vnd.kubernetes.protobuf, application/json"
+        }
     }
 }

@@ -2,11 +2,8 @@ import APIMachinery
 import NIOHTTP1
 
 extension APIServer {
-    /// The version this server reports; kubectl compares it for skew warnings.
-    static let version: JSON = [
-        "major": "1", "minor": "32", "gitVersion": "v1.32.0-kubeswift", "gitCommit": "", "gitTreeState": "clean",
-        "buildDate": "2026-11-26T00:00:00Z", "goVersion": "swift6", "compiler": "swiftc", "platform": "linux/amd64",
-    ]
+    /// The version this server reports (`BuildInfo`); kubectl compares it for skew warnings.
+    static var version: JSON { BuildInfo.versionJSON }
 
     /// Discovery, health, version, metrics, OpenAPI and the web pages; nil when the path is none of them.
     func handleNonResource(_ request: HTTPRequest) async throws -> HTTPResponse? {

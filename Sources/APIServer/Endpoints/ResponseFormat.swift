@@ -52,7 +52,7 @@ struct ResponseFormat: Sendable, Equatable {
             }
         }
         throw APIError.notAcceptable(
-            offered.map { stream && $0 != .json ? $0.rawValue + ";stream=watch" : $0.rawValue })
+            offered.map { stream ? $0.rawValue + ";stream=watch" : $0.rawValue })
     }
 
     /// The format for one matching clause, or nil when its parameters ask for something this endpoint lacks.
