@@ -71,7 +71,7 @@ public enum APIServerCommand {
             FlagDefinition("watch-cache", bool: true, default: "true"),
             FlagDefinition("default-watch-cache-size", default: "100"),
             FlagDefinition("watch-cache-sizes"),
-        ] + etcdFlags
+        ] + etcdFlags + requestHeaderFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
     public static func main(arguments: [String]) async -> Int32 {
@@ -145,6 +145,7 @@ public enum APIServerCommand {
         configuration.enableSwaggerUI = flags.bool("enable-swagger-ui")
         let apiServer = APIServer(storage: storage, configuration: configuration)
         _ = try await bootstrapWhenReachable(apiServer, advertise: advertise, securePort: securePort, logger: logger)
+        Task { await apiServer.runAuthenticationConfigMap(AuthenticationTrust(flags: flags)) }
         Task { await apiServer.runNamespaceFinalizer() }
         guard let compaction = GoDuration.parse(flags.string("etcd-compaction-interval")) else {
             throw fail(
