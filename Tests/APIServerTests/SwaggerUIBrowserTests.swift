@@ -204,5 +204,9 @@ final class SwaggerUIBrowserTests: SharedClusterTestCase {
         XCTAssertFalse(text.contains("master-1_3f2a"), text)
         // The page's own files were served to jane, an authenticated user with no rule for them.
         XCTAssertEqual(try page.evaluate("document.title"), "KubeSwift cluster overview")
+        // Across all namespaces jane is refused, and told how to narrow the page.
+        let everywhere = try ChromiumPage(url: proxy.url("/ui/"), profile: profile())
+        try everywhere.waitForText(
+            "#pods", containing: [#"User "jane" cannot list resource "pods""#, "name a namespace above"])
     }
 }

@@ -55,9 +55,11 @@ const sleep = (milliseconds) => new Promise((resolve) => setTimeout(resolve, mil
  * expired one (410) relists; any failure retries with backoff up to 30 s, so a page left open recovers.
  */
 class Mirror {
-  constructor(path, query) {
+  constructor(path, query, namespaced) {
     this.path = path;
     this.query = query || {};
+    /** Listed across namespaces only because no namespace was chosen. */
+    this.namespaced = Boolean(namespaced) && !namespace;
     this.items = new Map();
     this.resourceVersion = null;
     this.state = "loading";
@@ -174,11 +176,11 @@ function scoped(group, version, resource) {
 const mirrors = {
   nodes: new Mirror("/api/v1/nodes"),
   namespaces: new Mirror("/api/v1/namespaces"),
-  deployments: new Mirror(scoped("apps", "v1", "deployments")),
-  statefulsets: new Mirror(scoped("apps", "v1", "statefulsets")),
-  daemonsets: new Mirror(scoped("apps", "v1", "daemonsets")),
-  pods: new Mirror(scoped("", "v1", "pods")),
-  events: new Mirror(scoped("", "v1", "events"), { fieldSelector: "type=Warning" }),
+  deployments: new Mirror(scoped("apps", "v1", "deployments"), {}, true),
+  statefulsets: new Mirror(scoped("apps", "v1", "statefulsets"), {}, true),
+  daemonsets: new Mirror(scoped("apps", "v1", "daemonsets"), {}, true),
+  pods: new Mirror(scoped("", "v1", "pods"), {}, true),
+  events: new Mirror(scoped("", "v1", "events"), { fieldSelector: "type=Warning" }, true),
   leases: new Mirror("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"),
 };
 
@@ -235,7 +237,10 @@ function sectionState(id, sources) {
   state.textContent = trouble ? trouble.state : "live";
   // A section whose every source is unreadable shows why instead of an empty table.
   const forbidden = sources.filter((source) => source.state === "forbidden");
-  return forbidden.length === sources.length ? h("p", { class: "forbidden" }, forbidden[0].error.message) : null;
+  if (forbidden.length < sources.length) return null;
+  // Someone allowed into one namespace only is refused across all of them: point at the way in.
+  const hint = forbidden.every((source) => source.namespaced) ? " — name a namespace above to see only its objects." : "";
+  return h("p", { class: "forbidden" }, forbidden[0].error.message + hint);
 }
 
 function fill(id, sources, build) {
