@@ -72,7 +72,8 @@ struct Setup: Sendable {
             storageClass: { name in storageClasses?.lister.get(name: name) },
             csiNode: { name in csiNodes?.lister.get(name: name) },
             namespaceLabels: { name in namespaces.get(name: name)?.metadata.labels },
-            profile: { name in scheduler.withLockedValue { $0 }?.profiles[name] })
+            profile: { name in scheduler.withLockedValue { $0 }?.profiles[name] },
+            parallelism: configuration.parallelism)
         var profiles: [Profile] = []
         for profile in configuration.profiles {
             profiles.append(

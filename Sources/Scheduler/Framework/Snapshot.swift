@@ -122,6 +122,8 @@ public struct FrameworkHandle: Sendable {
     /// The profile of a `schedulerName`, for plugins that run the others (preemption's dry runs). Profiles
     /// are built from this handle, so the scheduler fills it in afterwards (through a reference it owns).
     public var profile: @Sendable (String) -> Profile?
+    /// `parallelism` from the configuration: plugins whose PreFilter or PreScore visits every node use it.
+    public var parallelism: Int
 
     public init(
         client: RESTClient? = nil,
@@ -133,7 +135,7 @@ public struct FrameworkHandle: Sendable {
         storageClass: @escaping @Sendable (String) -> StorageClass? = { _ in nil },
         csiNode: @escaping @Sendable (String) -> CSINode? = { _ in nil },
         namespaceLabels: @escaping @Sendable (String) -> [String: String]? = { _ in nil },
-        profile: @escaping @Sendable (String) -> Profile? = { _ in nil }
+        profile: @escaping @Sendable (String) -> Profile? = { _ in nil }, parallelism: Int = 16
     ) {
         self.client = client
         self.recordEvent = recordEvent
@@ -145,5 +147,6 @@ public struct FrameworkHandle: Sendable {
         self.csiNode = csiNode
         self.namespaceLabels = namespaceLabels
         self.profile = profile
+        self.parallelism = parallelism
     }
 }

@@ -16,7 +16,10 @@ extension PluginRegistry {
         "NodeVolumeLimits": { context in NodeVolumeLimits(handle: context.handle) },
         "VolumeBinding": { context in VolumeBinding(handle: context.handle) },
         "VolumeZone": { context in VolumeZone(handle: context.handle) },
-        "PodTopologySpread": { context throws(SchedulerConfigError) in try PodTopologySpread(args: context.args) },
+        "PodTopologySpread": { context throws(SchedulerConfigError) in
+            try PodTopologySpread(
+                args: context.args, parallelizer: Parallelizer(parallelism: context.handle.parallelism))
+        },
         "DefaultPreemption": { context throws(SchedulerConfigError) in
             try DefaultPreemption(args: context.args, handle: context.handle)
         },

@@ -14,6 +14,8 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     /// Leave existing pods' preferred terms out of scoring (upstream's `ignorePreferredTermsOfExistingPods`).
     let ignorePreferredTermsOfExistingPods: Bool
     let handle: FrameworkHandle
+    /// PreFilter counts over every node, on the framework's threads as upstream's.
+    let parallelizer: Parallelizer
 
     static let affinityMismatch = "node(s) didn't match pod affinity rules"
     static let antiAffinityMismatch = "node(s) didn't match pod anti-affinity rules"
@@ -27,6 +29,7 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         }
         ignorePreferredTermsOfExistingPods = args?["ignorePreferredTermsOfExistingPods"]?.boolValue ?? false
         self.handle = handle
+        parallelizer = Parallelizer(parallelism: handle.parallelism)
     }
 
     /// What Filter needs, computed over every node once per cycle (and adjusted by preemption's what-ifs).
@@ -86,14 +89,25 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         if !countsIncoming, state.read(ClusterSummary.self)?.podsWithRequiredAntiAffinity == 0 {
             return PreFilterResult(.skip)
         }
-        for node in nodes {
-            let others = countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity
-            if others.isEmpty { continue }
-            let labels = node.labels
-            for other in others {
-                filterState.update(
-                    incoming: pod.pod, other: other, labels: labels, multiplier: 1, namespaceLabels: lookup)
+        // Every pod in the cluster may count: ranges of nodes are counted on the workers, then summed.
+        let empty = filterState
+        let partials = parallelizer.mapChunks(nodes.count) { range in
+            var partial = empty
+            for node in nodes[range] {
+                let others = countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity
+                if others.isEmpty { continue }
+                let labels = node.labels
+                for other in others {
+                    partial.update(
+                        incoming: pod.pod, other: other, labels: labels, multiplier: 1, namespaceLabels: lookup)
+                }
             }
+            return partial
+        }
+        for partial in partials {
+            filterState.existingAntiAffinityCounts.merge(partial.existingAntiAffinityCounts, uniquingKeysWith: +)
+            filterState.affinityCounts.merge(partial.affinityCounts, uniquingKeysWith: +)
+            filterState.antiAffinityCounts.merge(partial.antiAffinityCounts, uniquingKeysWith: +)
         }
         if filterState.isEmpty { return PreFilterResult(.skip) }
         state.write(filterState)

@@ -16,6 +16,8 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     let systemDefaulted: Bool
     /// The selector of the pod's Services and owning controllers; nil (or empty) gives no default constraints.
     let defaultSelector: @Sendable (Pod) -> LabelSelector?
+    /// PreFilter counts over every node, on the framework's threads as upstream's.
+    let parallelizer: Parallelizer
 
     static let constraintsMismatch = "node(s) didn't match pod topology spread constraints"
     static let missingLabel = constraintsMismatch + " (missing required label)"
@@ -26,9 +28,11 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
             maxSkew: 5, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway"),
     ]
 
-    init(args: JSON?, defaultSelector: @escaping @Sendable (Pod) -> LabelSelector? = { _ in nil })
-        throws(SchedulerConfigError)
-    {
+    init(
+        args: JSON?, defaultSelector: @escaping @Sendable (Pod) -> LabelSelector? = { _ in nil },
+        parallelizer: Parallelizer = Parallelizer(parallelism: 16)
+    ) throws(SchedulerConfigError) {
+        self.parallelizer = parallelizer
         let defaultingType = args?["defaultingType"]?.stringValue ?? "System"
         var listed: [TopologySpreadConstraint] = []
         for item in args?["defaultConstraints"]?.arrayValue ?? [] {
@@ -105,13 +109,20 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
         }
         guard !constraints.isEmpty else { return PreFilterResult(.skip) }
         var filterState = FilterState(constraints: constraints)
-        for node in nodes where SpreadConstraint.all(constraints, labelled: node.labels) {
-            for constraint in constraints where constraint.includes(node, for: pod.pod) {
-                let pair = TopologyPair(
-                    key: constraint.topologyKey, value: node.labels[constraint.topologyKey] ?? "")
-                filterState.counts[pair, default: 0] += constraint.countMatching(node.pods, namespace: pod.namespace)
+        // Every node is visited each cycle: ranges of nodes are counted on the workers, then summed.
+        let partials = parallelizer.mapChunks(nodes.count) { range in
+            var counts: [TopologyPair: Int64] = [:]
+            for node in nodes[range] {
+                let labels = node.labels
+                guard SpreadConstraint.all(constraints, labelled: labels) else { continue }
+                for constraint in constraints where constraint.includes(node, for: pod.pod) {
+                    let pair = TopologyPair(key: constraint.topologyKey, value: labels[constraint.topologyKey] ?? "")
+                    counts[pair, default: 0] += constraint.countMatching(node.pods, namespace: pod.namespace)
+                }
             }
+            return counts
         }
+        for partial in partials { filterState.counts.merge(partial, uniquingKeysWith: +) }
         filterState.recomputeMinimum()
         state.write(filterState)
         return PreFilterResult()
