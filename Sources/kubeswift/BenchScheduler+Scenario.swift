@@ -151,6 +151,9 @@ enum PodPhase {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let selector = "\(SchedulerScenario.phaseLabel)=\(phase)"
+        // Only bound pods: a pod enters the watch (ADDED) when it is bound, so the bench decodes one event per
+        // pod rather than two, and takes less of the CPU the two processes it measures share with it.
+        let boundOnly = "spec.nodeName!="
         let indexByName = Dictionary(
             bodies.enumerated().map { ($0.element.namespace + "/" + $0.element.name, $0.offset) },
             uniquingKeysWith: { first, _ in first })
@@ -158,8 +161,8 @@ enum PodPhase {
 
         // Watch from the list's resourceVersion, so no bind between the two is missed.
         let list = try await cluster.client.getJSON(
-            path: "/api/v1/pods", query: ["labelSelector": selector, "limit": "1"])
-        var query: Query = ["labelSelector": selector]
+            path: "/api/v1/pods", query: ["labelSelector": selector, "fieldSelector": boundOnly, "limit": "1"])
+        var query: Query = ["labelSelector": selector, "fieldSelector": boundOnly]
         if let version = list["metadata"]?["resourceVersion"]?.stringValue { query.append("resourceVersion", version) }
         let stream = try await cluster.watcher.watch(path: "/api/v1/pods", query: query)
         let watch = Task {

@@ -85,7 +85,7 @@ struct BenchScheduler: AsyncParsableCommand {
         defer { signals.cancel() }
         do {
             try await task.value
-        } catch where task.isCancelled {
+        } catch  where task.isCancelled {
             // Whatever the interrupted step threw, the reason is the signal.
             FileHandle.standardError.write(Data("Interrupted; kube-apiserver and kube-scheduler stopped.\n".utf8))
             throw ExitCode(130)
@@ -203,6 +203,7 @@ struct BenchScheduler: AsyncParsableCommand {
         let schedulerPID = cluster.scheduler?.pid ?? 0
         let schedulerCPU = ProcessCPU.seconds(pid: schedulerPID)
         let apiServerCPU = ProcessCPU.seconds(pid: cluster.apiServer.pid)
+        let benchCPU = ProcessCPU.seconds(pid: getpid())
         let measured = try await PodPhase.run(
             cluster: cluster, phase: "measure", bodies: measuredBodies, concurrency: concurrency,
             timeout: .seconds(timeout))
@@ -216,6 +217,7 @@ struct BenchScheduler: AsyncParsableCommand {
             measured: measured,
             schedulerCPUSeconds: used(schedulerCPU, schedulerPID),
             apiServerCPUSeconds: used(apiServerCPU, cluster.apiServer.pid),
+            benchCPUSeconds: used(benchCPU, getpid()),
             schedulerMemory: ResidentMemory(pid: schedulerPID),
             apiServerMemory: ResidentMemory(pid: cluster.apiServer.pid))
     }
@@ -238,8 +240,15 @@ struct BenchScheduler: AsyncParsableCommand {
         guard !json else { return }
         let phase = report.measured
         let latency = phase.createToBoundMilliseconds
-        let cpu = [("kube-scheduler", report.schedulerCPUSeconds), ("kube-apiserver", report.apiServerCPUSeconds)]
-            .map { name, seconds in "\(name) \(seconds.map { format($0, 1) } ?? "?") s" }.joined(separator: ", ")
+        // Per bound pod too: on a machine with few cores the processes share them, so their sum sets the pace.
+        let cpu = [
+            ("kube-scheduler", report.schedulerCPUSeconds), ("kube-apiserver", report.apiServerCPUSeconds),
+            ("bench client", report.benchCPUSeconds),
+        ].map { name, seconds -> String in
+            guard let seconds else { return "\(name) ? s" }
+            let perPod = phase.bound > 0 ? " (\(format(seconds * 1000 / Double(phase.bound), 2)) ms/pod)" : ""
+            return "\(name) \(format(seconds, 1)) s\(perPod)"
+        }.joined(separator: ", ")
         note(
             """
 
@@ -272,6 +281,8 @@ struct SchedulerScenarioReport: Codable, Sendable {
     /// CPU each process used during the measured phase; nil without /proc.
     var schedulerCPUSeconds: Double?
     var apiServerCPUSeconds: Double?
+    /// This process's (the creates and the pods watch), for the share of the machine the bench itself takes.
+    var benchCPUSeconds: Double?
     var schedulerMemory: ResidentMemory
     var apiServerMemory: ResidentMemory
 }
