@@ -39,6 +39,7 @@ public final class AttachDetachController: Controller {
         let podInformer = context.informers.informer(for: Pod.self)
         let nodeInformer = context.informers.informer(for: Node.self)
         let attachmentInformer = context.informers.informer(for: VolumeAttachment.self)
+        Pod.addNodeNameIndex(to: podInformer)
         pods = podInformer.lister
         nodes = nodeInformer.lister
         attachments = attachmentInformer.lister
@@ -63,14 +64,17 @@ public final class AttachDetachController: Controller {
                 onAdd: { [self] attachment, _ in enqueueNode(attachment.spec.nodeName) },
                 onUpdate: { [self] _, attachment in enqueueNode(attachment.spec.nodeName) },
                 onDelete: { [self] event in enqueueNode(event.object.spec.nodeName) }))
-        // A claim binding, a volume appearing or a driver changing its mind may change what any node needs.
-        let everyNode: @Sendable () -> Void = { [self] in enqueueAllNodes() }
+        // A claim binding or its volume changing concerns the nodes of the claim's pods; a driver changing its
+        // mind may concern any node.
         context.informers.informer(for: PersistentVolumeClaim.self).addEventHandler(
             ResourceEventHandler(
-                onAdd: { _, initial in if !initial { everyNode() } }, onUpdate: { _, _ in everyNode() }))
+                onAdd: { [self] claim, initial in if !initial { enqueueNodes(using: claim.key) } },
+                onUpdate: { [self] _, claim in enqueueNodes(using: claim.key) }))
         context.informers.informer(for: PersistentVolume.self).addEventHandler(
             ResourceEventHandler(
-                onAdd: { _, initial in if !initial { everyNode() } }, onUpdate: { _, _ in everyNode() }))
+                onAdd: { [self] volume, initial in if !initial { enqueueNodes(usingClaimOf: volume) } },
+                onUpdate: { [self] _, volume in enqueueNodes(usingClaimOf: volume) }))
+        let everyNode: @Sendable () -> Void = { [self] in enqueueAllNodes() }
         context.informers.informer(for: CSIDriver.self).addEventHandler(
             ResourceEventHandler(
                 onAdd: { _, initial in if !initial { everyNode() } }, onUpdate: { _, _ in everyNode() },
@@ -92,6 +96,19 @@ public final class AttachDetachController: Controller {
     private func enqueueNode(_ name: String?) {
         guard let name, !name.isEmpty else { return }
         queue.add(ObjectKey(namespace: "", name: name))
+    }
+
+    /// The nodes running pods that mount the claim `key`.
+    private func enqueueNodes(using key: ObjectKey) {
+        for pod in pods.list(namespace: key.namespace)
+        where VolumeProtection.claimNames(of: pod).contains(key.name) {
+            enqueueNode(pod.spec.nodeName)
+        }
+    }
+
+    private func enqueueNodes(usingClaimOf volume: PersistentVolume) {
+        guard let reference = volume.spec.claimRef, let name = reference.name else { return }
+        enqueueNodes(using: ObjectKey(namespace: reference.namespace ?? "", name: name))
     }
 
     private func enqueueAllNodes() {
@@ -121,7 +138,7 @@ public final class AttachDetachController: Controller {
         let wanted =
             managed
             ? VolumeAttachments.wanted(
-                node: nodeName, pods: pods.list().filter { $0.spec.nodeName == nodeName },
+                node: nodeName, pods: (try? pods.byIndex(Pod.nodeNameIndex, nodeName)) ?? [],
                 claim: { claims.get(namespace: $0, name: $1) }, volume: { volumes.get(name: $0) },
                 driver: { drivers.get(name: $0) }) : [:]
         let existing = attachments.list().filter { $0.spec.nodeName == nodeName }
