@@ -138,7 +138,7 @@ public final class BootstrapNodeCredentials: NodeCredentials {
 
     /// A new key and certificate for node `name`, filed with its current certificate, then swapped in; the old
     /// client closes once requests already on it have had time to finish.
-    private func renew(_ name: String) async throws {
+    func renew(_ name: String) async throws {
         guard let current = state.withLockedValue({ $0.identities[name] }) else { return }
         let renewed = try await requestIdentity(for: name, filingWith: current.client)
         state.withLockedValue { $0.identities[name] = renewed }
