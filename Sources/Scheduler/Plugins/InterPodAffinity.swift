@@ -104,7 +104,15 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
             }
             return partial
         }
-        for partial in partials {
+        // The first range's counts are the start; room for the rest is made once, not by repeated growth
+        // (hostname domains give one entry per node with a counted pod).
+        filterState = partials.first ?? empty
+        let rest = partials.dropFirst()
+        filterState.existingAntiAffinityCounts.reserveCapacity(
+            rest.reduce(filterState.existingAntiAffinityCounts.count) { $0 + $1.existingAntiAffinityCounts.count })
+        filterState.antiAffinityCounts.reserveCapacity(
+            rest.reduce(filterState.antiAffinityCounts.count) { $0 + $1.antiAffinityCounts.count })
+        for partial in rest {
             filterState.existingAntiAffinityCounts.merge(partial.existingAntiAffinityCounts, uniquingKeysWith: +)
             filterState.affinityCounts.merge(partial.affinityCounts, uniquingKeysWith: +)
             filterState.antiAffinityCounts.merge(partial.antiAffinityCounts, uniquingKeysWith: +)

@@ -122,7 +122,8 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
             }
             return counts
         }
-        for partial in partials { filterState.counts.merge(partial, uniquingKeysWith: +) }
+        filterState.counts = partials.first ?? [:]
+        for partial in partials.dropFirst() { filterState.counts.merge(partial, uniquingKeysWith: +) }
         filterState.recomputeMinimum()
         state.write(filterState)
         return PreFilterResult()
