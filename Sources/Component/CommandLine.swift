@@ -34,7 +34,10 @@ public enum ComponentCommandLine {
             if case .noEffect(let why) = support { logger.info("flag --\(name) is accepted and has no effect: \(why)") }
         }
         let task = Task { await body(flagSet, logger) }
-        let signals = SignalWatcher { task.cancel() }
+        let signals = SignalWatcher {
+            SystemdNotify.stopping()
+            task.cancel()
+        }
         defer { signals.cancel() }
         return await task.value
     }

@@ -1,10 +1,14 @@
 import Foundation
 
-/// Tells systemd a `Type=notify` unit is ready, through the datagram socket named by $NOTIFY_SOCKET.
+/// Tells systemd how a `Type=notify` unit is doing, through the datagram socket named by $NOTIFY_SOCKET.
 public enum SystemdNotify {
     /// Sends `READY=1`; does nothing when not started by systemd.
     @discardableResult
     public static func ready() -> Bool { send("READY=1") }
+
+    /// Sends `STOPPING=1` when a shutdown begins, so systemd shows the unit as deactivating while it drains.
+    @discardableResult
+    public static func stopping() -> Bool { send("STOPPING=1") }
 
     static func send(_ message: String) -> Bool {
         guard var path = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"], !path.isEmpty else { return false }

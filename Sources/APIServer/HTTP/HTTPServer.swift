@@ -1,3 +1,4 @@
+public import APIMachinery
 import Logging
 public import NIOCore
 import NIOHTTP1
@@ -37,57 +38,123 @@ public struct TLSSettings: Sendable {
     }
 }
 
-/// The HTTPS listener: TLS, then HTTP/1.1 or HTTP/2, then one `RequestHandler` per request stream.
+/// The API server's listener: TLS, then HTTP/1.1 or HTTP/2 by ALPN, then one `RequestHandler` per request stream;
+/// or, for the plain local port, HTTP/1.1 without TLS.
 public final class HTTPServer: Sendable {
     private let channel: any Channel
     public let localAddress: SocketAddress?
+    /// What new connections get; nil on the plain port.
+    public let tls: ServingTLS?
+    let requests: InFlightRequests
+    /// Follows the certificate files while the listener is open.
+    private let following: Task<Void, Never>?
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, tls: ServingTLS?, requests: InFlightRequests) {
         self.channel = channel
         self.localAddress = channel.localAddress
+        self.tls = tls
+        self.requests = requests
+        following = tls.map { tls in Task { await tls.followFiles() } }
     }
 
-    /// Binds and starts serving; returns once the socket listens.
+    /// Binds and starts serving `settings` as they are; returns once the socket listens.
     public static func start(
-        host: String, port: Int, tls: TLSSettings, responder: any HTTPResponder, group: any EventLoopGroup
+        host: String, port: Int, tls settings: TLSSettings, responder: any HTTPResponder, group: any EventLoopGroup
     ) async throws -> HTTPServer {
-        let context = try NIOSSLContext(configuration: tls.serverConfiguration())
-        let verifier = tls.clientVerifier
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 1024)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+        let tls = try ServingTLS(settings: settings, logger: Logger(label: "kube-apiserver"))
+        return try await start(host: host, port: port, tls: tls, responder: responder, group: group)
+    }
+
+    /// Binds and starts serving; each connection gets `tls`'s pair of the moment it is accepted.
+    public static func start(
+        host: String, port: Int, tls: ServingTLS, responder: any HTTPResponder, group: any EventLoopGroup
+    ) async throws -> HTTPServer {
+        let requests = InFlightRequests()
+        let bootstrap = serverBootstrap(group: group)
             .childChannelInitializer { channel in
                 let identity = ConnectionIdentity()
+                requests.connectionOpened(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    let current = tls.current
                     let tlsHandler: NIOSSLServerHandler
-                    if let verifier {
+                    if let verifier = current.settings.clientVerifier {
                         // Every certificate passes the handshake; the verdict is kept for the requests.
-                        tlsHandler = NIOSSLServerHandler(context: context) { chain, promise in
+                        tlsHandler = NIOSSLServerHandler(context: current.context) { chain, promise in
                             promise.completeWithTask {
                                 identity.record(await verifier.verify(chain: chain))
                                 return .certificateVerified
                             }
                         }
                     } else {
-                        tlsHandler = NIOSSLServerHandler(context: context)
+                        tlsHandler = NIOSSLServerHandler(context: current.context)
                     }
                     try channel.pipeline.syncOperations.addHandler(tlsHandler)
                 }.flatMap {
                     channel.configureCommonHTTPServerPipeline { streamChannel in
                         streamChannel.eventLoop.makeCompletedFuture {
                             try streamChannel.pipeline.syncOperations.addHandler(
-                                RequestHandler(responder: responder, connection: identity))
+                                RequestHandler(responder: responder, connection: identity, requests: requests))
                         }
                     }
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
-        return HTTPServer(channel: channel)
+        return HTTPServer(channel: channel, tls: tls, requests: requests)
     }
 
+    /// Binds the plain local port: HTTP/1.1 without TLS, every request served as `user` without authentication.
+    public static func startPlain(
+        host: String, port: Int, user: UserInfo, responder: any HTTPResponder, group: any EventLoopGroup
+    ) async throws -> HTTPServer {
+        let requests = InFlightRequests()
+        let bootstrap = serverBootstrap(group: group)
+            .childChannelInitializer { channel in
+                requests.connectionOpened(channel)
+                return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestHandler(
+                            responder: responder, connection: ConnectionIdentity(), requests: requests,
+                            fixedUser: user))
+                }
+            }
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        return HTTPServer(channel: channel, tls: nil, requests: requests)
+    }
+
+    private static func serverBootstrap(group: any EventLoopGroup) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+    }
+
+    /// Closes the listener at once; open connections are left as they are.
     public func close() async throws {
+        following?.cancel()
         try await channel.close()
+    }
+
+    /// Stops serving gracefully, as upstream's server does once the shutdown delay is over: the listener closes
+    /// (new connections are refused), open connections are told to take no new requests, watches are given
+    /// `watchGracePeriod` to end by themselves and are then ended cleanly, and requests being answered get
+    /// `requestGracePeriod` to finish. Returns when nothing is in flight or the grace periods are over.
+    public func shutdown(watchGracePeriod: Duration, requestGracePeriod: Duration) async {
+        try? await close()
+        requests.quiesce()
+        let started = ContinuousClock.now
+        await waitUntil(started + watchGracePeriod) { $0.streamCount == 0 }
+        requests.endStreams()
+        await waitUntil(started + max(watchGracePeriod, requestGracePeriod)) {
+            $0.requestCount == 0 && $0.streamCount == 0
+        }
+    }
+
+    /// Polls `done` until it holds or `deadline` passes. A shutdown happens once per process, so polling every
+    /// few milliseconds costs nothing worth a notification mechanism.
+    private func waitUntil(_ deadline: ContinuousClock.Instant, _ done: (InFlightRequests) -> Bool) async {
+        while !done(requests), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// Completes when the listener closes.

@@ -13,14 +13,22 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let responder: any HTTPResponder
     private let connection: ConnectionIdentity
+    private let requests: InFlightRequests
+    /// The user every request is served as, skipping authentication: the plain local port's superuser.
+    private let fixedUser: UserInfo?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
     private var inFlight: Task<Void, Never>?
 
-    init(responder: any HTTPResponder, connection: ConnectionIdentity) {
+    init(
+        responder: any HTTPResponder, connection: ConnectionIdentity, requests: InFlightRequests,
+        fixedUser: UserInfo? = nil
+    ) {
         self.responder = responder
         self.connection = connection
+        self.requests = requests
+        self.fixedUser = fixedUser
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -63,22 +71,32 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         body = nil
         let responder = self.responder
         let connection = self.connection
+        let requests = self.requests
+        let fixedUser = self.fixedUser
         let remote = channel.parent?.remoteAddress?.ipAddress ?? channel.remoteAddress?.ipAddress ?? ""
         let headers = head.headers
         let method = head.method
         let uri = head.uri
-        inFlight = Task {
+        let id = requests.begin()
+        let task = Task {
             var request = HTTPRequest(
-                method: method, uri: uri, headers: headers, body: bodyBytes, remoteAddress: remote)
+                method: method, uri: uri, headers: headers, body: bodyBytes, user: fixedUser, remoteAddress: remote)
             request.clientCertificate = connection.certificate
             let response = await responder.respond(to: request)
             switch response.body {
             case .bytes:
-                ResponseWriter.write(response, to: channel, version: version, keepAlive: keepAlive)
+                // Once a shutdown began, an HTTP/1.1 client is asked to take its next request elsewhere.
+                try? await ResponseWriter.write(
+                    response, to: channel, version: version, keepAlive: keepAlive && !requests.isQuiescing
+                ).get()
             case .stream(let chunks):
+                requests.streaming(id)
                 await ResponseWriter.stream(response, chunks: chunks, to: channel, version: version)
             }
+            requests.finished(id)
         }
+        requests.attach(id, task: task)
+        inFlight = task
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -99,21 +117,27 @@ enum ResponseWriter {
         return HTTPResponseHead(version: version, status: response.status, headers: headers)
     }
 
-    static func write(_ response: HTTPResponse, to channel: any Channel, version: HTTPVersion, keepAlive: Bool) {
-        guard case .bytes(let bytes) = response.body else { return }
+    /// Writes a whole response; the future completes once its end reached the socket.
+    @discardableResult
+    static func write(_ response: HTTPResponse, to channel: any Channel, version: HTTPVersion, keepAlive: Bool)
+        -> EventLoopFuture<Void>
+    {
+        guard case .bytes(let bytes) = response.body else { return channel.eventLoop.makeSucceededVoidFuture() }
         let head = responseHead(response, version: version, length: bytes.count, keepAlive: keepAlive)
-        channel.eventLoop.execute {
+        return channel.eventLoop.flatSubmit {
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             if !bytes.isEmpty {
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil)
             }
             let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
             if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+            return done
         }
     }
 
     /// Writes each chunk and waits for it to reach the socket before the next, so a slow watcher
-    /// holds at most one chunk in memory here.
+    /// holds at most one chunk in memory here. Cancelling the task ends the stream cleanly: the chunks stop
+    /// and the end is still written.
     static func stream(
         _ response: HTTPResponse, chunks: AsyncStream<[UInt8]>, to channel: any Channel, version: HTTPVersion
     )

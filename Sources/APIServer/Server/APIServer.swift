@@ -19,6 +19,8 @@ public final class APIServer: HTTPResponder {
     let authorization: ServerAuthorization
     /// The browser pages; nil without `--enable-swagger-ui`, so their paths are unknown like any other.
     let webPages: WebPages?
+    /// Signalled when a graceful shutdown begins: `/readyz` fails from then on.
+    public let shutdown = ShutdownSignal()
 
     /// Everything the pipeline needs that comes from flags.
     public struct Configuration: Sendable {
@@ -79,7 +81,7 @@ public final class APIServer: HTTPResponder {
         self.discovery = Discovery(resources: resources)
         self.authenticator = Authenticator(
             configuration: configuration.authentication, storage: storage, storagePrefix: prefix)
-        self.health = HealthChecks(storage: storage)
+        self.health = HealthChecks(storage: storage, shutdown: shutdown)
         self.openAPICache = OpenAPICache(resources: resources)
         let registry = metrics.registry
         let auditMetrics = configuration.audit.map { _ in AuditMetrics(registry: registry) }

@@ -30,13 +30,14 @@ extension APIServerCommand {
         return try EtcdStore(configuration: configuration, logger: Logger(label: "etcd"))
     }
 
-    /// Bootstrap data (namespaces, the `kubernetes` Service) is written as soon as storage answers.
-    /// With etcd down at start, the server serves anyway and keeps trying in the background.
-    static func bootstrapWhenReachable(
-        _ apiServer: APIServer, advertise: String, securePort: Int, logger: Logger
-    ) async throws -> Task<Void, Never>? {
+    /// Bootstrap data (namespaces, the `kubernetes` Service) is written as soon as storage answers; the
+    /// Service's endpoints are the endpoint reconciler's. With etcd down at start, the server serves anyway and
+    /// keeps trying in the background.
+    static func bootstrapWhenReachable(_ apiServer: APIServer, securePort: Int, logger: Logger) async throws
+        -> Task<Void, Never>?
+    {
         do {
-            try await apiServer.bootstrap(advertiseAddress: advertise, securePort: securePort)
+            try await apiServer.bootstrap(advertiseAddress: nil, securePort: securePort)
             return nil
         } catch  where apiServer.storage is EtcdStore {
             logger.warning("etcd is not reachable (\(error)); serving, and bootstrapping once it is")
@@ -44,7 +45,7 @@ extension APIServerCommand {
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: .seconds(1)) } catch { return }
                     do {
-                        try await apiServer.bootstrap(advertiseAddress: advertise, securePort: securePort)
+                        try await apiServer.bootstrap(advertiseAddress: nil, securePort: securePort)
                         logger.info("etcd is reachable; bootstrap data written")
                         return
                     } catch {

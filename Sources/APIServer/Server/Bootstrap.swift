@@ -3,8 +3,10 @@ import Storage
 
 extension APIServer {
     /// First-start state, as upstream's bootstrap controller makes it: the system namespaces, and the
-    /// `kubernetes` Service with the range's first IP and Endpoints pointing at this server.
-    public func bootstrap(advertiseAddress: String, securePort: Int) async throws {
+    /// `kubernetes` Service with the range's first IP. Its Endpoints are created pointing at
+    /// `advertiseAddress` when missing (nil leaves them alone); from then on `KubernetesServiceController` keeps
+    /// them listing every live server.
+    public func bootstrap(advertiseAddress: String?, securePort: Int) async throws {
         // Every resource's watch cache starts now, from one revision, so watchers from here on are served by it.
         let revision = try await storage.currentRevision()
         for store in stores.values { store.watchCache?.start(from: revision) }
@@ -34,28 +36,13 @@ extension APIServer {
         do {
             _ = try await services.create(namespace: "default", object: service, options: WriteOptions())
         } catch let error as APIError where error.reason == .alreadyExists || error.code == 422 {}
-        let subsets: JSON = [
-            [
-                "addresses": [["ip": .string(advertiseAddress)]],
-                "ports": [["name": "https", "port": .int(Int64(securePort)), "protocol": "TCP"]],
-            ]
-        ]
-        _ = try await endpoints.update(
-            namespace: "default", name: "kubernetes", options: WriteOptions(), createIfMissing: true
-        ) { old in
-            var object = old
-            if object.name == nil {
-                object = [
-                    "apiVersion": "v1", "kind": "Endpoints",
-                    "metadata": [
-                        "name": "kubernetes", "namespace": "default",
-                        "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"],
-                    ],
-                ]
-            }
-            object["subsets"] = subsets
-            object.setMeta("resourceVersion", nil)
-            return object
+        if let advertiseAddress {
+            let initial = KubernetesEndpoints(addresses: [advertiseAddress], port: securePort)
+            do {
+                _ = try await endpoints.create(
+                    namespace: KubernetesEndpoints.namespace, object: initial.endpoints(from: nil),
+                    options: WriteOptions())
+            } catch let error as APIError where error.reason == .alreadyExists {}
         }
         try await bootstrapPriorityClasses()
         try await startAuthorization()

@@ -1,14 +1,32 @@
 import EtcdStore
+import NIOConcurrencyHelpers
 import Storage
+
+/// Set once when a graceful shutdown begins; `/readyz` fails from then on, so load balancers stop sending
+/// new requests while the server drains, as upstream's `shutdown` readiness check makes them.
+public final class ShutdownSignal: Sendable {
+    private let begun = NIOLockedValueBox(false)
+
+    public init() {}
+
+    /// Marks the shutdown as begun; it cannot be undone.
+    public func signal() { begun.withLockedValue { $0 = true } }
+
+    public var isSignalled: Bool { begun.withLockedValue { $0 } }
+}
 
 /// /healthz, /livez and /readyz: named checks, each `[+]name ok` or `[-]name failed` with `?verbose`.
 struct HealthChecks: Sendable {
     let storage: any KeyValueStore
+    let shutdown: ShutdownSignal
 
     func run(endpoint: String) async -> [(name: String, ok: Bool)] {
         var results: [(String, Bool)] = [("ping", true), ("log", true)]
         results.append(("etcd", await storageIsHealthy()))
-        if endpoint == "readyz" { results.append(("poststarthook/bootstrap-controller", true)) }
+        if endpoint == "readyz" {
+            results.append(("poststarthook/bootstrap-controller", true))
+            results.append(("shutdown", !shutdown.isSignalled))
+        }
         return results
     }
 

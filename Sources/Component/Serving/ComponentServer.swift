@@ -53,11 +53,7 @@ public final class ComponentServer: Sendable {
         let serving = Task {
             await withDiscardingTaskGroup { group in
                 if tls.followsFiles {
-                    group.addTask {
-                        while (try? await Task.sleep(for: ServingTLSContext.reloadInterval)) != nil {
-                            tls.reloadIfChanged()
-                        }
-                    }
+                    group.addTask { await tls.followFiles() }
                 }
                 await serve(listener, routes: routes, logger: logger)
                 group.cancelAll()

@@ -11,8 +11,11 @@ final class ServingTLSContext: Sendable {
         var context: NIOSSLContext
     }
 
-    /// How often the files are read again; upstream also resyncs every minute besides watching them.
+    /// How often the files are read again whatever their metadata says; upstream also resyncs every minute
+    /// besides watching them.
     static let reloadInterval = Duration.seconds(60)
+    /// How often the files' metadata is checked, standing in for upstream's fsnotify watch.
+    static let checkInterval = Duration.seconds(1)
 
     private let loaded: NIOLockedValueBox<Loaded>
     private let files: (certificate: String, key: String)?
@@ -59,6 +62,20 @@ final class ServingTLSContext: Sendable {
             logger.info("Loaded a new cert/key pair (\(files.certificate), \(files.key))")
         } catch {
             logger.error("Failed to reload the serving certificate, still serving the previous one: \(error)")
+        }
+    }
+
+    /// Reloads the pair within ``checkInterval`` of a change to either file, and every ``reloadInterval``
+    /// anyway, until the task is cancelled.
+    func followFiles() async {
+        guard let files else { return }
+        var detector = FileChangeDetector(paths: [files.certificate, files.key])
+        var sinceReload = Duration.zero
+        while (try? await Task.sleep(for: Self.checkInterval)) != nil {
+            sinceReload += Self.checkInterval
+            guard detector.changed() || sinceReload >= Self.reloadInterval else { continue }
+            sinceReload = .zero
+            reloadIfChanged()
         }
     }
 
