@@ -21,7 +21,7 @@ public final class TestCluster: @unchecked Sendable {
     /// that tests of the API server rely on.
     public static let defaultControllers = [
         "serviceaccount", "serviceaccount-token", "namespace", "root-ca-cert-publisher", "resourcequota",
-        "clusterrole-aggregation",
+        "clusterrole-aggregation", "pvc-protection", "pv-protection",
     ]
 
     /// A kubeconfig for `user` with a client certificate from this cluster's CA (written once, then reused).
@@ -86,20 +86,42 @@ public final class TestCluster: @unchecked Sendable {
             admin: certificates.admin
         ).write(toFile: kubeconfig)
         let adminKubeconfig = kubeconfig
+        // Legacy token Secrets are signed with the key the server verifies them with: the serving key unless
+        // the flags name another.
+        let verificationKey = extraFlags.last { $0.hasPrefix("--service-account-key-file=") }?
+            .split(separator: "=", maxSplits: 1).last.map(String.init)
+        var manager: ComponentProcess?
         do {
-            // Legacy token Secrets are signed with the key the server verifies them with: the serving key
-            // unless the flags name another.
-            let verificationKey = extraFlags.last { $0.hasPrefix("--service-account-key-file=") }?
-                .split(separator: "=", maxSplits: 1).last.map(String.init)
-            controllerManager = try controllers.map {
-                try Self.startControllerManager(
-                    $0, address: address, kubeconfig: adminKubeconfig, directory: directory,
+            if let controllers {
+                manager = try Self.startControllerManager(
+                    controllers, address: address, kubeconfig: adminKubeconfig, directory: directory,
                     signingKey: verificationKey ?? "\(pki)/kubernetes-key.pem")
+                try Self.waitForDefaultNamespace(controllers, kubeconfig: adminKubeconfig)
             }
         } catch {
+            manager?.stop(kill: true)
             process.terminate()
             process.waitUntilExit()
             throw error
+        }
+        controllerManager = manager
+    }
+
+    /// Waits until the `default` namespace has what the controllers give every namespace, so a test starts
+    /// from a settled cluster (a watch it opens sees its own objects, not the controllers' first writes).
+    static func waitForDefaultNamespace(_ controllers: [String], kubeconfig: String) throws {
+        var expected: [String] = []
+        if controllers.contains("serviceaccount") { expected.append("serviceaccount/default") }
+        if controllers.contains("root-ca-cert-publisher") { expected.append("configmap/kube-root-ca.crt") }
+        guard !expected.isEmpty else { return }
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            let output = try run(kubectlPath, ["--kubeconfig=\(kubeconfig)", "get", "-n", "default"] + expected)
+            if output.status == 0 { return }
+            guard Date() < deadline else {
+                throw TestClusterError("the default namespace did not get \(expected): \(output.stderr)")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
         }
     }
 

@@ -12,15 +12,21 @@ final class AdmissionPluginTests: XCTestCase {
         "ServiceAccount", "NamespaceLifecycle", "NamespaceExists", "LimitRanger", "ResourceQuota",
     ]
 
-    /// A bootstrapped server with the guide's plugins and the default service accounts in place.
+    /// A bootstrapped server with the guide's plugins and the `default` account the controller-manager's
+    /// serviceaccount controller would have made.
     func makeServer(plugins: [String] = guidePlugins) async throws -> APIServer {
         var configuration = APIServer.Configuration()
         configuration.admission = try AdmissionPlugins.select(admissionControl: plugins, enable: nil, disable: nil)
             .chain
         let server = APIServer(storage: MemoryStore(), configuration: configuration)
         try await server.bootstrap(advertiseAddress: "127.0.0.1", securePort: 6443)
-        await server.ensureServiceAccounts(rootCA: "test CA")
+        try await createDefaultAccount(server, "default")
         return server
+    }
+
+    func createDefaultAccount(_ server: APIServer, _ namespace: String) async throws {
+        _ = try await store(server, "serviceaccounts").create(
+            namespace: namespace, object: ["metadata": ["name": "default"]], options: WriteOptions())
     }
 
     func store(_ server: APIServer, _ resource: String) throws -> RegistryStore {
@@ -37,7 +43,7 @@ final class AdmissionPluginTests: XCTestCase {
     func createNamespace(_ server: APIServer, _ name: String) async throws {
         _ = try await store(server, "namespaces").create(
             namespace: nil, object: ["metadata": ["name": .string(name)]], options: WriteOptions())
-        await server.ensureNamespaceCredentials(name, rootCA: "test CA")
+        try await createDefaultAccount(server, name)
     }
 
     /// Runs `body` and returns the APIError it threw.
@@ -343,28 +349,6 @@ final class AdmissionPluginTests: XCTestCase {
         )
     }
 
-    func testNewNamespacesGetTheirDefaultAccountAndRootCA() async throws {
-        let server = try await makeServer()
-        let loop = Task { await server.runServiceAccountBootstrap(rootCA: "loop CA") }
-        defer { loop.cancel() }
-        try await Task.sleep(for: .milliseconds(50))
-        _ = try await store(server, "namespaces").create(
-            namespace: nil, object: ["metadata": ["name": "fresh"]], options: WriteOptions())
-        // The ServiceAccount plugin waits for a `default` account that is about to be made.
-        let created = try await store(server, "pods").create(
-            namespace: "fresh", object: pod("first"), options: WriteOptions())
-        XCTAssertEqual(created["spec"]?["serviceAccountName"], "default")
-        let configMaps = try store(server, "configmaps")
-        var configMap: JSON?
-        for _ in 0..<200 where configMap == nil {
-            configMap = try? await configMaps.get(namespace: "fresh", name: "kube-root-ca.crt")
-            if configMap == nil { try await Task.sleep(for: .milliseconds(10)) }
-        }
-        let published = try XCTUnwrap(configMap)
-        XCTAssertEqual(published["data"], ["ca.crt": "loop CA"])
-        XCTAssertEqual(published.annotations["kubernetes.io/description"], APIServer.rootCADescription)
-    }
-
     // MARK: ResourceQuota
 
     func quota(_ name: String, hard: JSON, scopes: [String] = []) -> JSON {
@@ -377,28 +361,71 @@ final class AdmissionPluginTests: XCTestCase {
         try XCTUnwrap(server.context.admission.plugins.compactMap { ($0 as? ResourceQuotaAdmission)?.quotas }.first)
     }
 
-    /// Creates a quota and waits until admission sees it.
-    func createQuota(_ server: APIServer, _ object: JSON, namespace: String = "default") async throws -> JSON {
-        let created = try await store(server, "resourcequotas").create(
-            namespace: namespace, object: object, options: WriteOptions())
-        let revision = try XCTUnwrap(created.resourceVersion.flatMap { Int64($0) })
+    /// Creates a quota, writes the status the resourcequota controller would (hard from spec, `used` as
+    /// given, nothing when nil) and waits until admission sees it.
+    @discardableResult
+    func createQuota(_ server: APIServer, _ object: JSON, used: JSON?, namespace: String = "default") async throws
+        -> JSON
+    {
+        let quotas = try store(server, "resourcequotas")
+        var stored = try await quotas.create(namespace: namespace, object: object, options: WriteOptions())
+        if let used {
+            stored = try await setQuotaStatus(server, object.name ?? "", hard: object["spec"]?["hard"], used: used)
+        }
+        let revision = try XCTUnwrap(stored.resourceVersion.flatMap { Int64($0) })
         try await quotaCache(server).wait(forRevision: revision, context: server.context)
-        return created
+        return stored
     }
 
-    func testQuotaStatusIsMeasuredWhenTheQuotaIsCreated() async throws {
+    /// Writes a quota's status through the status subresource, as the resourcequota controller does.
+    func setQuotaStatus(_ server: APIServer, _ name: String, hard: JSON?, used: JSON) async throws -> JSON {
+        try await store(server, "resourcequotas").update(
+            namespace: "default", name: name, target: .status, options: WriteOptions()
+        ) { current in
+            var quota = current
+            quota["status"] = ["hard": hard ?? [:], "used": used]
+            return quota
+        }.object
+    }
+
+    func testAQuotaBindsOnceItsStatusIsWrittenAndRefusesWhileUsageIsUnknown() async throws {
         let server = try await makeServer()
-        _ = try await store(server, "configmaps").create(
-            namespace: "default", object: ["metadata": ["name": "one"]], options: WriteOptions())
-        let created = try await createQuota(server, quota("objects", hard: ["configmaps": "5", "count/secrets": "3"]))
-        XCTAssertEqual(created["status"]?["hard"], ["configmaps": "5", "count/secrets": "3"])
-        // kube-root-ca.crt and "one".
-        XCTAssertEqual(created["status"]?["used"], ["configmaps": "2", "count/secrets": "0"])
+        let maps = quota("maps", hard: ["count/configmaps": "1"])
+        try await createQuota(server, maps, used: nil)
+        let configMaps = try store(server, "configmaps")
+        // Upstream's admission matches quotas on `status.hard`, which only the controller writes.
+        for name in ["one", "two"] {
+            _ = try await configMaps.create(
+                namespace: "default", object: ["metadata": ["name": .string(name)]], options: WriteOptions())
+        }
+        var stored = try await setQuotaStatus(server, "maps", hard: maps["spec"]?["hard"], used: [:])
+        try await quotaCache(server).wait(
+            forRevision: try XCTUnwrap(stored.resourceVersion.flatMap { Int64($0) }), context: server.context)
+        let unknown = await apiError {
+            _ = try await configMaps.create(
+                namespace: "default", object: ["metadata": ["name": "three"]], options: WriteOptions())
+        }
+        XCTAssertEqual(unknown?.code, 403)
+        XCTAssertEqual(
+            unknown?.message,
+            "configmaps \"three\" is forbidden: status unknown for quota: maps, resources: count/configmaps")
+        stored = try await setQuotaStatus(
+            server, "maps", hard: maps["spec"]?["hard"], used: ["count/configmaps": "2"])
+        try await quotaCache(server).wait(
+            forRevision: try XCTUnwrap(stored.resourceVersion.flatMap { Int64($0) }), context: server.context)
+        let exceeded = await apiError {
+            _ = try await configMaps.create(
+                namespace: "default", object: ["metadata": ["name": "three"]], options: WriteOptions())
+        }
+        XCTAssertEqual(
+            exceeded?.message,
+            "configmaps \"three\" is forbidden: exceeded quota: maps, requested: count/configmaps=1, used: count/configmaps=2, limited: count/configmaps=1"
+        )
     }
 
     func testConcurrentCreatesNeverPassTheLastUnit() async throws {
         let server = try await makeServer()
-        _ = try await createQuota(server, quota("pods", hard: ["pods": "5"]))
+        try await createQuota(server, quota("pods", hard: ["pods": "5"]), used: ["pods": "0"])
         let pods = try store(server, "pods")
         let results = await withTaskGroup(of: Result<Void, APIError>.self) { group in
             for index in 0..<16 {
@@ -437,7 +464,9 @@ final class AdmissionPluginTests: XCTestCase {
 
     func testComputeQuotaNeedsEveryContainerToStateIt() async throws {
         let server = try await makeServer()
-        _ = try await createQuota(server, quota("compute", hard: ["requests.cpu": "1", "limits.memory": "1Gi"]))
+        try await createQuota(
+            server, quota("compute", hard: ["requests.cpu": "1", "limits.memory": "1Gi"]),
+            used: ["requests.cpu": "0", "limits.memory": "0"])
         let missing = await apiError {
             _ = try await self.store(server, "pods").create(
                 namespace: "default", object: self.pod("bare"), options: WriteOptions())
@@ -465,7 +494,8 @@ final class AdmissionPluginTests: XCTestCase {
 
     func testScopedQuotaCountsOnlyMatchingPods() async throws {
         let server = try await makeServer()
-        _ = try await createQuota(server, quota("best-effort", hard: ["pods": "1"], scopes: ["BestEffort"]))
+        try await createQuota(
+            server, quota("best-effort", hard: ["pods": "1"], scopes: ["BestEffort"]), used: ["pods": "0"])
         _ = try await store(server, "pods").create(namespace: "default", object: pod("free-1"), options: WriteOptions())
         let resources: JSON = ["requests": ["cpu": "100m"], "limits": ["cpu": "100m"]]
         // Not best effort: outside the quota's scope.
@@ -483,15 +513,16 @@ final class AdmissionPluginTests: XCTestCase {
         )
     }
 
-    func testDryRunChargesNothingAndDeletesAreReleased() async throws {
+    func testDryRunChargesNothing() async throws {
         let server = try await makeServer()
-        _ = try await createQuota(server, quota("maps", hard: ["count/configmaps": "2"]))
+        // One config map the controller has counted already.
+        try await createQuota(server, quota("maps", hard: ["count/configmaps": "2"]), used: ["count/configmaps": "1"])
         let configMaps = try store(server, "configmaps")
         var dryRun = WriteOptions()
         dryRun.dryRun = true
         _ = try await configMaps.create(namespace: "default", object: ["metadata": ["name": "dry"]], options: dryRun)
         let quotas = try store(server, "resourcequotas")
-        var used = try await quotas.get(namespace: "default", name: "maps")["status"]?["used"]
+        let used = try await quotas.get(namespace: "default", name: "maps")["status"]?["used"]
         XCTAssertEqual(used, ["count/configmaps": "1"])
         _ = try await configMaps.create(
             namespace: "default", object: ["metadata": ["name": "real"]], options: WriteOptions())
@@ -503,31 +534,5 @@ final class AdmissionPluginTests: XCTestCase {
             full?.message,
             "configmaps \"more\" is forbidden: exceeded quota: maps, requested: count/configmaps=1, used: count/configmaps=2, limited: count/configmaps=2"
         )
-        _ = try await configMaps.delete(
-            namespace: "default", name: "real", options: DeleteOptions(), write: WriteOptions())
-        await ResourceQuotaStatus.sync(namespace: "default", context: server.context)
-        used = try await quotas.get(namespace: "default", name: "maps")["status"]?["used"]
-        XCTAssertEqual(used, ["count/configmaps": "1"])
-        _ = try await configMaps.create(
-            namespace: "default", object: ["metadata": ["name": "again"]], options: WriteOptions())
-    }
-
-    func testQuotaStatusFollowsDeletesInTheBackground() async throws {
-        let server = try await makeServer()
-        let loop = Task { await server.runResourceQuotaStatus() }
-        defer { loop.cancel() }
-        try await Task.sleep(for: .milliseconds(100))
-        _ = try await createQuota(server, quota("pods", hard: ["pods": "1"]))
-        let pods = try store(server, "pods")
-        _ = try await pods.create(namespace: "default", object: pod("only"), options: WriteOptions())
-        _ = try await pods.delete(namespace: "default", name: "only", options: DeleteOptions(), write: WriteOptions())
-        let quotas = try store(server, "resourcequotas")
-        let deadline = ContinuousClock.now + .seconds(5)
-        while try await quotas.get(namespace: "default", name: "pods")["status"]?["used"] != ["pods": "0"] {
-            XCTAssertLessThan(ContinuousClock.now, deadline, "usage was not released")
-            if ContinuousClock.now > deadline { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        _ = try await pods.create(namespace: "default", object: pod("next"), options: WriteOptions())
     }
 }

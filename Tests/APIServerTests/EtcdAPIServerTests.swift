@@ -14,7 +14,8 @@ final class EtcdAPIServerTests: XCTestCase {
         let etcd = try EtcdProcess.start()
         let flags = ["--etcd-servers=\(etcd.clientURL)"]
         let first = try TestCluster(address: "127.0.0.41", extraFlags: flags)
-        let second = try TestCluster(address: "127.0.0.42", extraFlags: flags)
+        // One controller-manager per cluster, as upstream runs it (two would publish two CAs in turn).
+        let second = try TestCluster(address: "127.0.0.42", extraFlags: flags, controllers: nil)
 
         let list = try Self.curl(second, "GET", "/api/v1/namespaces/default/configmaps")
         XCTAssertEqual(list.status, 200, list.body)

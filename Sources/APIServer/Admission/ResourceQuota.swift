@@ -7,8 +7,9 @@ import Storage
 /// refused with upstream's `exceeded quota` message; an admitted one is charged to the quotas' `status.used`
 /// before the object is written. The charge is a compare-and-swap on each quota's storage revision,
 /// retried on conflict as upstream's quota evaluator does, so concurrent creates (on this server or another)
-/// can never together pass the last unit. Deletes are released by `ResourceQuotaStatus`, which measures
-/// usage again, as upstream's controller does.
+/// can never together pass the last unit. As upstream's, a quota binds once the controller-manager's
+/// resourcequota controller has written its `status.hard`, and names it lists without a measured `used`
+/// are refused as "status unknown"; deletes are released by that controller's next measure.
 struct ResourceQuotaAdmission: AdmissionPlugin {
     var name: String { "ResourceQuota" }
 
@@ -17,19 +18,6 @@ struct ResourceQuotaAdmission: AdmissionPlugin {
     static let resourceQuotas = GroupResource(group: "", resource: "resourcequotas")
     /// Charging rounds before giving up with a conflict; every round lets at least one contender through.
     static let maxAttempts = 64
-
-    /// A new or changed quota gets its status now (hard from spec, used measured), the work upstream's
-    /// controller-manager does moments later, so the quota is enforced from its first write.
-    func admit(_ attributes: AdmissionAttributes, object: inout JSON, context: RegistryContext) async throws {
-        guard attributes.resource == Self.resourceQuotas, attributes.subresource.isEmpty,
-            attributes.operation != .delete, let namespace = attributes.namespace
-        else { return }
-        if let old = attributes.oldObject, old["spec"] == object["spec"], old["status"]?["hard"] != nil { return }
-        let used = try await ResourceQuotaStatus.usage(namespace: namespace, quota: object, context: context)
-        object["status"] = [
-            "hard": ResourceLists.json(ResourceLists.parse(object["spec"]?["hard"])), "used": ResourceLists.json(used),
-        ]
-    }
 
     func validate(_ attributes: AdmissionAttributes, object: JSON, context: RegistryContext) async throws {
         guard attributes.subresource.isEmpty, let namespace = attributes.namespace, !namespace.isEmpty else { return }

@@ -87,20 +87,14 @@ extension APIServer {
         if !decision.isAllowed { throw Forbidden.error(attributes, reason: decision.reason) }
     }
 
-    /// Loads the RBAC policy, creates or reconciles the bootstrap policy and starts aggregating ClusterRoles;
-    /// returns when all three are done, so the first request is checked against the full policy.
+    /// Loads the RBAC policy and creates or reconciles the bootstrap policy; returns when both are done, so
+    /// the first request is checked against the full policy.
     func startAuthorization() async throws {
         try await authorization.policy.start(storage: storage, storagePrefix: context.storagePrefix)
         if authorization.usesNodeGraph {
             try await authorization.nodeGraph.start(storage: storage, storagePrefix: context.storagePrefix)
         }
         try await reconcileBootstrapPolicy()
-        // Subscribe before the first pass, so the changes its own writes cause are not missed.
-        let changes = authorization.policy.changes()
-        await aggregateClusterRoles()
-        Task { [self] in
-            for await _ in changes { await aggregateClusterRoles() }
-        }
     }
 }
 

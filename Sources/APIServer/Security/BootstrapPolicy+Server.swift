@@ -2,9 +2,9 @@ import APIMachinery
 import Authorization
 import Logging
 
-/// Writes the bootstrap RBAC policy at start-up and keeps aggregated ClusterRoles' rules current, as
-/// upstream's `rbac/bootstrap-roles` post-start hook and clusterrole-aggregation controller do. The server
-/// writes as itself (no user), which escalation checks let through.
+/// Writes the bootstrap RBAC policy at start-up, as upstream's `rbac/bootstrap-roles` post-start hook does;
+/// the aggregated roles' rules are the controller-manager's clusterrole-aggregation controller's to fill. The
+/// server writes as itself (no user), which escalation checks let through.
 extension APIServer {
     static let rbacGroup = "rbac.authorization.k8s.io"
 
@@ -86,25 +86,6 @@ extension APIServer {
             return try await store.create(namespace: namespace, object: object, options: WriteOptions())
         } catch let error as APIError where error.reason == .alreadyExists {
             return nil
-        }
-    }
-
-    /// Writes the aggregated rules into every ClusterRole whose stored rules differ from what its
-    /// aggregation rule selects; the resulting watch events bring the policy cache up to date.
-    func aggregateClusterRoles() async {
-        guard let store = try? rbacStore("clusterroles") else { return }
-        for (name, rules) in authorization.policy.snapshot.staleAggregations() {
-            do {
-                _ = try await store.update(namespace: nil, name: name, options: WriteOptions()) { current in
-                    var object = current
-                    object["rules"] = .array(rules.map(\.json))
-                    return object
-                }
-            } catch let error as APIError where error.code == 404 || error.code == 409 {
-                // Deleted meanwhile, or changed again: the next change notification retries.
-            } catch {
-                Logger(label: "kube-apiserver.rbac").warning("aggregating clusterrole \(name): \(error)")
-            }
         }
     }
 }
