@@ -58,7 +58,6 @@ public enum APIServerCommand {
             FlagDefinition("api-audiences"),
             FlagDefinition("service-account-max-token-expiration", default: "0s"),
             FlagDefinition("enable-swagger-ui", bool: true, default: "false"),
-            FlagDefinition("apiserver-count", support: .noEffect("endpoints are reconciled per server")),
             FlagDefinition("audit-log-path"),
             FlagDefinition("audit-log-maxage", default: "0"),
             FlagDefinition("audit-log-maxbackup", default: "0"),
@@ -71,7 +70,7 @@ public enum APIServerCommand {
             FlagDefinition("watch-cache", bool: true, default: "true"),
             FlagDefinition("default-watch-cache-size", default: "100"),
             FlagDefinition("watch-cache-sizes"),
-        ] + etcdFlags + requestHeaderFlags
+        ] + etcdFlags + lifecycleFlags + requestHeaderFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
     public static func main(arguments: [String]) async -> Int32 {
@@ -82,7 +81,7 @@ public enum APIServerCommand {
         do {
             let running = try await start(flagSet, logger: logger)
             SystemdNotify.ready()
-            try await running.server.closeFuture.get()
+            await running.serveUntilTerminated(logger: logger)
             return 0
         } catch {
             logger.critical("\(error)")
@@ -90,10 +89,11 @@ public enum APIServerCommand {
         }
     }
 
-    /// A started API server: its listener and pipeline.
+    /// A started API server: its listener and pipeline, and what its shutdown drives.
     public struct Running: Sendable {
         public let server: HTTPServer
         public let apiServer: APIServer
+        public let lifecycle: Lifecycle
     }
 
     static func fail(_ message: String) -> FlagError { FlagError(message: message) }
@@ -112,6 +112,7 @@ public enum APIServerCommand {
             case .implemented: break
             }
         }
+        let lifecycleOptions = try LifecycleOptions(flags)
         guard let range = IPv4Range(cidr: flags.string("service-cluster-ip-range")) else {
             throw fail(
                 "invalid argument \"\(flags.string("service-cluster-ip-range"))\" for \"--service-cluster-ip-range\" flag"
@@ -144,20 +145,23 @@ public enum APIServerCommand {
         configuration.watchCache = try watchCache(flags)
         configuration.enableSwaggerUI = flags.bool("enable-swagger-ui")
         let apiServer = APIServer(storage: storage, configuration: configuration)
-        _ = try await bootstrapWhenReachable(apiServer, advertise: advertise, securePort: securePort, logger: logger)
-        Task { await apiServer.runAuthenticationConfigMap(AuthenticationTrust(flags: flags)) }
+        _ = try await bootstrapWhenReachable(apiServer, securePort: securePort, logger: logger)
         guard let compaction = GoDuration.parse(flags.string("etcd-compaction-interval")) else {
             throw fail(
                 "invalid argument \"\(flags.string("etcd-compaction-interval"))\" for \"--etcd-compaction-interval\" flag: time: invalid duration"
             )
         }
         startCompaction(apiServer, every: compaction)
+        Task { await apiServer.runAuthenticationConfigMap(AuthenticationTrust(flags: flags)) }
 
         let server = try await HTTPServer.start(
-            host: bindAddress, port: securePort, tls: tls.settings, responder: apiServer,
+            host: bindAddress, port: securePort, tls: tls.serving, responder: apiServer,
             group: group)
+        let lifecycle = try await startLifecycle(
+            lifecycleOptions, apiServer: apiServer, advertise: advertise, securePort: server.localAddress?.port ?? securePort,
+            logger: logger, group: group)
         logger.info("Serving securely on \(bindAddress):\(server.localAddress?.port ?? securePort)")
-        return Running(server: server, apiServer: apiServer)
+        return Running(server: server, apiServer: apiServer, lifecycle: lifecycle)
     }
 
     static func openStorage(_ flags: FlagSet, logger: Logger) throws -> any KeyValueStore {
@@ -171,8 +175,9 @@ public enum APIServerCommand {
         return try SQLiteStore(path: directory + "/state.db")
     }
 
+    /// The serving pair (given, else self-signed in `--cert-dir`) and client CA, followed for rotation.
     static func loadTLS(_ flags: FlagSet, advertise: String, serviceIP: String, logger: Logger) throws
-        -> (settings: TLSSettings, keyFile: String)
+        -> (serving: ServingTLS, keyFile: String)
     {
         var certificateFile = flags.string("tls-cert-file")
         var keyFile = flags.string("tls-private-key-file")
@@ -184,12 +189,10 @@ public enum APIServerCommand {
             keyFile = files.keyFile
             logger.info("Using self-signed serving certificate \(certificateFile)")
         }
-        let chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
-        let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
-        var clientCA: [NIOSSLCertificate]?
         let clientCAFile = flags.string("client-ca-file")
-        if !clientCAFile.isEmpty { clientCA = try NIOSSLCertificate.fromPEMFile(clientCAFile) }
-        return (try TLSSettings(certificateChain: chain, privateKey: key, clientCA: clientCA), keyFile)
+        let files = ServingTLS.Files(
+            certificate: certificateFile, key: keyFile, clientCA: clientCAFile.isEmpty ? nil : clientCAFile)
+        return (try ServingTLS(files: files, logger: logger), keyFile)
     }
 
     /// The authenticators the flags enable. Service-account tokens are verified with `--service-account-key-file`
