@@ -106,7 +106,14 @@ struct ResponseEncoder: Sendable {
 
     /// An object in the negotiated media type under its own apiVersion and kind.
     private func encoded(_ object: JSON, status: HTTPResponseStatus) -> HTTPResponse {
-        Self.encoded(object, media: format.media, status: status)
+        guard format.media == .protobuf, object["kind"] == nil || object["apiVersion"] == nil else {
+            return Self.encoded(object, media: format.media, status: status)
+        }
+        // The envelope must name the kind even if the stored object does not.
+        var named = object
+        named["apiVersion"] = .string(store.definition.apiVersion)
+        named["kind"] = .string(store.definition.kind)
+        return Self.encoded(named, media: format.media, status: status)
     }
 
     static func encoded(_ object: JSON, media: ResponseFormat.Media, status: HTTPResponseStatus) -> HTTPResponse {
