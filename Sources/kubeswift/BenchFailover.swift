@@ -45,12 +45,6 @@ struct BenchFailover: AsyncParsableCommand {
         configuration.requestTimeout = .seconds(10)
         let client = try RESTClient(configuration: configuration.unthrottled)
         let watchClient = try RESTClient(configuration: configuration.unthrottled)
-        defer {
-            Task {
-                await client.shutdown()
-                await watchClient.shutdown()
-            }
-        }
         if (try? await client.getJSON(path: "/api/v1/namespaces/\(namespace)")) == nil {
             _ = try await client.postJSON(
                 path: "/api/v1/namespaces",
@@ -96,6 +90,8 @@ struct BenchFailover: AsyncParsableCommand {
         print("  watch restarts: \(watcher.restarts.broken) broken streams, \(watcher.restarts.expired) expired")
         printMemory(cluster, processes, title: "RSS after the load")
         _ = try? await client.delete(path: "/api/v1/namespaces/\(namespace)")
+        await client.shutdown()
+        await watchClient.shutdown()
         print(check.passed ? "PASS: nothing acknowledged was lost" : "FAIL: see above")
         if !check.passed { throw ExitCode(1) }
     }

@@ -94,7 +94,6 @@ struct Status: AsyncParsableCommand {
     /// Lease holders and the `kubernetes` Endpoints, read through `kubeconfig`'s server.
     func reportShared(kubeconfig: String, cluster: LocalCluster?) async -> Bool {
         guard let client = try? ClusterProbe.client(kubeconfig: kubeconfig) else { return false }
-        defer { Task { await client.shutdown() } }
         var healthy = true
         print("Leases (kube-system):")
         for (lease, role) in [
@@ -111,6 +110,7 @@ struct Status: AsyncParsableCommand {
         // Informational: which API servers the `kubernetes` Service sends in-cluster clients to.
         let endpoints = await ClusterProbe.kubernetesEndpoints(client: client) ?? []
         print("kubernetes endpoints: \(endpoints.isEmpty ? "none" : endpoints.joined(separator: " "))")
+        await client.shutdown()
         return healthy
     }
 

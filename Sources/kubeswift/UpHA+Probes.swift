@@ -24,15 +24,19 @@ enum ClusterProbe {
 
     /// "ok", or what /readyz said or why it could not be asked.
     static func readyz(kubeconfig: String, server: String? = nil) async -> String {
+        let client: RESTClient
+        do { client = try self.client(kubeconfig: kubeconfig, server: server) } catch { return "no client (\(error))" }
+        let answer: String
         do {
-            let client = try client(kubeconfig: kubeconfig, server: server)
-            defer { Task { await client.shutdown() } }
             let response = try await client.send(Request(method: .get, path: "/readyz"))
-            if response.status == 200 { return "ok" }
-            return "HTTP \(response.status): " + String(decoding: response.body.prefix(200), as: UTF8.self)
+            answer =
+                response.status == 200
+                ? "ok" : "HTTP \(response.status): " + String(decoding: response.body.prefix(200), as: UTF8.self)
         } catch {
-            return "unreachable (\(error))"
+            answer = "unreachable (\(error))"
         }
+        await client.shutdown()
+        return answer
     }
 
     /// An etcd client for one member, with the API servers' client certificate.

@@ -9,8 +9,8 @@ final class UpHAEndToEndTests: XCTestCase {
     static let kubectl = "/usr/bin/kubectl"
 
     var binDirectory: String {
-        // The test bundle sits in the build products directory, next to kubeswift.
-        Bundle(for: Self.self).bundleURL.deletingLastPathComponent().path
+        // The test executable sits in the build products directory, next to kubeswift.
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
     }
 
     func testThreeMastersBehindNginxSurviveAKilledAPIServerAndStopWithoutOrphans() throws {
@@ -102,7 +102,15 @@ final class UpHAEndToEndTests: XCTestCase {
         stopped = true
         let left = processes(mentioning: state)
         XCTAssertEqual(left, [], "processes left after Ctrl-C")
-        for child in children { XCTAssertNotEqual(kill(child, 0), 0, "pid \(child) outlived kubeswift up") }
+        for child in children { XCTAssertFalse(isAlive(child), "pid \(child) outlived kubeswift up") }
+    }
+
+    /// True while `pid` exists and is not a zombie waiting for its parent's wait.
+    func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
     /// Direct children of `pid`, from /proc.
@@ -177,18 +185,21 @@ final class KubeswiftProcess: @unchecked Sendable {
 
     func interrupt() { Foundation.kill(process.processIdentifier, SIGINT) }
 
-    /// Ctrl-C, and SIGKILL when that has not stopped it within a minute.
+    /// Ctrl-C, then `waitForExit`.
     func stop() {
-        guard process.isRunning else { return }
         interrupt()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        _ = waitForExit()
     }
 
-    func waitForExit() -> Int32 {
-        process.waitUntilExit()
+    /// The exit status, or -1 (after SIGKILL) when the process has not exited within `timeout` seconds.
+    func waitForExit(timeout: TimeInterval = 60) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        guard !process.isRunning else {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return -1
+        }
         return process.terminationStatus
     }
 }

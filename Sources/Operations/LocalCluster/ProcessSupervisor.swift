@@ -63,11 +63,14 @@ public final class ProcessSupervisor: @unchecked Sendable {
             try? log.close()
             self?.exited(process, ended)
         }
-        try lock.withLock {
-            guard !stopping else { return }
-            try child.run()
+        // Foundation runs termination handlers on its own thread, and they take `lock`: never launch under it.
+        guard !lock.withLock({ stopping }) else { return }
+        try child.run()
+        let late = lock.withLock { () -> Bool in
             children[process.name] = child
+            return stopping
         }
+        if late { kill(child.processIdentifier, SIGTERM) }
         try? Data("\(child.processIdentifier)\n".utf8).write(
             to: URL(fileURLWithPath: Self.pidFile(process.name, in: pidDirectory)))
     }
@@ -88,23 +91,59 @@ public final class ProcessSupervisor: @unchecked Sendable {
         }
     }
 
-    /// Stops every process, last started first: SIGTERM, and SIGKILL for any still there after `timeout`.
-    /// Returns once all have exited. Synchronous, so it also runs after the caller's task was cancelled.
+    /// Stops every process in the reverse of the start order, one role at a time as systemd stops units ordered
+    /// with After= (nginx, then the controller-managers and schedulers while the API servers still answer their
+    /// lease release, then the API servers while etcd still serves, then etcd): SIGTERM, and SIGKILL for any still
+    /// there after `timeout`. Returns once all have exited. Synchronous, so it also runs after the caller's task
+    /// was cancelled.
     public func stopAll(timeout: TimeInterval = 10) {
         let running = lock.withLock { () -> [(LocalCluster.Process, Foundation.Process)] in
             stopping = true
             return order.reversed().compactMap { process in children[process.name].map { (process, $0) } }
         }
-        for (_, child) in running where child.isRunning { kill(child.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(timeout)
-        for (process, child) in running {
-            while child.isRunning && Date() < deadline { usleep(10_000) }
-            if child.isRunning {
-                report("\(process.name) did not stop within \(Int(timeout)) s; killing it")
-                kill(child.processIdentifier, SIGKILL)
+        var tiers: [[(LocalCluster.Process, Foundation.Process)]] = []
+        for entry in running {
+            if let last = tiers.last?.last, last.0.role == entry.0.role {
+                tiers[tiers.count - 1].append(entry)
+            } else {
+                tiers.append([entry])
             }
-            child.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: Self.pidFile(process.name, in: pidDirectory))
         }
+        for tier in tiers {
+            for (_, child) in tier { kill(child.processIdentifier, SIGTERM) }
+            let deadline = Date().addingTimeInterval(timeout)
+            for (process, child) in tier {
+                let pid = child.processIdentifier
+                while !Self.hasExited(pid) && Date() < deadline { usleep(10_000) }
+                if !Self.hasExited(pid) {
+                    report("\(process.name) did not stop within \(Int(timeout)) s; killing it")
+                    // With it go its own children (a crash's backtracer, say) so none keeps a port or outlives us.
+                    for descendant in Self.children(of: pid) { kill(descendant, SIGKILL) }
+                    kill(pid, SIGKILL)
+                    while !Self.hasExited(pid) { usleep(10_000) }
+                }
+                try? FileManager.default.removeItem(atPath: Self.pidFile(process.name, in: pidDirectory))
+            }
+        }
+    }
+
+    /// The processes whose parent is `pid`, from /proc.
+    private static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
+    }
+
+    /// True once `pid` has exited, reaping it if Foundation has not yet. Foundation's own wait can miss a child's
+    /// exit (a zombie then stays "running" for it), so stopping reaps directly; ECHILD means already reaped.
+    private static func hasExited(_ pid: Int32) -> Bool {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        return result == pid || (result == -1 && errno == ECHILD)
     }
 }
