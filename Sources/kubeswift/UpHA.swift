@@ -72,21 +72,25 @@ struct UpHA {
         if case .failure(let error) = outcome, !(error is CancellationError) { throw error }
     }
 
-    /// Starts the processes in order, waiting for each tier before the next: etcd until every member sees a
-    /// leader, the API servers until each /readyz answers, then the schedulers, controller-managers and nginx,
+    /// Starts the processes in order, waiting for each tier before the next: etcd until every member serves
+    /// clients, the API servers until each /readyz answers, then the schedulers, controller-managers and nginx,
     /// and finally the simulated nodes through nginx (their task is returned, to be cancelled on Ctrl-C).
     func start(
         _ cluster: LocalCluster, _ processes: [LocalCluster.Process], _ supervisor: ProcessSupervisor
     ) async throws -> Task<Void, Never>? {
-        let pki = cluster.pkiDirectory
-        for process in processes where process.role == .etcd { try supervisor.start(process) }
+        // A second run appends to the same logs: only what follows this run's start counts.
+        var logStart: [String: Int] = [:]
         for process in processes where process.role == .etcd {
-            let endpoint = "https://\(process.address):2379"
+            logStart[process.name] = FileManager.default.contents(atPath: process.logFile)?.count ?? 0
+            try supervisor.start(process)
+        }
+        // etcd's own "serving" log line, not a client probe: the etcd client, created and closed while a member
+        // still refuses connections, can trip a leaked-promise check in its connect path.
+        for process in processes where process.role == .etcd {
+            let line = "serving client requests on \(process.address):2379"
             try await wait(process, within: .seconds(60)) {
-                guard case .success(let status) = await ClusterProbe.etcdStatus(endpoint: endpoint, pki: pki) else {
-                    return false
-                }
-                return status.leaderID != 0
+                let log = FileManager.default.contents(atPath: process.logFile) ?? Data()
+                return String(decoding: log.dropFirst(logStart[process.name] ?? 0), as: UTF8.self).contains(line)
             }
         }
         for process in processes where process.role == .apiServer { try supervisor.start(process) }
