@@ -79,9 +79,8 @@ final class AdmissionPluginTests: XCTestCase {
             defaults.chain.plugins.map(\.name),
             [
                 "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "DefaultTolerationSeconds",
-                "DefaultStorageClass", "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction",
-                "DefaultIngressClass",
-                "ResourceQuota",
+                "DefaultStorageClass", "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
+                "CertificateSubjectRestriction", "DefaultIngressClass", "ResourceQuota",
             ])
         XCTAssertEqual(defaults.withoutEffect, [], "unimplemented default-on plugins are left out, not logged")
         let adjusted = try AdmissionPlugins.select(
@@ -91,7 +90,8 @@ final class AdmissionPluginTests: XCTestCase {
             adjusted.chain.plugins.map(\.name),
             [
                 "NamespaceLifecycle", "NamespaceExists", "Priority", "DefaultTolerationSeconds", "DefaultStorageClass",
-                "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass",
+                "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
+                "CertificateSubjectRestriction", "DefaultIngressClass",
                 "ResourceQuota",
             ])
         XCTAssertTrue(adjusted.withoutEffect.contains("AlwaysPullImages"))
