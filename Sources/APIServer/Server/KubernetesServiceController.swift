@@ -142,8 +142,8 @@ actor KubernetesServiceController {
         let (written, _) = try await endpointsStore.update(
             namespace: namespace, name: name, options: WriteOptions(), createIfMissing: true
         ) { old in
-            // Typed, or the literal nil would become JSON's null rather than "no object yet".
-            let existing: JSON? = old.name == nil ? nil : old
+            // Not a ternary: its literal nil would become JSON's null rather than "no object yet".
+            let existing: JSON? = old.name.map { _ in old }
             let desired = KubernetesEndpoints(addresses: choose(existing), port: port)
             return desired.matches(endpoints: existing) ? old : desired.endpoints(from: existing)
         }
