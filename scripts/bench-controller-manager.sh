@@ -9,7 +9,7 @@
 # Uses only 127.0.0.107.
 #
 #   B=.build/release UPSTREAM=/work/upstream/bin/kube-controller-manager REPLICAS=10000 IDLE=60 \
-#     scripts/bench-controller-manager.sh [ours] [upstream] [ours-defaults] [upstream-defaults]
+#     scripts/bench-controller-manager.sh [ours] [upstream] [ours-defaults] [upstream-defaults] [dropin]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-.build/release}
@@ -34,7 +34,7 @@ $B/kubeswift up --state-dir="$STATE" --address=$ADDR --port=6443 --scheduler-por
   --controller-manager-port=10357 --nodes=0 >"$STATE/up.log" 2>&1 &
 UP=$!
 for _ in $(seq 1 300); do [[ -f $STATE/kube-controller-manager.kubeconfig ]] && break; sleep 0.1; done
-sleep 1; kill $UP; wait $UP 2>/dev/null || true
+sleep 1; kill $UP 2>/dev/null || true; wait $UP 2>/dev/null || true
 
 api() {  # method path [body]: curl as the admin
   curl -sS --cacert "$P/ca.pem" --cert "$P/admin.pem" --key "$P/admin-key.pem" -X "$1" \
@@ -148,8 +148,45 @@ run() {  # label
   stop_cluster
 }
 
+# Drop-in check (issue 10): upstream's controller-manager against our API server. Does a Deployment (as
+# `kubectl create deployment` sends it, no strategy) roll out, a Job complete, a namespace delete finish, the
+# garbage collector delete a Deployment's ReplicaSet and pods? Then every E/W line it logged.
+dropin() {
+  local d="$STATE/dropin" k="kubectl --kubeconfig=$STATE/admin.kubeconfig" ok
+  mkdir -p "$d"
+  start_cluster "$d"
+  start_cm "$UPSTREAM" "$d/cm.log" --kube-api-qps=100 --kube-api-burst=200
+  for _ in $(seq 1 600); do api GET /api/v1/namespaces/default/serviceaccounts/default | grep -q '"uid"' && break; sleep 0.1; done
+  check() {  # what, command that succeeds when done, seconds
+    local t0; t0=$(now)
+    for _ in $(seq 1 $(( $3 * 2 ))); do
+      if eval "$2" >/dev/null 2>&1; then echo "dropin: $1: yes after $(awk -v s="$t0" -v n="$(now)" 'BEGIN { printf "%.1f", n - s }') s"; return; fi
+      sleep 0.5
+    done
+    echo "dropin: $1: NO within $3 s"
+  }
+  $k create deployment web --image=nginx --replicas=3 >/dev/null
+  check "Deployment (kubectl create deployment, 3 replicas) available" \
+    "[[ \$($k get deployment web -o jsonpath='{.status.availableReplicas}') == 3 ]]" 60
+  $k create job pi --image=perl -- perl -e 1 >/dev/null
+  check "Job completes" "[[ \$($k get job pi -o jsonpath='{.status.succeeded}') == 1 ]]" 60
+  $k create namespace gone >/dev/null; $k -n gone create configmap c --from-literal=a=b >/dev/null
+  $k -n gone create deployment w --image=nginx >/dev/null; sleep 5
+  $k delete namespace gone --wait=false >/dev/null
+  check "namespace delete finishes" "! $k get namespace gone" 90
+  $k delete deployment web --cascade=background >/dev/null
+  check "GC deletes the Deployment's ReplicaSet and pods" \
+    "[[ -z \$($k get rs,pods -l app=web -o name) ]]" 60
+  echo "dropin: upstream's E/W lines, counted:"
+  grep -E '^[EW][0-9]{4}' "$d/cm.log" | sed -E 's/^([EW])[0-9]{4} [0-9:.]+ +[0-9]+ /\1 /' | sort | uniq -c | sort -rn
+  stop_cluster
+}
+
 runs=("$@"); [[ ${#runs[@]} -gt 0 ]] || runs=(ours upstream upstream-defaults)
-for r in "${runs[@]}"; do run "$r"; done
+for r in "${runs[@]}"; do
+  if [[ $r == dropin ]]; then dropin; else run "$r"; fi
+done
+[[ ${#ROWS[@]} -gt 0 ]] || exit 0
 echo
 echo "kube-controller-manager, $NODES simulated nodes, Deployment of $REPLICAS replicas, idle windows ${IDLE}s"
 printf '%-18s %9s %9s %9s %9s %8s %8s %10s %14s %7s\n' run "RSS idle" "RSS roll" "RSS after" "RSS peak" \

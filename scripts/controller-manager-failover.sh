@@ -28,7 +28,7 @@ $B/kubeswift up --state-dir="$STATE" --address=$ADDR --port=6443 --scheduler-por
   --controller-manager-port=10357 --nodes=0 >"$STATE/up.log" 2>&1 &
 UP=$!
 for _ in $(seq 1 300); do [[ -f $STATE/kube-controller-manager.kubeconfig ]] && break; sleep 0.1; done
-sleep 1; kill $UP; wait $UP 2>/dev/null || true
+sleep 1; kill $UP 2>/dev/null || true; wait $UP 2>/dev/null || true
 
 api() {
   curl -sS --cacert "$P/ca.pem" --cert "$P/admin.pem" --key "$P/admin-key.pem" -X "$1" \
