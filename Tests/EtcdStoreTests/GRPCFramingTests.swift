@@ -1,10 +1,25 @@
 import NIOCore
 import NIOHPACK
+import NIOPosix
 import Testing
 
 @testable import EtcdStore
 
 @Suite struct GRPCFramingTests {
+    /// A refused connect, plain or TLS, fails the attempt rather than leaving it waiting for a handshake.
+    @Test func aRefusedConnectFailsTheAttempt() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        for secure in [false, true] {
+            // Port 1 on loopback: nothing listens there, so the kernel refuses at once.
+            let attempt = GRPCConnection.connect(
+                to: GRPCEndpoint(host: "127.0.0.1", port: 1, secure: secure), tls: nil,
+                connectTimeout: .seconds(2), keepAlive: GRPCKeepAlive(time: .seconds(10), timeout: .seconds(5)),
+                eventLoop: group.next())
+            await #expect(throws: (any Error).self) { try await attempt.get() }
+        }
+        try await group.shutdownGracefully()
+    }
+
     @Test func messagesSplitAndMergedAcrossDataFramesAreReassembled() throws {
         let allocator = ByteBufferAllocator()
         var wire = GRPCFraming.frame(ByteBuffer(string: "first"), allocator: allocator)

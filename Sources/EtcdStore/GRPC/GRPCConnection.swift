@@ -151,7 +151,12 @@ final class GRPCConnection: Sendable {
                 }
             }
         let connected = bootstrap.connect(host: endpoint.host, port: endpoint.port)
-        connected.whenFailure { preface.fail($0) }
+        // A refused connect never reaches the monitor that would fail `ready`; completing a promise twice is a
+        // no-op in NIO, so failing both here is safe whatever the initializer got to.
+        connected.whenFailure { error in
+            preface.fail(error)
+            ready.fail(error)
+        }
         return connected.flatMap { channel in
             ready.futureResult.and(preface.futureResult).map { multiplexer, _ in
                 GRPCConnection(
