@@ -95,8 +95,10 @@ final class RenderTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         // systemd-analyze verify insists that ExecStart's program exists and is executable.
         for name in ["kube-apiserver", "kube-scheduler", "kube-controller-manager", "etcd"] {
-            FileManager.default.createFile(
-                atPath: bin + "/" + name, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
+            XCTAssertTrue(
+                FileManager.default.createFile(
+                    atPath: bin + "/" + name, contents: Data("#!/bin/sh\n".utf8),
+                    attributes: [.posixPermissions: 0o755]))
         }
         let files = ClusterRenderer.files(for: "k8s-2", in: Self.layout(binDirectory: bin))
         var units: [String] = []

@@ -1,4 +1,4 @@
-public import Component
+import Component
 import Foundation
 public import Logging
 import NIOConcurrencyHelpers

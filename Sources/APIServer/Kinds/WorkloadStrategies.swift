@@ -36,16 +36,36 @@ struct WorkloadStrategy: Strategy {
         object.set(templatePath + ["metadata", "labels"], to: .object(labels))
     }
 
+    /// Upstream's defaulting of a workload's update strategy, field by field, so a client's `strategy: {}` (as
+    /// `kubectl create deployment` sends) is filled in as well as an absent one: an empty type becomes
+    /// RollingUpdate, and a RollingUpdate strategy gets its `rollingUpdate` block and each missing parameter.
+    /// StatefulSets make the block only when the type was empty (upstream's `onlyIfTypeWasEmpty` case): an
+    /// explicit RollingUpdate without one keeps none.
+    static func defaultUpdateStrategy(
+        _ spec: inout JSON, field: String, rollingUpdate defaults: JSONObject, onlyIfTypeWasEmpty: Bool = false
+    ) {
+        var strategy = spec[field]?.objectValue ?? JSONObject()
+        let typeWasEmpty = (strategy["type"]?.stringValue ?? "").isEmpty
+        if typeWasEmpty { strategy["type"] = "RollingUpdate" }
+        if strategy["type"]?.stringValue == "RollingUpdate" {
+            if strategy["rollingUpdate"] == nil || strategy["rollingUpdate"]?.isNull == true {
+                if !onlyIfTypeWasEmpty || typeWasEmpty { strategy["rollingUpdate"] = .object(JSONObject()) }
+            }
+            if var parameters = strategy["rollingUpdate"]?.objectValue {
+                for (key, value) in defaults where parameters[key] == nil { parameters[key] = value }
+                strategy["rollingUpdate"] = .object(parameters)
+            }
+        }
+        spec[field] = .object(strategy)
+    }
+
     func applyDefaults(_ object: inout JSON) {
         guard var spec = object["spec"], spec.objectValue != nil else { return }
         switch kind {
         case .deployment:
             if spec["replicas"] == nil { spec["replicas"] = 1 }
-            if spec["strategy"] == nil {
-                spec["strategy"] = [
-                    "type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"],
-                ]
-            }
+            Self.defaultUpdateStrategy(
+                &spec, field: "strategy", rollingUpdate: ["maxUnavailable": "25%", "maxSurge": "25%"])
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
             if spec["progressDeadlineSeconds"] == nil { spec["progressDeadlineSeconds"] = 600 }
         case .replicaSet, .replicationController:
@@ -53,16 +73,12 @@ struct WorkloadStrategy: Strategy {
         case .statefulSet:
             if spec["replicas"] == nil { spec["replicas"] = 1 }
             if spec["podManagementPolicy"] == nil { spec["podManagementPolicy"] = "OrderedReady" }
-            if spec["updateStrategy"] == nil {
-                spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["partition": 0]]
-            }
+            Self.defaultUpdateStrategy(
+                &spec, field: "updateStrategy", rollingUpdate: ["partition": 0], onlyIfTypeWasEmpty: true)
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
         case .daemonSet:
-            if spec["updateStrategy"] == nil {
-                spec["updateStrategy"] = [
-                    "type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1, "maxSurge": 0],
-                ]
-            }
+            Self.defaultUpdateStrategy(
+                &spec, field: "updateStrategy", rollingUpdate: ["maxUnavailable": 1, "maxSurge": 0])
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
         case .job:
             if spec["parallelism"] == nil { spec["parallelism"] = 1 }

@@ -1,5 +1,5 @@
 import Crypto
-public import Foundation
+import Foundation
 
 /// A snapshot file as `etcdctl snapshot save` and `kubeswift etcd snapshot` write it: the backend database
 /// followed by etcd's SHA-256 of it.

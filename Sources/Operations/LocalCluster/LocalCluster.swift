@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The guide's cluster on one machine's loopback addresses: masters `k8s-1…` on 127.0.0.11 and up, three etcd
 /// members right after them, nginx on 127.0.0.10. Every host's rendered files are written under

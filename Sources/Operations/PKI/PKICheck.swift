@@ -1,6 +1,6 @@
 public import Foundation
 import SwiftASN1
-public import X509
+import X509
 
 /// One problem `kubeswift pki check` found in a certificate directory.
 public struct PKIFinding: Sendable, Hashable, CustomStringConvertible {

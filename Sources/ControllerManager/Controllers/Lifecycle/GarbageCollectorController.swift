@@ -1,5 +1,5 @@
 import APIMachinery
-public import Client
+import Client
 import Component
 import Logging
 import NIOConcurrencyHelpers

@@ -1,4 +1,4 @@
-public import Client
+import Client
 import Component
 import Logging
 

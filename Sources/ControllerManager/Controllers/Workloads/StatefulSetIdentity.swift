@@ -1,4 +1,4 @@
-public import APIMachinery
+import APIMachinery
 public import Client
 
 /// Upstream's stateful set pod identity and ordering rules as pure functions: ordinals parsed from and put
