@@ -133,6 +133,17 @@ public struct FlagSet: Sendable {
         return value
     }
 
+    /// A Go duration (`40s`, `5m0s`, `-1s`), refused with pflag's message naming the flag and the value.
+    public func duration(_ name: String) throws(FlagError) -> Duration {
+        let text = string(name)
+        let negative = text.hasPrefix("-")
+        guard let value = GoDuration.parse(negative ? String(text.dropFirst()) : text) else {
+            throw FlagError(
+                message: "invalid argument \"\(text)\" for \"--\(name)\" flag: time: invalid duration \"\(text)\"")
+        }
+        return negative ? .zero - value : value
+    }
+
     /// Comma-separated lists, also accumulated over repeated flags.
     public func list(_ name: String) -> [String] {
         let values = given[name] ?? [definitions.first { $0.name == name }?.defaultValue ?? ""]

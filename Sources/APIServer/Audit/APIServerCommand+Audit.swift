@@ -9,7 +9,7 @@ extension APIServerCommand {
         var limits = RequestLimits.Configuration()
         limits.maxRequestsInFlight = try flags.int("max-requests-inflight")
         limits.maxMutatingRequestsInFlight = try flags.int("max-mutating-requests-inflight")
-        limits.requestTimeout = try duration(flags, "request-timeout")
+        limits.requestTimeout = try flags.duration("request-timeout")
         for (name, value) in [
             ("max-requests-inflight", limits.maxRequestsInFlight),
             ("max-mutating-requests-inflight", limits.maxMutatingRequestsInFlight),
@@ -19,7 +19,7 @@ extension APIServerCommand {
         if limits.requestTimeout < .zero { throw fail("--request-timeout can not be negative value") }
         configuration.limits = limits
 
-        let eventTTL = try duration(flags, "event-ttl")
+        let eventTTL = try flags.duration("event-ttl")
         configuration.eventTTL = eventTTL > .zero ? eventTTL : nil
 
         let path = flags.string("audit-log-path")
@@ -51,16 +51,5 @@ extension APIServerCommand {
         configuration.audit = AuditConfiguration(policy: policy, sink: backend)
         logger.info(
             "Audit log: \(path) (policy: \(policyFile.isEmpty ? "Metadata for every request" : policyFile))")
-    }
-
-    /// A Go duration flag; pflag's error names the flag and the value.
-    static func duration(_ flags: FlagSet, _ name: String) throws(FlagError) -> Duration {
-        let text = flags.string(name)
-        let negative = text.hasPrefix("-")
-        guard let value = GoDuration.parse(negative ? String(text.dropFirst()) : text) else {
-            throw fail(
-                "invalid argument \"\(text)\" for \"--\(name)\" flag: time: invalid duration \"\(text)\"")
-        }
-        return negative ? .zero - value : value
     }
 }

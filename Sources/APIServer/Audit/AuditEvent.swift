@@ -56,6 +56,8 @@ public struct AuditEvent: Sendable {
     public var requestBody: RequestBody?
     /// The response body, logged at RequestResponse level when it is JSON.
     public var responseObject: [UInt8]?
+    /// True when the response was encoded as Kubernetes protobuf (a Go client or kubectl asked for it).
+    public var responseIsProtobuf = false
     /// Microseconds since the Unix epoch.
     public var requestReceivedTimestamp: Int64
     public var stageTimestamp: Int64
@@ -121,7 +123,10 @@ public struct AuditEvent: Sendable {
             key("requestObject")
             object.encode(into: &out)
         }
-        if let responseObject, let object = Self.loggedObject(responseObject, omitManagedFields: omitManagedFields) {
+        if let responseObject,
+            let object = Self.loggedObject(
+                responseObject, isProtobuf: responseIsProtobuf, omitManagedFields: omitManagedFields)
+        {
             key("responseObject")
             object.encode(into: &out)
         }
@@ -172,10 +177,8 @@ public struct AuditEvent: Sendable {
     }
 
     /// A body as the event logs it: only JSON objects and arrays, without managedFields when asked.
-    static func loggedObject(_ bytes: [UInt8], omitManagedFields: Bool) -> JSON? {
-        guard var object = try? JSON.parse(bytes), object.objectValue != nil || object.arrayValue != nil else {
-            return nil
-        }
+    static func loggedObject(_ bytes: [UInt8], isProtobuf: Bool = false, omitManagedFields: Bool) -> JSON? {
+        guard var object = RequestBody(bytes: bytes, isProtobuf: isProtobuf).decoded() else { return nil }
         if omitManagedFields { stripManagedFields(&object) }
         return object
     }

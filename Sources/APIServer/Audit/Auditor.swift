@@ -108,8 +108,10 @@ final class Auditor: Sendable {
         response: HTTPResponse, body: [UInt8], request: HTTPRequest, info: RequestInfo?, into event: inout AuditEvent
     ) {
         let code = Int(response.status.code)
+        let isProtobuf = KubernetesProtobuf.isProtobuf(contentType: response.headers.first(name: "Content-Type") ?? "")
+        let decoded = code >= 300 ? AuditEvent.RequestBody(bytes: body, isProtobuf: isProtobuf).decoded() : nil
         // A Status body's bounded fields are kept, as upstream's LogResponseObject does.
-        if code >= 300, let status = try? JSON.parse(body), status["kind"]?.stringValue == "Status" {
+        if let status = decoded, status["kind"]?.stringValue == "Status" {
             event.responseStatus = AuditEvent.ResponseStatus(
                 code: Int(status["code"]?.intValue ?? Int64(code)), status: status["status"]?.stringValue ?? "",
                 message: status["message"]?.stringValue ?? "", reason: status["reason"]?.stringValue ?? "",
@@ -122,7 +124,10 @@ final class Auditor: Sendable {
                 bytes: request.body,
                 isProtobuf: KubernetesProtobuf.isProtobuf(contentType: request.header("Content-Type") ?? ""))
         }
-        if event.level >= .requestResponse, !body.isEmpty { event.responseObject = body }
+        if event.level >= .requestResponse, !body.isEmpty {
+            event.responseObject = body
+            event.responseIsProtobuf = isProtobuf
+        }
     }
 
     static func withAuditID(_ response: HTTPResponse, _ auditID: String) -> HTTPResponse {

@@ -82,10 +82,10 @@ extension APIServerCommand {
             plainPort = port == 0 ? nil : (address, port)
         }
 
+        /// A duration flag that may not be negative, as upstream validates the shutdown settings.
         private static func duration(_ flags: FlagSet, _ name: String) throws -> Duration {
-            guard let value = GoDuration.parse(flags.string(name)), value >= .zero else {
-                throw fail("invalid argument \"\(flags.string(name))\" for \"--\(name)\" flag: time: invalid duration")
-            }
+            let value = try flags.duration(name)
+            guard value >= .zero else { throw fail("--\(name) can not be negative value") }
             return value
         }
     }

@@ -146,11 +146,7 @@ public enum APIServerCommand {
         configuration.enableSwaggerUI = flags.bool("enable-swagger-ui")
         let apiServer = APIServer(storage: storage, configuration: configuration)
         _ = try await bootstrapWhenReachable(apiServer, securePort: securePort, logger: logger)
-        guard let compaction = GoDuration.parse(flags.string("etcd-compaction-interval")) else {
-            throw fail(
-                "invalid argument \"\(flags.string("etcd-compaction-interval"))\" for \"--etcd-compaction-interval\" flag: time: invalid duration"
-            )
-        }
+        let compaction = try flags.duration("etcd-compaction-interval")
         startCompaction(apiServer, every: compaction)
         Task { await apiServer.runAuthenticationConfigMap(AuthenticationTrust(flags: flags)) }
 
@@ -158,7 +154,8 @@ public enum APIServerCommand {
             host: bindAddress, port: securePort, tls: tls.serving, responder: apiServer,
             group: group)
         let lifecycle = try await startLifecycle(
-            lifecycleOptions, apiServer: apiServer, advertise: advertise, securePort: server.localAddress?.port ?? securePort,
+            lifecycleOptions, apiServer: apiServer, advertise: advertise,
+            securePort: server.localAddress?.port ?? securePort,
             logger: logger, group: group)
         logger.info("Serving securely on \(bindAddress):\(server.localAddress?.port ?? securePort)")
         return Running(server: server, apiServer: apiServer, lifecycle: lifecycle)
@@ -230,11 +227,7 @@ public enum APIServerCommand {
         }
         let issuers = flags.string("service-account-issuer").split(separator: ",").map(String.init)
         let audiences = flags.string("api-audiences").split(separator: ",").map(String.init)
-        guard let maxExpiration = GoDuration.parse(flags.string("service-account-max-token-expiration")) else {
-            throw fail(
-                "invalid argument \"\(flags.string("service-account-max-token-expiration"))\" for \"--service-account-max-token-expiration\" flag: time: invalid duration"
-            )
-        }
+        let maxExpiration = try flags.duration("service-account-max-token-expiration")
         let maxSeconds = Int64(maxExpiration.components.seconds)
         configuration.serviceAccountTokens = try await ServiceAccountTokens(
             issuers: issuers, audiences: audiences, verificationKeys: verification, signingKey: signing,

@@ -73,12 +73,7 @@ public struct LeaderElectionConfiguration: Sendable, Hashable {
     }
 
     private static func duration(_ flags: FlagSet, _ name: String) throws(FlagError) -> Duration {
-        let text = flags.string(name)
-        guard let duration = GoDuration.parse(text) else {
-            throw FlagError(
-                message: "invalid argument \"\(text)\" for \"--\(name)\" flag: time: invalid duration \"\(text)\"")
-        }
-        return duration
+        try flags.duration(name)
     }
 
     /// Upstream's checks, with its field names and words: the component config's validation plus the

@@ -70,12 +70,5 @@ public struct ControllerContext: Sendable {
     }
 
     /// A duration flag in Go's syntax (`40s`, `5m0s`).
-    public func duration(_ flag: String) throws -> Duration {
-        let text = flags.string(flag)
-        guard let value = GoDuration.parse(text) else {
-            throw FlagError(
-                message: "invalid argument \"\(text)\" for \"--\(flag)\" flag: time: invalid duration \"\(text)\"")
-        }
-        return value
-    }
+    public func duration(_ flag: String) throws -> Duration { try flags.duration(flag) }
 }
