@@ -1,9 +1,9 @@
-import TestSupport
 import APIMachinery
 import Component
 import Foundation
 import NIOHTTP1
 import Storage
+import TestSupport
 import XCTest
 
 @testable import APIServer
@@ -331,7 +331,13 @@ final class WatchCacheTests: XCTestCase {
         }
         let start = try await create(server, "first")
         try await create(server, "second")
-        try await create(server, "third")
+        let third = try await create(server, "third")
+        // Under load the cache may not yet have moved its one-event window past "first", and then serves the
+        // watch below itself: wait until a cache watcher from "third" sees a later write in another namespace.
+        let caught = try await watch(server, "/api/v1/configmaps?watch=1&resourceVersion=\(third)")
+        try await create(server, "fourth", namespace: "kube-system")
+        let caughtLines = try await caught.wait(for: 1)
+        XCTAssertEqual(Self.names(caughtLines), ["fourth"])
         try await expectBookmarksReachWritesElsewhere(server, from: start, skipping: ["second", "third"])
         XCTAssertEqual(storage.watches(of: "/registry/configmaps/default/"), 1, "served by a storage watch")
     }
