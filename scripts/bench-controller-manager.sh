@@ -18,31 +18,10 @@ REPLICAS=${REPLICAS:-10000}
 IDLE=${IDLE:-60}
 NODES=${NODES:-100}
 TIMEOUT=${TIMEOUT:-900}
-ADDR=127.0.0.107
-STATE=$(mktemp -d /tmp/kubeswift-cmbench-XXXXXX)
-P=$STATE/pki
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [[ -n ${KEEP:-} ]] || rm -rf "$STATE"
-}
-trap cleanup EXIT
-
-# kubeswift up writes the certificates and the components' kubeconfigs; stop it once they exist.
-$B/kubeswift up --state-dir="$STATE" --address=$ADDR --port=6443 --scheduler-port=10359 \
-  --controller-manager-port=10357 --nodes=0 >"$STATE/up.log" 2>&1 &
-UP=$!
-for _ in $(seq 1 300); do [[ -f $STATE/kube-controller-manager.kubeconfig ]] && break; sleep 0.1; done
-sleep 1; kill $UP 2>/dev/null || true; wait $UP 2>/dev/null || true
-
-api() {  # method path [body]: curl as the admin
-  curl -sS --cacert "$P/ca.pem" --cert "$P/admin.pem" --key "$P/admin-key.pem" -X "$1" \
-    -H 'Content-Type: application/json' ${3:+--data "$3"} "https://$ADDR:6443$2"
-}
+STATE_PREFIX=kubeswift-cmbench
+source scripts/controller-manager-bench-setup.sh
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 rss_mib() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-now() { date +%s.%N; }
 requests_total() {
   api GET /metrics | awk '/^apiserver_request_total[{ ]/ { s += $NF } END { printf "%.0f", s }'
 }

@@ -13,28 +13,8 @@ cd "$(dirname "$0")/.."
 B=${B:-.build/release}
 REPLICAS=${REPLICAS:-1000}
 NODES=${NODES:-20}
-ADDR=127.0.0.107
-STATE=$(mktemp -d /tmp/kubeswift-cmfail-XXXXXX)
-P=$STATE/pki
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [[ -n ${KEEP:-} ]] || rm -rf "$STATE"
-}
-trap cleanup EXIT
-
-$B/kubeswift up --state-dir="$STATE" --address=$ADDR --port=6443 --scheduler-port=10359 \
-  --controller-manager-port=10357 --nodes=0 >"$STATE/up.log" 2>&1 &
-UP=$!
-for _ in $(seq 1 300); do [[ -f $STATE/kube-controller-manager.kubeconfig ]] && break; sleep 0.1; done
-sleep 1; kill $UP 2>/dev/null || true; wait $UP 2>/dev/null || true
-
-api() {
-  curl -sS --cacert "$P/ca.pem" --cert "$P/admin.pem" --key "$P/admin-key.pem" -X "$1" \
-    -H "Content-Type: ${4:-application/json}" ${3:+--data "$3"} "https://$ADDR:6443$2"
-}
-now() { date +%s.%N; }
+STATE_PREFIX=kubeswift-cmfail
+source scripts/controller-manager-bench-setup.sh
 since() { awk -v s="$1" -v n="$(now)" 'BEGIN { printf "%.2f", n - s }'; }
 pods() { api GET /api/v1/namespaces/default/pods | grep -o '"kind": *"Pod"' | wc -l; }
 pod_deletions() {
