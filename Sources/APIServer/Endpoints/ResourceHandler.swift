@@ -13,6 +13,7 @@ extension APIServer {
                     accept: request.header("accept"), capabilities: ResponseEncoder.capabilities(store)),
                 format.media == .protobuf
             else { throw error }
+            if error.code == 500 { logInternalError(error.message, request: request) }
             return ResponseEncoder.error(error, media: .protobuf)
         }
     }
@@ -46,9 +47,10 @@ extension APIServer {
         }
         switch (info.verb, info.subresource) {
         case ("get", nil), ("get", "status"), ("get", "approval"):
-            let value = try await store.getValue(namespace: namespace, name: info.name ?? "")
-            if encoder.wantsRaw, let bytes = store.rawObject(value) { return .json(bytes) }
-            return encoder.object(try store.decode(value))
+            let read = try await store.read(
+                namespace: namespace, name: info.name ?? "", resourceVersion: request.query["resourceVersion"])
+            if encoder.wantsRaw, let bytes = read.raw { return .json(bytes) }
+            return encoder.object(try read.object())
         case ("list", _):
             let options = try ListOptions(query: request.query)
             return encoder.list(try await store.list(namespace: namespace, options: options, raw: encoder.wantsRaw))

@@ -1,5 +1,6 @@
 import APIMachinery
 import Foundation
+import Logging
 import NIOHTTP1
 public import Storage
 
@@ -8,17 +9,22 @@ public import Storage
 public final class APIServer: HTTPResponder {
     public let storage: any KeyValueStore
     public let context: RegistryContext
-    let stores: [String: RegistryStore]
-    let discovery: Discovery
+    /// What is served now: the built-in catalog plus established custom resources, swapped whole on change.
+    let resourceTable: NIOLockedValueBox<ResourceTable>
+    /// The built-in resources this server was made with; custom resources come and go beside them.
+    let builtInResources: [ResourceDefinition]
+    let watchCacheConfiguration: WatchCacheConfiguration?
+    /// The CustomResourceDefinition controllers, started by `bootstrap`.
+    let customResourceDefinitionController = NIOLockedValueBox<Task<Void, Never>?>(nil)
     let metrics = RequestMetrics()
     let authenticator: Authenticator
     let health: HealthChecks
-    let openAPICache: OpenAPICache
     let auditor: Auditor
     let limits: RequestLimits
     let authorization: ServerAuthorization
     /// The browser pages; nil without `--enable-swagger-ui`, so their paths are unknown like any other.
     let webPages: WebPages?
+    static let logger = Logger(label: "kube-apiserver")
     /// Signalled when a graceful shutdown begins: `/readyz` fails from then on.
     public let shutdown = ShutdownSignal()
 
@@ -65,24 +71,17 @@ public final class APIServer: HTTPResponder {
                 plugins: [RBACEscalation(authorization: authorization)]
                     + configuration.admission.authorized(by: authorization.authorizer).plugins),
             eventLeases: configuration.eventTTL.map { EventLeaseManager(storage: storage, ttl: $0) })
-        var stores: [String: RegistryStore] = [:]
         // Versions of one stored kind share its storage watch: one cache per storage prefix.
         var caches: [String: WatchCache] = [:]
-        for definition in resources {
-            let keyPrefix = RegistryStore.prefix(of: definition, storagePrefix: prefix)
-            let store = RegistryStore(
-                definition: definition, storage: storage, context: context, storagePrefix: prefix,
-                watchCache: configuration.watchCache?.resource(definition.resource, group: definition.group),
-                sharedWatchCache: caches[keyPrefix])
-            if caches[keyPrefix] == nil { caches[keyPrefix] = store.watchCache }
-            stores[Self.storeKey(definition.group, definition.version, definition.resource)] = store
-        }
-        self.stores = stores
-        self.discovery = Discovery(resources: resources)
+        let stores = Self.makeStores(
+            resources, storage: storage, context: context, prefix: prefix, watchCache: configuration.watchCache,
+            caches: &caches)
+        builtInResources = resources
+        watchCacheConfiguration = configuration.watchCache
+        resourceTable = NIOLockedValueBox(ResourceTable(definitions: resources, stores: stores))
         self.authenticator = Authenticator(
             configuration: configuration.authentication, storage: storage, storagePrefix: prefix)
         self.health = HealthChecks(storage: storage, shutdown: shutdown)
-        self.openAPICache = OpenAPICache(resources: resources)
         let registry = metrics.registry
         let auditMetrics = configuration.audit.map { _ in AuditMetrics(registry: registry) }
         (configuration.audit?.sink as? AuditLogBackend)?.metrics = auditMetrics
@@ -90,6 +89,13 @@ public final class APIServer: HTTPResponder {
         self.limits = RequestLimits(configuration: configuration.limits)
         self.webPages = configuration.enableSwaggerUI ? WebPages() : nil
     }
+
+    deinit { customResourceDefinitionController.withLockedValue { $0?.cancel() } }
+
+    /// The stores of the current table, by `storeKey`.
+    var stores: [String: RegistryStore] { resourceTable.withLockedValue { $0.stores } }
+    var discovery: Discovery { resourceTable.withLockedValue { $0.discovery } }
+    var openAPICache: OpenAPICache { resourceTable.withLockedValue { $0.openAPI } }
 
     static func storeKey(_ group: String, _ version: String, _ resource: String) -> String {
         "\(group)/\(version)/\(resource)"
@@ -134,10 +140,12 @@ public final class APIServer: HTTPResponder {
             response = try await route(request, info: info)
         } catch let error as APIError {
             response = .error(error)
+            if error.code == 500 { logInternalError(error.message, request: request) }
         } catch StorageError.unavailable(let message) {
             response = .error(.unavailable("storage is unavailable: \(message)"))
         } catch {
             response = .error(.internalError(String(describing: error)))
+            logInternalError(String(describing: error), request: request)
         }
         if case .bytes = response.body {
             metrics.record(
@@ -149,9 +157,19 @@ public final class APIServer: HTTPResponder {
         return response
     }
 
+    /// Upstream logs every internal error it answers: without the line a 500 cannot be traced afterwards.
+    func logInternalError(_ message: String, request: HTTPRequest) {
+        Self.logger.error("internal error answering \(request.method.rawValue) \(request.path): \(message)")
+    }
+
     func route(_ request: HTTPRequest, info: RequestInfo?) async throws -> HTTPResponse {
         if let info, let virtual = virtualResource(info) {
             return try await serveVirtual(request, info: info, resource: virtual)
+        }
+        if let info, let store = stores[Self.storeKey(info.group, info.version, info.resource)],
+            let custom = store.definition.strategy as? CustomResourceStrategy
+        {
+            return try await serveCustomResource(request, info: info, store: store, strategy: custom)
         }
         if let info { return try await handleResource(request, info: info) }
         if let response = try await handleNonResource(request) { return response }
