@@ -57,6 +57,8 @@ let package = Package(
         .target(name: "Schemas", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(name: "Authorization", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(name: "Quota", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .target(name: "CEL", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .target(name: "StructuralSchema", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(
             name: "Storage",
             dependencies: [
@@ -91,6 +93,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -127,6 +130,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
@@ -216,6 +220,9 @@ let package = Package(
             dependencies: ["APIServer", "Operations", "Storage", "APIMachinery", "TestSupport"],
             exclude: ["Python"], swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
+        .testTarget(name: "CELTests", dependencies: ["CEL", "APIMachinery"], swiftSettings: upcoming),
+        .testTarget(
+            name: "StructuralSchemaTests", dependencies: ["StructuralSchema", "APIMachinery"], swiftSettings: upcoming),
         .testTarget(
             name: "ComponentTests",
             dependencies: [
