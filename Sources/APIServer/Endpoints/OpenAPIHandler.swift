@@ -12,7 +12,10 @@ final class OpenAPICache: Sendable {
     var current: OpenAPIDocuments {
         documents.withLockedValue { cached in
             if let cached { return cached }
-            let stored = resources.map { definition in
+            // Kinds without a published schema (custom resources for now) get no paths, and no empty document
+            // for their group that would make kubectl look for them there.
+            let described = resources.filter { SchemaRegistry.shared.schema(for: $0.groupVersionKind) != nil }
+            let stored = described.map { definition in
                 OpenAPIResource(
                     group: definition.group, version: definition.version, resource: definition.resource,
                     kind: definition.kind, namespaced: definition.namespaced, verbs: ResourceDefinition.allVerbs,

@@ -3,7 +3,8 @@ import APIMachinery
 /// Every resource this API server serves, with its names and strategy: the single list that the
 /// router, discovery and OpenAPI read.
 public enum Catalog {
-    public static let resources: [ResourceDefinition] = core + apps + others + builtIns
+    public static let resources: [ResourceDefinition] =
+        core + apps + others + builtIns + [CustomResourceDefinitions.definition]
 
     /// Create-only resources that are computed and never stored (see `VirtualResource`).
     public static let virtualResources: [VirtualResource] =

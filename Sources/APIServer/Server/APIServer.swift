@@ -1,6 +1,7 @@
 import APIMachinery
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOHTTP1
 public import Storage
 

@@ -10,6 +10,7 @@ extension APIServer {
         // Every resource's watch cache starts now, from one revision, so watchers from here on are served by it.
         let revision = try await storage.currentRevision()
         for store in stores.values { store.watchCache?.start(from: revision) }
+        startCustomResourceDefinitionController()
         guard let namespaces = store(resource: "namespaces"), let services = store(resource: "services"),
             let endpoints = store(resource: "endpoints")
         else { return }

@@ -129,6 +129,17 @@ final class WatchCache: Sendable {
         }
     }
 
+    /// Stops the storage watch and ends every watcher: the resource is no longer served (its custom resource
+    /// definition went away). A later `start` would begin afresh.
+    func shutdown() {
+        let task = state.withLockedValue { state -> Task<Void, Never>? in
+            guard case .running(let task) = state.phase else { return nil }
+            return task
+        }
+        task?.cancel()
+        stop(with: nil)
+    }
+
     /// Forgets a watcher that went away.
     func remove(_ id: Int) { _ = state.withLockedValue { $0.watchers.removeValue(forKey: id) } }
 
