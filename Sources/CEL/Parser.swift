@@ -79,6 +79,15 @@ struct Parser {
         }
     }
 
+    /// Counts one more operand of a left-associative chain (`a + b + c`, `a.b.c`): each nests the tree
+    /// one level deeper, and the evaluator recurses as deep as the tree.
+    private func extend(_ chain: inout Int) throws(CELError) {
+        chain += 1
+        if depth + chain > Self.maxRecursionDepth {
+            throw fail("expression recursion limit exceeded: \(Self.maxRecursionDepth)")
+        }
+    }
+
     private mutating func expression() throws(CELError) -> Expr {
         try enter()
         defer { depth -= 1 }
@@ -92,13 +101,21 @@ struct Parser {
 
     private mutating func logicalOr() throws(CELError) -> Expr {
         var lhs = try logicalAnd()
-        while accept("||") { lhs = .or(lhs, try logicalAnd()) }
+        var chain = 0
+        while accept("||") {
+            try extend(&chain)
+            lhs = .or(lhs, try logicalAnd())
+        }
         return lhs
     }
 
     private mutating func logicalAnd() throws(CELError) -> Expr {
         var lhs = try relation()
-        while accept("&&") { lhs = .and(lhs, try relation()) }
+        var chain = 0
+        while accept("&&") {
+            try extend(&chain)
+            lhs = .and(lhs, try relation())
+        }
         return lhs
     }
 
@@ -109,8 +126,10 @@ struct Parser {
 
     private mutating func relation() throws(CELError) -> Expr {
         var lhs = try addition()
+        var chain = 0
         while case .symbol(let symbol) = token.kind, let function = Self.relations[symbol] {
             current += 1
+            try extend(&chain)
             lhs = .call(function, target: nil, arguments: [lhs, try addition()])
         }
         return lhs
@@ -118,7 +137,9 @@ struct Parser {
 
     private mutating func addition() throws(CELError) -> Expr {
         var lhs = try multiplication()
+        var chain = 0
         while true {
+            if isSymbol("+") || isSymbol("-") { try extend(&chain) }
             if accept("+") {
                 lhs = .call(.add, target: nil, arguments: [lhs, try multiplication()])
             } else if accept("-") {
@@ -131,7 +152,9 @@ struct Parser {
 
     private mutating func multiplication() throws(CELError) -> Expr {
         var lhs = try unary()
+        var chain = 0
         while true {
+            if isSymbol("*") || isSymbol("/") || isSymbol("%") { try extend(&chain) }
             let function: Function
             if accept("*") {
                 function = .multiply
@@ -200,7 +223,9 @@ struct Parser {
 
     private mutating func memberSuffixes(_ start: Expr) throws(CELError) -> Expr {
         var expr = start
+        var chain = 0
         while true {
+            if isSymbol(".") || isSymbol("[") { try extend(&chain) }
             if accept(".") {
                 guard case .identifier(let name) = token.kind else { throw mismatched(expecting: "IDENTIFIER") }
                 let nameOffset = token.offset
@@ -210,6 +235,10 @@ struct Parser {
                     expr = try call(name, target: expr, arguments: arguments, offset: nameOffset)
                 } else {
                     expr = .select(expr, field: name)
+                    // `google.protobuf.Duration` and its kin name types, not map lookups.
+                    if let qualified = Self.qualifiedName(expr), let type = CELType.byIdentifier[qualified] {
+                        expr = .literal(.type(type))
+                    }
                 }
             } else if accept("[") {
                 let index = try expression()
@@ -218,6 +247,15 @@ struct Parser {
             } else {
                 return expr
             }
+        }
+    }
+
+    /// `a.b.c` as one dotted name when it is only identifiers and selections.
+    private static func qualifiedName(_ expr: Expr) -> String? {
+        switch expr {
+        case .identifier(let name, _): return name
+        case .select(let operand, let field): return qualifiedName(operand).map { "\($0).\(field)" }
+        default: return nil
         }
     }
 
