@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "APIMachinery", "Schemas", "Storage", "EtcdStore", "Operations", "Component",
+                "APIMachinery", "Schemas", "StructuralSchema", "Storage", "EtcdStore", "Operations", "Component",
                 "Authorization", "Quota",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

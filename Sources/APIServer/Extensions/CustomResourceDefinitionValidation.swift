@@ -1,7 +1,8 @@
 import APIMachinery
+import StructuralSchema
 
 /// Upstream's apiextensions validation of a CustomResourceDefinition (v1), with its field paths and messages.
-/// The structural checks of each version's schema are the `StructuralSchema` module's.
+/// The structural checks of each version's schema are the `StructuralSchema` module's, reported as it words them.
 enum CustomResourceDefinitionValidation {
     static func validate(_ object: JSON) -> [FieldError] {
         let view = CustomResourceDefinitionView(object)
@@ -57,7 +58,9 @@ enum CustomResourceDefinitionValidation {
             if case let problems = NameValidation.dns1035Label(name), !problems.isEmpty {
                 errors.append(.invalid("\(path).name", .string(name), problems.joined(separator: ",")))
             }
-            if version["schema"]?["openAPIV3Schema"] == nil {
+            if let schema = version["schema"]?["openAPIV3Schema"] {
+                errors += StructuralSchema.check(openAPIV3Schema: schema, fieldPath: "\(path).schema.openAPIV3Schema")
+            } else {
                 errors.append(.required("\(path).schema.openAPIV3Schema", "schemas are required"))
             }
             errors += validateSubresources(version["subresources"], path: "\(path).subresources")

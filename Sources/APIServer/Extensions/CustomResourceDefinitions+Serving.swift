@@ -1,4 +1,5 @@
 import APIMachinery
+import StructuralSchema
 
 extension CustomResourceDefinitionView {
     /// The resources a definition serves: one per served version, under its accepted names, highest priority
@@ -36,7 +37,9 @@ extension CustomResourceDefinitionView {
             }
             let strategy = CustomResourceStrategy(
                 definitionName: self.name, hasStatus: subresources?["status"] != nil, scale: scale,
-                printerColumns: CustomResourceColumns(version: version), terminating: isTerminating,
+                printerColumns: CustomResourceColumns(version: version),
+                schema: try? StructuralSchema(openAPIV3Schema: version["schema"]?["openAPIV3Schema"] ?? .null),
+                terminating: isTerminating,
                 deprecationWarning: warning, fingerprint: .object(fingerprint))
             // Several versions share the stored objects; a lone version needs no rewriting (and keeps the raw
             // read path).

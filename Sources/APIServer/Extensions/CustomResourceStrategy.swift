@@ -1,4 +1,5 @@
 import APIMachinery
+import StructuralSchema
 
 /// The scale subresource's paths as a version of a definition declares them.
 struct CustomResourceScale: Sendable, Equatable {
@@ -15,6 +16,8 @@ struct CustomResourceStrategy: Strategy {
     let hasStatus: Bool
     let scale: CustomResourceScale?
     let printerColumns: CustomResourceColumns
+    /// The version's structural schema: objects are pruned, defaulted and validated by it (nil accepts all).
+    let schema: StructuralSchema?
     /// The definition is being deleted: existing objects are served, new ones refused, as upstream.
     let terminating: Bool
     /// `deprecated` versions answer every request with upstream's Warning.
@@ -44,6 +47,19 @@ struct CustomResourceStrategy: Strategy {
         updated.setMeta("resourceVersion", object["metadata"]?["resourceVersion"])
         updated.setMeta("managedFields", object["metadata"]?["managedFields"])
         object = updated
+    }
+
+    /// Unknown fields go and defaults come, as upstream prunes and defaults custom resources on every write.
+    func applyDefaults(_ object: inout JSON) {
+        guard let schema else { return }
+        schema.prune(&object)
+        schema.applyDefaults(&object)
+    }
+
+    func validate(_ object: JSON) -> [FieldError] { schema?.validate(object) ?? [] }
+
+    func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] {
+        schema?.validateUpdate(object, old: old) ?? []
     }
 
     func beforeCreate(_ object: inout JSON, context: RegistryContext) async throws {
