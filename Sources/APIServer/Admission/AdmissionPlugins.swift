@@ -45,6 +45,8 @@ public enum AdmissionPlugins {
         case "CertificateApproval": CertificateApproval()
         case "CertificateSigning": CertificateSigning()
         case "CertificateSubjectRestriction": CertificateSubjectRestriction()
+        case "MutatingAdmissionWebhook": MutatingAdmissionWebhook()
+        case "ValidatingAdmissionWebhook": ValidatingAdmissionWebhook()
         case "ResourceQuota": ResourceQuotaAdmission()
         case "AlwaysDeny": AlwaysDeny()
         default: nil
