@@ -1,4 +1,5 @@
 import APIMachinery
+import Schemas
 import XCTest
 
 @testable import APIServer
@@ -175,7 +176,34 @@ final class CustomResourceDefinitionValidationTests: XCTestCase {
         XCTAssertEqual(columns.cells(object), ["a", 3, "x"])
         XCTAssertEqual(columns.cells(["metadata": ["name": "b"]]), ["b", .null, .null])
         XCTAssertEqual(CustomResourceColumns(version: [:]).columns.map(\.name), ["Name", "Age"])
-        XCTAssertNil(FieldPath("spec.replicas"))
-        XCTAssertNil(FieldPath(".spec[x]"))
+        XCTAssertNil(JSONFieldPath("spec.replicas"))
+        XCTAssertNil(JSONFieldPath(".spec[x]"))
+    }
+    func testFieldSchemasOwnStructFieldsAndKeepUntypedListsAtomic() throws {
+        let kind = GroupVersionKind(group: "example.com", version: "v1", kind: "Widget")
+        let schema: JSON = [
+            "type": "object",
+            "properties": [
+                "spec": [
+                    "type": "object",
+                    "properties": [
+                        "replicas": ["type": "integer"],
+                        "parts": ["type": "array", "items": ["type": "string"]],
+                        "tags": ["type": "array", "items": ["type": "string"], "x-kubernetes-list-type": "set"],
+                    ],
+                ]
+            ],
+        ]
+        let registry = try XCTUnwrap(CustomResourceFieldSchemas.registry(kind: kind, openAPIV3Schema: schema))
+        let object: JSON = [
+            "apiVersion": "example.com/v1", "kind": "Widget", "metadata": ["name": "a", "labels": ["x": "y"]],
+            "spec": ["replicas": 2, "parts": ["p"], "tags": ["t"]],
+        ]
+        let paths = registry.fieldSet(of: object, kind: kind).paths.map(\.pathDescription)
+        XCTAssertTrue(paths.contains(".spec.replicas"), "\(paths)")
+        XCTAssertTrue(paths.contains(".spec.parts"), "\(paths)")
+        XCTAssertFalse(paths.contains { $0.hasPrefix(".spec.parts[") }, "\(paths)")
+        XCTAssertTrue(paths.contains { $0.hasPrefix(".spec.tags[") }, "\(paths)")
+        XCTAssertTrue(paths.contains(".metadata.labels.x"), "\(paths)")
     }
 }

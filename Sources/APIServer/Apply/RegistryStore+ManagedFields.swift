@@ -25,12 +25,14 @@ extension RegistryStore {
     func fieldManager(subresource: String) -> FieldManager {
         switch subresource {
         case "status":
-            return FieldManager(kind: definition.groupVersionKind, onlyField: "status")
+            return FieldManager(
+                kind: definition.groupVersionKind, onlyField: "status", registry: definition.fieldSchemas)
         case "":
             let reset: Set<String> = definition.subresources.contains("status") ? ["status"] : []
-            return FieldManager(kind: definition.groupVersionKind, resetFields: reset)
+            return FieldManager(
+                kind: definition.groupVersionKind, resetFields: reset, registry: definition.fieldSchemas)
         default:
-            return FieldManager(kind: definition.groupVersionKind)
+            return FieldManager(kind: definition.groupVersionKind, registry: definition.fieldSchemas)
         }
     }
 }

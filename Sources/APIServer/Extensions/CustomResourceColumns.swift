@@ -9,7 +9,7 @@ struct CustomResourceColumns: Sendable {
     struct Column: Sendable {
         let header: Table.Column
         let type: String
-        let path: FieldPath?
+        let path: JSONFieldPath?
     }
 
     let printed: [Column]
@@ -20,7 +20,7 @@ struct CustomResourceColumns: Sendable {
         guard !declared.isEmpty else {
             printed = [
                 Column(
-                    header: .age, type: "date", path: FieldPath(".metadata.creationTimestamp"))
+                    header: .age, type: "date", path: JSONFieldPath(".metadata.creationTimestamp"))
             ]
             return
         }
@@ -31,7 +31,7 @@ struct CustomResourceColumns: Sendable {
                     column["name"]?.stringValue ?? "", type: type, format: column["format"]?.stringValue ?? "",
                     priority: Int(column["priority"]?.intValue ?? 0),
                     description: column["description"]?.stringValue ?? ""),
-                type: type, path: FieldPath(column["jsonPath"]?.stringValue ?? ""))
+                type: type, path: JSONFieldPath(column["jsonPath"]?.stringValue ?? ""))
         }
     }
 
@@ -68,7 +68,7 @@ struct CustomResourceColumns: Sendable {
 }
 
 /// The JSONPath subset printer columns and scale paths use: `.a.b`, with list indexes such as `.a[0].b`.
-struct FieldPath: Sendable, Equatable {
+struct JSONFieldPath: Sendable, Equatable {
     enum Step: Sendable, Equatable {
         case field(String)
         case index(Int)

@@ -54,6 +54,11 @@ extension CustomResourceDefinitionView {
                 subresources: (subresources?["status"] != nil ? ["status"] : []) + (scale != nil ? ["scale"] : []),
                 storageFolder: "\(group)/\(plural)", strategy: strategy, conversion: conversion)
             definition.singular = names["singular"]?.stringValue ?? kind.lowercased()
+            if let registry = CustomResourceFieldSchemas.registry(
+                kind: definition.groupVersionKind, openAPIV3Schema: version["schema"]?["openAPIV3Schema"])
+            {
+                definition.fieldSchemas = registry
+            }
             return definition
         }
     }

@@ -12,7 +12,7 @@ extension APIServer {
         if !definition.namespaced, info.namespace != nil { throw APIError.resourceNotFound() }
         let namespace = definition.namespaced ? info.namespace : nil
         let name = info.name ?? ""
-        guard let specPath = FieldPath(scale.specReplicasPath)?.fieldNames else {
+        guard let specPath = JSONFieldPath(scale.specReplicasPath)?.fieldNames else {
             throw APIError.internalError("invalid specReplicasPath \(scale.specReplicasPath)")
         }
         switch info.verb {
@@ -62,10 +62,10 @@ extension APIServer {
         for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
             if let value = object["metadata"]?[field] { metadata[field] = value }
         }
-        let specReplicas = FieldPath(scale.specReplicasPath)?.value(in: object)?.intValue ?? 0
-        let statusReplicas = FieldPath(scale.statusReplicasPath)?.value(in: object)?.intValue ?? 0
+        let specReplicas = JSONFieldPath(scale.specReplicasPath)?.value(in: object)?.intValue ?? 0
+        let statusReplicas = JSONFieldPath(scale.statusReplicasPath)?.value(in: object)?.intValue ?? 0
         var status: JSONObject = ["replicas": .int(statusReplicas)]
-        if let path = scale.labelSelectorPath, let selector = FieldPath(path)?.value(in: object)?.stringValue {
+        if let path = scale.labelSelectorPath, let selector = JSONFieldPath(path)?.value(in: object)?.stringValue {
             status["selector"] = .string(selector)
         }
         return [

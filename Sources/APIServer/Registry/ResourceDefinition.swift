@@ -1,4 +1,5 @@
 public import APIMachinery
+public import Schemas
 
 /// One served resource: its names, scope, subresources and the strategy that gives its behaviour.
 public struct ResourceDefinition: Sendable {
@@ -18,6 +19,9 @@ public struct ResourceDefinition: Sendable {
     public var strategy: any Strategy
     /// How this version maps to the stored one; nil when objects are stored as served.
     public var conversion: (any VersionConversion)?
+    /// Where managedFields and server-side apply find the kind's field shapes: the built-in schemas, or a
+    /// custom resource version's own.
+    public var fieldSchemas: SchemaRegistry = .shared
 
     public init(
         group: String = "", version: String = "v1", resource: String, kind: String, namespaced: Bool = true,
