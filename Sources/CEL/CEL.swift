@@ -37,6 +37,12 @@ public struct CELProgram: Sendable {
         self.root = root
     }
 
+    /// Whether the expression reads the variable `name` outside any comprehension that rebinds it,
+    /// e.g. whether a validation rule is a transition rule (reads `oldSelf`).
+    public func references(variable name: String) -> Bool {
+        Checker.references(root, name)
+    }
+
     /// Evaluates the program with `variables` bound, within `costLimit`.
     public func evaluate(
         _ variables: [String: CELValue], costLimit: Int64 = CELProgram.defaultCostLimit

@@ -39,4 +39,26 @@ struct Checker {
             if let transform = comprehension.transform { try check(transform, scope: inner) }
         }
     }
+
+    /// Whether `name` is read free in `expr`.
+    static func references(_ expr: Expr, _ name: String) -> Bool {
+        switch expr {
+        case .literal: return false
+        case .identifier(let identifier, _): return identifier == name
+        case .select(let operand, _), .presence(let operand, _): return references(operand, name)
+        case .index(let operand, let index): return references(operand, name) || references(index, name)
+        case .call(_, let target, let arguments):
+            return target.map { references($0, name) } == true || arguments.contains { references($0, name) }
+        case .list(let items): return items.contains { references($0, name) }
+        case .map(let entries): return entries.contains { references($0.key, name) || references($0.value, name) }
+        case .and(let lhs, let rhs), .or(let lhs, let rhs): return references(lhs, name) || references(rhs, name)
+        case .conditional(let a, let b, let c): return references(a, name) || references(b, name) || references(c, name)
+        case .comprehension(let comprehension):
+            if references(comprehension.range, name) { return true }
+            if comprehension.variable == name { return false }
+            return [comprehension.predicate, comprehension.transform].contains {
+                $0.map { references($0, name) } == true
+            }
+        }
+    }
 }

@@ -30,11 +30,15 @@ extension Interpreter {
             .getMinutes, .getSeconds, .getMilliseconds:
             guard method else { throw .noSuchOverload }
             return try TimeFunctions.get(function, args)
-        case .contains, .startsWith, .endsWith, .matches, .lowerAscii, .upperAscii, .trim, .split, .replace,
-            .substring, .charAt, .find, .findAll:
-            guard method || function == .matches, case .string(let receiver) = args.first else {
-                throw .noSuchOverload
-            }
+        case .matches, .find, .findAll:
+            guard method || function == .matches, args.count >= 2, case .string(let receiver) = args[0],
+                case .string(let pattern) = args[1]
+            else { throw .noSuchOverload }
+            try chargeSize(receiver.utf8.count)
+            return try regex(pattern).call(function, receiver, Array(args.dropFirst(2)))
+        case .contains, .startsWith, .endsWith, .lowerAscii, .upperAscii, .trim, .split, .replace, .substring,
+            .charAt:
+            guard method, case .string(let receiver) = args.first else { throw .noSuchOverload }
             try chargeSize(receiver.utf8.count)
             return try StringFunctions.call(function, receiver, Array(args.dropFirst()))
         case .indexOf, .lastIndexOf:

@@ -9,6 +9,8 @@ struct Interpreter {
     private(set) var cost: Int64 = 0
     /// Comprehension variables, innermost last, so an inner macro's variable shadows an outer one.
     private var locals: [(name: String, value: CELValue)] = []
+    /// Patterns compiled during this evaluation, so a regex inside a macro is compiled once.
+    private var regexes: [String: RegexFunctions] = [:]
 
     init(variables: [String: CELValue], costLimit: Int64) {
         self.variables = variables
@@ -80,6 +82,13 @@ struct Interpreter {
         case .comprehension(let comprehension):
             return try evaluate(comprehension)
         }
+    }
+
+    mutating func regex(_ pattern: String) throws(CELError) -> RegexFunctions {
+        if let cached = regexes[pattern] { return cached }
+        let compiled = try RegexFunctions.compile(pattern)
+        regexes[pattern] = compiled
+        return compiled
     }
 
     private func lookup(_ name: String) throws(CELError) -> CELValue {

@@ -205,6 +205,7 @@ struct Parser {
         return next == .symbol(".") || next == .symbol("[")
     }
 
+    /// The int literal at the current token (not consumed), negated when a `-` preceded it.
     private func intLiteral(_ digits: String, hex: Bool, negative: Bool) throws(CELError) -> Expr {
         guard let magnitude = UInt64(digits, radix: hex ? 16 : 10) else {
             throw fail("invalid int literal")
@@ -276,8 +277,9 @@ struct Parser {
         let start = token
         switch start.kind {
         case .int(let digits, let hex):
+            let literal = try intLiteral(digits, hex: hex, negative: false)
             current += 1
-            return try intLiteral(digits, hex: hex, negative: false)
+            return literal
         case .uint(let value):
             current += 1
             return .literal(.uint(value))

@@ -15,6 +15,19 @@ struct RegexFunctions {
         }
     }
 
+    /// `matches`, `find` and `findAll` on `text`; `args` are what follows the pattern.
+    func call(_ function: Function, _ text: String, _ args: [CELValue]) throws(CELError) -> CELValue {
+        switch (function, args.count) {
+        case (.matches, 0): return .bool(matches(text))
+        case (.find, 0): return .string(find(text, limit: 1).first ?? "")
+        case (.findAll, 0), (.findAll, 1):
+            let limit = args.isEmpty ? -1 : try StringFunctions.integer(args[0])
+            if limit == 0 { return .list([]) }
+            return .list(find(text, limit: Int(clamping: limit)).map { .string($0) })
+        default: throw .noSuchOverload
+        }
+    }
+
     func matches(_ text: String) -> Bool {
         expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }

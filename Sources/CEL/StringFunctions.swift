@@ -11,15 +11,6 @@ enum StringFunctions {
         case (.endsWith, 1):
             let suffix = try scalars(args[0])
             return .bool(suffix.count <= s.count && Array(s[(s.count - suffix.count)...]) == suffix)
-        case (.matches, 1):
-            return .bool(try RegexFunctions.compile(try string(args[0])).matches(receiver))
-        case (.find, 1):
-            return .string(try RegexFunctions.compile(try string(args[0])).find(receiver, limit: 1).first ?? "")
-        case (.findAll, 1), (.findAll, 2):
-            let limit = args.count == 2 ? try integer(args[1]) : -1
-            if limit == 0 { return .list([]) }
-            let matches = try RegexFunctions.compile(try string(args[0])).find(receiver, limit: Int(limit))
-            return .list(matches.map { .string($0) })
         case (.lowerAscii, 0):
             return .string(text(s.map { ("A"..."Z").contains($0) ? Unicode.Scalar($0.value + 32) ?? $0 : $0 }))
         case (.upperAscii, 0):
@@ -87,7 +78,7 @@ enum StringFunctions {
         Array(try string(value).unicodeScalars)
     }
 
-    private static func integer(_ value: CELValue) throws(CELError) -> Int64 {
+    static func integer(_ value: CELValue) throws(CELError) -> Int64 {
         guard case .int(let i) = value else { throw .noSuchOverload }
         return i
     }
