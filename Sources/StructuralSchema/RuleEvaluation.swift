@@ -45,8 +45,10 @@ struct RuleEvaluation {
                 guard result.boolValue != true else { continue }
                 var message = rule.defaultMessage
                 if !rule.messageExpression.isEmpty,
-                    let text = try? evaluator.evaluate(rule.messageExpression, value: value, oldValue: old, node: schema)
-                        .stringValue, !text.isEmpty
+                    let text = try? evaluator.evaluate(
+                        rule.messageExpression, value: value, oldValue: old, node: schema
+                    )
+                    .stringValue, !text.isEmpty
                 {
                     message = text
                 }

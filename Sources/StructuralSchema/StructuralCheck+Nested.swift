@@ -24,7 +24,8 @@ extension StructuralCheck {
             errors.append(
                 .invalid(
                     Path.child(path, "pattern"), .string(pattern),
-                    "must be a valid regular expression, but isn't: error parsing regexp: invalid pattern: `\(pattern)`"))
+                    "must be a valid regular expression, but isn't: error parsing regexp: invalid pattern: `\(pattern)`"
+                ))
         }
         return errors
     }
@@ -39,26 +40,39 @@ extension StructuralCheck {
         }
         func forbid(_ key: String, _ detail: String) { errors.append(.forbidden(Path.child(path, key), detail)) }
         if !(schema["type"]?.stringValue ?? "").isEmpty { forbid("type", "must be empty to be structural") }
-        if schema["additionalProperties"] != nil { forbid("additionalProperties", "must be undefined to be structural") }
-        if schema["default"] != nil && schema["default"] != .null { forbid("default", "must be undefined to be structural") }
+        if schema["additionalProperties"] != nil {
+            forbid("additionalProperties", "must be undefined to be structural")
+        }
+        if schema["default"] != nil && schema["default"] != .null {
+            forbid("default", "must be undefined to be structural")
+        }
         if !(schema["title"]?.stringValue ?? "").isEmpty { forbid("title", "must be empty to be structural") }
-        if !(schema["description"]?.stringValue ?? "").isEmpty { forbid("description", "must be empty to be structural") }
+        if !(schema["description"]?.stringValue ?? "").isEmpty {
+            forbid("description", "must be empty to be structural")
+        }
         if schema["nullable"]?.boolValue == true { forbid("nullable", "must be false to be structural") }
-        for key in ["x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-int-or-string"]
+        for key in [
+            "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-int-or-string",
+        ]
         where schema[key]?.boolValue == true {
             forbid(key, "must be false to be structural")
         }
         if !(schema["x-kubernetes-list-map-keys"]?.arrayValue ?? []).isEmpty {
             forbid("x-kubernetes-list-map-keys", "must be empty to be structural")
         }
-        if schema["x-kubernetes-list-type"] != nil { forbid("x-kubernetes-list-type", "must be undefined to be structural") }
-        if schema["x-kubernetes-map-type"] != nil { forbid("x-kubernetes-map-type", "must be undefined to be structural") }
+        if schema["x-kubernetes-list-type"] != nil {
+            forbid("x-kubernetes-list-type", "must be undefined to be structural")
+        }
+        if schema["x-kubernetes-map-type"] != nil {
+            forbid("x-kubernetes-map-type", "must be undefined to be structural")
+        }
         if !(schema["x-kubernetes-validations"]?.arrayValue ?? []).isEmpty {
             forbid("x-kubernetes-validations", "must be empty to be structural")
         }
         if properties["metadata"] != nil {
             errors.append(
-                .forbidden(Path.key(Path.child(path, "properties"), "metadata"), "must not be specified in a nested context"))
+                .forbidden(
+                    Path.key(Path.child(path, "properties"), "metadata"), "must not be specified in a nested context"))
         }
         return errors
     }
@@ -111,10 +125,14 @@ extension StructuralCheck {
 
 /// Keywords of the wrong JSON type, which upstream's decoder refuses before any rule runs.
 enum Shape {
-    private static let strings = ["type", "format", "pattern", "title", "description", "id", "$ref", "$schema",
-        "x-kubernetes-list-type", "x-kubernetes-map-type"]
-    private static let bools = ["nullable", "uniqueItems", "exclusiveMaximum", "exclusiveMinimum",
-        "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-int-or-string"]
+    private static let strings = [
+        "type", "format", "pattern", "title", "description", "id", "$ref", "$schema",
+        "x-kubernetes-list-type", "x-kubernetes-map-type",
+    ]
+    private static let bools = [
+        "nullable", "uniqueItems", "exclusiveMaximum", "exclusiveMinimum",
+        "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-int-or-string",
+    ]
     private static let numbers = ["maximum", "minimum", "multipleOf"]
     private static let integers = ["maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties"]
     private static let schemaMaps = ["properties", "definitions", "patternProperties"]
@@ -157,7 +175,9 @@ enum Shape {
                 switch value {
                 case .object(let object): errors += check(object, at: keyPath)
                 case .array(let members):
-                    for (index, member) in members.enumerated() { errors += nested(member, at: Path.index(keyPath, index)) }
+                    for (index, member) in members.enumerated() {
+                        errors += nested(member, at: Path.index(keyPath, index))
+                    }
                 default: wrong("a schema or a list of schemas")
                 }
             }

@@ -161,7 +161,8 @@ struct OpenAPIRules {
             } else if items == nil {
                 errors.append(
                     .invalid(
-                        itemsPath, schema["items"] ?? .null, "must only have a single schema if x-kubernetes-list-type is map"))
+                        itemsPath, schema["items"] ?? .null,
+                        "must only have a single schema if x-kubernetes-list-type is map"))
             }
             if let items {
                 let itemType = items["type"]?.stringValue ?? ""
@@ -179,7 +180,8 @@ struct OpenAPIRules {
                                 errors.append(
                                     .invalid(
                                         Path.child(Path.key(Path.child(itemsPath, "properties"), key), "type"),
-                                        .string(itemType), "must be a scalar type if parent array's x-kubernetes-list-type is map"))
+                                        .string(itemType),
+                                        "must be a scalar type if parent array's x-kubernetes-list-type is map"))
                             }
                         } else {
                             errors.append(.invalid(keysPath, keysJSON, "entries must all be names of item properties"))
@@ -195,7 +197,8 @@ struct OpenAPIRules {
             if items["nullable"]?.boolValue == true {
                 errors.append(
                     .forbidden(
-                        Path.child(itemsPath, "nullable"), "cannot be nullable when x-kubernetes-list-type is " + listType))
+                        Path.child(itemsPath, "nullable"),
+                        "cannot be nullable when x-kubernetes-list-type is " + listType))
             }
             if listType == "map" {
                 let required = Set(items["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
@@ -238,7 +241,8 @@ struct OpenAPIRules {
                     .invalid(Path.child(rulePath, "message"), .string(rule.message), "must not contain line breaks"))
             } else if trimmedRule.contains(where: \.isNewline) && trimmedMessage.isEmpty {
                 errors.append(
-                    .required(Path.child(rulePath, "message"), "message must be specified if rule contains line breaks"))
+                    .required(Path.child(rulePath, "message"), "message must be specified if rule contains line breaks")
+                )
             }
             if !rule.messageExpression.isEmpty && rule.messageExpression.trimmingWhitespace.isEmpty {
                 errors.append(
@@ -250,11 +254,13 @@ struct OpenAPIRules {
             }
             if !rule.fieldPath.isEmpty && rule.fieldPath.trimmingWhitespace.isEmpty {
                 errors.append(
-                    .invalid(Path.child(rulePath, "fieldPath"), .string(rule.fieldPath), "must be non-empty if specified"))
+                    .invalid(
+                        Path.child(rulePath, "fieldPath"), .string(rule.fieldPath), "must be non-empty if specified"))
             }
             if rule.fieldPath.contains(where: \.isNewline) {
                 errors.append(
-                    .invalid(Path.child(rulePath, "fieldPath"), .string(rule.fieldPath), "must not contain line breaks"))
+                    .invalid(Path.child(rulePath, "fieldPath"), .string(rule.fieldPath), "must not contain line breaks")
+                )
             }
         }
         return errors

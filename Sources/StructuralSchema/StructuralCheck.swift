@@ -71,7 +71,8 @@ enum StructuralCheck {
             if type.isEmpty {
                 errors.append(.required(typePath, "must be object if x-kubernetes-embedded-resource is true"))
             } else {
-                errors.append(.invalid(typePath, .string(type), "must be object if x-kubernetes-embedded-resource is true"))
+                errors.append(
+                    .invalid(typePath, .string(type), "must be object if x-kubernetes-embedded-resource is true"))
             }
         } else if type.isEmpty && !intOrString && !preserve {
             switch level {
@@ -96,7 +97,8 @@ enum StructuralCheck {
             let propertyType = property["type"]?.stringValue ?? ""
             if propertyType != "string" {
                 errors.append(
-                    .invalid(Path.child(Path.key(propertiesPath, name), "type"), .string(propertyType), "must be string"))
+                    .invalid(
+                        Path.child(Path.key(propertiesPath, name), "type"), .string(propertyType), "must be string"))
             }
         }
         if let metadata = properties["metadata"]?.objectValue {
@@ -143,7 +145,8 @@ enum StructuralCheck {
         if !others.isEmpty {
             errors.append(
                 .forbidden(
-                    path, "must not specify anything other than name and generateName, but metadata is implicitly specified"
+                    path,
+                    "must not specify anything other than name and generateName, but metadata is implicitly specified"
                 ))
         }
         return errors

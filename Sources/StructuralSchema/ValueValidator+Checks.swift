@@ -95,7 +95,9 @@ extension ValueValidator {
                 if intFactor <= 0 { return "factor MultipleOf declared for \(name) must be positive: \(intFactor)" }
                 return intValue % intFactor == 0 ? nil : "\(name) in body should be a multiple of \(intFactor)"
             }
-            if factor <= 0 { return "factor MultipleOf declared for \(name) must be positive: \(GoFormat.float(factor))" }
+            if factor <= 0 {
+                return "factor MultipleOf declared for \(name) must be positive: \(GoFormat.float(factor))"
+            }
             let multiple = factor < 1 ? 1 / factor * asDouble : asDouble / factor
             let isInteger = abs(multiple - multiple.rounded()) <= 1e-9 * max(1, abs(multiple))
             return isInteger ? nil : "\(name) in body should be a multiple of \(GoFormat.float(factor))"

@@ -79,7 +79,8 @@ struct ValueValidator {
         func invalid(_ typeName: String, _ actual: String) -> Outcome {
             failure(
                 .invalid(
-                    fieldPath(name), .string(actual), "\(name) in body must be of type \(typeName): \(GoFormat.quote(actual))"
+                    fieldPath(name), .string(actual),
+                    "\(name) in body must be of type \(typeName): \(GoFormat.quote(actual))"
                 ))
         }
         if value.isNull {
@@ -121,7 +122,8 @@ struct ValueValidator {
         let path = fieldPath(name)
         if let maxLength = schema.maxLength, length > maxLength {
             let bytes = maxLength == 1 ? "byte" : "bytes"
-            return failure(FieldError(.tooLong(Int(maxLength)), path, detail: "may not be more than \(maxLength) \(bytes)"))
+            return failure(
+                FieldError(.tooLong(Int(maxLength)), path, detail: "may not be more than \(maxLength) \(bytes)"))
         }
         if let minLength = schema.minLength, length < minLength {
             return failure(
@@ -130,7 +132,8 @@ struct ValueValidator {
         if let pattern = schema.pattern {
             guard let compiled = schema.compiledPattern else {
                 return failure(
-                    .invalid(path, .string(string), "\(name) in body should match '\(pattern), but pattern is invalid'"))
+                    .invalid(path, .string(string), "\(name) in body should match '\(pattern), but pattern is invalid'")
+                )
             }
             if !compiled.matches(string) {
                 return failure(.invalid(path, .string(string), "\(name) in body should match '\(pattern)'"))
