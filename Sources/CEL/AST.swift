@@ -5,6 +5,10 @@ indirect enum Expr: Sendable {
     case identifier(String, offset: Int)
     /// `operand.field`: a map lookup (or a message field, which we do not have).
     case select(Expr, field: String)
+    /// `operand.?field`: an optional of the field, none when absent.
+    case optionalSelect(Expr, field: String)
+    /// `operand[?key]`.
+    case optionalIndex(Expr, Expr)
     /// `has(operand.field)`.
     case presence(Expr, field: String)
     case index(Expr, Expr)
@@ -67,6 +71,13 @@ enum Function: String, Sendable {
     case find, findAll
     case quantity, isQuantity, compareTo, isGreaterThan, isLessThan, sub, asInteger, isInteger
     case asApproximateFloat, sign
+
+    // Optionals.
+    case optionalOf = "optional.of"
+    case optionalNone = "optional.none"
+    case optionalOfNonZeroValue = "optional.ofNonZeroValue"
+    case hasValue, value, orValue
+    case or
     // `add` on quantities shares the `_+_` case's name only in spirit; it is a method of its own.
     case quantityAdd = "add"
 }

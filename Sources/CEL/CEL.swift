@@ -16,7 +16,11 @@
 ///
 /// Beside the standard library it has Kubernetes' libraries: lists (`isSorted`, `sum`, `min`, `max`,
 /// `indexOf`, `lastIndexOf`), strings (`lowerAscii`, `upperAscii`, `trim`, `split`, `join`, `replace`,
-/// `substring`, `indexOf`, `lastIndexOf`, `charAt`), regex (`find`, `findAll`) and `quantity()`.
+/// `substring`, `indexOf`, `lastIndexOf`, `charAt`), regex (`find`, `findAll`), `quantity()`, and cel-go's
+/// optionals (`x.?f`, `l[?i]`, `optional.of/none`, `hasValue`, `value`, `orValue`, `or`) for rules with
+/// `optionalOldSelf` (bind `oldSelf` as `.optional(nil)` on a create).
+///
+/// There is no type checker: a type error (`'a' + 1`) surfaces when evaluated, as `no such overload`.
 public struct CELProgram: Sendable {
     /// Kubernetes' per-expression runtime cost limit (`PerCallLimit`).
     public static let defaultCostLimit: Int64 = 1_000_000

@@ -18,6 +18,9 @@ public enum CELValue: Sendable, Equatable {
     /// Kubernetes' `quantity()` values.
     case quantity(Quantity)
     case type(CELType)
+    /// An optional value (`optional.of(x)`, `optional.none()`, `m.?key`); Kubernetes binds `oldSelf` as one
+    /// for rules with `optionalOldSelf`.
+    indirect case optional(CELValue?)
 
     /// The value's CEL type.
     public var type: CELType {
@@ -35,6 +38,7 @@ public enum CELValue: Sendable, Equatable {
         case .timestamp: return .timestamp
         case .quantity: return .quantity
         case .type: return .type
+        case .optional: return .optional
         }
     }
 
@@ -50,6 +54,7 @@ public enum CELValue: Sendable, Equatable {
         case (.timestamp(let a), .timestamp(let b)): return a == b
         case (.quantity(let a), .quantity(let b)): return a == b
         case (.type(let a), .type(let b)): return a == b
+        case (.optional(let a), .optional(let b)): return a == b
         default:
             if let order = NumericOrder.compare(lhs, rhs) { return order == .equal }
             return false
@@ -78,6 +83,7 @@ public struct CELType: Sendable, Hashable, CustomStringConvertible {
     public static let timestamp = CELType(name: "google.protobuf.Timestamp")
     public static let quantity = CELType(name: "kubernetes.Quantity")
     public static let type = CELType(name: "type")
+    public static let optional = CELType(name: "optional_type")
 
     /// The types an identifier may name in an expression.
     static let byIdentifier: [String: CELType] = [
@@ -137,9 +143,10 @@ public struct CELMap: Sendable, Equatable {
         }
     }
 
-    /// Adds an entry; false when the key is already present.
+    /// Adds an entry; false (and no change) when the key is already present or cannot be a map key
+    /// (only bool, int, uint and string can).
     @discardableResult
-    mutating func insert(key: CELValue, value: CELValue) -> Bool {
+    public mutating func insert(key: CELValue, value: CELValue) -> Bool {
         guard let normalized = Self.key(key), index[normalized] == nil else { return false }
         index[normalized] = entries.count
         entries.append((key, value))
@@ -200,11 +207,12 @@ extension CELValue {
         case .timestamp(let t): return .string(Conversions.timestampString(t))
         case .quantity(let q): return .string(q.canonical)
         case .type(let t): return .string(t.name)
+        case .optional(let wrapped): return wrapped?.json ?? .null
         }
     }
 
     /// Builds a map value from string-keyed entries, for callers binding variables such as `request`.
-    public static func map(_ entries: [(String, CELValue)]) -> CELValue {
+    public static func object(_ entries: [(String, CELValue)]) -> CELValue {
         var map = CELMap()
         for (key, value) in entries { map.insert(key: .string(key), value: value) }
         return .map(map)

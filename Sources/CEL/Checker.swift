@@ -10,9 +10,9 @@ struct Checker {
         case .identifier(let name, let offset):
             if declared.contains(name) || scope.contains(name) || CELType.byIdentifier[name] != nil { return }
             throw Parser.error(source: source, offset: offset, "undeclared reference to '\(name)' (in container '')")
-        case .select(let operand, _), .presence(let operand, _):
+        case .select(let operand, _), .presence(let operand, _), .optionalSelect(let operand, _):
             try check(operand, scope: scope)
-        case .index(let operand, let index):
+        case .index(let operand, let index), .optionalIndex(let operand, let index):
             try check(operand, scope: scope)
             try check(index, scope: scope)
         case .call(_, let target, let arguments):
@@ -45,8 +45,10 @@ struct Checker {
         switch expr {
         case .literal: return false
         case .identifier(let identifier, _): return identifier == name
-        case .select(let operand, _), .presence(let operand, _): return references(operand, name)
-        case .index(let operand, let index): return references(operand, name) || references(index, name)
+        case .select(let operand, _), .presence(let operand, _), .optionalSelect(let operand, _):
+            return references(operand, name)
+        case .index(let operand, let index), .optionalIndex(let operand, let index):
+            return references(operand, name) || references(index, name)
         case .call(_, let target, let arguments):
             return target.map { references($0, name) } == true || arguments.contains { references($0, name) }
         case .list(let items): return items.contains { references($0, name) }

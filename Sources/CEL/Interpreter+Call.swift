@@ -59,6 +59,8 @@ extension Interpreter {
             guard method, args.count == 1, case .list(let list) = args[0] else { throw .noSuchOverload }
             try charge(Int64(list.count))
             return try ListFunctions.call(function, list)
+        case .optionalOf, .optionalNone, .optionalOfNonZeroValue, .hasValue, .value, .orValue, .or:
+            return try OptionalFunctions.call(function, method: method, args)
         case .quantity, .isQuantity:
             guard !method, args.count == 1, case .string(let text) = args[0] else { throw .noSuchOverload }
             return try QuantityFunctions.parse(text, check: function == .isQuantity)

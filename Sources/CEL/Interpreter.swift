@@ -34,9 +34,36 @@ struct Interpreter {
         case .select(let operand, let field):
             let base = try evaluate(operand)
             try charge()
+            if case .optional(let wrapped) = base {
+                // Selecting on an optional stays optional: none stays none, a present value is selected strictly.
+                guard let wrapped else { return base }
+                return .optional(try Self.select(wrapped, field))
+            }
+            return try Self.select(base, field)
+        case .optionalSelect(let operand, let field):
+            var base = try evaluate(operand)
+            try charge()
+            if case .optional(let wrapped) = base {
+                guard let wrapped else { return base }
+                base = wrapped
+            }
             guard case .map(let map) = base else { throw .noSuchOverload }
-            guard let value = map[field] else { throw .evaluation("no such key: \(field)") }
-            return value
+            return .optional(map[field])
+        case .optionalIndex(let operand, let index):
+            var base = try evaluate(operand)
+            let key = try evaluate(index)
+            try charge()
+            if case .optional(let wrapped) = base {
+                guard let wrapped else { return base }
+                base = wrapped
+            }
+            switch base {
+            case .map(let map): return .optional(map[key])
+            case .list(let items):
+                guard case .int(let i) = key else { throw .noSuchOverload }
+                return .optional(i >= 0 && i < items.count ? items[Int(i)] : nil)
+            default: throw .noSuchOverload
+            }
         case .presence(let operand, let field):
             let base = try evaluate(operand)
             try charge()
@@ -46,6 +73,10 @@ struct Interpreter {
             let base = try evaluate(operand)
             let key = try evaluate(index)
             try charge()
+            if case .optional(let wrapped) = base {
+                guard let wrapped else { return base }
+                return .optional(try Operators.index(wrapped, key))
+            }
             return try Operators.index(base, key)
         case .call(let function, let target, let arguments):
             var values: [CELValue] = []
@@ -82,6 +113,12 @@ struct Interpreter {
         case .comprehension(let comprehension):
             return try evaluate(comprehension)
         }
+    }
+
+    private static func select(_ base: CELValue, _ field: String) throws(CELError) -> CELValue {
+        guard case .map(let map) = base else { throw .noSuchOverload }
+        guard let value = map[field] else { throw .evaluation("no such key: \(field)") }
+        return value
     }
 
     mutating func regex(_ pattern: String) throws(CELError) -> RegexFunctions {

@@ -228,6 +228,12 @@ struct Parser {
         while true {
             if isSymbol(".") || isSymbol("[") { try extend(&chain) }
             if accept(".") {
+                if accept("?") {
+                    guard case .identifier(let name) = token.kind else { throw mismatched(expecting: "IDENTIFIER") }
+                    current += 1
+                    expr = .optionalSelect(expr, field: name)
+                    continue
+                }
                 guard case .identifier(let name) = token.kind else { throw mismatched(expecting: "IDENTIFIER") }
                 let nameOffset = token.offset
                 current += 1
@@ -242,9 +248,10 @@ struct Parser {
                     }
                 }
             } else if accept("[") {
+                let optional = accept("?")
                 let index = try expression()
                 try expect("]")
-                expr = .index(expr, index)
+                expr = optional ? .optionalIndex(expr, index) : .index(expr, index)
             } else {
                 return expr
             }
@@ -346,8 +353,12 @@ struct Parser {
     /// cel-go's checker refuses it).
     private func call(_ name: String, target: Expr?, arguments: [Expr], offset: Int) throws(CELError) -> Expr {
         if let macro = try expandMacro(name, target: target, arguments: arguments, offset: offset) { return macro }
-        guard let function = Function(rawValue: name), !name.contains("_"), !name.hasPrefix("@"),
-            name != "-" && name != "!"
+        // `optional.of(x)` reads as a method of an `optional` variable but is a namespaced function.
+        if case .identifier("optional", _) = target, let function = Function(rawValue: "optional." + name) {
+            return .call(function, target: nil, arguments: arguments)
+        }
+        guard let function = Function(rawValue: name), !name.contains("_"), !name.contains("."),
+            !name.hasPrefix("@")
         else {
             throw fail("undeclared reference to '\(name)' (in container '')", at: offset)
         }
