@@ -93,6 +93,12 @@ public protocol KeyValueStore: Sendable {
     /// The revision of the latest write (0 for an empty, never-written store).
     func currentRevision() async throws -> Revision
 
+    /// Asks for a progress notification on every watch that wanted them, ordered after every event up to
+    /// the revision it names (etcd's `WatchProgressRequest`), so a cache learns at once that it has seen
+    /// a quiet range up to a revision. False when the store cannot promise that ordering; callers then
+    /// read storage instead of waiting for the periodic notifications.
+    func requestProgress() async -> Bool
+
     /// Creates `key`; fails with `.keyExists` when it is present. Returns the new KeyValue.
     func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue
 
@@ -143,6 +149,9 @@ public protocol KeyValueStore: Sendable {
 }
 
 extension KeyValueStore {
+    /// Stores without ordered progress requests say so.
+    public func requestProgress() async -> Bool { false }
+
     /// The changes alone: `watch(start:end:afterRevision:progressNotify:)` without progress notifications.
     public func watch(start: String, end: String?, afterRevision: Revision) -> AsyncCompactMapSequence<
         AsyncThrowingStream<WatchUpdate, any Error>, WatchEvent

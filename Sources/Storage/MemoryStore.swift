@@ -55,6 +55,11 @@ public final class MemoryStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         }
     }
 
+    public func requestProgress() async -> Bool {
+        hub.requestProgress()
+        return true
+    }
+
     public func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue {
         try write { (state: inout MemoryState) throws(StorageError) in
             let storeKey = StoreKey(key)

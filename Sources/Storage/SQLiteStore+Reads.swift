@@ -11,6 +11,11 @@ extension SQLiteStore {
         }
     }
 
+    public func requestProgress() async -> Bool {
+        hub.requestProgress()
+        return true
+    }
+
     public func get(key: String) async throws -> KeyValue? {
         try state.withLock { state in
             if state.closed { throw StorageError.unavailable("store closed") }

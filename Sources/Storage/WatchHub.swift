@@ -29,6 +29,9 @@ final class WatchHub: Sendable {
         var lastPublished: Revision
         var closedWith: StorageError?
         var progressTimer: Task<Void, Never>?
+        /// A progress request came while a commit may be between its revision and its publish: the next
+        /// publish answers it again, so the requester hears that commit's revision too.
+        var progressRequested = false
     }
 
     private let state: Locked<State>
@@ -110,25 +113,41 @@ final class WatchHub: Sendable {
                 index = state.watchers.index(after: index)
             }
             for id in gone { state.watchers[id] = nil }
+            if state.progressRequested {
+                state.progressRequested = false
+                Self.sendProgress(&state, force: true)
+            }
+        }
+    }
+
+    /// A progress request: every live watcher that asked for notifications hears the last published
+    /// revision now, and again after the next publish (see `progressRequested`).
+    func requestProgress() {
+        state.withLock { state in
+            state.progressRequested = true
+            Self.sendProgress(&state, force: true)
         }
     }
 
     /// One progress round: live watchers that asked for progress and heard nothing since the last round
     /// learn the last published revision.
     func notifyProgress() {
-        state.withLock { state in
-            let revision = state.lastPublished
-            var index = state.watchers.startIndex
-            while index != state.watchers.endIndex {
-                defer { index = state.watchers.index(after: index) }
-                guard state.watchers.values[index].progressNotify, state.watchers.values[index].pending == nil else {
-                    continue
-                }
-                if state.watchers.values[index].heardSinceProgress {
-                    state.watchers.values[index].heardSinceProgress = false
-                } else if revision > state.watchers.values[index].after {
-                    state.watchers.values[index].continuation.yield(.progress(revision))
-                }
+        state.withLock { Self.sendProgress(&$0, force: false) }
+    }
+
+    /// A round under the lock; `force` also reaches watchers that heard an event since the last round.
+    private static func sendProgress(_ state: inout State, force: Bool) {
+        let revision = state.lastPublished
+        var index = state.watchers.startIndex
+        while index != state.watchers.endIndex {
+            defer { index = state.watchers.index(after: index) }
+            guard state.watchers.values[index].progressNotify, state.watchers.values[index].pending == nil else {
+                continue
+            }
+            if state.watchers.values[index].heardSinceProgress, !force {
+                state.watchers.values[index].heardSinceProgress = false
+            } else if revision > state.watchers.values[index].after {
+                state.watchers.values[index].continuation.yield(.progress(revision))
             }
         }
     }

@@ -49,6 +49,9 @@ struct ListOptions: Sendable {
             guard resourceVersion != nil else {
                 throw APIError.badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
             }
+            if match == "Exact", resourceVersion == "0" {
+                throw APIError.badRequest("resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"")
+            }
         }
     }
 

@@ -35,10 +35,12 @@ extension RegistryStore {
         return definition.selectorFields(object).matches(options)
     }
 
-    /// Lists stored objects at one revision, page by page. With `raw`, items are the stored bytes with their
-    /// resourceVersion (no parsing) unless selectors need the objects.
+    /// Lists objects at one revision, page by page: from the watch cache when it can answer as storage
+    /// would (`listCached`), else from storage. With `raw`, items are JSON bytes with their resourceVersion.
     func list(namespace: String?, options: ListOptions, raw: Bool = false) async throws -> ListPage {
-        try await listStored(namespace: namespace, options: storageOptions(options), raw: raw)
+        let stored = try storageOptions(options)
+        if let page = try await listCached(namespace: namespace, options: stored, raw: raw) { return page }
+        return try await listStored(namespace: namespace, options: stored, raw: raw)
     }
 
     /// `list` with options already in the stored shape (`storageOptions`).

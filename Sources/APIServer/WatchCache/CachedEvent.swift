@@ -62,6 +62,12 @@ struct CachedEvent: Sendable {
         }
     }
 
+    /// The object as the cache keeps it after the change; nil for a delete.
+    var cachedObject: CachedObject? {
+        if case .deleted = change { return nil }
+        return CachedObject(key: key, object: object, encoded: encoded, fields: fields, revision: revision)
+    }
+
     /// What a watcher of `scope` (a key prefix) with these selectors sees: selectors turn changes across
     /// their boundary into ADDED and DELETED, as upstream's cacher does; nil when the change is hidden.
     func output(scope: String, options: ListOptions) -> WatchOutput? {

@@ -16,6 +16,12 @@ public struct WatchCacheConfiguration: Sendable {
     public var watcherBacklog = 10_000
     /// How often a watcher that allows bookmarks hears the revision it has reached, as upstream's ~1 minute.
     public var bookmarkInterval = Duration.seconds(60)
+    /// How long a read waits for the cache to reach the revision it needs before storage answers it
+    /// instead, as upstream's 3 s.
+    public var freshnessTimeout = Duration.seconds(3)
+    /// Snapshots kept for paged lists served from the cache; a later page whose snapshot is gone reads
+    /// storage at the list's revision.
+    public var pagedListSnapshots = 16
 
     public init() {}
 
@@ -29,7 +35,9 @@ public struct WatchCacheConfiguration: Sendable {
 
 /// The watch cache of one resource: one storage watch over the resource's whole prefix, shared by every
 /// watcher of the resource, each change decoded and encoded once, and a window of recent changes from
-/// which a watcher starting at a recent resourceVersion is served without reading storage.
+/// which a watcher starting at a recent resourceVersion is served without reading storage. It also keeps
+/// the resource's current objects, listed once when it starts and then kept by the same watch, so gets
+/// and lists are answered without storage (`WatchCache+Reads.swift`).
 ///
 /// The API server starts every cache at once, from storage's revision then, as upstream's cachers start; a
 /// cache that stopped starts again with its next watcher. A watcher whose revision is older than the window
@@ -38,7 +46,7 @@ public struct WatchCacheConfiguration: Sendable {
 /// Events, progress and bookmarks are handed out under one lock, so a watcher sees events in revision order
 /// and a bookmark never names a revision older than an event it was sent.
 final class WatchCache: Sendable {
-    private struct Watcher {
+    struct Watcher {
         /// The key prefix watched: one namespace or the whole resource.
         let scope: String
         let options: ListOptions
@@ -48,13 +56,26 @@ final class WatchCache: Sendable {
         var lastBookmark: ContinuousClock.Instant
     }
 
-    private enum Phase {
+    enum Phase {
         case idle
         case running(Task<Void, Never>)
     }
 
-    private struct State {
+    struct State {
         var phase = Phase.idle
+        /// Whether `objects` holds the resource as of `revision`: false until the first list is in.
+        var ready = false
+        var objects = CachedObjects()
+        /// `objects` at past revisions, kept for the later pages of paged lists; oldest first.
+        var snapshots: [(revision: Revision, objects: CachedObjects)] = []
+        /// Reads waiting for `revision` to reach theirs.
+        var waiters:
+            [Int: (
+                revision: Revision, deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Bool, Never>
+            )] =
+                [:]
+        /// Whether a task is timing out `waiters`.
+        var sweeping = false
         /// The cache holds every change after `windowStart`.
         var windowStart: Revision = 0
         /// The newest revision the cache knows complete: its last change or storage's last progress notification.
@@ -64,11 +85,13 @@ final class WatchCache: Sendable {
         var nextID = 0
     }
 
-    private let definition: ResourceDefinition
-    private let prefix: String
-    private let storage: any KeyValueStore
-    private let configuration: WatchCacheConfiguration
-    private let state = NIOLockedValueBox(State())
+    let definition: ResourceDefinition
+    let prefix: String
+    let storage: any KeyValueStore
+    let configuration: WatchCacheConfiguration
+    let state = NIOLockedValueBox(State())
+    /// Storage's current revision for consistent reads, one request for every read waiting at once.
+    let revisions: RevisionCoalescer
     private static let logger = Logger(label: "kube-apiserver.watch-cache")
 
     /// The cache of `definition`'s objects stored under `prefix`.
@@ -80,6 +103,7 @@ final class WatchCache: Sendable {
         self.prefix = prefix
         self.storage = storage
         self.configuration = configuration
+        revisions = RevisionCoalescer(storage: storage)
     }
 
     deinit {
@@ -162,7 +186,22 @@ final class WatchCache: Sendable {
         let updates = storage.watch(
             start: prefix, end: RegistryStore.prefixEnd(prefix), afterRevision: start, progressNotify: true)
         let bookmarks = configuration.bookmarkInterval
+        let definition = definition
+        let storage = storage
         return Task { [weak self] in
+            // The objects as of `start`; the watch's events from `start` on wait in its stream meanwhile.
+            do {
+                let objects = try await Self.load(storage: storage, prefix: prefix, at: start, definition: definition)
+                self?.state.withLockedValue { state in
+                    state.objects = objects
+                    state.ready = true
+                }
+                self?.wakeWaiters()
+            } catch {
+                Self.logger.info("watch cache of \(prefix) could not list: \(error)")
+                self?.stop(with: nil)
+                return
+            }
             let ticker = Task { [weak self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: min(bookmarks, .seconds(1)))
@@ -179,6 +218,7 @@ final class WatchCache: Sendable {
                         self.publish(cached)
                     case .progress(let revision):
                         self.state.withLockedValue { $0.revision = max($0.revision, revision) }
+                        self.wakeWaiters()
                     }
                 }
             } catch StorageError.compacted(let requested, let compactedAt) {
@@ -199,6 +239,11 @@ final class WatchCache: Sendable {
             }
             state.window.append(event)
             state.revision = max(state.revision, event.revision)
+            if let object = event.cachedObject {
+                state.objects.put(object)
+            } else {
+                state.objects.remove(event.key)
+            }
             var gone: [Int] = []
             // Indices stay valid while values change in place; iterating `keys` would copy the dictionary.
             var index = state.watchers.startIndex
@@ -213,6 +258,28 @@ final class WatchCache: Sendable {
             return gone.compactMap { state.watchers.removeValue(forKey: $0)?.queue }
         }
         for queue in gone { queue.finish() }
+        wakeWaiters()
+    }
+
+    /// Lists the resource at `revision` in pages, each object decoded once.
+    private static func load(
+        storage: any KeyValueStore, prefix: String, at revision: Revision, definition: ResourceDefinition
+    ) async throws -> CachedObjects {
+        var objects = CachedObjects()
+        var start = prefix
+        let end = RegistryStore.prefixEnd(prefix)
+        while true {
+            let page = try await storage.range(start: start, end: end, limit: 5_000, revision: revision)
+            for value in page.items {
+                guard let object = try? RegistryStore.decode(value) else { continue }
+                objects.put(
+                    CachedObject(
+                        key: value.key, object: object, encoded: RegistryStore.rawObject(value) ?? object.encoded(),
+                        fields: definition.selectorFields(object), revision: value.modRevision))
+            }
+            guard page.more, let last = page.items.last else { return objects }
+            start = last.key + "\u{0}"
+        }
     }
 
     private func sendBookmarks(every interval: Duration) {
@@ -234,14 +301,20 @@ final class WatchCache: Sendable {
 
     /// Ends every watcher (with `error` first, if any) and lets the next watcher start the cache afresh.
     private func stop(with error: APIError?) {
-        let watchers = state.withLockedValue { state in
+        let (watchers, waiters) = state.withLockedValue { state in
             defer {
                 state.phase = .idle
                 state.window.removeAll()
                 state.watchers = [:]
+                state.ready = false
+                state.objects = CachedObjects()
+                state.snapshots = []
+                state.waiters = [:]
             }
-            return Array(state.watchers.values)
+            return (Array(state.watchers.values), Array(state.waiters.values))
         }
+        // Reads waiting for a revision go to storage.
+        for waiter in waiters { waiter.continuation.resume(returning: false) }
         for watcher in watchers {
             if let error { watcher.queue.push(.error(error)) }
             watcher.queue.finish()
