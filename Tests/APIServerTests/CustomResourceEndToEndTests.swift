@@ -121,9 +121,9 @@ final class CustomResourceEndToEndTests: SharedClusterTestCase {
 
         expectFailure(
             try cluster.kubectl(["patch", "widget", "w1", "--type=strategic", "-p", #"{"spec":{"color":"green"}}"#]),
-            "Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted "
-                + "media types include: application/json-patch+json, application/merge-patch+json, "
-                + "application/apply-patch+yaml")
+            "error: application/strategic-merge-patch+json is not supported by shop.kubeswift.test/v1, Kind=Widget: "
+                + "the body of the request was in an unknown format - accepted media types include: "
+                + "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
 
         let applied = """
             apiVersion: shop.kubeswift.test/v1
