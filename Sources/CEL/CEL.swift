@@ -77,9 +77,13 @@ public struct CELError: Error, Sendable, Hashable, CustomStringConvertible {
         case costLimitExceeded
     }
 
+    /// Which stage failed.
     public var kind: Kind
+    /// Upstream's text: `ERROR: <input>:1:5: …` with the source line for compile errors, or the runtime
+    /// error alone (`no such key: x`).
     public var message: String
 
+    /// An error of `kind` with `message`, for hosts and tests.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
