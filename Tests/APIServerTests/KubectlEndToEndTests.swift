@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import XCTest
 
 /// kubectl 1.32 against a real kube-apiserver over TLS with client certificates: output and error texts
@@ -288,6 +288,29 @@ final class KubectlEndToEndTests: SharedClusterTestCase {
                 ["create", "-f", "-", "--validate=false"],
                 input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f, namespace: e2e-fields}\nbogus: 1\n"))
         XCTAssertEqual(expectSuccess(try cluster.kubectl("get configmap f -n e2e-fields -o jsonpath={.bogus}")), "")
+    }
+
+    /// kubectl validates the items of a `kind: List` against `/openapi/v2`, which it reads only in gnostic protobuf.
+    func testListItemsAreCreatedAndValidatedAgainstTheOpenAPIV2Document() throws {
+        try namespace("e2e-list")
+        let list = """
+            apiVersion: v1
+            kind: List
+            items:
+            - {apiVersion: v1, kind: ConfigMap, metadata: {name: one, namespace: e2e-list}, data: {x: "1"}}
+            - {apiVersion: v1, kind: ConfigMap, metadata: {name: two, namespace: e2e-list}}
+            """
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl(["create", "-f", "-"], input: list)),
+            "configmap/one created\nconfigmap/two created\n")
+        expectFailure(
+            try cluster.kubectl(
+                ["create", "-f", "-"],
+                input: "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, "
+                    + "metadata: {name: three, namespace: e2e-list}, datax: {}}\n"),
+            "error: error validating \"STDIN\": error validating data: ValidationError(ConfigMap): unknown field "
+                + "\"datax\" in io.k8s.api.core.v1.ConfigMap; if you choose to ignore these errors, turn validation off "
+                + "with --validate=false")
     }
 
     func testScaleSubresource() throws {

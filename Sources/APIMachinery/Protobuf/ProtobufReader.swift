@@ -41,7 +41,7 @@ public struct ProtobufDecodeError: Error, Sendable, Equatable, CustomStringConve
 }
 
 /// Protobuf wire types (the low three bits of a field tag).
-enum ProtobufWireType: UInt8 {
+package enum ProtobufWireType: UInt8 {
     case varint = 0
     case fixed64 = 1
     case lengthDelimited = 2

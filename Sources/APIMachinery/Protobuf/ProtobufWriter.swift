@@ -25,10 +25,12 @@ public struct ProtobufEncodeError: Error, Sendable, Equatable, CustomStringConve
 /// Appends protobuf wire primitives to one growing buffer. A nested message is written in place after a
 /// one-byte length slot, which is widened afterwards only for messages of 128 bytes or more, so small
 /// messages are never copied and large ones are moved once per level.
-struct ProtobufWriter {
-    var bytes: [UInt8] = []
+package struct ProtobufWriter {
+    package var bytes: [UInt8] = []
 
-    mutating func varint(_ value: UInt64) {
+    package init() {}
+
+    package mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -37,44 +39,44 @@ struct ProtobufWriter {
         bytes.append(UInt8(value))
     }
 
-    mutating func tag(_ number: Int, _ wireType: ProtobufWireType) {
+    package mutating func tag(_ number: Int, _ wireType: ProtobufWireType) {
         varint(UInt64(number) << 3 | UInt64(wireType.rawValue))
     }
 
-    mutating func fixed32(_ value: UInt32) {
+    package mutating func fixed32(_ value: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
     }
 
-    mutating func fixed64(_ value: UInt64) {
+    package mutating func fixed64(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
     }
 
     /// A length-delimited field holding `content` as it is.
-    mutating func field(_ number: Int, bytes content: some Collection<UInt8>) {
+    package mutating func field(_ number: Int, bytes content: some Collection<UInt8>) {
         tag(number, .lengthDelimited)
         varint(UInt64(content.count))
         bytes.append(contentsOf: content)
     }
 
-    mutating func field(_ number: Int, string: String) {
+    package mutating func field(_ number: Int, string: String) {
         var string = string
         string.withUTF8 { field(number, bytes: $0) }
     }
 
-    mutating func field(_ number: Int, varint value: UInt64) {
+    package mutating func field(_ number: Int, varint value: UInt64) {
         tag(number, .varint)
         varint(value)
     }
 
     /// Opens a length-delimited field whose content follows; returns the content's start for `end`.
-    mutating func begin(_ number: Int) -> Int {
+    package mutating func begin(_ number: Int) -> Int {
         tag(number, .lengthDelimited)
         bytes.append(0)
         return bytes.count
     }
 
     /// Closes the field `begin` opened by writing its length into the slot before `start`.
-    mutating func end(_ start: Int) {
+    package mutating func end(_ start: Int) {
         let length = bytes.count - start
         if length < 0x80 {
             bytes[start - 1] = UInt8(length)
@@ -92,7 +94,7 @@ struct ProtobufWriter {
     }
 
     /// Drops a field `begin` opened, tag included, when it turned out to have nothing to say.
-    mutating func cancel(_ start: Int, number: Int) {
+    package mutating func cancel(_ start: Int, number: Int) {
         var tagLength = 1
         var tag = UInt64(number) << 3 | UInt64(ProtobufWireType.lengthDelimited.rawValue)
         while tag >= 0x80 {

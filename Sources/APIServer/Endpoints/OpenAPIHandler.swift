@@ -35,13 +35,19 @@ final class OpenAPICache: Sendable {
 }
 
 extension APIServer {
-    /// /openapi/v2 (JSON only: a protobuf-only Accept gets 406 so kubectl falls back) and /openapi/v3.
+    /// /openapi/v2 (JSON, or gnostic protobuf as kubectl asks for it) and /openapi/v3.
     func openAPI(_ request: HTTPRequest, parts: [String]) throws -> HTTPResponse? {
         let documents = openAPICache.current
         if parts == ["openapi", "v2"] {
             let accept = request.header("accept") ?? "application/json"
-            if !accept.contains("json"), !accept.contains("*/*") {
-                throw APIError.notAcceptable(["application/json"])
+            // The protobuf form only when asked for before JSON, as upstream's negotiation picks the first match.
+            let protobuf = OpenAPIV2Protobuf.acceptedTypes.lazy.compactMap { accept.range(of: $0) }.first
+            let json = accept.range(of: "json") ?? accept.range(of: "*/*")
+            if let protobuf, json.map({ protobuf.lowerBound < $0.lowerBound }) ?? true {
+                return .json(documents.v2Protobuf, contentType: OpenAPIV2Protobuf.contentType)
+            }
+            if json == nil {
+                throw APIError.notAcceptable(["application/json", OpenAPIV2Protobuf.contentType])
             }
             return .json(documents.v2, contentType: OpenAPIDocuments.contentType)
         }

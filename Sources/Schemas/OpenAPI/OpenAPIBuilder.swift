@@ -97,7 +97,9 @@ public struct OpenAPIBuilder: Sendable {
             return (key, ["serverRelativeURL": .string(document.serverRelativeURL)])
         }
         let root: JSON = ["paths": .object(JSONObject(rootPaths))]
-        return OpenAPIDocuments(v2: v2Document().encoded(), v3Root: root.encoded(), v3: v3)
+        let v2 = v2Document()
+        return OpenAPIDocuments(
+            v2: v2.encoded(), v2Protobuf: OpenAPIV2Protobuf.encode(v2), v3Root: root.encoded(), v3: v3)
     }
 
     /// The definitions the paths refer to, and everything those refer to, by name.
@@ -149,6 +151,8 @@ public struct OpenAPIDocuments: Sendable {
 
     /// `/openapi/v2`.
     public let v2: [UInt8]
+    /// `/openapi/v2` as gnostic protobuf (`OpenAPIV2Protobuf.contentType`).
+    public let v2Protobuf: [UInt8]
     /// `/openapi/v3`: `{"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=…"}, …}}`.
     public let v3Root: [UInt8]
     /// Group-version documents keyed by their path below `/openapi/v3/`: `api/v1`, `apis/apps/v1`.
