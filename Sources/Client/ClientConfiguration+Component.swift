@@ -89,6 +89,7 @@ extension ClientConfiguration {
                 configuration.host = parsed.host
                 configuration.port = parsed.port
                 configuration.basePath = parsed.basePath
+                configuration.usesTLS = parsed.usesTLS
             }
             return configuration
         }

@@ -9,6 +9,9 @@ public struct ClientConfiguration: Sendable, Hashable {
     public var port: Int
     /// Path prefix from the server URL (e.g. `/k8s` for `https://lb:443/k8s`), empty for none.
     public var basePath: String
+    /// False for an `http://` server (the guide era's `--master=http://127.0.0.1:8080`): plain HTTP/1.1 over
+    /// TCP, as Go's client speaks to such a URL, instead of TLS with HTTP/2.
+    public var usesTLS: Bool = true
     /// PEM bundle of CAs to trust; nil trusts the system's default roots.
     public var trustRootsPEM: [UInt8]?
     /// PEM client certificate chain, presented when the server asks for one.
@@ -57,6 +60,7 @@ public struct ClientConfiguration: Sendable, Hashable {
         host = parsed.host
         port = parsed.port
         basePath = parsed.basePath
+        usesTLS = parsed.usesTLS
     }
 
     /// The current (or named) context of a parsed kubeconfig. Paths in it must already be absolute
@@ -121,24 +125,26 @@ public struct ClientConfiguration: Sendable, Hashable {
         return Array(contents)
     }
 
-    /// Splits `https://host:port/prefix`; the port defaults to 443 as in client-go.
-    static func parseServer(_ server: String) throws(ClientError) -> (host: String, port: Int, basePath: String) {
+    /// Splits `https://host:port/prefix` or `http://…`; the port defaults to 443 or 80 as in client-go.
+    static func parseServer(_ server: String) throws(ClientError) -> (
+        host: String, port: Int, basePath: String, usesTLS: Bool
+    ) {
         guard let components = URLComponents(string: server), let scheme = components.scheme?.lowercased() else {
             throw .invalidConfiguration("server \"\(server)\" is not a URL")
         }
-        guard scheme == "https" else {
-            throw .invalidConfiguration("server \"\(server)\": only https is supported")
+        guard scheme == "https" || scheme == "http" else {
+            throw .invalidConfiguration("server \"\(server)\": only https and http are supported")
         }
         guard var host = components.host, !host.isEmpty else {
             throw .invalidConfiguration("server \"\(server)\" has no host")
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let port = components.port ?? 443
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65535).contains(port) else {
             throw .invalidConfiguration("server \"\(server)\" has an invalid port")
         }
         var basePath = components.percentEncodedPath
         while basePath.hasSuffix("/") { basePath.removeLast() }
-        return (host, port, basePath)
+        return (host, port, basePath, scheme == "https")
     }
 }

@@ -1,15 +1,33 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHPACK
 
-/// A fixed number of HTTP/2 connection slots, used round-robin. A slot connects on first use and
+/// What a pool slot holds: an HTTP/2 connection, or plain HTTP/1.1's set of connections to one server.
+protocol PooledConnection: AnyObject, Sendable {
+    /// Where its requests' promises are made.
+    var eventLoop: any EventLoop { get }
+    /// False once it takes no new streams; the slot then connects afresh.
+    var isUsable: Bool { get }
+    /// Completes once it is closed.
+    var closeFuture: EventLoopFuture<Void> { get }
+    /// Sends one request; its `StreamHandler` answers `response`. The returned channel is closed to cancel the
+    /// request; a failed future means the request was never sent.
+    func openStream(
+        headers: HPACKHeaders, body: ByteBuffer?, response: EventLoopPromise<Response>,
+        consumer: (any StreamBodyConsumer)?, timeout: TimeAmount?
+    ) -> EventLoopFuture<any Channel>
+    func close()
+}
+
+/// A fixed number of connection slots, used round-robin. A slot connects on first use and
 /// again after its connection died or received GOAWAY, so callers never hold a dead connection for long.
 final class ConnectionPool: Sendable {
     /// One slot's protocol state.
     private enum Slot {
         case empty
         /// A connect is under way; `attempt` tells a late completion whether the slot still waits for it.
-        case connecting(EventLoopFuture<HTTP2Connection>, attempt: Int)
-        case ready(HTTP2Connection)
+        case connecting(EventLoopFuture<any PooledConnection>, attempt: Int)
+        case ready(any PooledConnection)
     }
 
     private struct State {
@@ -21,19 +39,19 @@ final class ConnectionPool: Sendable {
 
     /// What `connection()` decided under the lock, done after releasing it.
     private enum Decision {
-        case use(HTTP2Connection)
-        case wait(EventLoopFuture<HTTP2Connection>)
-        case connect(slot: Int, attempt: Int, promise: EventLoopPromise<HTTP2Connection>)
+        case use(any PooledConnection)
+        case wait(EventLoopFuture<any PooledConnection>)
+        case connect(slot: Int, attempt: Int, promise: EventLoopPromise<any PooledConnection>)
         case fail(ClientError)
     }
 
     private let state: NIOLockedValueBox<State>
     private let group: any EventLoopGroup
-    private let connector: @Sendable (any EventLoop) -> EventLoopFuture<HTTP2Connection>
+    private let connector: @Sendable (any EventLoop) -> EventLoopFuture<any PooledConnection>
 
     init(
         size: Int, group: any EventLoopGroup,
-        connector: @escaping @Sendable (any EventLoop) -> EventLoopFuture<HTTP2Connection>
+        connector: @escaping @Sendable (any EventLoop) -> EventLoopFuture<any PooledConnection>
     ) {
         state = NIOLockedValueBox(State(slots: Array(repeating: .empty, count: max(1, size))))
         self.group = group
@@ -44,7 +62,7 @@ final class ConnectionPool: Sendable {
     var connectionsOpened: Int { state.withLockedValue { $0.attempts } }
 
     /// A usable connection, connecting the chosen slot if needed.
-    func connection() -> EventLoopFuture<HTTP2Connection> {
+    func connection() -> EventLoopFuture<any PooledConnection> {
         let decision = state.withLockedValue { state -> Decision in
             guard !state.isShutdown else { return .fail(.shutdown) }
             let index = state.next % state.slots.count
@@ -56,14 +74,14 @@ final class ConnectionPool: Sendable {
                 return .wait(future)
             case .empty, .ready:
                 state.attempts += 1
-                let promise = group.next().makePromise(of: HTTP2Connection.self)
+                let promise = group.next().makePromise(of: (any PooledConnection).self)
                 state.slots[index] = .connecting(promise.futureResult, attempt: state.attempts)
                 return .connect(slot: index, attempt: state.attempts, promise: promise)
             }
         }
         switch decision {
         case .use(let connection):
-            return connection.channel.eventLoop.makeSucceededFuture(connection)
+            return connection.eventLoop.makeSucceededFuture(connection)
         case .wait(let future):
             return future
         case .fail(let error):
@@ -75,11 +93,11 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    private func settle(slot: Int, attempt: Int, result: Result<HTTP2Connection, any Error>) {
+    private func settle(slot: Int, attempt: Int, result: Result<any PooledConnection, any Error>) {
         enum Outcome {
             case nothing
-            case watch(HTTP2Connection)
-            case close(HTTP2Connection)
+            case watch(any PooledConnection)
+            case close(any PooledConnection)
         }
         let outcome = state.withLockedValue { state -> Outcome in
             guard case .connecting(_, let current) = state.slots[slot], current == attempt else {
@@ -104,11 +122,11 @@ final class ConnectionPool: Sendable {
         case .nothing: break
         case .close(let connection): connection.close()
         case .watch(let connection):
-            connection.channel.closeFuture.whenComplete { _ in self.forget(connection, slot: slot) }
+            connection.closeFuture.whenComplete { _ in self.forget(connection, slot: slot) }
         }
     }
 
-    private func forget(_ connection: HTTP2Connection, slot: Int) {
+    private func forget(_ connection: any PooledConnection, slot: Int) {
         state.withLockedValue { state in
             if case .ready(let current) = state.slots[slot], current === connection {
                 state.slots[slot] = .empty
@@ -116,11 +134,11 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    /// The connections currently held (for diagnostics and tests).
+    /// The HTTP/2 connections currently held (for diagnostics and tests).
     func openConnections() -> [HTTP2Connection] {
         state.withLockedValue { state in
             state.slots.compactMap { slot in
-                if case .ready(let connection) = slot { return connection }
+                if case .ready(let connection) = slot { return connection as? HTTP2Connection }
                 return nil
             }
         }
@@ -128,9 +146,9 @@ final class ConnectionPool: Sendable {
 
     /// Closes every connection; later requests fail with `ClientError.shutdown`.
     func shutdown() async {
-        let open = state.withLockedValue { state -> [HTTP2Connection] in
+        let open = state.withLockedValue { state -> [any PooledConnection] in
             state.isShutdown = true
-            var open: [HTTP2Connection] = []
+            var open: [any PooledConnection] = []
             // Slots still connecting are closed by `settle` when their connect completes.
             for (index, slot) in state.slots.enumerated() {
                 if case .ready(let connection) = slot {
@@ -142,7 +160,7 @@ final class ConnectionPool: Sendable {
         }
         for connection in open {
             connection.close()
-            try? await connection.channel.closeFuture.get()
+            try? await connection.closeFuture.get()
         }
     }
 }

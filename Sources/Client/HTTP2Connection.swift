@@ -7,7 +7,7 @@ import NIOSSL
 import NIOTLS
 
 /// One TLS connection speaking HTTP/2, on which every request is a stream.
-final class HTTP2Connection: Sendable {
+final class HTTP2Connection: PooledConnection {
     let channel: any Channel
     private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
     private let goingAway: NIOLockedValueBox<Bool>
@@ -22,6 +22,10 @@ final class HTTP2Connection: Sendable {
 
     /// False once the socket closed or the server sent GOAWAY; new streams then go to a new connection.
     var isUsable: Bool { channel.isActive && !goingAway.withLockedValue { $0 } }
+
+    var eventLoop: any EventLoop { channel.eventLoop }
+
+    var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
     /// Opens a stream carrying one request; its `StreamHandler` answers `response`.
     func openStream(

@@ -5,7 +5,8 @@ public import NIOPosix
 import NIOSSL
 
 /// A client for the Kubernetes REST API over TLS and HTTP/2: every request is a stream on a shared
-/// connection (or on a small pool of them), so hundreds of requests can be in flight at once.
+/// connection (or on a small pool of them), so hundreds of requests can be in flight at once. An `http://`
+/// server gets plain HTTP/1.1 instead, one request per connection at a time, as Go's client.
 public final class RESTClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: ClientConfiguration
@@ -37,10 +38,16 @@ public final class RESTClient: Sendable {
         let port = configuration.port
         let serverHostname = configuration.tlsServerName ?? (configuration.hostIsIPAddress ? nil : host)
         let connectTimeout = TimeAmount(configuration.connectTimeout)
+        let usesTLS = configuration.usesTLS
         pool = ConnectionPool(size: configuration.connections, group: eventLoopGroup) { eventLoop in
-            HTTP2Connection.connect(
+            guard usesTLS else {
+                return eventLoop.makeSucceededFuture(
+                    PlainHTTPConnections(host: host, port: port, connectTimeout: connectTimeout, eventLoop: eventLoop))
+            }
+            return HTTP2Connection.connect(
                 host: host, port: port, serverHostname: serverHostname, tls: tls, connectTimeout: connectTimeout,
-                eventLoop: eventLoop)
+                eventLoop: eventLoop
+            ).map { $0 }
         }
         var common: [(name: String, value: String, secret: Bool)] = [("user-agent", configuration.userAgent, false)]
         tokenFile = configuration.bearerTokenFile.map {
@@ -172,13 +179,13 @@ public final class RESTClient: Sendable {
     private func performOnce(
         headers: HPACKHeaders, body: ByteBuffer?, consumer: (any StreamBodyConsumer)?, timeout: TimeAmount?
     ) async throws -> Response {
-        let connection: HTTP2Connection
+        let connection: any PooledConnection
         do {
             connection = try await pool.connection().get()
         } catch let error as ClientError where error == .connectionClosed {
             throw NotSent(underlying: error)
         }
-        let response = connection.channel.eventLoop.makePromise(of: Response.self)
+        let response = connection.eventLoop.makePromise(of: Response.self)
         let stream = connection.openStream(
             headers: headers, body: body, response: response, consumer: consumer, timeout: timeout)
         stream.whenFailure { response.fail(NotSent(underlying: $0)) }
@@ -208,7 +215,7 @@ public final class RESTClient: Sendable {
         var headers = HPACKHeaders()
         headers.reserveCapacity(8 + request.headers.count)
         headers.add(name: ":method", value: request.method.rawValue)
-        headers.add(name: ":scheme", value: "https")
+        headers.add(name: ":scheme", value: configuration.usesTLS ? "https" : "http")
         headers.add(name: ":authority", value: configuration.authority)
         headers.add(name: ":path", value: target)
         for header in commonHeaders {

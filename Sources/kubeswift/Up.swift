@@ -37,6 +37,13 @@ struct Up: AsyncParsableCommand {
             """)
     var masters: Int = 1
 
+    @Option(
+        help: """
+            With --masters: the schedulers' and controller-managers' lease duration, renew deadline and retry \
+            period, such as 4s,2s,1s; empty keeps the rendered (upstream's 15s,10s,2s).
+            """)
+    var leaderElectTimings: String = ""
+
     @Option(help: "Simulated nodes (kubelets without containers) to run beside the control plane; 0 for none.")
     var nodes: Int = 3
 
@@ -140,19 +147,19 @@ struct Up: AsyncParsableCommand {
 
             Press Ctrl-C to stop.
             """)
-        let server = running.server
-        let signals = SignalWatcher {
-            scheduler.cancel()
-            controllerManager.cancel()
-            simulatedNodes.task?.cancel()
-            Task {
-                _ = await scheduler.value
-                _ = await controllerManager.value
-                _ = await simulatedNodes.task?.value
-                try? await server.close()
-            }
-        }
-        try await running.server.closeFuture.get()
+        let (interrupts, interrupted) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let signals = SignalWatcher { interrupted.yield() }
+        for await _ in interrupts { break }
+        // The components first, so they release their leases and end their watches while the API server still
+        // answers; then the executable's graceful path: /readyz fails, watches end cleanly, requests in flight
+        // finish, the listeners close.
+        scheduler.cancel()
+        controllerManager.cancel()
+        simulatedNodes.task?.cancel()
+        _ = await scheduler.value
+        _ = await controllerManager.value
+        _ = await simulatedNodes.task?.value
+        await running.shutdown(logger: logger)
         signals.cancel()
         Self.say("KubeSwift control plane stopped.")
     }

@@ -29,9 +29,16 @@ struct UpHA {
 
     func run() async throws {
         guard (2...5).contains(masters) else { throw ValidationError("--masters must be between 2 and 5") }
+        var timings: LocalCluster.LeaderElectionTimings?
+        if !up.leaderElectTimings.isEmpty {
+            timings = LocalCluster.LeaderElectionTimings(parsing: up.leaderElectTimings)
+            guard timings != nil else {
+                throw ValidationError("--leader-elect-timings takes lease,renew,retry durations such as 4s,2s,1s")
+            }
+        }
         let cluster = LocalCluster.loopback(
             masters: masters, stateDirectory: URL(fileURLWithPath: stateDirectory).standardizedFileURL.path,
-            binDirectory: Self.binDirectory)
+            binDirectory: Self.binDirectory, leaderElection: timings)
         let missing = cluster.missingPrerequisites()
         guard missing.isEmpty else { throw ValidationError(missing.joined(separator: "\n")) }
         let processes = try cluster.processes()
@@ -105,14 +112,15 @@ struct UpHA {
         try await wait(balancer, within: .seconds(30)) {
             await ClusterProbe.readyz(kubeconfig: cluster.adminKubeconfig) == "ok"
         }
-        return try startNodes(kubeconfig: cluster.adminKubeconfig)
+        return try await startNodes(cluster)
     }
 
-    /// Starts `--nodes` simulated nodes in-process through nginx, as `kubeswift up` does. They share the admin's
-    /// identity: the rendered API servers authenticate the guide's token.csv, not the bootstrap-token Secrets a
-    /// per-node join would create.
-    func startNodes(kubeconfig: String) throws -> Task<Void, Never>? {
+    /// Starts `--nodes` simulated nodes in-process through nginx, as `kubeswift up` does: with `--node-identity
+    /// per-node` each joins through the TLS bootstrap with a bootstrap token of the state directory's (the rendered
+    /// API servers run `--enable-bootstrap-token-auth`, as kubeadm's), else they share the admin's identity.
+    func startNodes(_ cluster: LocalCluster) async throws -> Task<Void, Never>? {
         guard up.nodes > 0 else { return nil }
+        let kubeconfig = cluster.adminKubeconfig
         let configuration = NodeSimulatorConfiguration(count: up.nodes, prefix: "sim-")
         let problems = configuration.validate()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
@@ -120,9 +128,21 @@ struct UpHA {
         clientConfiguration.qps = RunNodes.defaultQPS(nodes: up.nodes)
         clientConfiguration.burst = Int(clientConfiguration.qps * 2)
         clientConfiguration.userAgent = "kubeswift-nodes/v1.32.0 (linux/amd64) kubeswift"
+        let client = try RESTClient(configuration: clientConfiguration)
+        let logger = Logger(label: "node-simulator")
+        // Not pki/bootstrap.kubeconfig: that one holds the guide's static token.csv token for real kubelets.
+        let bootstrapKubeconfig = cluster.stateDirectory + "/node-bootstrap.kubeconfig"
+        if up.nodeIdentity == .perNode && !FileManager.default.fileExists(atPath: bootstrapKubeconfig) {
+            try Kubeconfig.bootstrap(
+                server: cluster.loadBalancerURL,
+                certificateAuthorityPEM: try String(contentsOfFile: cluster.pkiDirectory + "/ca.pem", encoding: .utf8),
+                token: BootstrapToken.random().description
+            ).write(toFile: bootstrapKubeconfig)
+        }
+        let credentials = try await up.nodeIdentity.credentials(
+            bootstrapKubeconfig: bootstrapKubeconfig, readClient: client, logger: logger)
         let simulator = NodeSimulator(
-            configuration: configuration, client: try RESTClient(configuration: clientConfiguration),
-            logger: Logger(label: "node-simulator"))
+            configuration: configuration, client: client, credentials: credentials, logger: logger)
         return Task { await simulator.run() }
     }
 
@@ -147,7 +167,7 @@ struct UpHA {
             (started in \(String(format: "%.1f", seconds)) s; state in \(cluster.stateDirectory)):
               masters (kube-apiserver, kube-scheduler, kube-controller-manager each): \(masters)
               etcd members over TLS: \(etcd)
-              simulated nodes: \(up.nodes); logs in \(cluster.stateDirectory)/logs
+              simulated nodes: \(up.nodes) (\(up.nodeIdentity == .perNode ? "each with its own certificate" : "one shared identity")); logs in \(cluster.stateDirectory)/logs
             Point kubectl at it with:
 
                 export KUBECONFIG=\(cluster.adminKubeconfig)

@@ -60,6 +60,23 @@ final class UpHAEndToEndTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("kube-controller-manager: held by ") }, status.stdout)
         XCTAssertTrue(lines.contains { $0.hasPrefix("kubernetes endpoints: ") }, status.stdout)
 
+        // The simulated node joined with its own identity: a bootstrap-token CSR, then its Node.
+        let joinDeadline = Date().addingTimeInterval(60)
+        var requesters = ""
+        var node = ToolRun(status: 1, stdout: "", stderr: "")
+        while Date() < joinDeadline {
+            requesters =
+                try runTool(
+                    Self.kubectl,
+                    [kubeconfig, "get", "csr", "-o", "jsonpath={range .items[*]}{.spec.username}{\"\\n\"}{end}"]
+                ).stdout
+            node = try runTool(Self.kubectl, [kubeconfig, "get", "node", "sim-0", "-o", "name"])
+            if requesters.contains("system:bootstrap:") && node.status == 0 { break }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        XCTAssertTrue(requesters.contains("system:bootstrap:"), "no CSR from a bootstrap token: \(requesters)")
+        XCTAssertEqual(node.stdout, "node/sim-0\n", node.stderr)
+
         // kill -9 one API server: kubectl through nginx keeps working within a couple of seconds, and the
         // supervisor starts it again as systemd's Restart=on-failure would.
         let pidFile = state + "/run/kube-apiserver@k8s-1.pid"

@@ -73,6 +73,8 @@ final class UpHALayoutTests: XCTestCase {
                 "--etcd-servers=https://127.0.0.14:2379,https://127.0.0.15:2379,https://127.0.0.16:2379"))
         XCTAssertTrue(apiServer.arguments.contains("--token-auth-file=\(state)/hosts/k8s-2/etc/kubernetes/token.csv"))
         XCTAssertTrue(apiServer.arguments.contains("--apiserver-count=3"))
+        // Simulated nodes join with bootstrap tokens, as kubeadm's API servers accept them.
+        XCTAssertTrue(apiServer.arguments.contains("--enable-bootstrap-token-auth=true"))
     }
 
     func testWrittenFilesServeTheComponentsAndNginxAcceptsItsConfiguration() throws {

@@ -80,6 +80,8 @@ extension LocalCluster {
     /// What `kubeswift up --masters` records in the state directory so later commands find the same layout.
     struct Saved: Codable {
         var masters: Int
+        /// Absent in files from before leader election could be tuned.
+        var leaderElection: LeaderElectionTimings?
     }
 
     /// The file recording the layout.
@@ -87,7 +89,7 @@ extension LocalCluster {
 
     /// Records the layout for `status`, `etcd restore` and the failover bench.
     public func save() throws {
-        let data = try JSONEncoder().encode(Saved(masters: layout.masters.count))
+        let data = try JSONEncoder().encode(Saved(masters: layout.masters.count, leaderElection: leaderElection))
         try data.write(to: URL(fileURLWithPath: Self.savedFile(stateDirectory)))
     }
 
@@ -95,7 +97,9 @@ extension LocalCluster {
     public static func saved(stateDirectory: String, binDirectory: String) throws -> LocalCluster? {
         guard let data = FileManager.default.contents(atPath: savedFile(stateDirectory)) else { return nil }
         let saved = try JSONDecoder().decode(Saved.self, from: data)
-        return .loopback(masters: saved.masters, stateDirectory: stateDirectory, binDirectory: binDirectory)
+        return .loopback(
+            masters: saved.masters, stateDirectory: stateDirectory, binDirectory: binDirectory,
+            leaderElection: saved.leaderElection)
     }
 
     /// The pid of `process` while a supervisor runs it.

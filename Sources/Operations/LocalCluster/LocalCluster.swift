@@ -40,12 +40,43 @@ public struct LocalCluster: Sendable, Hashable {
     public var loadBalancerAddress: String
     /// Where kube-apiserver, kube-scheduler and kube-controller-manager are.
     public var binDirectory: String
+    /// The schedulers' and controller-managers' lease settings when not the rendered (upstream's) ones.
+    public var leaderElection: LeaderElectionTimings?
+
+    /// `--leader-elect-lease-duration`, `--leader-elect-renew-deadline` and `--leader-elect-retry-period`, as Go
+    /// durations (`4s`, `1500ms`).
+    public struct LeaderElectionTimings: Sendable, Hashable, Codable {
+        public var leaseDuration: String
+        public var renewDeadline: String
+        public var retryPeriod: String
+
+        /// `lease,renew,retry`, e.g. `4s,2s,1s`; nil unless three non-empty values.
+        public init?(parsing text: String) {
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard parts.count == 3, !parts.contains(where: \.isEmpty) else { return nil }
+            leaseDuration = parts[0]
+            renewDeadline = parts[1]
+            retryPeriod = parts[2]
+        }
+
+        var flags: [String] {
+            [
+                "--leader-elect-lease-duration=\(leaseDuration)", "--leader-elect-renew-deadline=\(renewDeadline)",
+                "--leader-elect-retry-period=\(retryPeriod)",
+            ]
+        }
+    }
 
     /// Loopback addresses this layout uses: nginx on .10, masters from .11, etcd members after the masters.
     public static let loadBalancerLoopback = "127.0.0.10"
 
-    /// `masters` masters (2 to 5) and three etcd members on loopback, nginx on 127.0.0.10:6443.
-    public static func loopback(masters: Int, stateDirectory: String, binDirectory: String) -> LocalCluster {
+    /// `masters` masters (2 to 5) and three etcd members on loopback, nginx on 127.0.0.10:6443; `leaderElection`
+    /// tunes the schedulers' and controller-managers' leases.
+    public static func loopback(
+        masters: Int, stateDirectory: String, binDirectory: String, leaderElection: LeaderElectionTimings? = nil
+    ) -> LocalCluster {
         let masterHosts = (0..<masters).map { ClusterLayout.Host(name: "k8s-\($0 + 1)", address: "127.0.0.\(11 + $0)") }
         let etcdHosts = (0..<3).map {
             ClusterLayout.Host(name: "etcd-\($0 + 1)", address: "127.0.0.\(11 + masters + $0)")
@@ -54,9 +85,11 @@ public struct LocalCluster: Sendable, Hashable {
         // nginx has an address of its own here, so it can take the API port the guide's clients expect.
         layout.loadBalancerPort = 6443
         layout.binDirectory = binDirectory
-        return LocalCluster(
+        var cluster = LocalCluster(
             stateDirectory: stateDirectory, layout: layout, loadBalancerAddress: loadBalancerLoopback,
             binDirectory: binDirectory)
+        cluster.leaderElection = leaderElection
+        return cluster
     }
 
     public init(stateDirectory: String, layout: ClusterLayout, loadBalancerAddress: String, binDirectory: String) {
@@ -130,7 +163,7 @@ public struct LocalCluster: Sendable, Hashable {
     /// rendered command lines change only where hosts share this machine: host paths live under each host's
     /// root; an etcd member listens on its own address alone (the rendered extra 127.0.0.1:2379 would be
     /// taken three times); the schedulers and controller-managers serve health on their master's address
-    /// instead of 127.0.0.1 (one port each per machine).
+    /// instead of 127.0.0.1 (one port each per machine); tuned ``leaderElection`` settings come last, so they win.
     public func processes() throws(UnitCommandLineError) -> [Process] {
         var processes: [Process] = []
         for member in layout.etcd {
@@ -149,7 +182,10 @@ public struct LocalCluster: Sendable, Hashable {
                     throw UnitCommandLineError("no \(role.rawValue) unit rendered for \(master.name)")
                 }
                 var arguments = try UnitCommandLine.arguments(unit: unit, files: files)
-                if role != .apiServer { arguments = Self.overriding(arguments, ["bind-address": master.address]) }
+                if role != .apiServer {
+                    arguments = Self.overriding(arguments, ["bind-address": master.address])
+                    arguments += leaderElection?.flags ?? []
+                }
                 processes.append(process(role, master, arguments: arguments, restartDelay: 1))
             }
         }

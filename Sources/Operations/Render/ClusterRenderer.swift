@@ -97,7 +97,7 @@ public enum ClusterRenderer {
                 "KUBE_API_ARGS",
                 [
                     "--authorization-mode=Node,RBAC", "--anonymous-auth=false", "--profiling=false",
-                    "--token-auth-file=/etc/kubernetes/token.csv",
+                    "--token-auth-file=/etc/kubernetes/token.csv", "--enable-bootstrap-token-auth=true",
                     "--tls-cert-file=\(ssl(layout, "kubernetes.pem"))",
                     "--tls-private-key-file=\(ssl(layout, "kubernetes-key.pem"))", "--client-ca-file=\(ca)",
                     "--kubelet-client-certificate=\(ssl(layout, "kubernetes.pem"))",
