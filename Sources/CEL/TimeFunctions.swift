@@ -111,7 +111,7 @@ enum TimeFunctions {
                 i += 1
             }
             guard digits > 0 else { throw failure }
-            for _ in digits..<9 where digits < 9 { nanos *= 10 }
+            if digits < 9 { for _ in digits..<9 { nanos *= 10 } }
         }
         var offset = 0
         guard i < bytes.count else { throw failure }

@@ -76,6 +76,26 @@ final class CELFuzzTests: XCTestCase {
         }
     }
 
+    func testRandomTextNeverCrashesTheParsingFunctions() throws {
+        var random = Random(state: 7)
+        let alphabet = Array("0123456789.:-+TZtz eEnumkKMGTPi hsµ")
+        let programs = try [
+            "int(self)", "uint(self)", "double(self)", "bool(self)", "duration(self)", "timestamp(self)",
+            "quantity(self)", "isQuantity(self)", "self.matches(self)", "self.split(self)",
+        ].map { try CELProgram(compiling: $0) }
+        for _ in 0..<2000 {
+            let length = Int.random(in: 0...40, using: &random)
+            let text = String((0..<length).map { _ in alphabet.randomElement(using: &random) ?? "0" })
+            for program in programs { _ = try? program.evaluate(["self": .string(text)]) }
+        }
+        assertTable([
+            (
+                "timestamp('2023-01-01T00:00:00.1234567891Z') == timestamp('2023-01-01T00:00:00.123456789Z')",
+                .value(.bool(true))
+            )
+        ])
+    }
+
     func testReferencesSeesFreeVariablesOnly() throws {
         XCTAssertTrue(try CELProgram(compiling: "self.x == oldSelf.x").references(variable: "oldSelf"))
         XCTAssertFalse(try CELProgram(compiling: "self.myoldSelf == 1").references(variable: "oldSelf"))
