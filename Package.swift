@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "Authorization", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(name: "Quota", dependencies: ["APIMachinery"], swiftSettings: upcoming),
         .target(name: "CEL", dependencies: ["APIMachinery"], swiftSettings: upcoming),
-        .target(name: "StructuralSchema", dependencies: ["APIMachinery"], swiftSettings: upcoming),
+        .target(name: "StructuralSchema", dependencies: ["APIMachinery", "CEL"], swiftSettings: upcoming),
         .target(
             name: "Storage",
             dependencies: [

@@ -35,11 +35,12 @@ struct RuleEvaluation {
 
     private func rules(_ value: JSON, old: JSON?, _ schema: SchemaNode, path: String) -> [FieldError] {
         var errors: [FieldError] = []
-        let type = schema.intOrString ? "string" : (schema.type ?? "object")
+        // Upstream reports the structural type; int-or-string and untyped fields have none.
+        let type = schema.intOrString ? "" : (schema.type ?? "")
+        let nodePath = path.isEmpty ? "<nil>" : path
         for rule in schema.validations {
             // A transition rule needs an old value unless it declares oldSelf optional.
             if rule.isTransitionRule && old == nil && !rule.optionalOldSelf { continue }
-            let errorPath = rule.fieldPath.isEmpty ? path : path + rule.fieldPath
             do {
                 let result = try evaluator.evaluate(rule.rule, value: value, oldValue: old, node: schema)
                 guard result.boolValue != true else { continue }
@@ -48,18 +49,34 @@ struct RuleEvaluation {
                     let text = try? evaluator.evaluate(
                         rule.messageExpression, value: value, oldValue: old, node: schema
                     )
-                    .stringValue, !text.isEmpty
+                    .stringValue, !text.trimmingWhitespace.isEmpty
                 {
                     message = text
                 }
-                errors.append(Self.error(errorPath.isEmpty ? "<nil>" : errorPath, type, message, rule.reason))
+                errors.append(Self.error(Self.join(path, rule.fieldPath), type, message, rule.reason))
             } catch let error as ValidationRuleEvaluationError {
-                errors.append(.invalid(errorPath.isEmpty ? "<nil>" : errorPath, .string(type), error.message))
+                let detail: String
+                switch error.kind {
+                case .compile: detail = "rule compile error: \(error.message)"
+                case .evaluation: detail = "\(error.message) evaluating rule: \(rule.errorString)"
+                case .costLimitExceeded:
+                    detail =
+                        "'\(error.message)': no further validation rules will be run due to call cost exceeds limit for rule: \(rule.errorString)"
+                }
+                errors.append(.invalid(nodePath, .string(type), detail))
+                if error.kind == .costLimitExceeded { break }
             } catch {
-                errors.append(.invalid(errorPath.isEmpty ? "<nil>" : errorPath, .string(type), "\(error)"))
+                errors.append(.invalid(nodePath, .string(type), "\(error) evaluating rule: \(rule.errorString)"))
             }
         }
         return errors
+    }
+
+    /// The rule's `fieldPath` (`.spec.x`) below the node's path; `<nil>` for the root itself, as upstream.
+    private static func join(_ path: String, _ fieldPath: String) -> String {
+        let relative = fieldPath.trimmingWhitespace
+        let joined = path.isEmpty && relative.hasPrefix(".") ? String(relative.dropFirst()) : path + relative
+        return joined.isEmpty ? "<nil>" : joined
     }
 
     /// Upstream's `fieldErrorForReason`: the rule's reason picks the error type; the value is the schema type.

@@ -10,6 +10,9 @@ struct OpenAPIRules {
     /// Why `default` may not appear here, when it may not.
     var forbiddenDefaultsReason: String?
     var insideResourceMeta = false
+    /// The schema path above which old and new values stop correlating (a list that is not a map list, an
+    /// atomic map), so rules below it cannot read `oldSelf`.
+    var uncorrelatablePath: String?
 
     func validate(_ json: JSON, at path: String, isRoot: Bool) -> [FieldError] {
         guard let schema = json.objectValue else { return [] }
@@ -38,6 +41,9 @@ struct OpenAPIRules {
         let embedded = schema["x-kubernetes-embedded-resource"]?.boolValue == true
         for (name, property) in properties {
             var sub = self
+            if schema["x-kubernetes-map-type"]?.stringValue == "atomic" && sub.uncorrelatablePath == nil {
+                sub.uncorrelatablePath = path
+            }
             if (isRoot || embedded) && Self.metaFields.contains(name) {
                 sub.insideResourceMeta = true
                 if isRoot { sub.forbiddenDefaultsReason = "in top-level \(name)" }
@@ -53,11 +59,16 @@ struct OpenAPIRules {
         for (name, definition) in schema["definitions"]?.objectValue ?? JSONObject() {
             errors += validate(definition, at: Path.key(Path.child(path, "definitions"), name), isRoot: false)
         }
+        var itemRules = self
+        if schema["x-kubernetes-list-type"]?.stringValue != "map" && itemRules.uncorrelatablePath == nil {
+            itemRules.uncorrelatablePath = path
+        }
         switch schema["items"] {
-        case .object: errors += validate(schema["items"] ?? .null, at: Path.child(path, "items"), isRoot: false)
+        case .object:
+            errors += itemRules.validate(schema["items"] ?? .null, at: Path.child(path, "items"), isRoot: false)
         case .array(let members):
             for (index, member) in members.enumerated() {
-                errors += validate(member, at: Path.index(Path.child(path, "items"), index), isRoot: false)
+                errors += itemRules.validate(member, at: Path.index(Path.child(path, "items"), index), isRoot: false)
             }
         default: break
         }
@@ -262,6 +273,41 @@ struct OpenAPIRules {
                     .invalid(Path.child(rulePath, "fieldPath"), .string(rule.fieldPath), "must not contain line breaks")
                 )
             }
+            guard !trimmedRule.isEmpty else { continue }
+            errors += compiled(rule, json: json, at: rulePath)
+        }
+        return errors
+    }
+}
+
+extension OpenAPIRules {
+    /// Rules and message expressions must compile, and only rules that can see an old value may read `oldSelf`.
+    fileprivate func compiled(_ rule: ValidationRule, json: JSON, at rulePath: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        switch CELRuleEvaluator.compile(rule.rule) {
+        case .failure(let error):
+            errors.append(.invalid(Path.child(rulePath, "rule"), json, "compilation failed: \(error)"))
+        case .success(let program):
+            let transition = program.references(variable: "oldSelf")
+            if transition, let uncorrelatablePath {
+                errors.append(
+                    .invalid(
+                        Path.child(rulePath, "rule"), .string(rule.rule),
+                        "oldSelf cannot be used on the uncorrelatable portion of the schema within \(uncorrelatablePath)"
+                    ))
+            }
+            if rule.optionalOldSelf && !transition {
+                errors.append(
+                    .invalid(
+                        Path.child(rulePath, "optionalOldSelf"), true, "may not be set if oldSelf is not used in rule"))
+            }
+        }
+        if !rule.messageExpression.trimmingWhitespace.isEmpty,
+            case .failure(let error) = CELRuleEvaluator.compile(rule.messageExpression)
+        {
+            errors.append(
+                .invalid(
+                    Path.child(rulePath, "messageExpression"), json, "messageExpression compilation failed: \(error)"))
         }
         return errors
     }

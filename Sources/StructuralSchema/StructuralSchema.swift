@@ -16,7 +16,7 @@ public import APIMachinery
 public struct StructuralSchema: Sendable {
     /// The parsed root of the schema.
     public let root: SchemaNode
-    /// Evaluates `x-kubernetes-validations`; without one the rules are parsed and kept but not evaluated.
+    /// Evaluates `x-kubernetes-validations`: the `CEL` module's, rules compiled once; nil skips the rules.
     public var ruleEvaluator: (any ValidationRuleEvaluator)?
 
     /// Parses and checks `openAPIV3Schema`; errors name paths under `fieldPath`.
@@ -26,7 +26,7 @@ public struct StructuralSchema: Sendable {
         let errors = StructuralCheck.check(openAPIV3Schema, at: fieldPath)
         guard errors.isEmpty else { throw StructuralSchemaError(errors: errors) }
         root = SchemaNode(parsing: openAPIV3Schema)
-        ruleEvaluator = nil
+        ruleEvaluator = CELRuleEvaluator(root)
     }
 
     /// The structural check alone: upstream's field errors for a schema, empty when it is structural.

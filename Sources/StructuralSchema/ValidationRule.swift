@@ -1,16 +1,16 @@
 public import APIMachinery
-import Foundation
+import CEL
 
 /// One `x-kubernetes-validations` entry (upstream's `ValidationRule`).
 public struct ValidationRule: Sendable, Equatable {
-    public var rule: String
-    public var message: String
-    public var messageExpression: String
+    public let rule: String
+    public let message: String
+    public let messageExpression: String
     /// `FieldValueInvalid` (the default), `FieldValueForbidden`, `FieldValueRequired` or `FieldValueDuplicate`.
-    public var reason: String?
+    public let reason: String?
     /// A JSON path relative to the rule's node (e.g. `.spec.replicas`) the error is reported at.
-    public var fieldPath: String
-    public var optionalOldSelf: Bool
+    public let fieldPath: String
+    public let optionalOldSelf: Bool
 
     public init(
         rule: String, message: String = "", messageExpression: String = "", reason: String? = nil,
@@ -22,6 +22,7 @@ public struct ValidationRule: Sendable, Equatable {
         self.reason = reason
         self.fieldPath = fieldPath
         self.optionalOldSelf = optionalOldSelf
+        isTransitionRule = (try? CELProgram(compiling: rule))?.references(variable: "oldSelf") ?? false
     }
 
     init?(parsing json: JSON) {
@@ -35,30 +36,16 @@ public struct ValidationRule: Sendable, Equatable {
 
     /// A transition rule reads `oldSelf`, so it runs only on updates where an old value correlates
     /// (unless `optionalOldSelf`), as upstream.
-    public var isTransitionRule: Bool { Self.mentionsOldSelf(rule) }
+    public let isTransitionRule: Bool
 
-    static func mentionsOldSelf(_ text: String) -> Bool {
-        // An identifier match, so `myoldSelfish` does not count.
-        let scalars = Array(text.unicodeScalars)
-        let target = Array("oldSelf".unicodeScalars)
-        guard scalars.count >= target.count else { return false }
-        func isIdentifier(_ scalar: Unicode.Scalar) -> Bool {
-            scalar == "_" || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-        }
-        for start in 0...(scalars.count - target.count) where Array(scalars[start..<start + target.count]) == target {
-            let before = start == 0 || !isIdentifier(scalars[start - 1])
-            let afterIndex = start + target.count
-            let after = afterIndex == scalars.count || !isIdentifier(scalars[afterIndex])
-            if before && after { return true }
-        }
-        return false
+    /// Upstream's `ruleErrorString`: the message when there is one, else the rule.
+    var errorString: String {
+        message.isEmpty ? rule.trimmingWhitespace : message.trimmingWhitespace
     }
 
-    /// Upstream's message for a failed rule without `message`: `failed rule: <rule>`.
+    /// Upstream's message for a failed rule: its message, or `failed rule: <rule>`.
     var defaultMessage: String {
-        let trimmed = rule.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return message }
-        return "failed rule: " + trimmed
+        message.isEmpty ? "failed rule: " + errorString : message.trimmingWhitespace
     }
 }
 
@@ -73,6 +60,13 @@ public protocol ValidationRuleEvaluator: Sendable {
 
 /// A rule that could not be evaluated (a compile or runtime error, or the cost limit).
 public struct ValidationRuleEvaluationError: Error, Sendable, Equatable {
-    public var message: String
-    public init(message: String) { self.message = message }
+    /// Which stage failed; upstream words each differently.
+    public enum Kind: Sendable, Equatable { case compile, evaluation, costLimitExceeded }
+
+    public var kind: Kind
+    public let message: String
+    public init(_ kind: Kind = .evaluation, message: String) {
+        self.kind = kind
+        self.message = message
+    }
 }
