@@ -5,23 +5,34 @@ import NIOPosix
 import NIOSSL
 import SwiftProtobuf
 
-/// The etcd v3 client: one HTTP/2 connection at a time to one member, moved to the next member when
-/// the current one dies, is partitioned (a call's deadline passes) or has no leader, with backoff once
-/// every member failed. Calls that may have reached a member are retried only when the caller says a
-/// retry is safe; `EtcdStore` makes every write a compare-and-swap so that it can tell whether a first
-/// attempt landed (see `EtcdStore+Writes.swift`).
+/// The etcd v3 client: a few HTTP/2 connections to one member (unary calls take them in turn, so many
+/// concurrent calls reach the member over several sockets and event loops; the watch stream lives on
+/// the first), all moved to the next member when the current one dies, is partitioned (a call's
+/// deadline passes) or has no leader, with backoff once every member failed. Calls that may have
+/// reached a member are retried only when the caller says a retry is safe; `EtcdStore` makes every
+/// write a compare-and-swap so that it can tell whether a first attempt landed (see
+/// `EtcdStore+Writes.swift`).
 final class EtcdClient: Sendable {
     let configuration: EtcdConfiguration
     private let tls: NIOSSLContext?
-    private let eventLoop: any EventLoop
-    private let state = NIOLockedValueBox(State())
+    /// One event loop per connection slot.
+    private let eventLoops: [any EventLoop]
+    private let state: NIOLockedValueBox<State>
     let logger: Logger
 
     private struct State {
         var endpointIndex = 0
+        var slots: [Slot]
+        /// The slot the next unary call takes.
+        var nextSlot = 0
+        var closed = false
+    }
+
+    /// One connection of the pool: the live one, or the attempt under way.
+    private struct Slot {
         var connection: GRPCConnection?
         var connecting: EventLoopFuture<GRPCConnection>?
-        var closed = false
+        var connectingTo: GRPCEndpoint?
     }
 
     init(
@@ -31,39 +42,60 @@ final class EtcdClient: Sendable {
         guard !configuration.endpoints.isEmpty else { throw EtcdConfigurationError("no etcd endpoints") }
         self.configuration = configuration
         self.tls = try configuration.makeTLSContext()
-        self.eventLoop = group.next()
+        let count = max(configuration.connections, 1)
+        self.eventLoops = (0..<count).map { _ in group.next() }
+        self.state = NIOLockedValueBox(State(slots: Array(repeating: Slot(), count: count)))
         self.logger = logger
     }
 
     func close() {
-        let connection = state.withLockedValue { state in
+        let connections = state.withLockedValue { state in
             state.closed = true
-            defer { state.connection = nil }
-            return state.connection
+            defer { state.slots = state.slots.map { _ in Slot() } }
+            return state.slots.compactMap(\.connection)
         }
-        connection?.close()
+        for connection in connections { connection.close() }
     }
 
-    /// The current connection, connecting to the current member first when there is none.
+    /// The connection of the next slot in turn, for one unary call.
     func connection() async throws(GRPCStatusError) -> GRPCConnection {
+        let slot = state.withLockedValue { state in
+            defer { state.nextSlot = (state.nextSlot + 1) % state.slots.count }
+            return state.nextSlot
+        }
+        return try await connection(slot: slot)
+    }
+
+    /// The connection of `slot` (0 carries the watch stream), connecting to the current member first
+    /// when it has none.
+    func connection(slot: Int) async throws(GRPCStatusError) -> GRPCConnection {
         var lost: GRPCEndpoint?
         let found = state.withLockedValue { state -> Result<EventLoopFuture<GRPCConnection>, GRPCStatusError> in
             if state.closed { return .failure(.unavailable("etcd client is closed", sent: false)) }
-            if let connection = state.connection {
-                if connection.isUsable { return .success(eventLoop.makeSucceededFuture(connection)) }
-                // It ended on its own (the member closed it, sent GOAWAY, or missed a keepalive): as etcd's
-                // balancer does, try the next member rather than the one that just failed.
-                state.connection = nil
-                state.endpointIndex += 1
-                lost = connection.endpoint
-            }
-            if let connecting = state.connecting { return .success(connecting) }
             let endpoint = configuration.endpoints[state.endpointIndex % configuration.endpoints.count]
+            if let connection = state.slots[slot].connection {
+                if connection.isUsable, connection.endpoint == endpoint {
+                    return .success(connection.channel.eventLoop.makeSucceededFuture(connection))
+                }
+                state.slots[slot].connection = nil
+                if connection.isUsable {
+                    // Another slot left this member: follow it, so no slot keeps calling a member that failed.
+                    connection.close()
+                } else {
+                    // It ended on its own (the member closed it, sent GOAWAY, or missed a keepalive): as
+                    // etcd's balancer does, try the next member rather than the one that just failed.
+                    Self.leave(connection.endpoint, state: &state, endpoints: configuration.endpoints)
+                    lost = connection.endpoint
+                }
+            }
+            if let connecting = state.slots[slot].connecting { return .success(connecting) }
+            let target = configuration.endpoints[state.endpointIndex % configuration.endpoints.count]
             let future = GRPCConnection.connect(
-                to: endpoint, tls: tls, connectTimeout: configuration.dialTimeout,
+                to: target, tls: tls, connectTimeout: configuration.dialTimeout,
                 keepAlive: GRPCKeepAlive(time: configuration.keepAliveTime, timeout: configuration.keepAliveTimeout),
-                eventLoop: eventLoop)
-            state.connecting = future
+                eventLoop: eventLoops[slot])
+            state.slots[slot].connecting = future
+            state.slots[slot].connectingTo = target
             return .success(future)
         }
         if let lost { logger.warning("lost the connection to etcd member \(lost); trying the next member") }
@@ -71,37 +103,47 @@ final class EtcdClient: Sendable {
         do {
             let connection = try await pending.get()
             state.withLockedValue { state in
-                if state.connecting === pending {
-                    state.connecting = nil
-                    state.connection = connection
+                if state.slots[slot].connecting === pending {
+                    state.slots[slot].connecting = nil
+                    state.slots[slot].connection = connection
                 }
             }
             return connection
         } catch let error as GRPCStatusError {
-            connectFailed(pending, error)
+            connectFailed(pending, slot: slot, error)
             throw error
         } catch {
             let failure = GRPCStatusError.unavailable("\(error)", sent: false)
-            connectFailed(pending, failure)
+            connectFailed(pending, slot: slot, failure)
             throw failure
         }
     }
 
-    private func connectFailed(_ attempt: EventLoopFuture<GRPCConnection>, _ error: GRPCStatusError) {
+    /// Moves on to the next member when `endpoint` is the current one; the other slots' connections to
+    /// the same member then follow to that next member rather than each skipping one further.
+    private static func leave(_ endpoint: GRPCEndpoint, state: inout State, endpoints: [GRPCEndpoint]) {
+        if endpoints[state.endpointIndex % endpoints.count] == endpoint { state.endpointIndex += 1 }
+    }
+
+    /// Clears the slot's failed attempt (once, whichever of the calls waiting on it comes first) and
+    /// moves past its member.
+    private func connectFailed(_ attempt: EventLoopFuture<GRPCConnection>, slot: Int, _ error: GRPCStatusError) {
         state.withLockedValue { state in
-            guard state.connecting === attempt else { return }
-            state.connecting = nil
-            state.endpointIndex += 1
+            guard state.slots[slot].connecting === attempt else { return }
+            state.slots[slot].connecting = nil
+            if let endpoint = state.slots[slot].connectingTo {
+                Self.leave(endpoint, state: &state, endpoints: configuration.endpoints)
+            }
         }
         logger.debug("etcd connection failed: \(error)")
     }
 
-    /// Drops `connection` (when it is still the current one) and moves to the next member.
+    /// Drops `connection` (when a slot still holds it) and moves to the next member.
     func abandon(_ connection: GRPCConnection, because error: GRPCStatusError) {
         let current = state.withLockedValue { state -> Bool in
-            guard state.connection === connection else { return false }
-            state.connection = nil
-            state.endpointIndex += 1
+            guard let slot = state.slots.firstIndex(where: { $0.connection === connection }) else { return false }
+            state.slots[slot].connection = nil
+            Self.leave(connection.endpoint, state: &state, endpoints: configuration.endpoints)
             return true
         }
         if current {

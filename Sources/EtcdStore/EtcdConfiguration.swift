@@ -22,6 +22,10 @@ public struct EtcdConfiguration: Sendable {
     /// How long the PING's acknowledgement may take before the member counts as gone and the connection
     /// is closed, so calls and watches move to the next member (etcd's client: `DialKeepAliveTimeout`).
     public var keepAliveTimeout: TimeAmount = .seconds(3)
+    /// HTTP/2 connections to the member, each on its own event loop; unary calls take them in turn and
+    /// the watch stream rides on the first. More than one lets concurrent calls reach etcd without
+    /// queueing behind one socket and one event loop.
+    public var connections = 2
 
     public init(
         endpoints: [GRPCEndpoint], caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil

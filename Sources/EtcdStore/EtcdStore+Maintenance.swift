@@ -44,14 +44,11 @@ extension EtcdStore {
         let connection = try await client.connection()
         let (messages, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
         let observer = StreamObserver(continuation)
-        let stream = connection.openCall(path: Method.snapshot, unary: true, timeout: nil, observer: observer)
-        stream.whenComplete { result in
-            switch result {
-            // An empty SnapshotRequest: zero bytes of protobuf.
-            case .success(let channel): channel.writeAndFlush(ByteBuffer(), promise: nil)
-            case .failure(let error):
-                continuation.finish(throwing: GRPCStatusError.unavailable("\(error)", sent: false))
-            }
+        // An empty SnapshotRequest: zero bytes of protobuf.
+        let stream = connection.openCall(
+            path: Method.snapshot, unary: true, timeout: nil, firstMessage: ByteBuffer(), observer: observer)
+        stream.whenFailure { error in
+            continuation.finish(throwing: GRPCStatusError.unavailable("\(error)", sent: false))
         }
         var written = 0
         do {

@@ -12,8 +12,9 @@ protocol GRPCCallObserver: AnyObject, Sendable {
 
 /// One gRPC call on one HTTP/2 stream. Request messages are written to the stream channel as
 /// `ByteBuffer`s (the handler frames them); the last one ends the request stream when the call is
-/// unary (`halfCloseAfterFirstMessage`). Responses are deframed and passed to the observer; the
-/// status comes from the trailers, or from the headers of a trailers-only answer.
+/// unary (`halfCloseAfterFirstMessage`). A call's first message may come with the handler, so HEADERS
+/// and DATA leave in one flush, as grpc-go's writer sends them. Responses are deframed and passed to
+/// the observer; the status comes from the trailers, or from the headers of a trailers-only answer.
 final class GRPCCallHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundIn = ByteBuffer
@@ -23,10 +24,15 @@ final class GRPCCallHandler: ChannelDuplexHandler {
     private let halfCloseAfterFirstMessage: Bool
     private let timeout: TimeAmount?
     private let observer: any GRPCCallObserver
+    /// The first request message, sent with the headers.
+    private var firstMessage: ByteBuffer?
     private var reader = GRPCMessageReader()
     private var headersSent = false
     private var responseHeadersSeen = false
     private var requestSent = false
+    /// Whether our side of the stream is closed (END_STREAM sent) and whether the member's is.
+    private var requestEnded = false
+    private var responseEnded = false
     private var finished = false
     private var timeoutTask: Scheduled<Void>?
     /// The connection's keepalive record: this call counts as open until it finishes, and its reads
@@ -35,9 +41,10 @@ final class GRPCCallHandler: ChannelDuplexHandler {
 
     init(
         headers: HPACKHeaders, halfCloseAfterFirstMessage: Bool, timeout: TimeAmount?, observer: any GRPCCallObserver,
-        activity: GRPCConnectionActivity? = nil
+        firstMessage: ByteBuffer? = nil, activity: GRPCConnectionActivity? = nil
     ) {
         self.headers = headers
+        self.firstMessage = firstMessage
         self.halfCloseAfterFirstMessage = halfCloseAfterFirstMessage
         self.timeout = timeout
         self.observer = observer
@@ -64,28 +71,45 @@ final class GRPCCallHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
+    /// Sends the headers once, with the first message when the call came with one, in a single flush.
     private func sendHeaders(context: ChannelHandlerContext) {
         guard !headersSent else { return }
         headersSent = true
-        context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.headers(.init(headers: headers))), promise: nil)
+        if let message = firstMessage {
+            firstMessage = nil
+            writeMessage(message, context: context, promise: nil)
+        }
+        context.flush()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard !finished else {
+        guard !finished, !requestEnded else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
         sendHeaders(context: context)
-        let framed = GRPCFraming.frame(unwrapOutboundIn(data), allocator: context.channel.allocator)
+        writeMessage(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    private func writeMessage(_ message: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        let framed = GRPCFraming.frame(message, allocator: context.channel.allocator)
         let end = halfCloseAfterFirstMessage
         requestSent = true
+        requestEnded = end
         context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(framed), endStream: end))), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         activity?.lastRead = .now()
         guard !finished else { return }
-        switch unwrapInboundIn(data) {
+        let payload = unwrapInboundIn(data)
+        switch payload {
+        case .headers(let frame): responseEnded = frame.endStream
+        case .data(let frame): responseEnded = frame.endStream
+        default: break
+        }
+        switch payload {
         case .headers(let frame):
             if !responseHeadersSeen {
                 responseHeadersSeen = true
@@ -144,7 +168,9 @@ final class GRPCCallHandler: ChannelDuplexHandler {
         finish(.unavailable("\(error)", sent: requestSent), context: context)
     }
 
-    /// Ends the call once: tells the observer and closes the stream (a no-op when it already closed).
+    /// Ends the call once: tells the observer and closes the stream. A stream that both sides ended is
+    /// already closed in HTTP/2 and closes its channel by itself; closing it here would send the member
+    /// a needless RST_STREAM for every call.
     private func finish(_ error: GRPCStatusError?, context: ChannelHandlerContext) {
         guard !finished else { return }
         finished = true
@@ -152,7 +178,7 @@ final class GRPCCallHandler: ChannelDuplexHandler {
         timeoutTask?.cancel()
         timeoutTask = nil
         observer.finished(error)
-        if context.channel.isActive { context.close(promise: nil) }
+        if context.channel.isActive, !(requestEnded && responseEnded) { context.close(promise: nil) }
     }
 
     /// Reads `grpc-status` and `grpc-message`; a missing status is an internal error, as in grpc-go.

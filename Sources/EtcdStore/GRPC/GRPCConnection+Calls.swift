@@ -5,13 +5,9 @@ extension GRPCConnection {
     /// One request, one response. Cancelling the task resets the stream.
     func unary(path: String, request: ByteBuffer, timeout: TimeAmount?) async throws(GRPCStatusError) -> ByteBuffer {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        let stream = openCall(path: path, unary: true, timeout: timeout, observer: UnaryObserver(promise))
-        stream.whenComplete { result in
-            switch result {
-            case .success(let channel): channel.writeAndFlush(request, promise: nil)
-            case .failure(let error): promise.fail(GRPCStatusError.unavailable("\(error)", sent: false))
-            }
-        }
+        let stream = openCall(
+            path: path, unary: true, timeout: timeout, firstMessage: request, observer: UnaryObserver(promise))
+        stream.whenFailure { error in promise.fail(GRPCStatusError.unavailable("\(error)", sent: false)) }
         do {
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
@@ -33,13 +29,8 @@ extension GRPCConnection {
     ) async throws(GRPCStatusError) -> ByteBuffer {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let observer = FirstResponseObserver(promise: promise, accept: accept)
-        let stream = openCall(path: path, unary: false, timeout: timeout, observer: observer)
-        stream.whenComplete { result in
-            switch result {
-            case .success(let channel): channel.writeAndFlush(request, promise: nil)
-            case .failure(let error): promise.fail(GRPCStatusError.unavailable("\(error)", sent: false))
-            }
-        }
+        let stream = openCall(path: path, unary: false, timeout: timeout, firstMessage: request, observer: observer)
+        stream.whenFailure { error in promise.fail(GRPCStatusError.unavailable("\(error)", sent: false)) }
         promise.futureResult.whenComplete { _ in stream.whenSuccess { $0.close(promise: nil) } }
         do {
             return try await withTaskCancellationHandler {

@@ -83,10 +83,11 @@ final class GRPCConnection: Sendable {
         return headers
     }
 
-    /// Opens a stream for one call; messages written to the returned channel are framed and sent.
+    /// Opens a stream for one call; `firstMessage` leaves with the headers, and messages written to the
+    /// returned channel later are framed and sent.
     func openCall(
         path: String, unary: Bool, timeout: TimeAmount?, metadata: [(String, String)] = [],
-        observer: any GRPCCallObserver
+        firstMessage: ByteBuffer? = nil, observer: any GRPCCallObserver
     ) -> EventLoopFuture<any Channel> {
         let headers = headers(path: path, timeout: timeout, metadata: metadata)
         let activity = activity
@@ -95,7 +96,7 @@ final class GRPCConnection: Sendable {
                 try stream.pipeline.syncOperations.addHandler(
                     GRPCCallHandler(
                         headers: headers, halfCloseAfterFirstMessage: unary, timeout: timeout, observer: observer,
-                        activity: activity.value))
+                        firstMessage: firstMessage, activity: activity.value))
             }
         }
     }
@@ -169,12 +170,13 @@ final class GRPCConnection: Sendable {
         }
     }
 
-    /// Puts HTTP/2 in front of the monitor and the keepalive behind it.
+    /// Puts HTTP/2 (behind the flush coalescer) in front of the monitor and the keepalive behind it.
     private static func configureHTTP2(
         _ channel: any Channel, before monitor: GRPCConnectionMonitor, keepAlive: GRPCKeepAlive,
         activity: NIOLoopBoundBox<GRPCConnectionActivity>
     ) throws -> NIOHTTP2Handler.StreamMultiplexer {
         let sync = channel.pipeline.syncOperations
+        try sync.addHandler(GRPCFlushCoalescer(), position: .before(monitor))
         let multiplexer = try sync.configureHTTP2Pipeline(
             mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration,
             position: .before(monitor)

@@ -116,7 +116,7 @@ final class EtcdWatchStream: Sendable {
 
     private func open(generation: Int) async {
         do {
-            let connection = try await client.connection()
+            let connection = try await client.connection(slot: 0)
             let observer = WatchStreamObserver(owner: self, generation: generation, connection: connection)
             // etcd's WithRequireLeader: a member cut off from the leader ends the stream instead of going quiet.
             let channel = try await connection.openCall(

@@ -1,0 +1,139 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import EtcdStore
+
+/// How calls become HTTP/2 frames and flushes: what etcd pays for per request.
+@Suite struct GRPCConnectionTests {
+    @Test func flushesOfOneTickBecomeOne() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        let counter = FlushCounter()
+        try channel.pipeline.syncOperations.addHandlers([counter, GRPCFlushCoalescer()])
+        for index in 0..<3 {
+            channel.writeAndFlush(IOData.byteBuffer(ByteBuffer(string: "call \(index)")), promise: nil)
+        }
+        // Nothing reached the socket yet: the flush waits for the end of the tick.
+        #expect(counter.flushes == 0)
+        #expect(try channel.readOutbound(as: IOData.self) == nil)
+        loop.run()
+        #expect(counter.flushes == 1)
+        var written: [String] = []
+        while case .byteBuffer(let buffer) = try channel.readOutbound(as: IOData.self) {
+            written.append(String(buffer: buffer))
+        }
+        #expect(written == ["call 0", "call 1", "call 2"])
+        _ = try channel.finish()
+    }
+
+    @Test(.enabled(if: EtcdProcess.isInstalled, "needs /usr/bin/etcd (apt-get install etcd-server)"))
+    func callsStartedTogetherShareOneFlushAndEndWithoutResets() async throws {
+        let member = try await EtcdProcess.start()
+        let endpoint = try #require(GRPCEndpoint(url: member.clientURL))
+        let connection = try await GRPCConnection.connect(
+            to: endpoint, tls: nil, connectTimeout: .seconds(5),
+            keepAlive: GRPCKeepAlive(time: .seconds(10), timeout: .seconds(5)),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next()
+        ).get()
+        defer { connection.close() }
+        let recorder = OutboundFrameRecorder()
+        try await connection.channel.pipeline.addHandler(recorder, position: .first)
+
+        var request = Etcdserverpb_RangeRequest()
+        request.key = Data("/frames/none".utf8)
+        let message = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+        let calls = 32
+        // All calls start in one event-loop tick, as concurrent requests of an API server do under load.
+        let answers = try await connection.channel.eventLoop.submit {
+            (0..<calls).map { _ in
+                let promise = connection.channel.eventLoop.makePromise(of: Void.self)
+                _ = connection.openCall(
+                    path: EtcdStore.Method.range, unary: true, timeout: .seconds(10), firstMessage: message,
+                    observer: CompletionObserver(promise))
+                return promise.futureResult
+            }
+        }.get()
+        for answer in answers { try await answer.get() }
+        // One more call afterwards: anything the first calls still sent (a reset) would be flushed by now.
+        let last = try await connection.unary(path: EtcdStore.Method.range, request: message, timeout: .seconds(10))
+        #expect(try Etcdserverpb_RangeResponse(serializedBytes: Array(last.readableBytesView)).kvs.isEmpty)
+
+        let flushes = recorder.flushes
+        let withRequests = flushes.filter { $0.contains(.headers) }
+        #expect(withRequests.count == 2)
+        #expect(withRequests.first?.filter { $0 == .headers }.count == calls)
+        #expect(withRequests.first?.filter { $0 == .data }.count == calls)
+        #expect(!flushes.joined().contains(.rstStream))
+        #expect(flushes.joined().filter { $0 == .headers }.count == calls + 1)
+    }
+}
+
+/// Counts flushes reaching the socket.
+private final class FlushCounter: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = IOData
+    private(set) var flushes = 0
+
+    func flush(context: ChannelHandlerContext) {
+        flushes += 1
+        context.flush()
+    }
+}
+
+/// Completes a promise when a call ends well.
+private final class CompletionObserver: GRPCCallObserver {
+    private let promise: EventLoopPromise<Void>
+
+    init(_ promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func received(_ message: ByteBuffer) {}
+
+    func finished(_ error: GRPCStatusError?) {
+        if let error { promise.fail(error) } else { promise.succeed(()) }
+    }
+}
+
+/// At the socket end of a plain HTTP/2 connection: the frame types of every flush, in order.
+final class OutboundFrameRecorder: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = IOData
+
+    enum FrameType: UInt8 {
+        case data = 0
+        case headers, priority, rstStream, settings, pushPromise, ping, goAway, windowUpdate, continuation
+    }
+
+    private struct State {
+        var pending = ByteBuffer()
+        var flushes: [[FrameType]] = []
+    }
+    private let state = NIOLockedValueBox(State())
+
+    var flushes: [[FrameType]] { state.withLockedValue { $0.flushes } }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .byteBuffer(var buffer) = unwrapOutboundIn(data) {
+            _ = state.withLockedValue { $0.pending.writeBuffer(&buffer) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        state.withLockedValue { state in
+            var frames: [FrameType] = []
+            // Frames are written whole, so a flush holds complete frames: 3-byte length, type, flags, stream.
+            while let length = state.pending.getInteger(at: state.pending.readerIndex, as: UInt32.self),
+                state.pending.readableBytes >= 9 + Int(length >> 8)
+            {
+                let type = state.pending.getInteger(at: state.pending.readerIndex + 3, as: UInt8.self) ?? 255
+                frames.append(FrameType(rawValue: type) ?? .continuation)
+                state.pending.moveReaderIndex(forwardBy: 9 + Int(length >> 8))
+            }
+            state.flushes.append(frames)
+        }
+        context.flush()
+    }
+}
