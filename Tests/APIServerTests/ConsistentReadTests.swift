@@ -49,6 +49,7 @@ final class ConsistentReadTests: XCTestCase {
         }
         func range(start: String, end: String?, limit: Int, revision: Revision?) async throws -> RangeResult {
             if start.contains("/configmaps/") { bump("range") }
+            if start.contains("/priorityclasses/") { bump("priorityclasses") }
             return try await base.range(start: start, end: end, limit: limit, revision: revision)
         }
         func watch(start: String, end: String?, afterRevision: Revision, progressNotify: Bool)
@@ -62,10 +63,12 @@ final class ConsistentReadTests: XCTestCase {
         func compact(revision: Revision) async throws { try await base.compact(revision: revision) }
     }
 
-    func makeServer(_ storage: any KeyValueStore, cache: (inout WatchCacheConfiguration) -> Void = { _ in })
-        async throws -> APIServer
-    {
+    func makeServer(
+        _ storage: any KeyValueStore, admission: [any AdmissionPlugin] = [],
+        cache: (inout WatchCacheConfiguration) -> Void = { _ in }
+    ) async throws -> APIServer {
         var configuration = APIServer.Configuration()
+        configuration.admission = AdmissionChain(plugins: admission)
         var watchCache = WatchCacheConfiguration()
         cache(&watchCache)
         configuration.watchCache = watchCache
@@ -292,5 +295,37 @@ final class ConsistentReadTests: XCTestCase {
         try await waitForCache(second)
         try await assertReadsFollowWrites(first, second, rounds: 10)
         try await assertReadsFollowWrites(second, first, rounds: 10)
+    }
+
+    func testPriorityAdmissionReadsClassesFromItsCache() async throws {
+        let storage = CountingStore()
+        let server = try await makeServer(storage, admission: [PriorityAdmission()])
+        storage.reset()
+        func createPod(_ name: String) async throws -> JSON {
+            let pod: JSON = [
+                "apiVersion": "v1", "kind": "Pod", "metadata": ["name": .string(name)],
+                "spec": ["containers": [["name": "c", "image": "busybox"]]],
+            ]
+            let created = try await send(server, .POST, "/api/v1/namespaces/default/pods", body: pod)
+            XCTAssertEqual(created.status, 201, "\(created.json)")
+            return created.json
+        }
+        for index in 0..<5 { _ = try await createPod("plain-\(index)") }
+        // One list when the admission cache starts, not one per pod.
+        XCTAssertEqual(storage.count("priorityclasses"), 1)
+        let defaultClass: JSON = [
+            "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": ["name": "everyone"],
+            "value": 1000, "globalDefault": true,
+        ]
+        let created = try await send(server, .POST, "/apis/scheduling.k8s.io/v1/priorityclasses", body: defaultClass)
+        XCTAssertEqual(created.status, 201, "\(created.json)")
+        // The watch brings the new default class within a scheduling hop, as an informer would.
+        var priority: Int64?
+        for attempt in 0..<200 where priority != 1000 {
+            priority = try await createPod("defaulted-\(attempt)")["spec"]?["priority"]?.intValue
+            if priority != 1000 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        XCTAssertEqual(priority, 1000)
+        XCTAssertEqual(storage.count("priorityclasses"), 1)
     }
 }
