@@ -105,6 +105,27 @@ final class AdmissionWebhookMatchingTests: XCTestCase {
         XCTAssertEqual(matcher.ruleInvocation(of: both, for: coreEvent)?.kind.group, "")
     }
 
+    func testTheReviewShowsTheObjectInTheMatchedVersion() throws {
+        let coreEvent = attributes(.update, resource: "events", kind: "Event", name: "e1", old: ["apiVersion": "v1"])
+        let invocation = try XCTUnwrap(
+            matcher.ruleInvocation(
+                of: webhook([rule(groups: ["events.k8s.io"], resources: ["events"])]), for: coreEvent))
+        let stored: JSON = [
+            "apiVersion": "v1", "kind": "Event", "metadata": ["name": "e1", "namespace": "default"], "message": "hi",
+        ]
+        let review = AdmissionReview.request(uid: "u1", invocation: invocation, attributes: coreEvent, object: stored)
+        let request = try XCTUnwrap(review["request"])
+        XCTAssertEqual(review["apiVersion"], "admission.k8s.io/v1")
+        XCTAssertEqual(request["kind"], ["group": "events.k8s.io", "version": "v1", "kind": "Event"])
+        XCTAssertEqual(request["requestKind"], ["group": "", "version": "v1", "kind": "Event"])
+        XCTAssertEqual(request["resource"]?["group"], "events.k8s.io")
+        XCTAssertEqual(request["requestResource"]?["group"], "")
+        XCTAssertEqual(request["object"]?["apiVersion"], "events.k8s.io/v1")
+        XCTAssertEqual(request["object"]?["note"], "hi", "core's message is events.k8s.io's note")
+        XCTAssertEqual(request["operation"], "UPDATE")
+        XCTAssertEqual(request["options"]?["kind"], "UpdateOptions")
+    }
+
     func testObjectSelectorMatchesTheNewOrTheOldObject() async throws {
         let selector = try LabelSelector(parsing: "team=blue")
         let hook = webhook([rule(["*"])], objectSelector: selector)

@@ -99,7 +99,11 @@ final class WebhookClient: Sendable {
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(caBundle))
         }
         let context = try NIOSSLContext(configuration: configuration)
-        contexts.withLockedValue { $0[key] = context }
+        contexts.withLockedValue { contexts in
+            // Bundles change rarely; dropping them all now and then keeps replaced ones from piling up.
+            if contexts.count >= 64 { contexts.removeAll() }
+            contexts[key] = context
+        }
         return context
     }
 

@@ -138,9 +138,7 @@ final class WebhookDispatcher: Sendable {
                 webhook: webhook.name, phase: phase, operation: operation, rejected: false, code: 500,
                 duration: elapsed)
             metrics.observeFailOpen(webhook: webhook.name, phase: phase)
-            AuditContext.current?.annotate(
-                "failed-open." + annotationKey,
-                JSON.object(["name": .string(webhook.name)]).jsonString)
+            AuditContext.current?.annotate("failed-open." + annotationKey, "true")
             return .ignored
         }
     }
