@@ -35,8 +35,11 @@ extension Setup {
     /// Competes for the lease and runs the controllers while holding it.
     private func runElected(running: NIOLockedValueBox<[StartedController]>) async -> Int32 {
         let elector: LeaderElector
+        let electionClient: RESTClient
         do {
-            let lock = LeaseLock(namespace: election.resourceNamespace, name: election.resourceName, client: client)
+            electionClient = try Self.leaderElectionClient(client)
+            let lock = LeaseLock(
+                namespace: election.resourceNamespace, name: election.resourceName, client: electionClient)
             elector = try LeaderElector(lock: lock, configuration: election, identity: identity, logger: logger)
         } catch {
             logger.critical("\(error)")
@@ -47,10 +50,20 @@ extension Setup {
             let result = await runControllers(running: running)
             code.withLockedValue { $0 = result }
         })
+        await electionClient.shutdown()
         if Task.isCancelled { return code.withLockedValue { $0 } }
         // Upstream exits so that a new process competes afresh, never acting on a stale view.
         logger.critical("leaderelection lost")
         return 1
+    }
+
+    /// A client of its own for the lease, as upstream's (user agent `…/leader-election`): renewals then never
+    /// queue behind the component's own requests in the client-side rate limiter, which at start-up (informers
+    /// listing everything) can hold them past a tuned renew deadline.
+    static func leaderElectionClient(_ client: RESTClient) throws -> RESTClient {
+        var configuration = client.configuration
+        configuration.userAgent += "/leader-election"
+        return try RESTClient(configuration: configuration)
     }
 
     /// Builds the controllers, syncs the shared informers, then runs every controller until cancelled.

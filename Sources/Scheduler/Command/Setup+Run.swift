@@ -51,8 +51,11 @@ extension Setup {
             return 0
         }
         let elector: LeaderElector
+        let electionClient: RESTClient
         do {
-            let lock = LeaseLock(namespace: election.resourceNamespace, name: election.resourceName, client: client)
+            electionClient = try Self.leaderElectionClient(client)
+            let lock = LeaseLock(
+                namespace: election.resourceNamespace, name: election.resourceName, client: electionClient)
             elector = try LeaderElector(lock: lock, configuration: election, identity: identity, logger: logger)
             scheduler.fence { elector.holdsValidLease }
         } catch {
@@ -61,10 +64,20 @@ extension Setup {
         }
         await elector.run(
             onStartedLeading: { await scheduler.run() })
+        await electionClient.shutdown()
         if Task.isCancelled { return 0 }
         // Upstream exits so that a new process competes afresh, never acting on a stale view.
         logger.critical("leaderelection lost")
         return 1
+    }
+
+    /// A client of its own for the lease, as upstream's (user agent `…/leader-election`): renewals then never
+    /// queue behind the component's own requests in the client-side rate limiter, which at start-up (informers
+    /// listing everything) can hold them past a tuned renew deadline.
+    static func leaderElectionClient(_ client: RESTClient) throws -> RESTClient {
+        var configuration = client.configuration
+        configuration.userAgent += "/leader-election"
+        return try RESTClient(configuration: configuration)
     }
 
     /// Upstream's headline scheduler metrics in the Prometheus text format.
