@@ -5,12 +5,8 @@ import Storage
 /// 16 concurrent reads cost one or two storage round trips, not 16. A read never takes the answer of a
 /// request that began before it arrived (that revision could predate a write the reader saw
 /// acknowledged); it joins the next request instead, which starts when the one in flight returns.
-///
-/// Each request also asks storage for a progress notification, so a cache whose resource was quiet
-/// learns it has reached the revision without waiting for the periodic ones.
 final class RevisionCoalescer: Sendable {
-    /// The revision, and whether storage's watches will hear a progress notification up to it.
-    typealias Answer = Result<(revision: Revision, progressRequested: Bool), any Error>
+    typealias Answer = Result<Revision, any Error>
 
     private struct State {
         var inFlight = false
@@ -27,7 +23,7 @@ final class RevisionCoalescer: Sendable {
     var requests: Int { state.withLockedValue { $0.requests } }
 
     /// A revision at least as new as every write acknowledged before this call.
-    func fresh() async throws -> (revision: Revision, progressRequested: Bool) {
+    func fresh() async throws -> Revision {
         let answer = await withCheckedContinuation { (continuation: CheckedContinuation<Answer, Never>) in
             let starts = state.withLockedValue { state -> Bool in
                 state.next.append(continuation)
@@ -51,8 +47,7 @@ final class RevisionCoalescer: Sendable {
             if batch.isEmpty { return }
             let answer: Answer
             do {
-                let revision = try await storage.currentRevision()
-                answer = .success((revision, await storage.requestProgress()))
+                answer = .success(try await storage.currentRevision())
             } catch {
                 answer = .failure(error)
             }

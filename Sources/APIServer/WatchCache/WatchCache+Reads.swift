@@ -43,11 +43,12 @@ extension WatchCache {
                 }
             }
         case .consistent:
-            guard let fresh = try? await revisions.fresh() else { return nil }
-            if let view = currentView(atLeast: fresh.revision) { return view }
-            // Without a progress request a quiet resource would wait for the periodic notification.
-            guard fresh.progressRequested, await waitUntil(fresh.revision) else { return nil }
-            return currentView(atLeast: fresh.revision)
+            guard let revision = try? await revisions.fresh() else { return nil }
+            if let view = currentView(atLeast: revision) { return view }
+            // Behind: ask storage to tell the cache how far it got, rather than waiting for the periodic
+            // notification; a store that cannot leaves the read to storage.
+            guard await storage.requestProgress(), await waitUntil(revision) else { return nil }
+            return currentView(atLeast: revision)
         }
     }
 
