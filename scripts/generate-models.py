@@ -29,7 +29,8 @@ Shape of each struct (the runtime half is Sources/Client/Models/ModelCoding.swif
 - string → String, int32/int64 → Int32/Int64, number → Double, boolean → Bool, Quantity → Quantity,
   IntOrString → IntOrString, Time/MicroTime → String as sent, free-form objects (RawExtension,
   FieldsV1, untyped objects) → JSON;
-- scalars and nested structs are optional (nil = absent); arrays and maps are non-optional, default
+- scalars and nested structs are optional (nil = absent), nested structs `@Boxed` (one heap box, so an
+  absent one costs a pointer, not its inline size); arrays and maps are non-optional, default
   empty and left out of the JSON when empty; a kind's metadata, spec and status are non-optional,
   metadata always written, spec and status left out when they encode to `{}`;
 - a public init with every parameter defaulted: required fields first, in the order the schema lists them
@@ -305,6 +306,7 @@ def value_type(schema, names, where):
 
 
 def render_struct(definition, schema, swift_name, names, kind):
+    structs = set(names.values())
     package = package_of(definition)
     label, version = package.split(".")
     where_text = f"{GROUPS.get(label) or label}/{version}"
@@ -342,7 +344,9 @@ def render_struct(definition, schema, swift_name, names, kind):
         if field.json_name[0].isupper():
             lines.append("    // swift-format-ignore: AlwaysUseLowerCamelCase")
             lines.append("    /// Upstream's JSON name, capitalised.")
-        lines.append(f"    public var {field.ident}: {field.declared_type}")
+        # Optional nested structs are boxed (see Boxed.swift): inline, an absent one costs its whole size.
+        boxed = "@Boxed " if field.container == "value" and not field.kind_part and field.swift_type in structs else ""
+        lines.append(f"    {boxed}public var {field.ident}: {field.declared_type}")
     lines.append("    /// Fields this model does not know, written back after the known ones.")
     lines.append("    public var unknownFields = JSONObject()")
     lines.append("")

@@ -32,7 +32,9 @@ struct Setup: Sendable {
         configuration.userAgent = "kube-controller-manager/v1.32.0 (linux/amd64) kubeswift"
         clientConfiguration = configuration
         client = try RESTClient(configuration: configuration)
-        informers = SharedInformerFactory(client: client, logger: logger)
+        // Upstream's controller-manager trims managedFields from every informer's objects (trim.TrimManagedFields):
+        // no controller reads them, and with 10,000 pods they would be a large share of the cache.
+        informers = SharedInformerFactory(client: client, logger: logger, transform: StripManagedFields())
         identity = LeaderElector.defaultIdentity()
         self.flags = flags
         self.logger = logger

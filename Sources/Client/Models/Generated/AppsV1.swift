@@ -155,9 +155,9 @@ public struct DaemonSetCondition: JSONModel, ModelValue {
 public struct DaemonSetSpec: JSONModel, ModelValue {
     public var minReadySeconds: Int32?
     public var revisionHistoryLimit: Int32?
-    public var selector: MetaLabelSelector?
-    public var template: PodTemplateSpec?
-    public var updateStrategy: DaemonSetUpdateStrategy?
+    @Boxed public var selector: MetaLabelSelector?
+    @Boxed public var template: PodTemplateSpec?
+    @Boxed public var updateStrategy: DaemonSetUpdateStrategy?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -275,7 +275,7 @@ public struct DaemonSetStatus: JSONModel, ModelValue {
 
 /// apps/v1 `DaemonSetUpdateStrategy`.
 public struct DaemonSetUpdateStrategy: JSONModel, ModelValue {
-    public var rollingUpdate: RollingUpdateDaemonSet?
+    @Boxed public var rollingUpdate: RollingUpdateDaemonSet?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -417,9 +417,9 @@ public struct DeploymentSpec: JSONModel, ModelValue {
     public var progressDeadlineSeconds: Int32?
     public var replicas: Int32?
     public var revisionHistoryLimit: Int32?
-    public var selector: MetaLabelSelector?
-    public var strategy: DeploymentStrategy?
-    public var template: PodTemplateSpec?
+    @Boxed public var selector: MetaLabelSelector?
+    @Boxed public var strategy: DeploymentStrategy?
+    @Boxed public var template: PodTemplateSpec?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -537,7 +537,7 @@ public struct DeploymentStatus: JSONModel, ModelValue {
 
 /// apps/v1 `DeploymentStrategy`.
 public struct DeploymentStrategy: JSONModel, ModelValue {
-    public var rollingUpdate: RollingUpdateDeployment?
+    @Boxed public var rollingUpdate: RollingUpdateDeployment?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -672,8 +672,8 @@ public struct ReplicaSetCondition: JSONModel, ModelValue {
 public struct ReplicaSetSpec: JSONModel, ModelValue {
     public var minReadySeconds: Int32?
     public var replicas: Int32?
-    public var selector: MetaLabelSelector?
-    public var template: PodTemplateSpec?
+    @Boxed public var selector: MetaLabelSelector?
+    @Boxed public var template: PodTemplateSpec?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1029,15 +1029,15 @@ public struct StatefulSetPersistentVolumeClaimRetentionPolicy: JSONModel, ModelV
 /// apps/v1 `StatefulSetSpec`.
 public struct StatefulSetSpec: JSONModel, ModelValue {
     public var minReadySeconds: Int32?
-    public var ordinals: StatefulSetOrdinals?
-    public var persistentVolumeClaimRetentionPolicy: StatefulSetPersistentVolumeClaimRetentionPolicy?
+    @Boxed public var ordinals: StatefulSetOrdinals?
+    @Boxed public var persistentVolumeClaimRetentionPolicy: StatefulSetPersistentVolumeClaimRetentionPolicy?
     public var podManagementPolicy: String?
     public var replicas: Int32?
     public var revisionHistoryLimit: Int32?
-    public var selector: MetaLabelSelector?
+    @Boxed public var selector: MetaLabelSelector?
     public var serviceName: String?
-    public var template: PodTemplateSpec?
-    public var updateStrategy: StatefulSetUpdateStrategy?
+    @Boxed public var template: PodTemplateSpec?
+    @Boxed public var updateStrategy: StatefulSetUpdateStrategy?
     public var volumeClaimTemplates: [PersistentVolumeClaim]
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -1178,7 +1178,7 @@ public struct StatefulSetStatus: JSONModel, ModelValue {
 
 /// apps/v1 `StatefulSetUpdateStrategy`.
 public struct StatefulSetUpdateStrategy: JSONModel, ModelValue {
-    public var rollingUpdate: RollingUpdateStatefulSetStrategy?
+    @Boxed public var rollingUpdate: RollingUpdateStatefulSetStrategy?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

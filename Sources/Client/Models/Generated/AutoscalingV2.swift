@@ -6,7 +6,7 @@ public import APIMachinery
 public struct ContainerResourceMetricSource: JSONModel, ModelValue {
     public var container: String?
     public var name: String?
-    public var target: MetricTarget?
+    @Boxed public var target: MetricTarget?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -42,7 +42,7 @@ public struct ContainerResourceMetricSource: JSONModel, ModelValue {
 /// autoscaling/v2 `ContainerResourceMetricStatus`.
 public struct ContainerResourceMetricStatus: JSONModel, ModelValue {
     public var container: String?
-    public var current: MetricValueStatus?
+    @Boxed public var current: MetricValueStatus?
     public var name: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -115,8 +115,8 @@ public struct CrossVersionObjectReference: JSONModel, ModelValue {
 
 /// autoscaling/v2 `ExternalMetricSource`.
 public struct ExternalMetricSource: JSONModel, ModelValue {
-    public var metric: MetricIdentifier?
-    public var target: MetricTarget?
+    @Boxed public var metric: MetricIdentifier?
+    @Boxed public var target: MetricTarget?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -148,8 +148,8 @@ public struct ExternalMetricSource: JSONModel, ModelValue {
 
 /// autoscaling/v2 `ExternalMetricStatus`.
 public struct ExternalMetricStatus: JSONModel, ModelValue {
-    public var current: MetricValueStatus?
-    public var metric: MetricIdentifier?
+    @Boxed public var current: MetricValueStatus?
+    @Boxed public var metric: MetricIdentifier?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -310,8 +310,8 @@ public struct HorizontalPodAutoscaler: KubernetesObject, ModelValue {
 
 /// autoscaling/v2 `HorizontalPodAutoscalerBehavior`.
 public struct HorizontalPodAutoscalerBehavior: JSONModel, ModelValue {
-    public var scaleDown: HPAScalingRules?
-    public var scaleUp: HPAScalingRules?
+    @Boxed public var scaleDown: HPAScalingRules?
+    @Boxed public var scaleUp: HPAScalingRules?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -391,11 +391,11 @@ public struct HorizontalPodAutoscalerCondition: JSONModel, ModelValue {
 
 /// autoscaling/v2 `HorizontalPodAutoscalerSpec`.
 public struct HorizontalPodAutoscalerSpec: JSONModel, ModelValue {
-    public var behavior: HorizontalPodAutoscalerBehavior?
+    @Boxed public var behavior: HorizontalPodAutoscalerBehavior?
     public var maxReplicas: Int32?
     public var metrics: [MetricSpec]
     public var minReplicas: Int32?
-    public var scaleTargetRef: CrossVersionObjectReference?
+    @Boxed public var scaleTargetRef: CrossVersionObjectReference?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -493,7 +493,7 @@ public struct HorizontalPodAutoscalerStatus: JSONModel, ModelValue {
 /// autoscaling/v2 `MetricIdentifier`.
 public struct MetricIdentifier: JSONModel, ModelValue {
     public var name: String?
-    public var selector: MetaLabelSelector?
+    @Boxed public var selector: MetaLabelSelector?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -525,11 +525,11 @@ public struct MetricIdentifier: JSONModel, ModelValue {
 
 /// autoscaling/v2 `MetricSpec`.
 public struct MetricSpec: JSONModel, ModelValue {
-    public var containerResource: ContainerResourceMetricSource?
-    public var external: ExternalMetricSource?
-    public var object: ObjectMetricSource?
-    public var pods: PodsMetricSource?
-    public var resource: ResourceMetricSource?
+    @Boxed public var containerResource: ContainerResourceMetricSource?
+    @Boxed public var external: ExternalMetricSource?
+    @Boxed public var object: ObjectMetricSource?
+    @Boxed public var pods: PodsMetricSource?
+    @Boxed public var resource: ResourceMetricSource?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -578,11 +578,11 @@ public struct MetricSpec: JSONModel, ModelValue {
 
 /// autoscaling/v2 `MetricStatus`.
 public struct MetricStatus: JSONModel, ModelValue {
-    public var containerResource: ContainerResourceMetricStatus?
-    public var external: ExternalMetricStatus?
-    public var object: ObjectMetricStatus?
-    public var pods: PodsMetricStatus?
-    public var resource: ResourceMetricStatus?
+    @Boxed public var containerResource: ContainerResourceMetricStatus?
+    @Boxed public var external: ExternalMetricStatus?
+    @Boxed public var object: ObjectMetricStatus?
+    @Boxed public var pods: PodsMetricStatus?
+    @Boxed public var resource: ResourceMetricStatus?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -711,9 +711,9 @@ public struct MetricValueStatus: JSONModel, ModelValue {
 
 /// autoscaling/v2 `ObjectMetricSource`.
 public struct ObjectMetricSource: JSONModel, ModelValue {
-    public var describedObject: CrossVersionObjectReference?
-    public var metric: MetricIdentifier?
-    public var target: MetricTarget?
+    @Boxed public var describedObject: CrossVersionObjectReference?
+    @Boxed public var metric: MetricIdentifier?
+    @Boxed public var target: MetricTarget?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -751,9 +751,9 @@ public struct ObjectMetricSource: JSONModel, ModelValue {
 
 /// autoscaling/v2 `ObjectMetricStatus`.
 public struct ObjectMetricStatus: JSONModel, ModelValue {
-    public var current: MetricValueStatus?
-    public var describedObject: CrossVersionObjectReference?
-    public var metric: MetricIdentifier?
+    @Boxed public var current: MetricValueStatus?
+    @Boxed public var describedObject: CrossVersionObjectReference?
+    @Boxed public var metric: MetricIdentifier?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -791,8 +791,8 @@ public struct ObjectMetricStatus: JSONModel, ModelValue {
 
 /// autoscaling/v2 `PodsMetricSource`.
 public struct PodsMetricSource: JSONModel, ModelValue {
-    public var metric: MetricIdentifier?
-    public var target: MetricTarget?
+    @Boxed public var metric: MetricIdentifier?
+    @Boxed public var target: MetricTarget?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -824,8 +824,8 @@ public struct PodsMetricSource: JSONModel, ModelValue {
 
 /// autoscaling/v2 `PodsMetricStatus`.
 public struct PodsMetricStatus: JSONModel, ModelValue {
-    public var current: MetricValueStatus?
-    public var metric: MetricIdentifier?
+    @Boxed public var current: MetricValueStatus?
+    @Boxed public var metric: MetricIdentifier?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -858,7 +858,7 @@ public struct PodsMetricStatus: JSONModel, ModelValue {
 /// autoscaling/v2 `ResourceMetricSource`.
 public struct ResourceMetricSource: JSONModel, ModelValue {
     public var name: String?
-    public var target: MetricTarget?
+    @Boxed public var target: MetricTarget?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -890,7 +890,7 @@ public struct ResourceMetricSource: JSONModel, ModelValue {
 
 /// autoscaling/v2 `ResourceMetricStatus`.
 public struct ResourceMetricStatus: JSONModel, ModelValue {
-    public var current: MetricValueStatus?
+    @Boxed public var current: MetricValueStatus?
     public var name: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

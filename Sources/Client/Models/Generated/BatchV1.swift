@@ -57,7 +57,7 @@ public struct CronJob: KubernetesObject, ModelValue {
 public struct CronJobSpec: JSONModel, ModelValue {
     public var concurrencyPolicy: String?
     public var failedJobsHistoryLimit: Int32?
-    public var jobTemplate: JobTemplateSpec?
+    @Boxed public var jobTemplate: JobTemplateSpec?
     public var schedule: String?
     public var startingDeadlineSeconds: Int64?
     public var successfulJobsHistoryLimit: Int32?
@@ -266,12 +266,12 @@ public struct JobSpec: JSONModel, ModelValue {
     public var manualSelector: Bool?
     public var maxFailedIndexes: Int32?
     public var parallelism: Int32?
-    public var podFailurePolicy: PodFailurePolicy?
+    @Boxed public var podFailurePolicy: PodFailurePolicy?
     public var podReplacementPolicy: String?
-    public var selector: MetaLabelSelector?
-    public var successPolicy: SuccessPolicy?
+    @Boxed public var selector: MetaLabelSelector?
+    @Boxed public var successPolicy: SuccessPolicy?
     public var suspend: Bool?
-    public var template: PodTemplateSpec?
+    @Boxed public var template: PodTemplateSpec?
     public var ttlSecondsAfterFinished: Int32?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -367,7 +367,7 @@ public struct JobStatus: JSONModel, ModelValue {
     public var startTime: String?
     public var succeeded: Int32?
     public var terminating: Int32?
-    public var uncountedTerminatedPods: UncountedTerminatedPods?
+    @Boxed public var uncountedTerminatedPods: UncountedTerminatedPods?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -432,8 +432,8 @@ public struct JobStatus: JSONModel, ModelValue {
 
 /// batch/v1 `JobTemplateSpec`.
 public struct JobTemplateSpec: JSONModel, ModelValue {
-    public var metadata: ObjectMeta?
-    public var spec: JobSpec?
+    @Boxed public var metadata: ObjectMeta?
+    @Boxed public var spec: JobSpec?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -565,7 +565,7 @@ public struct PodFailurePolicyOnPodConditionsPattern: JSONModel, ModelValue {
 /// batch/v1 `PodFailurePolicyRule`.
 public struct PodFailurePolicyRule: JSONModel, ModelValue {
     public var action: String?
-    public var onExitCodes: PodFailurePolicyOnExitCodesRequirement?
+    @Boxed public var onExitCodes: PodFailurePolicyOnExitCodesRequirement?
     public var onPodConditions: [PodFailurePolicyOnPodConditionsPattern]
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

@@ -45,9 +45,9 @@ public struct AWSElasticBlockStoreVolumeSource: JSONModel, ModelValue {
 
 /// core/v1 `Affinity`.
 public struct Affinity: JSONModel, ModelValue {
-    public var nodeAffinity: NodeAffinity?
-    public var podAffinity: PodAffinity?
-    public var podAntiAffinity: PodAntiAffinity?
+    @Boxed public var nodeAffinity: NodeAffinity?
+    @Boxed public var podAffinity: PodAffinity?
+    @Boxed public var podAntiAffinity: PodAntiAffinity?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -291,7 +291,7 @@ public struct Binding: KubernetesObject, ModelValue {
     /// As read; `toJSON()` writes the descriptor's when nil.
     public var kind: String?
     public var metadata: ObjectMeta
-    public var target: ObjectReference?
+    @Boxed public var target: ObjectReference?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -327,13 +327,13 @@ public struct Binding: KubernetesObject, ModelValue {
 
 /// core/v1 `CSIPersistentVolumeSource`.
 public struct CSIPersistentVolumeSource: JSONModel, ModelValue {
-    public var controllerExpandSecretRef: SecretReference?
-    public var controllerPublishSecretRef: SecretReference?
+    @Boxed public var controllerExpandSecretRef: SecretReference?
+    @Boxed public var controllerPublishSecretRef: SecretReference?
     public var driver: String?
     public var fsType: String?
-    public var nodeExpandSecretRef: SecretReference?
-    public var nodePublishSecretRef: SecretReference?
-    public var nodeStageSecretRef: SecretReference?
+    @Boxed public var nodeExpandSecretRef: SecretReference?
+    @Boxed public var nodePublishSecretRef: SecretReference?
+    @Boxed public var nodeStageSecretRef: SecretReference?
     public var readOnly: Bool?
     public var volumeAttributes: [String: String]
     public var volumeHandle: String?
@@ -403,7 +403,7 @@ public struct CSIPersistentVolumeSource: JSONModel, ModelValue {
 public struct CSIVolumeSource: JSONModel, ModelValue {
     public var driver: String?
     public var fsType: String?
-    public var nodePublishSecretRef: LocalObjectReference?
+    @Boxed public var nodePublishSecretRef: LocalObjectReference?
     public var readOnly: Bool?
     public var volumeAttributes: [String: String]
     /// Fields this model does not know, written back after the known ones.
@@ -487,7 +487,7 @@ public struct CephFSPersistentVolumeSource: JSONModel, ModelValue {
     public var path: String?
     public var readOnly: Bool?
     public var secretFile: String?
-    public var secretRef: SecretReference?
+    @Boxed public var secretRef: SecretReference?
     public var user: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -539,7 +539,7 @@ public struct CephFSVolumeSource: JSONModel, ModelValue {
     public var path: String?
     public var readOnly: Bool?
     public var secretFile: String?
-    public var secretRef: LocalObjectReference?
+    @Boxed public var secretRef: LocalObjectReference?
     public var user: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -589,7 +589,7 @@ public struct CephFSVolumeSource: JSONModel, ModelValue {
 public struct CinderPersistentVolumeSource: JSONModel, ModelValue {
     public var fsType: String?
     public var readOnly: Bool?
-    public var secretRef: SecretReference?
+    @Boxed public var secretRef: SecretReference?
     public var volumeID: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -632,7 +632,7 @@ public struct CinderPersistentVolumeSource: JSONModel, ModelValue {
 public struct CinderVolumeSource: JSONModel, ModelValue {
     public var fsType: String?
     public var readOnly: Bool?
-    public var secretRef: LocalObjectReference?
+    @Boxed public var secretRef: LocalObjectReference?
     public var volumeID: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -702,7 +702,7 @@ public struct ClientIPConfig: JSONModel, ModelValue {
 
 /// core/v1 `ClusterTrustBundleProjection`.
 public struct ClusterTrustBundleProjection: JSONModel, ModelValue {
-    public var labelSelector: MetaLabelSelector?
+    @Boxed public var labelSelector: MetaLabelSelector?
     public var name: String?
     public var optional: Bool?
     public var path: String?
@@ -1008,16 +1008,16 @@ public struct Container: JSONModel, ModelValue {
     public var envFrom: [EnvFromSource]
     public var image: String?
     public var imagePullPolicy: String?
-    public var lifecycle: Lifecycle?
-    public var livenessProbe: Probe?
+    @Boxed public var lifecycle: Lifecycle?
+    @Boxed public var livenessProbe: Probe?
     public var name: String?
     public var ports: [ContainerPort]
-    public var readinessProbe: Probe?
+    @Boxed public var readinessProbe: Probe?
     public var resizePolicy: [ContainerResizePolicy]
-    public var resources: ResourceRequirements?
+    @Boxed public var resources: ResourceRequirements?
     public var restartPolicy: String?
-    public var securityContext: SecurityContext?
-    public var startupProbe: Probe?
+    @Boxed public var securityContext: SecurityContext?
+    @Boxed public var startupProbe: Probe?
     public var stdin: Bool?
     public var stdinOnce: Bool?
     public var terminationMessagePath: String?
@@ -1248,9 +1248,9 @@ public struct ContainerResizePolicy: JSONModel, ModelValue {
 
 /// core/v1 `ContainerState`.
 public struct ContainerState: JSONModel, ModelValue {
-    public var running: ContainerStateRunning?
-    public var terminated: ContainerStateTerminated?
-    public var waiting: ContainerStateWaiting?
+    @Boxed public var running: ContainerStateRunning?
+    @Boxed public var terminated: ContainerStateTerminated?
+    @Boxed public var waiting: ContainerStateWaiting?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1411,14 +1411,14 @@ public struct ContainerStatus: JSONModel, ModelValue {
     public var containerID: String?
     public var image: String?
     public var imageID: String?
-    public var lastState: ContainerState?
+    @Boxed public var lastState: ContainerState?
     public var name: String?
     public var ready: Bool?
-    public var resources: ResourceRequirements?
+    @Boxed public var resources: ResourceRequirements?
     public var restartCount: Int32?
     public var started: Bool?
-    public var state: ContainerState?
-    public var user: ContainerUser?
+    @Boxed public var state: ContainerState?
+    @Boxed public var user: ContainerUser?
     public var volumeMounts: [VolumeMountStatus]
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -1494,7 +1494,7 @@ public struct ContainerStatus: JSONModel, ModelValue {
 
 /// core/v1 `ContainerUser`.
 public struct ContainerUser: JSONModel, ModelValue {
-    public var linux: LinuxContainerUser?
+    @Boxed public var linux: LinuxContainerUser?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1583,10 +1583,10 @@ public struct DownwardAPIProjection: JSONModel, ModelValue {
 
 /// core/v1 `DownwardAPIVolumeFile`.
 public struct DownwardAPIVolumeFile: JSONModel, ModelValue {
-    public var fieldRef: ObjectFieldSelector?
+    @Boxed public var fieldRef: ObjectFieldSelector?
     public var mode: Int32?
     public var path: String?
-    public var resourceFieldRef: ResourceFieldSelector?
+    @Boxed public var resourceFieldRef: ResourceFieldSelector?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1696,7 +1696,7 @@ public struct EndpointAddress: JSONModel, ModelValue {
     public var hostname: String?
     public var ip: String?
     public var nodeName: String?
-    public var targetRef: ObjectReference?
+    @Boxed public var targetRef: ObjectReference?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1860,9 +1860,9 @@ public struct Endpoints: KubernetesObject, ModelValue {
 
 /// core/v1 `EnvFromSource`.
 public struct EnvFromSource: JSONModel, ModelValue {
-    public var configMapRef: ConfigMapEnvSource?
+    @Boxed public var configMapRef: ConfigMapEnvSource?
     public var prefix: String?
-    public var secretRef: SecretEnvSource?
+    @Boxed public var secretRef: SecretEnvSource?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1899,7 +1899,7 @@ public struct EnvFromSource: JSONModel, ModelValue {
 public struct EnvVar: JSONModel, ModelValue {
     public var name: String?
     public var value: String?
-    public var valueFrom: EnvVarSource?
+    @Boxed public var valueFrom: EnvVarSource?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1934,10 +1934,10 @@ public struct EnvVar: JSONModel, ModelValue {
 
 /// core/v1 `EnvVarSource`.
 public struct EnvVarSource: JSONModel, ModelValue {
-    public var configMapKeyRef: ConfigMapKeySelector?
-    public var fieldRef: ObjectFieldSelector?
-    public var resourceFieldRef: ResourceFieldSelector?
-    public var secretKeyRef: SecretKeySelector?
+    @Boxed public var configMapKeyRef: ConfigMapKeySelector?
+    @Boxed public var fieldRef: ObjectFieldSelector?
+    @Boxed public var resourceFieldRef: ResourceFieldSelector?
+    @Boxed public var secretKeyRef: SecretKeySelector?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -1984,16 +1984,16 @@ public struct EphemeralContainer: JSONModel, ModelValue {
     public var envFrom: [EnvFromSource]
     public var image: String?
     public var imagePullPolicy: String?
-    public var lifecycle: Lifecycle?
-    public var livenessProbe: Probe?
+    @Boxed public var lifecycle: Lifecycle?
+    @Boxed public var livenessProbe: Probe?
     public var name: String?
     public var ports: [ContainerPort]
-    public var readinessProbe: Probe?
+    @Boxed public var readinessProbe: Probe?
     public var resizePolicy: [ContainerResizePolicy]
-    public var resources: ResourceRequirements?
+    @Boxed public var resources: ResourceRequirements?
     public var restartPolicy: String?
-    public var securityContext: SecurityContext?
-    public var startupProbe: Probe?
+    @Boxed public var securityContext: SecurityContext?
+    @Boxed public var startupProbe: Probe?
     public var stdin: Bool?
     public var stdinOnce: Bool?
     public var targetContainerName: String?
@@ -2115,7 +2115,7 @@ public struct EphemeralContainer: JSONModel, ModelValue {
 
 /// core/v1 `EphemeralVolumeSource`.
 public struct EphemeralVolumeSource: JSONModel, ModelValue {
-    public var volumeClaimTemplate: PersistentVolumeClaimTemplate?
+    @Boxed public var volumeClaimTemplate: PersistentVolumeClaimTemplate?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -2155,18 +2155,18 @@ public struct Event: KubernetesObject, ModelValue {
     public var count: Int32?
     public var eventTime: String?
     public var firstTimestamp: String?
-    public var involvedObject: ObjectReference?
+    @Boxed public var involvedObject: ObjectReference?
     /// As read; `toJSON()` writes the descriptor's when nil.
     public var kind: String?
     public var lastTimestamp: String?
     public var message: String?
     public var metadata: ObjectMeta
     public var reason: String?
-    public var related: ObjectReference?
+    @Boxed public var related: ObjectReference?
     public var reportingComponent: String?
     public var reportingInstance: String?
-    public var series: EventSeries?
-    public var source: EventSource?
+    @Boxed public var series: EventSeries?
+    @Boxed public var source: EventSource?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -2394,7 +2394,7 @@ public struct FlexPersistentVolumeSource: JSONModel, ModelValue {
     public var fsType: String?
     public var options: [String: String]
     public var readOnly: Bool?
-    public var secretRef: SecretReference?
+    @Boxed public var secretRef: SecretReference?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -2442,7 +2442,7 @@ public struct FlexVolumeSource: JSONModel, ModelValue {
     public var fsType: String?
     public var options: [String: String]
     public var readOnly: Bool?
-    public var secretRef: LocalObjectReference?
+    @Boxed public var secretRef: LocalObjectReference?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -2894,7 +2894,7 @@ public struct ISCSIPersistentVolumeSource: JSONModel, ModelValue {
     public var lun: Int32?
     public var portals: [String]
     public var readOnly: Bool?
-    public var secretRef: SecretReference?
+    @Boxed public var secretRef: SecretReference?
     public var targetPortal: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -2967,7 +2967,7 @@ public struct ISCSIVolumeSource: JSONModel, ModelValue {
     public var lun: Int32?
     public var portals: [String]
     public var readOnly: Bool?
-    public var secretRef: LocalObjectReference?
+    @Boxed public var secretRef: LocalObjectReference?
     public var targetPortal: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -3102,8 +3102,8 @@ public struct KeyToPath: JSONModel, ModelValue {
 
 /// core/v1 `Lifecycle`.
 public struct Lifecycle: JSONModel, ModelValue {
-    public var postStart: LifecycleHandler?
-    public var preStop: LifecycleHandler?
+    @Boxed public var postStart: LifecycleHandler?
+    @Boxed public var preStop: LifecycleHandler?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -3135,10 +3135,10 @@ public struct Lifecycle: JSONModel, ModelValue {
 
 /// core/v1 `LifecycleHandler`.
 public struct LifecycleHandler: JSONModel, ModelValue {
-    public var exec: ExecAction?
-    public var httpGet: HTTPGetAction?
-    public var sleep: SleepAction?
-    public var tcpSocket: TCPSocketAction?
+    @Boxed public var exec: ExecAction?
+    @Boxed public var httpGet: HTTPGetAction?
+    @Boxed public var sleep: SleepAction?
+    @Boxed public var tcpSocket: TCPSocketAction?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -3792,7 +3792,7 @@ public struct NodeAddress: JSONModel, ModelValue {
 /// core/v1 `NodeAffinity`.
 public struct NodeAffinity: JSONModel, ModelValue {
     public var preferredDuringSchedulingIgnoredDuringExecution: [PreferredSchedulingTerm]
-    public var requiredDuringSchedulingIgnoredDuringExecution: NodeSelector?
+    @Boxed public var requiredDuringSchedulingIgnoredDuringExecution: NodeSelector?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -3884,7 +3884,7 @@ public struct NodeCondition: JSONModel, ModelValue {
 
 /// core/v1 `NodeConfigSource`.
 public struct NodeConfigSource: JSONModel, ModelValue {
-    public var configMap: ConfigMapNodeConfigSource?
+    @Boxed public var configMap: ConfigMapNodeConfigSource?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -3913,10 +3913,10 @@ public struct NodeConfigSource: JSONModel, ModelValue {
 
 /// core/v1 `NodeConfigStatus`.
 public struct NodeConfigStatus: JSONModel, ModelValue {
-    public var active: NodeConfigSource?
-    public var assigned: NodeConfigSource?
+    @Boxed public var active: NodeConfigSource?
+    @Boxed public var assigned: NodeConfigSource?
     public var error: String?
-    public var lastKnownGood: NodeConfigSource?
+    @Boxed public var lastKnownGood: NodeConfigSource?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -3957,7 +3957,7 @@ public struct NodeConfigStatus: JSONModel, ModelValue {
 
 /// core/v1 `NodeDaemonEndpoints`.
 public struct NodeDaemonEndpoints: JSONModel, ModelValue {
-    public var kubeletEndpoint: DaemonEndpoint?
+    @Boxed public var kubeletEndpoint: DaemonEndpoint?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -4016,7 +4016,7 @@ public struct NodeFeatures: JSONModel, ModelValue {
 
 /// core/v1 `NodeRuntimeHandler`.
 public struct NodeRuntimeHandler: JSONModel, ModelValue {
-    public var features: NodeRuntimeHandlerFeatures?
+    @Boxed public var features: NodeRuntimeHandlerFeatures?
     public var name: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -4182,7 +4182,7 @@ public struct NodeSelectorTerm: JSONModel, ModelValue {
 
 /// core/v1 `NodeSpec`.
 public struct NodeSpec: JSONModel, ModelValue {
-    public var configSource: NodeConfigSource?
+    @Boxed public var configSource: NodeConfigSource?
     public var externalID: String?
     public var podCIDR: String?
     public var podCIDRs: [String]
@@ -4242,11 +4242,11 @@ public struct NodeStatus: JSONModel, ModelValue {
     public var allocatable: [String: Quantity]
     public var capacity: [String: Quantity]
     public var conditions: [NodeCondition]
-    public var config: NodeConfigStatus?
-    public var daemonEndpoints: NodeDaemonEndpoints?
-    public var features: NodeFeatures?
+    @Boxed public var config: NodeConfigStatus?
+    @Boxed public var daemonEndpoints: NodeDaemonEndpoints?
+    @Boxed public var features: NodeFeatures?
     public var images: [ContainerImage]
-    public var nodeInfo: NodeSystemInfo?
+    @Boxed public var nodeInfo: NodeSystemInfo?
     public var phase: String?
     public var runtimeHandlers: [NodeRuntimeHandler]
     public var volumesAttached: [AttachedVolume]
@@ -4637,10 +4637,10 @@ public struct PersistentVolumeClaimCondition: JSONModel, ModelValue {
 /// core/v1 `PersistentVolumeClaimSpec`.
 public struct PersistentVolumeClaimSpec: JSONModel, ModelValue {
     public var accessModes: [String]
-    public var dataSource: TypedLocalObjectReference?
-    public var dataSourceRef: TypedObjectReference?
-    public var resources: VolumeResourceRequirements?
-    public var selector: MetaLabelSelector?
+    @Boxed public var dataSource: TypedLocalObjectReference?
+    @Boxed public var dataSourceRef: TypedObjectReference?
+    @Boxed public var resources: VolumeResourceRequirements?
+    @Boxed public var selector: MetaLabelSelector?
     public var storageClassName: String?
     public var volumeAttributesClassName: String?
     public var volumeMode: String?
@@ -4709,7 +4709,7 @@ public struct PersistentVolumeClaimStatus: JSONModel, ModelValue {
     public var capacity: [String: Quantity]
     public var conditions: [PersistentVolumeClaimCondition]
     public var currentVolumeAttributesClassName: String?
-    public var modifyVolumeStatus: ModifyVolumeStatus?
+    @Boxed public var modifyVolumeStatus: ModifyVolumeStatus?
     public var phase: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -4768,8 +4768,8 @@ public struct PersistentVolumeClaimStatus: JSONModel, ModelValue {
 
 /// core/v1 `PersistentVolumeClaimTemplate`.
 public struct PersistentVolumeClaimTemplate: JSONModel, ModelValue {
-    public var metadata: ObjectMeta?
-    public var spec: PersistentVolumeClaimSpec?
+    @Boxed public var metadata: ObjectMeta?
+    @Boxed public var spec: PersistentVolumeClaimSpec?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -4835,36 +4835,36 @@ public struct PersistentVolumeClaimVolumeSource: JSONModel, ModelValue {
 /// core/v1 `PersistentVolumeSpec`.
 public struct PersistentVolumeSpec: JSONModel, ModelValue {
     public var accessModes: [String]
-    public var awsElasticBlockStore: AWSElasticBlockStoreVolumeSource?
-    public var azureDisk: AzureDiskVolumeSource?
-    public var azureFile: AzureFilePersistentVolumeSource?
+    @Boxed public var awsElasticBlockStore: AWSElasticBlockStoreVolumeSource?
+    @Boxed public var azureDisk: AzureDiskVolumeSource?
+    @Boxed public var azureFile: AzureFilePersistentVolumeSource?
     public var capacity: [String: Quantity]
-    public var cephfs: CephFSPersistentVolumeSource?
-    public var cinder: CinderPersistentVolumeSource?
-    public var claimRef: ObjectReference?
-    public var csi: CSIPersistentVolumeSource?
-    public var fc: FCVolumeSource?
-    public var flexVolume: FlexPersistentVolumeSource?
-    public var flocker: FlockerVolumeSource?
-    public var gcePersistentDisk: GCEPersistentDiskVolumeSource?
-    public var glusterfs: GlusterfsPersistentVolumeSource?
-    public var hostPath: HostPathVolumeSource?
-    public var iscsi: ISCSIPersistentVolumeSource?
-    public var local: LocalVolumeSource?
+    @Boxed public var cephfs: CephFSPersistentVolumeSource?
+    @Boxed public var cinder: CinderPersistentVolumeSource?
+    @Boxed public var claimRef: ObjectReference?
+    @Boxed public var csi: CSIPersistentVolumeSource?
+    @Boxed public var fc: FCVolumeSource?
+    @Boxed public var flexVolume: FlexPersistentVolumeSource?
+    @Boxed public var flocker: FlockerVolumeSource?
+    @Boxed public var gcePersistentDisk: GCEPersistentDiskVolumeSource?
+    @Boxed public var glusterfs: GlusterfsPersistentVolumeSource?
+    @Boxed public var hostPath: HostPathVolumeSource?
+    @Boxed public var iscsi: ISCSIPersistentVolumeSource?
+    @Boxed public var local: LocalVolumeSource?
     public var mountOptions: [String]
-    public var nfs: NFSVolumeSource?
-    public var nodeAffinity: VolumeNodeAffinity?
+    @Boxed public var nfs: NFSVolumeSource?
+    @Boxed public var nodeAffinity: VolumeNodeAffinity?
     public var persistentVolumeReclaimPolicy: String?
-    public var photonPersistentDisk: PhotonPersistentDiskVolumeSource?
-    public var portworxVolume: PortworxVolumeSource?
-    public var quobyte: QuobyteVolumeSource?
-    public var rbd: RBDPersistentVolumeSource?
-    public var scaleIO: ScaleIOPersistentVolumeSource?
+    @Boxed public var photonPersistentDisk: PhotonPersistentDiskVolumeSource?
+    @Boxed public var portworxVolume: PortworxVolumeSource?
+    @Boxed public var quobyte: QuobyteVolumeSource?
+    @Boxed public var rbd: RBDPersistentVolumeSource?
+    @Boxed public var scaleIO: ScaleIOPersistentVolumeSource?
     public var storageClassName: String?
-    public var storageos: StorageOSPersistentVolumeSource?
+    @Boxed public var storageos: StorageOSPersistentVolumeSource?
     public var volumeAttributesClassName: String?
     public var volumeMode: String?
-    public var vsphereVolume: VsphereVirtualDiskVolumeSource?
+    @Boxed public var vsphereVolume: VsphereVirtualDiskVolumeSource?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -5171,10 +5171,10 @@ public struct PodAffinity: JSONModel, ModelValue {
 
 /// core/v1 `PodAffinityTerm`.
 public struct PodAffinityTerm: JSONModel, ModelValue {
-    public var labelSelector: MetaLabelSelector?
+    @Boxed public var labelSelector: MetaLabelSelector?
     public var matchLabelKeys: [String]
     public var mismatchLabelKeys: [String]
-    public var namespaceSelector: MetaLabelSelector?
+    @Boxed public var namespaceSelector: MetaLabelSelector?
     public var namespaces: [String]
     public var topologyKey: String?
     /// Fields this model does not know, written back after the known ones.
@@ -5574,19 +5574,19 @@ public struct PodSchedulingGate: JSONModel, ModelValue {
 
 /// core/v1 `PodSecurityContext`.
 public struct PodSecurityContext: JSONModel, ModelValue {
-    public var appArmorProfile: AppArmorProfile?
+    @Boxed public var appArmorProfile: AppArmorProfile?
     public var fsGroup: Int64?
     public var fsGroupChangePolicy: String?
     public var runAsGroup: Int64?
     public var runAsNonRoot: Bool?
     public var runAsUser: Int64?
     public var seLinuxChangePolicy: String?
-    public var seLinuxOptions: SELinuxOptions?
-    public var seccompProfile: SeccompProfile?
+    @Boxed public var seLinuxOptions: SELinuxOptions?
+    @Boxed public var seccompProfile: SeccompProfile?
     public var supplementalGroups: [Int64]
     public var supplementalGroupsPolicy: String?
     public var sysctls: [Sysctl]
-    public var windowsOptions: WindowsSecurityContextOptions?
+    @Boxed public var windowsOptions: WindowsSecurityContextOptions?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -5662,10 +5662,10 @@ public struct PodSecurityContext: JSONModel, ModelValue {
 /// core/v1 `PodSpec`.
 public struct PodSpec: JSONModel, ModelValue {
     public var activeDeadlineSeconds: Int64?
-    public var affinity: Affinity?
+    @Boxed public var affinity: Affinity?
     public var automountServiceAccountToken: Bool?
     public var containers: [Container]
-    public var dnsConfig: PodDNSConfig?
+    @Boxed public var dnsConfig: PodDNSConfig?
     public var dnsPolicy: String?
     public var enableServiceLinks: Bool?
     public var ephemeralContainers: [EphemeralContainer]
@@ -5679,19 +5679,19 @@ public struct PodSpec: JSONModel, ModelValue {
     public var initContainers: [Container]
     public var nodeName: String?
     public var nodeSelector: [String: String]
-    public var os: PodOS?
+    @Boxed public var os: PodOS?
     public var overhead: [String: Quantity]
     public var preemptionPolicy: String?
     public var priority: Int32?
     public var priorityClassName: String?
     public var readinessGates: [PodReadinessGate]
     public var resourceClaims: [PodResourceClaim]
-    public var resources: ResourceRequirements?
+    @Boxed public var resources: ResourceRequirements?
     public var restartPolicy: String?
     public var runtimeClassName: String?
     public var schedulerName: String?
     public var schedulingGates: [PodSchedulingGate]
-    public var securityContext: PodSecurityContext?
+    @Boxed public var securityContext: PodSecurityContext?
     public var serviceAccount: String?
     public var serviceAccountName: String?
     public var setHostnameAsFQDN: Bool?
@@ -5975,7 +5975,7 @@ public struct PodTemplate: KubernetesObject, ModelValue {
     /// As read; `toJSON()` writes the descriptor's when nil.
     public var kind: String?
     public var metadata: ObjectMeta
-    public var template: PodTemplateSpec?
+    @Boxed public var template: PodTemplateSpec?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -6011,8 +6011,8 @@ public struct PodTemplate: KubernetesObject, ModelValue {
 
 /// core/v1 `PodTemplateSpec`.
 public struct PodTemplateSpec: JSONModel, ModelValue {
-    public var metadata: ObjectMeta?
-    public var spec: PodSpec?
+    @Boxed public var metadata: ObjectMeta?
+    @Boxed public var spec: PodSpec?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -6118,7 +6118,7 @@ public struct PortworxVolumeSource: JSONModel, ModelValue {
 
 /// core/v1 `PreferredSchedulingTerm`.
 public struct PreferredSchedulingTerm: JSONModel, ModelValue {
-    public var preference: NodeSelectorTerm?
+    @Boxed public var preference: NodeSelectorTerm?
     public var weight: Int32?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -6151,14 +6151,14 @@ public struct PreferredSchedulingTerm: JSONModel, ModelValue {
 
 /// core/v1 `Probe`.
 public struct Probe: JSONModel, ModelValue {
-    public var exec: ExecAction?
+    @Boxed public var exec: ExecAction?
     public var failureThreshold: Int32?
-    public var grpc: GRPCAction?
-    public var httpGet: HTTPGetAction?
+    @Boxed public var grpc: GRPCAction?
+    @Boxed public var httpGet: HTTPGetAction?
     public var initialDelaySeconds: Int32?
     public var periodSeconds: Int32?
     public var successThreshold: Int32?
-    public var tcpSocket: TCPSocketAction?
+    @Boxed public var tcpSocket: TCPSocketAction?
     public var terminationGracePeriodSeconds: Int64?
     public var timeoutSeconds: Int32?
     /// Fields this model does not know, written back after the known ones.
@@ -6313,7 +6313,7 @@ public struct RBDPersistentVolumeSource: JSONModel, ModelValue {
     public var monitors: [String]
     public var pool: String?
     public var readOnly: Bool?
-    public var secretRef: SecretReference?
+    @Boxed public var secretRef: SecretReference?
     public var user: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -6373,7 +6373,7 @@ public struct RBDVolumeSource: JSONModel, ModelValue {
     public var monitors: [String]
     public var pool: String?
     public var readOnly: Bool?
-    public var secretRef: LocalObjectReference?
+    @Boxed public var secretRef: LocalObjectReference?
     public var user: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -6530,7 +6530,7 @@ public struct ReplicationControllerSpec: JSONModel, ModelValue {
     public var minReadySeconds: Int32?
     public var replicas: Int32?
     public var selector: [String: String]
-    public var template: PodTemplateSpec?
+    @Boxed public var template: PodTemplateSpec?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -6780,7 +6780,7 @@ public struct ResourceQuota: KubernetesObject, ModelValue {
 /// core/v1 `ResourceQuotaSpec`.
 public struct ResourceQuotaSpec: JSONModel, ModelValue {
     public var hard: [String: Quantity]
-    public var scopeSelector: ScopeSelector?
+    @Boxed public var scopeSelector: ScopeSelector?
     public var scopes: [String]
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -6964,7 +6964,7 @@ public struct ScaleIOPersistentVolumeSource: JSONModel, ModelValue {
     public var gateway: String?
     public var protectionDomain: String?
     public var readOnly: Bool?
-    public var secretRef: SecretReference?
+    @Boxed public var secretRef: SecretReference?
     public var sslEnabled: Bool?
     public var storageMode: String?
     public var storagePool: String?
@@ -7033,7 +7033,7 @@ public struct ScaleIOVolumeSource: JSONModel, ModelValue {
     public var gateway: String?
     public var protectionDomain: String?
     public var readOnly: Bool?
-    public var secretRef: LocalObjectReference?
+    @Boxed public var secretRef: LocalObjectReference?
     public var sslEnabled: Bool?
     public var storageMode: String?
     public var storagePool: String?
@@ -7439,17 +7439,17 @@ public struct SecretVolumeSource: JSONModel, ModelValue {
 /// core/v1 `SecurityContext`.
 public struct SecurityContext: JSONModel, ModelValue {
     public var allowPrivilegeEscalation: Bool?
-    public var appArmorProfile: AppArmorProfile?
-    public var capabilities: Capabilities?
+    @Boxed public var appArmorProfile: AppArmorProfile?
+    @Boxed public var capabilities: Capabilities?
     public var privileged: Bool?
     public var procMount: String?
     public var readOnlyRootFilesystem: Bool?
     public var runAsGroup: Int64?
     public var runAsNonRoot: Bool?
     public var runAsUser: Int64?
-    public var seLinuxOptions: SELinuxOptions?
-    public var seccompProfile: SeccompProfile?
-    public var windowsOptions: WindowsSecurityContextOptions?
+    @Boxed public var seLinuxOptions: SELinuxOptions?
+    @Boxed public var seccompProfile: SeccompProfile?
+    @Boxed public var windowsOptions: WindowsSecurityContextOptions?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -7733,7 +7733,7 @@ public struct ServiceSpec: JSONModel, ModelValue {
     public var publishNotReadyAddresses: Bool?
     public var selector: [String: String]
     public var sessionAffinity: String?
-    public var sessionAffinityConfig: SessionAffinityConfig?
+    @Boxed public var sessionAffinityConfig: SessionAffinityConfig?
     public var trafficDistribution: String?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
@@ -7838,7 +7838,7 @@ public struct ServiceSpec: JSONModel, ModelValue {
 /// core/v1 `ServiceStatus`.
 public struct ServiceStatus: JSONModel, ModelValue {
     public var conditions: [Condition]
-    public var loadBalancer: LoadBalancerStatus?
+    @Boxed public var loadBalancer: LoadBalancerStatus?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -7870,7 +7870,7 @@ public struct ServiceStatus: JSONModel, ModelValue {
 
 /// core/v1 `SessionAffinityConfig`.
 public struct SessionAffinityConfig: JSONModel, ModelValue {
-    public var clientIP: ClientIPConfig?
+    @Boxed public var clientIP: ClientIPConfig?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -7930,7 +7930,7 @@ public struct SleepAction: JSONModel, ModelValue {
 public struct StorageOSPersistentVolumeSource: JSONModel, ModelValue {
     public var fsType: String?
     public var readOnly: Bool?
-    public var secretRef: ObjectReference?
+    @Boxed public var secretRef: ObjectReference?
     public var volumeName: String?
     public var volumeNamespace: String?
     /// Fields this model does not know, written back after the known ones.
@@ -7978,7 +7978,7 @@ public struct StorageOSPersistentVolumeSource: JSONModel, ModelValue {
 public struct StorageOSVolumeSource: JSONModel, ModelValue {
     public var fsType: String?
     public var readOnly: Bool?
-    public var secretRef: LocalObjectReference?
+    @Boxed public var secretRef: LocalObjectReference?
     public var volumeName: String?
     public var volumeNamespace: String?
     /// Fields this model does not know, written back after the known ones.
@@ -8242,7 +8242,7 @@ public struct TopologySelectorTerm: JSONModel, ModelValue {
 
 /// core/v1 `TopologySpreadConstraint`.
 public struct TopologySpreadConstraint: JSONModel, ModelValue {
-    public var labelSelector: MetaLabelSelector?
+    @Boxed public var labelSelector: MetaLabelSelector?
     public var matchLabelKeys: [String]
     public var maxSkew: Int32?
     public var minDomains: Int32?
@@ -8381,37 +8381,37 @@ public struct TypedObjectReference: JSONModel, ModelValue {
 
 /// core/v1 `Volume`.
 public struct Volume: JSONModel, ModelValue {
-    public var awsElasticBlockStore: AWSElasticBlockStoreVolumeSource?
-    public var azureDisk: AzureDiskVolumeSource?
-    public var azureFile: AzureFileVolumeSource?
-    public var cephfs: CephFSVolumeSource?
-    public var cinder: CinderVolumeSource?
-    public var configMap: ConfigMapVolumeSource?
-    public var csi: CSIVolumeSource?
-    public var downwardAPI: DownwardAPIVolumeSource?
-    public var emptyDir: EmptyDirVolumeSource?
-    public var ephemeral: EphemeralVolumeSource?
-    public var fc: FCVolumeSource?
-    public var flexVolume: FlexVolumeSource?
-    public var flocker: FlockerVolumeSource?
-    public var gcePersistentDisk: GCEPersistentDiskVolumeSource?
-    public var gitRepo: GitRepoVolumeSource?
-    public var glusterfs: GlusterfsVolumeSource?
-    public var hostPath: HostPathVolumeSource?
-    public var image: ImageVolumeSource?
-    public var iscsi: ISCSIVolumeSource?
+    @Boxed public var awsElasticBlockStore: AWSElasticBlockStoreVolumeSource?
+    @Boxed public var azureDisk: AzureDiskVolumeSource?
+    @Boxed public var azureFile: AzureFileVolumeSource?
+    @Boxed public var cephfs: CephFSVolumeSource?
+    @Boxed public var cinder: CinderVolumeSource?
+    @Boxed public var configMap: ConfigMapVolumeSource?
+    @Boxed public var csi: CSIVolumeSource?
+    @Boxed public var downwardAPI: DownwardAPIVolumeSource?
+    @Boxed public var emptyDir: EmptyDirVolumeSource?
+    @Boxed public var ephemeral: EphemeralVolumeSource?
+    @Boxed public var fc: FCVolumeSource?
+    @Boxed public var flexVolume: FlexVolumeSource?
+    @Boxed public var flocker: FlockerVolumeSource?
+    @Boxed public var gcePersistentDisk: GCEPersistentDiskVolumeSource?
+    @Boxed public var gitRepo: GitRepoVolumeSource?
+    @Boxed public var glusterfs: GlusterfsVolumeSource?
+    @Boxed public var hostPath: HostPathVolumeSource?
+    @Boxed public var image: ImageVolumeSource?
+    @Boxed public var iscsi: ISCSIVolumeSource?
     public var name: String?
-    public var nfs: NFSVolumeSource?
-    public var persistentVolumeClaim: PersistentVolumeClaimVolumeSource?
-    public var photonPersistentDisk: PhotonPersistentDiskVolumeSource?
-    public var portworxVolume: PortworxVolumeSource?
-    public var projected: ProjectedVolumeSource?
-    public var quobyte: QuobyteVolumeSource?
-    public var rbd: RBDVolumeSource?
-    public var scaleIO: ScaleIOVolumeSource?
-    public var secret: SecretVolumeSource?
-    public var storageos: StorageOSVolumeSource?
-    public var vsphereVolume: VsphereVirtualDiskVolumeSource?
+    @Boxed public var nfs: NFSVolumeSource?
+    @Boxed public var persistentVolumeClaim: PersistentVolumeClaimVolumeSource?
+    @Boxed public var photonPersistentDisk: PhotonPersistentDiskVolumeSource?
+    @Boxed public var portworxVolume: PortworxVolumeSource?
+    @Boxed public var projected: ProjectedVolumeSource?
+    @Boxed public var quobyte: QuobyteVolumeSource?
+    @Boxed public var rbd: RBDVolumeSource?
+    @Boxed public var scaleIO: ScaleIOVolumeSource?
+    @Boxed public var secret: SecretVolumeSource?
+    @Boxed public var storageos: StorageOSVolumeSource?
+    @Boxed public var vsphereVolume: VsphereVirtualDiskVolumeSource?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -8678,7 +8678,7 @@ public struct VolumeMountStatus: JSONModel, ModelValue {
 
 /// core/v1 `VolumeNodeAffinity`.
 public struct VolumeNodeAffinity: JSONModel, ModelValue {
-    public var required: NodeSelector?
+    @Boxed public var required: NodeSelector?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -8707,11 +8707,11 @@ public struct VolumeNodeAffinity: JSONModel, ModelValue {
 
 /// core/v1 `VolumeProjection`.
 public struct VolumeProjection: JSONModel, ModelValue {
-    public var clusterTrustBundle: ClusterTrustBundleProjection?
-    public var configMap: ConfigMapProjection?
-    public var downwardAPI: DownwardAPIProjection?
-    public var secret: SecretProjection?
-    public var serviceAccountToken: ServiceAccountTokenProjection?
+    @Boxed public var clusterTrustBundle: ClusterTrustBundleProjection?
+    @Boxed public var configMap: ConfigMapProjection?
+    @Boxed public var downwardAPI: DownwardAPIProjection?
+    @Boxed public var secret: SecretProjection?
+    @Boxed public var serviceAccountToken: ServiceAccountTokenProjection?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -8834,7 +8834,7 @@ public struct VsphereVirtualDiskVolumeSource: JSONModel, ModelValue {
 
 /// core/v1 `WeightedPodAffinityTerm`.
 public struct WeightedPodAffinityTerm: JSONModel, ModelValue {
-    public var podAffinityTerm: PodAffinityTerm?
+    @Boxed public var podAffinityTerm: PodAffinityTerm?
     public var weight: Int32?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

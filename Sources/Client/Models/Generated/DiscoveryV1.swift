@@ -46,12 +46,12 @@ public struct DiscoveryV1EndpointPort: JSONModel, ModelValue {
 /// discovery.k8s.io/v1 `Endpoint`.
 public struct Endpoint: JSONModel, ModelValue {
     public var addresses: [String]
-    public var conditions: EndpointConditions?
+    @Boxed public var conditions: EndpointConditions?
     public var deprecatedTopology: [String: String]
-    public var hints: EndpointHints?
+    @Boxed public var hints: EndpointHints?
     public var hostname: String?
     public var nodeName: String?
-    public var targetRef: ObjectReference?
+    @Boxed public var targetRef: ObjectReference?
     public var zone: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

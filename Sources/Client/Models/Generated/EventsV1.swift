@@ -14,18 +14,18 @@ public struct EventsV1Event: KubernetesObject, ModelValue {
     public var deprecatedCount: Int32?
     public var deprecatedFirstTimestamp: String?
     public var deprecatedLastTimestamp: String?
-    public var deprecatedSource: EventSource?
+    @Boxed public var deprecatedSource: EventSource?
     public var eventTime: String?
     /// As read; `toJSON()` writes the descriptor's when nil.
     public var kind: String?
     public var metadata: ObjectMeta
     public var note: String?
     public var reason: String?
-    public var regarding: ObjectReference?
-    public var related: ObjectReference?
+    @Boxed public var regarding: ObjectReference?
+    @Boxed public var related: ObjectReference?
     public var reportingController: String?
     public var reportingInstance: String?
-    public var series: EventsV1EventSeries?
+    @Boxed public var series: EventsV1EventSeries?
     public var type: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

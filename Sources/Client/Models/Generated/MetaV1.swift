@@ -62,7 +62,7 @@ public struct DeleteOptions: JSONModel, ModelValue {
     public var ignoreStoreReadErrorWithClusterBreakingPotential: Bool?
     public var kind: String?
     public var orphanDependents: Bool?
-    public var preconditions: Preconditions?
+    @Boxed public var preconditions: Preconditions?
     public var propagationPolicy: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

@@ -4,7 +4,7 @@ public import APIMachinery
 
 /// networking.k8s.io/v1 `HTTPIngressPath`.
 public struct HTTPIngressPath: JSONModel, ModelValue {
-    public var backend: IngressBackend?
+    @Boxed public var backend: IngressBackend?
     public var path: String?
     public var pathType: String?
     /// Fields this model does not know, written back after the known ones.
@@ -154,8 +154,8 @@ public struct Ingress: KubernetesObject, ModelValue {
 
 /// networking.k8s.io/v1 `IngressBackend`.
 public struct IngressBackend: JSONModel, ModelValue {
-    public var resource: TypedLocalObjectReference?
-    public var service: IngressServiceBackend?
+    @Boxed public var resource: TypedLocalObjectReference?
+    @Boxed public var service: IngressServiceBackend?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -281,7 +281,7 @@ public struct IngressClassParametersReference: JSONModel, ModelValue {
 /// networking.k8s.io/v1 `IngressClassSpec`.
 public struct IngressClassSpec: JSONModel, ModelValue {
     public var controller: String?
-    public var parameters: IngressClassParametersReference?
+    @Boxed public var parameters: IngressClassParametersReference?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -417,7 +417,7 @@ public struct IngressPortStatus: JSONModel, ModelValue {
 /// networking.k8s.io/v1 `IngressRule`.
 public struct IngressRule: JSONModel, ModelValue {
     public var host: String?
-    public var http: HTTPIngressRuleValue?
+    @Boxed public var http: HTTPIngressRuleValue?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -450,7 +450,7 @@ public struct IngressRule: JSONModel, ModelValue {
 /// networking.k8s.io/v1 `IngressServiceBackend`.
 public struct IngressServiceBackend: JSONModel, ModelValue {
     public var name: String?
-    public var port: ServiceBackendPort?
+    @Boxed public var port: ServiceBackendPort?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -482,7 +482,7 @@ public struct IngressServiceBackend: JSONModel, ModelValue {
 
 /// networking.k8s.io/v1 `IngressSpec`.
 public struct IngressSpec: JSONModel, ModelValue {
-    public var defaultBackend: IngressBackend?
+    @Boxed public var defaultBackend: IngressBackend?
     public var ingressClassName: String?
     public var rules: [IngressRule]
     public var tls: [IngressTLS]
@@ -526,7 +526,7 @@ public struct IngressSpec: JSONModel, ModelValue {
 
 /// networking.k8s.io/v1 `IngressStatus`.
 public struct IngressStatus: JSONModel, ModelValue {
-    public var loadBalancer: IngressLoadBalancerStatus?
+    @Boxed public var loadBalancer: IngressLoadBalancerStatus?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -699,9 +699,9 @@ public struct NetworkPolicyIngressRule: JSONModel, ModelValue {
 
 /// networking.k8s.io/v1 `NetworkPolicyPeer`.
 public struct NetworkPolicyPeer: JSONModel, ModelValue {
-    public var ipBlock: IPBlock?
-    public var namespaceSelector: MetaLabelSelector?
-    public var podSelector: MetaLabelSelector?
+    @Boxed public var ipBlock: IPBlock?
+    @Boxed public var namespaceSelector: MetaLabelSelector?
+    @Boxed public var podSelector: MetaLabelSelector?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -777,7 +777,7 @@ public struct NetworkPolicyPort: JSONModel, ModelValue {
 public struct NetworkPolicySpec: JSONModel, ModelValue {
     public var egress: [NetworkPolicyEgressRule]
     public var ingress: [NetworkPolicyIngressRule]
-    public var podSelector: MetaLabelSelector?
+    @Boxed public var podSelector: MetaLabelSelector?
     public var policyTypes: [String]
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

@@ -43,8 +43,8 @@ public struct RuntimeClass: KubernetesObject, ModelValue {
     /// As read; `toJSON()` writes the descriptor's when nil.
     public var kind: String?
     public var metadata: ObjectMeta
-    public var overhead: Overhead?
-    public var scheduling: Scheduling?
+    @Boxed public var overhead: Overhead?
+    @Boxed public var scheduling: Scheduling?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 

@@ -10,7 +10,7 @@ public struct Eviction: KubernetesObject, ModelValue {
 
     /// As read; `toJSON()` writes the descriptor's when nil.
     public var apiVersion: String?
-    public var deleteOptions: DeleteOptions?
+    @Boxed public var deleteOptions: DeleteOptions?
     /// As read; `toJSON()` writes the descriptor's when nil.
     public var kind: String?
     public var metadata: ObjectMeta
@@ -103,7 +103,7 @@ public struct PodDisruptionBudget: KubernetesObject, ModelValue {
 public struct PodDisruptionBudgetSpec: JSONModel, ModelValue {
     public var maxUnavailable: IntOrString?
     public var minAvailable: IntOrString?
-    public var selector: MetaLabelSelector?
+    @Boxed public var selector: MetaLabelSelector?
     public var unhealthyPodEvictionPolicy: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()

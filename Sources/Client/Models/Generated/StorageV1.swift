@@ -156,7 +156,7 @@ public struct CSINode: KubernetesObject, ModelValue {
 
 /// storage.k8s.io/v1 `CSINodeDriver`.
 public struct CSINodeDriver: JSONModel, ModelValue {
-    public var allocatable: VolumeNodeResources?
+    @Boxed public var allocatable: VolumeNodeResources?
     public var name: String?
     public var nodeID: String?
     public var topologyKeys: [String]
@@ -239,7 +239,7 @@ public struct CSIStorageCapacity: KubernetesObject, ModelValue {
     public var kind: String?
     public var maximumVolumeSize: Quantity?
     public var metadata: ObjectMeta
-    public var nodeTopology: MetaLabelSelector?
+    @Boxed public var nodeTopology: MetaLabelSelector?
     public var storageClassName: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -447,7 +447,7 @@ public struct VolumeAttachment: KubernetesObject, ModelValue {
 
 /// storage.k8s.io/v1 `VolumeAttachmentSource`.
 public struct VolumeAttachmentSource: JSONModel, ModelValue {
-    public var inlineVolumeSpec: PersistentVolumeSpec?
+    @Boxed public var inlineVolumeSpec: PersistentVolumeSpec?
     public var persistentVolumeName: String?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
@@ -483,7 +483,7 @@ public struct VolumeAttachmentSource: JSONModel, ModelValue {
 public struct VolumeAttachmentSpec: JSONModel, ModelValue {
     public var attacher: String?
     public var nodeName: String?
-    public var source: VolumeAttachmentSource?
+    @Boxed public var source: VolumeAttachmentSource?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
@@ -518,10 +518,10 @@ public struct VolumeAttachmentSpec: JSONModel, ModelValue {
 
 /// storage.k8s.io/v1 `VolumeAttachmentStatus`.
 public struct VolumeAttachmentStatus: JSONModel, ModelValue {
-    public var attachError: VolumeError?
+    @Boxed public var attachError: VolumeError?
     public var attached: Bool?
     public var attachmentMetadata: [String: String]
-    public var detachError: VolumeError?
+    @Boxed public var detachError: VolumeError?
     /// Fields this model does not know, written back after the known ones.
     public var unknownFields = JSONObject()
 
