@@ -1,4 +1,3 @@
-import APIMachinery
 import Foundation
 
 /// Go's `fmt` renderings that upstream's messages are made of, so ours read byte for byte the same.
@@ -60,14 +59,5 @@ enum GoFormat {
             return sign + String(digits) + String(repeating: "0", count: decimalPoint - digits.count)
         }
         return sign + String(digits[..<decimalPoint]) + "." + String(digits[decimalPoint...])
-    }
-
-    /// `%v` of a JSON number as upstream's messages print a bound: integers as such, floats as `float`.
-    static func number(_ value: JSON) -> String {
-        switch value {
-        case .int(let int): return String(int)
-        case .double(let double): return float(double)
-        default: return value.jsonString
-        }
     }
 }
