@@ -80,7 +80,8 @@ final class AdmissionPluginTests: XCTestCase {
             [
                 "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "DefaultTolerationSeconds",
                 "DefaultStorageClass", "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
-                "CertificateSubjectRestriction", "DefaultIngressClass", "ResourceQuota",
+                "CertificateSubjectRestriction", "DefaultIngressClass", "MutatingAdmissionWebhook",
+                "ValidatingAdmissionWebhook", "ResourceQuota",
             ])
         XCTAssertEqual(defaults.withoutEffect, [], "unimplemented default-on plugins are left out, not logged")
         let adjusted = try AdmissionPlugins.select(
@@ -91,8 +92,8 @@ final class AdmissionPluginTests: XCTestCase {
             [
                 "NamespaceLifecycle", "NamespaceExists", "Priority", "DefaultTolerationSeconds", "DefaultStorageClass",
                 "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
-                "CertificateSubjectRestriction", "DefaultIngressClass",
-                "ResourceQuota",
+                "CertificateSubjectRestriction", "DefaultIngressClass", "MutatingAdmissionWebhook",
+                "ValidatingAdmissionWebhook", "ResourceQuota",
             ])
         XCTAssertTrue(adjusted.withoutEffect.contains("AlwaysPullImages"))
         // --admission-control names exactly the enabled set: no defaults come along.

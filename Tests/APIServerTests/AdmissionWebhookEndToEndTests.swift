@@ -104,7 +104,20 @@ final class AdmissionWebhookEndToEndTests: SharedClusterTestCase {
             refused.stderr.trimmingCharacters(in: .whitespacesAndNewlines),
             #"Error from server (Forbidden): error when creating "STDIN": admission webhook "deny.example.com" denied the request: blue objects are not welcome"#
         )
-        expectSuccess(try cluster.kubectl(["create", "-f", "-"], input: configMap("green", namespace: "wh-deny")))
+        // The webhook's warnings reach kubectl as Warning headers; its calls and refusals are on /metrics.
+        let green = try cluster.kubectl(["create", "-f", "-"], input: configMap("green", namespace: "wh-deny"))
+        XCTAssertEqual(green.status, 0, green.stderr)
+        XCTAssertTrue(green.stderr.contains("Warning: deny.example.com looked at green"), green.stderr)
+        let metrics = expectSuccess(try cluster.kubectl(["get", "--raw", "/metrics"])).split(separator: "\n")
+        XCTAssertTrue(
+            metrics.contains {
+                $0.hasPrefix("apiserver_admission_webhook_rejection_count") && $0.contains("deny.example.com")
+            }, "no rejection counted")
+        XCTAssertTrue(
+            metrics.contains {
+                $0.hasPrefix("apiserver_admission_webhook_admission_duration_seconds_count")
+                    && $0.contains("deny.example.com")
+            }, "no call timed")
         let server = try await webhook()
         let review = try XCTUnwrap(server.received("/deny").last { $0["name"]?.stringValue == "green" })
         XCTAssertEqual(review["operation"], "CREATE")

@@ -45,14 +45,6 @@ struct FieldValidation: Sendable {
 
     /// Adds the gathered warnings to a response.
     func decorate(_ response: HTTPResponse) -> HTTPResponse {
-        let gathered = warnings.withLockedValue { $0 }
-        guard !gathered.isEmpty else { return response }
-        var response = response
-        for warning in gathered {
-            let escaped = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-                of: "\"", with: "\\\"")
-            response.headers.add(name: "Warning", value: "299 - \"\(escaped)\"")
-        }
-        return response
+        response.addingWarnings(warnings.withLockedValue { $0 })
     }
 }

@@ -4,17 +4,23 @@ import NIOHTTP1
 extension APIServer {
     /// Serves one resource request; an error goes out as a Status in the media type the client accepts, so
     /// a protobuf client reads protobuf errors.
+    /// Admission webhooks' warnings go back as `Warning` headers, on refusals too.
     func handleResource(_ request: HTTPRequest, info: RequestInfo) async throws -> HTTPResponse {
+        let warnings = AdmissionWarnings()
         do {
-            return try await serveResource(request, info: info)
+            let response = try await AdmissionWarnings.$current.withValue(warnings) {
+                try await serveResource(request, info: info)
+            }
+            return response.addingWarnings(warnings.all)
         } catch let error as APIError {
-            guard let store = stores[Self.storeKey(info.group, info.version, info.resource)],
-                let format = try? ResponseFormat.negotiate(
-                    accept: request.header("accept"), capabilities: ResponseEncoder.capabilities(store)),
-                format.media == .protobuf
-            else { throw error }
             if error.code == 500 { logInternalError(error.message, request: request) }
-            return ResponseEncoder.error(error, media: .protobuf)
+            let protobuf =
+                stores[Self.storeKey(info.group, info.version, info.resource)].flatMap { store in
+                    try? ResponseFormat.negotiate(
+                        accept: request.header("accept"), capabilities: ResponseEncoder.capabilities(store))
+                }?.media == .protobuf
+            let response = protobuf ? ResponseEncoder.error(error, media: .protobuf) : HTTPResponse.error(error)
+            return response.addingWarnings(warnings.all)
         }
     }
 

@@ -105,6 +105,18 @@ public struct HTTPResponse: Sendable {
     }
 
     /// The Status body upstream sends for an error, with its HTTP code.
+    /// The response with each warning as a `Warning: 299 - "…"` header, quoted as upstream quotes them.
+    func addingWarnings(_ warnings: [String]) -> HTTPResponse {
+        guard !warnings.isEmpty else { return self }
+        var response = self
+        for warning in warnings {
+            let escaped = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                of: "\"", with: "\\\"")
+            response.headers.add(name: "Warning", value: "299 - \"\(escaped)\"")
+        }
+        return response
+    }
+
     public static func error(_ error: APIError) -> HTTPResponse {
         var response = json(error.status.encoded(), status: HTTPResponseStatus(statusCode: error.code))
         if let retry = error.retryAfterSeconds { response.headers.add(name: "Retry-After", value: String(retry)) }

@@ -1,7 +1,7 @@
 import APIMachinery
 
 /// admissionregistration.k8s.io Mutating- and ValidatingWebhookConfigurations: stored, defaulted and validated
-/// as upstream's v1; nothing calls the webhooks yet.
+/// as upstream's v1; the webhook admission plugins (`Admission/Webhooks/`) call them.
 struct WebhookConfigurationStrategy: Strategy {
     let mutating: Bool
 

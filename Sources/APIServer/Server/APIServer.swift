@@ -70,7 +70,8 @@ public final class APIServer: HTTPResponder {
                 range: configuration.serviceNodePortRange, storage: storage, storagePrefix: prefix),
             admission: AdmissionChain(
                 plugins: [RBACEscalation(authorization: authorization)]
-                    + configuration.admission.authorized(by: authorization.authorizer).plugins),
+                    + configuration.admission.authorized(by: authorization.authorizer)
+                    .reportingWebhookMetrics(to: metrics.registry).plugins),
             eventLeases: configuration.eventTTL.map { EventLeaseManager(storage: storage, ttl: $0) })
         // Versions of one stored kind share its storage watch: one cache per storage prefix.
         var caches: [String: WatchCache] = [:]
