@@ -43,11 +43,19 @@ extension WatchCache {
                 }
             }
         case .consistent:
-            guard let revision = try? await revisions.fresh() else { return nil }
+            // Without progress requests the cache is rarely at storage's revision (other resources' writes
+            // move it), so a revision request would mostly add a round trip: storage answers, as upstream's.
+            guard !state.withLockedValue({ $0.progressUnsupported }),
+                let revision = try? await revisions.fresh()
+            else { return nil }
             if let view = currentView(atLeast: revision) { return view }
             // Behind: ask storage to tell the cache how far it got, rather than waiting for the periodic
-            // notification; a store that cannot leaves the read to storage.
-            guard await storage.requestProgress(), await waitUntil(revision) else { return nil }
+            // notification.
+            guard await storage.requestProgress() else {
+                state.withLockedValue { $0.progressUnsupported = true }
+                return nil
+            }
+            guard await waitUntil(revision) else { return nil }
             return currentView(atLeast: revision)
         }
     }

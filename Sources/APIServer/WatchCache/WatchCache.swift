@@ -76,6 +76,8 @@ final class WatchCache: Sendable {
                 [:]
         /// Whether a task is timing out `waiters`.
         var sweeping = false
+        /// Storage said it cannot answer progress requests: consistent reads go to storage.
+        var progressUnsupported = false
         /// The cache holds every change after `windowStart`.
         var windowStart: Revision = 0
         /// The newest revision the cache knows complete: its last change or storage's last progress notification.
