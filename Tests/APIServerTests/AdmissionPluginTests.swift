@@ -160,6 +160,34 @@ final class AdmissionPluginTests: XCTestCase {
             namespace: "leaving", name: "default", options: DeleteOptions(), write: WriteOptions())
     }
 
+    /// A namespace another API server marks Terminating is seen through the watch-fed cache; a namespace
+    /// created moments ago that the cache has not seen yet is found in storage.
+    func testNamespacePhasesFollowStorageWritesFromElsewhere() async throws {
+        let server = try await makeServer()
+        try await createNamespace(server, "elsewhere")
+        _ = try await store(server, "configmaps").create(
+            namespace: "elsewhere", object: ["metadata": ["name": "before"]], options: WriteOptions())
+        let key = "/registry/namespaces/elsewhere"
+        let read = try await server.storage.get(key: key)
+        let stored = try XCTUnwrap(read)
+        var namespace = try JSON.parse(stored.value)
+        namespace["status"] = ["phase": "Terminating"]
+        _ = try await server.storage.update(
+            key: key, value: namespace.encoded(), expectedRevision: stored.modRevision, lease: 0)
+        var refused: APIError?
+        for attempt in 0..<200 where refused == nil {
+            do {
+                _ = try await store(server, "configmaps").create(
+                    namespace: "elsewhere", object: ["metadata": ["name": .string("after-\(attempt)")]],
+                    options: WriteOptions())
+                try await Task.sleep(for: .milliseconds(10))
+            } catch let error as APIError {
+                refused = error
+            }
+        }
+        XCTAssertEqual(refused?.details?["causes"]?.arrayValue?.first?["reason"], "NamespaceTerminating")
+    }
+
     func testImmortalNamespacesCannotBeDeleted() async throws {
         let server = try await makeServer()
         for name in ["default", "kube-system", "kube-public"] {
