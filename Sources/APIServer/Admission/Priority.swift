@@ -1,6 +1,4 @@
 import APIMachinery
-import NIOConcurrencyHelpers
-import Storage
 
 /// `Priority`: a new pod's `priority` and `preemptionPolicy` come from its PriorityClass (or the global
 /// default class, else 0), never from its author; an update keeps what creation set. Only one PriorityClass
@@ -76,84 +74,19 @@ struct PriorityAdmission: AdmissionPlugin {
 
 /// Every PriorityClass, listed once and then kept by a storage watch, so a pod's admission reads memory
 /// rather than listing the classes from storage.
-final class PriorityClassCache: Sendable {
-    private struct State {
-        var classes: [String: JSON] = [:]
-        var loading: Task<Void, any Error>?
-        var ready = false
-    }
-
-    private let state = NIOLockedValueBox(State())
+struct PriorityClassCache: Sendable {
+    private let stored = ClusterObjectCache<JSON>(folder: "priorityclasses") { $0 }
 
     /// Every class, in name order.
     func classes(context: RegistryContext) async throws -> [JSON] {
-        try await start(context)
-        return state.withLockedValue { state in state.classes.keys.sorted().compactMap { state.classes[$0] } }
+        try await stored.values(context: context)
     }
 
     /// The class named `name`; one the watch has not delivered yet is read from storage.
     func priorityClass(_ name: String, context: RegistryContext) async throws -> JSON? {
-        try await start(context)
-        if let found = state.withLockedValue({ $0.classes[name] }) { return found }
-        guard let value = try await context.storage.get(key: Self.prefix(context) + name) else { return nil }
+        if let found = try await stored.value(named: name, context: context) { return found }
+        let key = context.storagePrefix + "/priorityclasses/" + name
+        guard let value = try await context.storage.get(key: key) else { return nil }
         return try? JSON.parse(value.value)
-    }
-
-    private static func prefix(_ context: RegistryContext) -> String { context.storagePrefix + "/priorityclasses/" }
-
-    private func start(_ context: RegistryContext) async throws {
-        let loading: Task<Void, any Error>? = state.withLockedValue { state in
-            if state.ready { return nil }
-            if let task = state.loading { return task }
-            let task = Task { try await self.load(storage: context.storage, prefix: Self.prefix(context)) }
-            state.loading = task
-            return task
-        }
-        guard let loading else { return }
-        do {
-            try await loading.value
-        } catch {
-            // A failed first list is retried by the next caller.
-            state.withLockedValue { state in if !state.ready { state.loading = nil } }
-            throw error
-        }
-    }
-
-    private func load(storage: any KeyValueStore, prefix: String) async throws {
-        let revision = try await relist(storage: storage, prefix: prefix)
-        state.withLockedValue { $0.ready = true }
-        Task { await self.follow(storage: storage, prefix: prefix, after: revision) }
-    }
-
-    private func relist(storage: any KeyValueStore, prefix: String) async throws -> Revision {
-        let result = try await storage.range(
-            start: prefix, end: RegistryStore.prefixEnd(prefix), limit: 0, revision: nil)
-        var classes: [String: JSON] = [:]
-        for item in result.items {
-            if let object = try? JSON.parse(item.value) { classes[String(item.key.dropFirst(prefix.count))] = object }
-        }
-        state.withLockedValue { $0.classes = classes }
-        return result.revision
-    }
-
-    /// Follows the classes for the server's life; a compacted watch lists again, a failed one retries.
-    private func follow(storage: any KeyValueStore, prefix: String, after start: Revision) async {
-        var revision = start
-        while !Task.isCancelled {
-            do {
-                for try await event in storage.watch(
-                    start: prefix, end: RegistryStore.prefixEnd(prefix), afterRevision: revision)
-                {
-                    let name = String(event.current.key.dropFirst(prefix.count))
-                    let object = event.kind == .put ? try? JSON.parse(event.current.value) : nil
-                    state.withLockedValue { $0.classes[name] = object }
-                    revision = event.revision
-                }
-            } catch StorageError.compacted {
-                if let listed = try? await relist(storage: storage, prefix: prefix) { revision = listed }
-            } catch {
-                try? await Task.sleep(for: .milliseconds(500))
-            }
-        }
     }
 }
