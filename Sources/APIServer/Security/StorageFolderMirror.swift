@@ -62,6 +62,9 @@ final class StorageFolderMirror<Folder: MirroredFolder>: Sendable {
 
     private func follow(storage: any KeyValueStore, storagePrefix: String, from revision: Revision) async {
         var revision = revision
+        // Doubles while relists fail (storage down, or closed under a server that has stopped), so a mirror
+        // that outlives its store neither spins nor floods the log.
+        var backoff: Duration = .milliseconds(200)
         while !Task.isCancelled {
             await withTaskGroup(of: Void.self) { group in
                 for folder in Folder.allCases {
@@ -82,10 +85,13 @@ final class StorageFolderMirror<Folder: MirroredFolder>: Sendable {
             }
             if Task.isCancelled { return }
             do {
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: backoff)
                 revision = try await load(storage: storage, storagePrefix: storagePrefix)
+                backoff = .milliseconds(200)
             } catch {
-                logger.error("relist failed: \(error)")
+                if Task.isCancelled { return }
+                backoff = min(backoff * 2, .seconds(30))
+                logger.error("relist failed: \(error); retrying in \(backoff)")
             }
         }
     }
