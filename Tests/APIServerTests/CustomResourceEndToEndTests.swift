@@ -161,6 +161,54 @@ final class CustomResourceEndToEndTests: SharedClusterTestCase {
             expectSuccess(try cluster.kubectl(["get", "widgets", "-o", "name"])), "widget.shop.kubeswift.test/w1\n")
     }
 
+    /// A version's schema prunes, defaults and validates (CEL rules included), and unknown fields meet
+    /// `fieldValidation` as for built-in kinds: kubectl's default Strict refuses them.
+    func testTheSchemaDefaultsValidatesAndRefusesUnknownFields() throws {
+        let cluster = try cluster
+        let versions = """
+              - name: v1
+                served: true
+                storage: true
+                schema:
+                  openAPIV3Schema:
+                    type: object
+                    properties:
+                      spec:
+                        type: object
+                        x-kubernetes-validations:
+                        - {rule: "self.replicas <= self.maxReplicas", message: "replicas must not exceed maxReplicas"}
+                        properties:
+                          replicas: {type: integer, minimum: 0, default: 1}
+                          maxReplicas: {type: integer, default: 10}
+                          color: {type: string, enum: [red, blue]}
+            """
+        try establish(
+            cluster, definition(group: "tools.kubeswift.test", kind: "Gadget", plural: "gadgets", versions: versions),
+            name: "gadgets.tools.kubeswift.test")
+        let unknown =
+            "apiVersion: tools.kubeswift.test/v1\nkind: Gadget\nmetadata: {name: g1, namespace: default}\n"
+            + "spec: {color: red, extra: 1}\n"
+        expectFailure(
+            try cluster.kubectl(["apply", "-f", "-"], input: unknown),
+            #"Error from server (BadRequest): error when creating "STDIN": Gadget in version "v1" cannot be handled as a Gadget: strict decoding error: unknown field "spec.extra""#
+        )
+        expectSuccess(try cluster.kubectl(["apply", "--validate=false", "-f", "-"], input: unknown))
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl(["get", "gadget", "g1", "-o", "jsonpath={.spec}"])),
+            #"{"color":"red","maxReplicas":10,"replicas":1}"#)
+        let invalid = try cluster.kubectl(
+            ["apply", "-f", "-"],
+            input: "apiVersion: tools.kubeswift.test/v1\nkind: Gadget\nmetadata: {name: g2, namespace: default}\n"
+                + "spec: {color: green, replicas: 20}\n")
+        XCTAssertNotEqual(invalid.status, 0)
+        XCTAssertTrue(
+            invalid.stderr.contains(#"spec.color: Unsupported value: "green": supported values: "red", "blue""#),
+            invalid.stderr)
+        XCTAssertTrue(
+            invalid.stderr.contains(#"spec: Invalid value: "object": replicas must not exceed maxReplicas"#),
+            invalid.stderr)
+    }
+
     func testConflictingNamesAreNotAccepted() throws {
         let cluster = try cluster
         try establish(

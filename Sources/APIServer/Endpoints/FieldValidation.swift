@@ -30,7 +30,7 @@ struct FieldValidation: Sendable {
 
     /// Prunes `object` to its kind's schema, throwing 400 in Strict mode when something was unknown.
     func apply(_ object: inout JSON, definition: ResourceDefinition) throws(APIError) {
-        let unknown = SchemaRegistry.shared.prune(&object, kind: definition.groupVersionKind)
+        let unknown = definition.strategy.pruneUnknownFields(&object, kind: definition.groupVersionKind)
         guard !unknown.isEmpty else { return }
         switch mode {
         case .ignore: return

@@ -49,6 +49,12 @@ struct CustomResourceStrategy: Strategy {
         object = updated
     }
 
+    /// The version's schema decides what is unknown, so `fieldValidation` warns about or refuses it as for
+    /// built-in kinds.
+    func pruneUnknownFields(_ object: inout JSON, kind: GroupVersionKind) -> [String] {
+        schema?.prune(&object) ?? []
+    }
+
     /// Unknown fields go and defaults come, as upstream prunes and defaults custom resources on every write.
     func applyDefaults(_ object: inout JSON) {
         guard let schema else { return }

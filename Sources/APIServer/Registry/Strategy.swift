@@ -1,4 +1,5 @@
 public import APIMachinery
+import Schemas
 
 /// What makes a kind different from every other kind; everything else (CRUD, watch, conflicts,
 /// finalizers, dry-run, selectors, paging) is the generic `RegistryStore`'s.
@@ -20,6 +21,9 @@ public protocol Strategy: Sendable {
     /// Carries over what an `approval` subresource update may not change (CertificateSigningRequests: all but
     /// `status.conditions`); the default changes nothing.
     func prepareForApprovalUpdate(_ object: inout JSON, old: JSON)
+    /// Drops the fields the kind's schema does not have and returns their paths, for server-side field
+    /// validation; the default asks the built-in schemas.
+    func pruneUnknownFields(_ object: inout JSON, kind: GroupVersionKind) -> [String]
     /// Fills in defaulted fields.
     func applyDefaults(_ object: inout JSON)
     /// Checks a new object; `metadata` has been checked already.
@@ -59,6 +63,10 @@ public protocol Strategy: Sendable {
 }
 
 extension Strategy {
+    public func pruneUnknownFields(_ object: inout JSON, kind: GroupVersionKind) -> [String] {
+        SchemaRegistry.shared.prune(&object, kind: kind)
+    }
+
     public func prepareForCreate(_ object: inout JSON) {
         if object["status"] != nil, tracksGeneration { object["status"] = nil }
     }
