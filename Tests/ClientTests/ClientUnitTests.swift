@@ -156,7 +156,12 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertEqual(configuration.namespace, "team")
 
         XCTAssertEqual(try ClientConfiguration(server: "https://api.example").port, 443)
-        XCTAssertThrowsError(try ClientConfiguration(server: "http://127.0.0.1:8080"))
+        // The guide's plain local port: HTTP/1.1 without TLS, as Go's client speaks it.
+        let plain = try ClientConfiguration(server: "http://127.0.0.1:8080")
+        XCTAssertFalse(plain.usesTLS)
+        XCTAssertEqual(plain.port, 8080)
+        XCTAssertTrue(try ClientConfiguration(server: "https://api.example").usesTLS)
+        XCTAssertThrowsError(try ClientConfiguration(server: "ftp://127.0.0.1"))
         XCTAssertThrowsError(try ClientConfiguration(server: "not a url"))
         XCTAssertThrowsError(try ClientConfiguration(kubeconfig: kubeconfig, context: "other"))
         var halfUser = kubeconfig
