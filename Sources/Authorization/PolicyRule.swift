@@ -54,7 +54,7 @@ public struct PolicyRule: Sendable, Hashable {
 
     /// Go's `%q` of a string slice: `["a" "b"]`.
     static func quoted(_ values: [String]) -> String {
-        "[" + values.map(GoQuote.quote).joined(separator: " ") + "]"
+        "[" + values.map(GoFormat.quote).joined(separator: " ") + "]"
     }
 }
 
@@ -118,34 +118,5 @@ extension String {
         var slice = self[...]
         while slice.last == character { slice.removeLast() }
         return slice
-    }
-}
-
-/// Go's `%q` for strings: double quotes with Go's escapes, so messages match upstream byte for byte.
-enum GoQuote {
-    static func quote(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

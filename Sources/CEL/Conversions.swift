@@ -1,3 +1,5 @@
+import APIMachinery
+
 /// The type conversions `int()`, `uint()`, `double()`, `string()`, `bool()`, `bytes()`, `type()`,
 /// `dyn()`, `duration()` and `timestamp()`, with cel-go's range errors and Go's parse messages.
 enum Conversions {
@@ -85,27 +87,8 @@ enum Conversions {
     /// Go's `strconv` error text, which cel-go passes through.
     private static func parseError(_ function: String, _ text: String, outOfRange: Bool) -> CELError {
         .evaluation(
-            "strconv.\(function): parsing \(goQuote(text)): \(outOfRange ? "value out of range" : "invalid syntax")")
-    }
-
-    private static func goQuote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+            "strconv.\(function): parsing \(GoFormat.quote(text)): \(outOfRange ? "value out of range" : "invalid syntax")"
+        )
     }
 
     /// Go's `ParseFloat` spellings: decimal and exponent forms, `Inf`, `Infinity`, `NaN` (any case).
@@ -121,41 +104,8 @@ enum Conversions {
         return Double(s)
     }
 
-    /// Go's `%g` for a double: the shortest digits that round-trip, in exponent form when the exponent
-    /// is below -4 or at least 6 (`1e+06`, `1.5e-05`), as cel-go's `string(double)`.
-    static func doubleString(_ d: Double) -> String {
-        if d.isNaN { return "NaN" }
-        if d.isInfinite { return d < 0 ? "-Inf" : "+Inf" }
-        if d == 0 { return d.sign == .minus ? "-0" : "0" }
-        // Swift's description is also shortest round-trip; take its digits and decimal exponent.
-        var text = "\(d.magnitude)"
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-            text = String(text[..<e])
-        }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        let integer = String(parts[0])
-        let fraction = parts.count > 1 ? String(parts[1]) : ""
-        var digits = Array(integer + fraction)
-        var point = integer.count + exponent
-        while digits.first == "0" && digits.count > 1 {
-            digits.removeFirst()
-            point -= 1
-        }
-        while digits.last == "0" && digits.count > 1 { digits.removeLast() }
-        let sign = d < 0 ? "-" : ""
-        let decimalExponent = point - 1
-        if decimalExponent < -4 || decimalExponent >= 6 {
-            let mantissa = digits.count > 1 ? "\(digits[0])." + String(digits.dropFirst()) : "\(digits[0])"
-            let magnitude = abs(decimalExponent)
-            return sign + mantissa + "e" + (decimalExponent < 0 ? "-" : "+") + (magnitude < 10 ? "0" : "")
-                + String(magnitude)
-        }
-        if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + String(digits) }
-        if point >= digits.count { return sign + String(digits) + String(repeating: "0", count: point - digits.count) }
-        return sign + String(digits[..<point]) + "." + String(digits[point...])
-    }
+    /// Go's `%g` for a double, as cel-go's `string(double)`.
+    static func doubleString(_ d: Double) -> String { GoFormat.float(d) }
 
     /// A duration as cel-go's `string(duration)`: seconds with up to nine fractional digits and `s`.
     static func durationString(_ nanos: Int64) -> String {

@@ -1,4 +1,4 @@
-public import APIMachinery
+import APIMachinery
 
 /// Kubernetes' quantity library: `quantity()`, `isQuantity()` and the methods of quantity values.
 enum QuantityFunctions {

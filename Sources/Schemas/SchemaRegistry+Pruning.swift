@@ -26,7 +26,7 @@ extension SchemaRegistry {
 
     /// The message upstream's strict decoder writes for one unknown field: `unknown field "spec.foo"`.
     public static func unknownFieldMessage(_ path: String) -> String {
-        "unknown field \(goQuoted(path))"
+        "unknown field \(GoFormat.quote(path))"
     }
 
     /// The strict-decoding error text upstream returns (before the kind prefix the server adds):
@@ -34,25 +34,6 @@ extension SchemaRegistry {
     public static func strictDecodingMessage(_ paths: [String]) -> String {
         "strict decoding error: "
             + paths.prefix(maxReportedUnknownFields).map(unknownFieldMessage).joined(separator: ", ")
-    }
-
-    /// Quotes like Go's strconv.Quote for the characters field names can contain.
-    static func goQuoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -1,11 +1,12 @@
 import Foundation
 
 /// Go's `fmt` renderings that upstream's messages are made of, so ours read byte for byte the same.
-enum GoFormat {
-    /// `%q` of a string: double quotes, with Go's escapes for quotes, backslashes and control characters.
-    static func quote(_ string: String) -> String {
+public enum GoFormat {
+    /// `%q` (strconv.Quote) of a string: double quotes, with Go's escapes for quotes, backslashes and
+    /// control characters.
+    public static func quote(_ value: String) -> String {
         var out = "\""
-        for scalar in string.unicodeScalars {
+        for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
@@ -13,7 +14,7 @@ enum GoFormat {
             case "\t": out += "\\t"
             case "\r": out += "\\r"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
+                if scalar.value < 0x20 || scalar.value == 0x7F {
                     out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -25,7 +26,7 @@ enum GoFormat {
 
     /// `%v` of a float64: the shortest digits, in exponent form when the exponent is below -4 or at least 6
     /// (Go prints `1e+06`, `1.5`, `123456`, `1e-05`).
-    static func float(_ value: Double) -> String {
+    public static func float(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
         if value == 0 { return value.sign == .minus ? "-0" : "0" }

@@ -1,6 +1,5 @@
+import APIMachinery
 import XCTest
-
-@testable import StructuralSchema
 
 final class GoFormatTests: XCTestCase {
     func testFloatsPrintAsGosPercentV() {
