@@ -30,7 +30,7 @@ public struct EscalationCheck: Sendable {
         guard !missing.isEmpty else { return nil }
         let descriptions = Set(PolicyRules.compact(missing).map(\.compactString)).sorted()
         var message =
-            "user \(GoQuote.quote(user.name)) (groups=\(PolicyRule.quoted(user.groups))) is attempting to grant RBAC permissions not currently held:\n"
+            "user \(GoFormat.quote(user.name)) (groups=\(PolicyRule.quoted(user.groups))) is attempting to grant RBAC permissions not currently held:\n"
             + descriptions.joined(separator: "\n")
         if !errors.isEmpty { message += "; resolution errors: [\(RBACResolutionError.aggregate(errors))]" }
         return message

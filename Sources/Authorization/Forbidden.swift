@@ -5,16 +5,16 @@ public import APIMachinery
 public enum Forbidden {
     /// Upstream's `forbiddenMessage` for a refused request.
     public static func message(_ attributes: Attributes) -> String {
-        let user = GoQuote.quote(attributes.user.name)
+        let user = GoFormat.quote(attributes.user.name)
         let verb = attributes.verb
         guard attributes.isResourceRequest else {
-            return "User \(user) cannot \(verb) path \(GoQuote.quote(attributes.path))"
+            return "User \(user) cannot \(verb) path \(GoFormat.quote(attributes.path))"
         }
         var resource = attributes.resource
         if !attributes.subresource.isEmpty { resource += "/" + attributes.subresource }
         let prefix =
-            "User \(user) cannot \(verb) resource \(GoQuote.quote(resource)) in API group \(GoQuote.quote(attributes.apiGroup))"
-        if !attributes.namespace.isEmpty { return prefix + " in the namespace \(GoQuote.quote(attributes.namespace))" }
+            "User \(user) cannot \(verb) resource \(GoFormat.quote(resource)) in API group \(GoFormat.quote(attributes.apiGroup))"
+        if !attributes.namespace.isEmpty { return prefix + " in the namespace \(GoFormat.quote(attributes.namespace))" }
         return prefix + " at the cluster scope"
     }
 
@@ -36,7 +36,7 @@ public enum Forbidden {
         } else if name.isEmpty {
             text = "\(resource) is forbidden: " + message
         } else {
-            text = "\(resource) \(GoQuote.quote(name)) is forbidden: " + message
+            text = "\(resource) \(GoFormat.quote(name)) is forbidden: " + message
         }
         var details = JSONObject()
         if !name.isEmpty { details["name"] = .string(name) }

@@ -102,9 +102,9 @@ public struct Subject: Sendable, Hashable {
     func describe(bindingNamespace: String) -> String {
         if kind == "ServiceAccount" {
             let accountNamespace = namespace.isEmpty ? bindingNamespace : namespace
-            return "\(kind) \(GoQuote.quote(name + "/" + accountNamespace))"
+            return "\(kind) \(GoFormat.quote(name + "/" + accountNamespace))"
         }
-        return "\(kind) \(GoQuote.quote(name))"
+        return "\(kind) \(GoFormat.quote(name))"
     }
 }
 

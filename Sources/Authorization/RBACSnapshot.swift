@@ -52,12 +52,12 @@ public struct RuleSource: Sendable, CustomStringConvertible {
     public let subject: Subject
 
     public var description: String {
-        let ref = "\(binding.roleRef.kind) \(GoQuote.quote(binding.roleRef.name))"
+        let ref = "\(binding.roleRef.kind) \(GoFormat.quote(binding.roleRef.name))"
         if binding.namespace.isEmpty {
             return
-                "ClusterRoleBinding \(GoQuote.quote(binding.name)) of \(ref) to \(subject.describe(bindingNamespace: ""))"
+                "ClusterRoleBinding \(GoFormat.quote(binding.name)) of \(ref) to \(subject.describe(bindingNamespace: ""))"
         }
-        return "RoleBinding \(GoQuote.quote(binding.name + "/" + binding.namespace)) of \(ref) to "
+        return "RoleBinding \(GoFormat.quote(binding.name + "/" + binding.namespace)) of \(ref) to "
             + subject.describe(bindingNamespace: binding.namespace)
     }
 }
@@ -69,17 +69,17 @@ extension RBACSnapshot {
         case "Role":
             guard let role = roles[bindingNamespace]?[ref.name] else {
                 return .failure(
-                    RBACResolutionError("role.rbac.authorization.k8s.io \(GoQuote.quote(ref.name)) not found"))
+                    RBACResolutionError("role.rbac.authorization.k8s.io \(GoFormat.quote(ref.name)) not found"))
             }
             return .success(role.rules)
         case "ClusterRole":
             guard let role = clusterRoles[ref.name] else {
                 return .failure(
-                    RBACResolutionError("clusterrole.rbac.authorization.k8s.io \(GoQuote.quote(ref.name)) not found"))
+                    RBACResolutionError("clusterrole.rbac.authorization.k8s.io \(GoFormat.quote(ref.name)) not found"))
             }
             return .success(role.rules)
         default:
-            return .failure(RBACResolutionError("unsupported role reference kind: \(GoQuote.quote(ref.kind))"))
+            return .failure(RBACResolutionError("unsupported role reference kind: \(GoFormat.quote(ref.kind))"))
         }
     }
 
