@@ -37,7 +37,7 @@ SERVED_KINDS = [
     for k in [
         "Namespace", "Pod", "Service", "Endpoints", "Node", "ConfigMap", "Secret",
         "ServiceAccount", "Event", "LimitRange", "ResourceQuota", "PersistentVolume",
-        "PersistentVolumeClaim", "ReplicationController", "Binding", "PodTemplate",
+        "PersistentVolumeClaim", "ReplicationController", "Binding", "PodTemplate", "ComponentStatus",
     ]
 ] + [
     ("apps", "v1", "Deployment"),
@@ -72,6 +72,11 @@ SERVED_KINDS = [
     ("networking.k8s.io", "v1", "NetworkPolicy"),
     ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration"),
     ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding"),
+    ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration"),
+    ("apiregistration.k8s.io", "v1", "APIService"),
     ("authentication.k8s.io", "v1", "TokenRequest"),
     ("authentication.k8s.io", "v1", "TokenReview"),
     ("authentication.k8s.io", "v1", "SelfSubjectReview"),

@@ -21,6 +21,7 @@ extension ProtobufSchema {
         P node k8s.io.api.node.v1
         P networking k8s.io.api.networking.v1
         P admissionregistration k8s.io.api.admissionregistration.v1
+        P flowcontrol k8s.io.api.flowcontrol.v1
         P authentication k8s.io.api.authentication.v1
         P authorization k8s.io.api.authorization.v1
         P meta k8s.io.apimachinery.pkg.apis.meta.v1
@@ -77,6 +78,11 @@ extension ProtobufSchema {
         K networking.k8s.io/v1 NetworkPolicy networking.NetworkPolicy
         K admissionregistration.k8s.io/v1 MutatingWebhookConfiguration admissionregistration.MutatingWebhookConfiguration
         K admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration admissionregistration.ValidatingWebhookConfiguration
+        K admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy admissionregistration.ValidatingAdmissionPolicy
+        K admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding admissionregistration.ValidatingAdmissionPolicyBinding
+        K flowcontrol.apiserver.k8s.io/v1 FlowSchema flowcontrol.FlowSchema
+        K flowcontrol.apiserver.k8s.io/v1 PriorityLevelConfiguration flowcontrol.PriorityLevelConfiguration
+        K v1 ComponentStatus core.ComponentStatus
         K authentication.k8s.io/v1 TokenRequest authentication.TokenRequest
         K authentication.k8s.io/v1 SelfSubjectReview authentication.SelfSubjectReview
         K authentication.k8s.io/v1 TokenReview authentication.TokenReview
@@ -137,8 +143,21 @@ extension ProtobufSchema {
         K networking.k8s.io/v1 NetworkPolicyList networking.NetworkPolicyList
         K admissionregistration.k8s.io/v1 MutatingWebhookConfigurationList admissionregistration.MutatingWebhookConfigurationList
         K admissionregistration.k8s.io/v1 ValidatingWebhookConfigurationList admissionregistration.ValidatingWebhookConfigurationList
+        K admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyList admissionregistration.ValidatingAdmissionPolicyList
+        K admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBindingList admissionregistration.ValidatingAdmissionPolicyBindingList
+        K flowcontrol.apiserver.k8s.io/v1 FlowSchemaList flowcontrol.FlowSchemaList
+        K flowcontrol.apiserver.k8s.io/v1 PriorityLevelConfigurationList flowcontrol.PriorityLevelConfigurationList
+        K v1 ComponentStatusList core.ComponentStatusList
+        admissionregistration.AuditAnnotation
+         1,key,string 2,valueExpression,string
+        admissionregistration.ExpressionWarning
+         2,fieldRef,string 3,warning,string
         admissionregistration.MatchCondition
          1,name,string 2,expression,string
+        admissionregistration.MatchResources
+         1,namespaceSelector,meta.LabelSelector 2,objectSelector,meta.LabelSelector
+         3,resourceRules,admissionregistration.NamedRuleWithOperations,r
+         4,excludeResourceRules,admissionregistration.NamedRuleWithOperations,r 7,matchPolicy,string
         admissionregistration.MutatingWebhook
          1,name,string 2,clientConfig,admissionregistration.WebhookClientConfig
          3,rules,admissionregistration.RuleWithOperations,r 4,failurePolicy,string
@@ -149,12 +168,39 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,webhooks,admissionregistration.MutatingWebhook,r
         admissionregistration.MutatingWebhookConfigurationList
          1,metadata,meta.ListMeta 2,items,admissionregistration.MutatingWebhookConfiguration,r
+        admissionregistration.NamedRuleWithOperations
+         1,resourceNames,string,r 2,-,admissionregistration.RuleWithOperations,i
+        admissionregistration.ParamKind
+         1,apiVersion,string,o 2,kind,string,o
+        admissionregistration.ParamRef
+         1,name,string,o 2,namespace,string,o 3,selector,meta.LabelSelector 4,parameterNotFoundAction,string
         admissionregistration.Rule
          1,apiGroups,string,r 2,apiVersions,string,r 3,resources,string,r 4,scope,string
         admissionregistration.RuleWithOperations
          1,operations,string,r 2,-,admissionregistration.Rule,i
         admissionregistration.ServiceReference
          1,namespace,string 2,name,string 3,path,string 4,port,int32
+        admissionregistration.TypeChecking
+         1,expressionWarnings,admissionregistration.ExpressionWarning,r
+        admissionregistration.ValidatingAdmissionPolicy
+         1,metadata,meta.ObjectMeta 2,spec,admissionregistration.ValidatingAdmissionPolicySpec
+         3,status,admissionregistration.ValidatingAdmissionPolicyStatus
+        admissionregistration.ValidatingAdmissionPolicyBinding
+         1,metadata,meta.ObjectMeta 2,spec,admissionregistration.ValidatingAdmissionPolicyBindingSpec
+        admissionregistration.ValidatingAdmissionPolicyBindingList
+         1,metadata,meta.ListMeta 2,items,admissionregistration.ValidatingAdmissionPolicyBinding,r
+        admissionregistration.ValidatingAdmissionPolicyBindingSpec
+         1,policyName,string,o 2,paramRef,admissionregistration.ParamRef
+         3,matchResources,admissionregistration.MatchResources 4,validationActions,string,r
+        admissionregistration.ValidatingAdmissionPolicyList
+         1,metadata,meta.ListMeta 2,items,admissionregistration.ValidatingAdmissionPolicy,r
+        admissionregistration.ValidatingAdmissionPolicySpec
+         1,paramKind,admissionregistration.ParamKind 2,matchConstraints,admissionregistration.MatchResources
+         3,validations,admissionregistration.Validation,r 4,failurePolicy,string
+         5,auditAnnotations,admissionregistration.AuditAnnotation,r
+         6,matchConditions,admissionregistration.MatchCondition,r 7,variables,admissionregistration.Variable,r
+        admissionregistration.ValidatingAdmissionPolicyStatus
+         1,observedGeneration,int64,o 2,typeChecking,admissionregistration.TypeChecking 3,conditions,meta.Condition,r
         admissionregistration.ValidatingWebhook
          1,name,string 2,clientConfig,admissionregistration.WebhookClientConfig
          3,rules,admissionregistration.RuleWithOperations,r 4,failurePolicy,string
@@ -165,6 +211,10 @@ extension ProtobufSchema {
          1,metadata,meta.ObjectMeta 2,webhooks,admissionregistration.ValidatingWebhook,r
         admissionregistration.ValidatingWebhookConfigurationList
          1,metadata,meta.ListMeta 2,items,admissionregistration.ValidatingWebhookConfiguration,r
+        admissionregistration.Validation
+         1,expression,string 2,message,string,o 3,reason,string 4,messageExpression,string,o
+        admissionregistration.Variable
+         1,name,string 2,expression,string
         admissionregistration.WebhookClientConfig
          1,service,admissionregistration.ServiceReference 2,caBundle,bytes,o 3,url,string
         apps.ControllerRevision
@@ -486,6 +536,12 @@ extension ProtobufSchema {
          1,timeoutSeconds,int32
         core.ClusterTrustBundleProjection
          1,name,string 2,signerName,string 3,labelSelector,meta.LabelSelector 4,path,string 5,optional,bool
+        core.ComponentCondition
+         1,type,string 2,status,string 3,message,string,o 4,error,string,o
+        core.ComponentStatus
+         1,metadata,meta.ObjectMeta 2,conditions,core.ComponentCondition,r
+        core.ComponentStatusList
+         1,metadata,meta.ListMeta 2,items,core.ComponentStatus,r
         core.ConfigMap
          1,metadata,meta.ObjectMeta 2,data,map:string:string 3,binaryData,map:string:bytes 4,immutable,bool
         core.ConfigMapEnvSource
@@ -1026,6 +1082,58 @@ extension ProtobufSchema {
          1,metadata,meta.ListMeta 2,items,events.Event,r
         events.EventSeries
          1,count,int32 2,lastObservedTime,meta.MicroTime
+        flowcontrol.ExemptPriorityLevelConfiguration
+         1,nominalConcurrencyShares,int32 2,lendablePercent,int32
+        flowcontrol.FlowDistinguisherMethod
+         1,type,string
+        flowcontrol.FlowSchema
+         1,metadata,meta.ObjectMeta 2,spec,flowcontrol.FlowSchemaSpec 3,status,flowcontrol.FlowSchemaStatus
+        flowcontrol.FlowSchemaCondition
+         1,type,string,o 2,status,string,o 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        flowcontrol.FlowSchemaList
+         1,metadata,meta.ListMeta 2,items,flowcontrol.FlowSchema,r
+        flowcontrol.FlowSchemaSpec
+         1,priorityLevelConfiguration,flowcontrol.PriorityLevelConfigurationReference 2,matchingPrecedence,int32
+         3,distinguisherMethod,flowcontrol.FlowDistinguisherMethod 4,rules,flowcontrol.PolicyRulesWithSubjects,r
+        flowcontrol.FlowSchemaStatus
+         1,conditions,flowcontrol.FlowSchemaCondition,r
+        flowcontrol.GroupSubject
+         1,name,string
+        flowcontrol.LimitResponse
+         1,type,string 2,queuing,flowcontrol.QueuingConfiguration
+        flowcontrol.LimitedPriorityLevelConfiguration
+         1,nominalConcurrencyShares,int32 2,limitResponse,flowcontrol.LimitResponse 3,lendablePercent,int32
+         4,borrowingLimitPercent,int32
+        flowcontrol.NonResourcePolicyRule
+         1,verbs,string,r 6,nonResourceURLs,string,r
+        flowcontrol.PolicyRulesWithSubjects
+         1,subjects,flowcontrol.Subject,r 2,resourceRules,flowcontrol.ResourcePolicyRule,r
+         3,nonResourceRules,flowcontrol.NonResourcePolicyRule,r
+        flowcontrol.PriorityLevelConfiguration
+         1,metadata,meta.ObjectMeta 2,spec,flowcontrol.PriorityLevelConfigurationSpec
+         3,status,flowcontrol.PriorityLevelConfigurationStatus
+        flowcontrol.PriorityLevelConfigurationCondition
+         1,type,string,o 2,status,string,o 3,lastTransitionTime,meta.Time 4,reason,string,o 5,message,string,o
+        flowcontrol.PriorityLevelConfigurationList
+         1,metadata,meta.ListMeta 2,items,flowcontrol.PriorityLevelConfiguration,r
+        flowcontrol.PriorityLevelConfigurationReference
+         1,name,string
+        flowcontrol.PriorityLevelConfigurationSpec
+         1,type,string 2,limited,flowcontrol.LimitedPriorityLevelConfiguration
+         3,exempt,flowcontrol.ExemptPriorityLevelConfiguration
+        flowcontrol.PriorityLevelConfigurationStatus
+         1,conditions,flowcontrol.PriorityLevelConfigurationCondition,r
+        flowcontrol.QueuingConfiguration
+         1,queues,int32 2,handSize,int32 3,queueLengthLimit,int32
+        flowcontrol.ResourcePolicyRule
+         1,verbs,string,r 2,apiGroups,string,r 3,resources,string,r 4,clusterScope,bool,o 5,namespaces,string,r
+        flowcontrol.ServiceAccountSubject
+         1,namespace,string 2,name,string
+        flowcontrol.Subject
+         1,kind,string 2,user,flowcontrol.UserSubject 3,group,flowcontrol.GroupSubject
+         4,serviceAccount,flowcontrol.ServiceAccountSubject
+        flowcontrol.UserSubject
+         1,name,string
         intstr.IntOrString =intorstring
         meta.Condition
          1,type,string 2,status,string 3,observedGeneration,int64,o 4,lastTransitionTime,meta.Time 5,reason,string
