@@ -218,7 +218,7 @@ let package = Package(
         .testTarget(
             name: "APIServerTests",
             dependencies: ["APIServer", "Operations", "Storage", "APIMachinery", "TestSupport"],
-            exclude: ["Python"], swiftSettings: upcoming),
+            exclude: ["Python", "Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
         .testTarget(name: "CELTests", dependencies: ["CEL", "APIMachinery"], swiftSettings: upcoming),
         .testTarget(
