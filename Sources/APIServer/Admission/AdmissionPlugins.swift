@@ -47,7 +47,6 @@ public enum AdmissionPlugins {
         case "CertificateSigning": CertificateSigning()
         case "CertificateSubjectRestriction": CertificateSubjectRestriction()
         case "MutatingAdmissionWebhook": MutatingAdmissionWebhook()
-        case "ValidatingAdmissionPolicy": ValidatingAdmissionPolicyPlugin()
         case "ValidatingAdmissionWebhook": ValidatingAdmissionWebhook()
         case "ResourceQuota": ResourceQuotaAdmission()
         case "AlwaysDeny": AlwaysDeny()
