@@ -159,6 +159,11 @@ struct BenchScheduler: AsyncParsableCommand {
             _ = try await cluster.client.postJSON(
                 path: ResourcePath.path(resource: "namespaces"),
                 ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
+            // ServiceAccount admission wants the namespace's `default` account, which the controller-manager
+            // (not run here) would create.
+            _ = try await cluster.client.postJSON(
+                path: ResourcePath.path(namespace: namespace, resource: "serviceaccounts"),
+                ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "default"]])
         }
         let client = cluster.client
         let nodeBodies = (0..<nodes).map { SchedulerScenario.node(index: $0, zones: kind.zones) }
