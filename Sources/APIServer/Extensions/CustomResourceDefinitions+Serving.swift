@@ -20,6 +20,9 @@ extension CustomResourceDefinitionView {
             "uid": .string(object.uid ?? ""), "spec": spec, "acceptedNames": names, "terminating": .bool(isTerminating),
         ]
         fingerprint["storedVersion"] = .string(storageVersion)
+        let storageSchema = versions.first { $0["name"]?.stringValue == storageVersion }?["schema"]?["openAPIV3Schema"]
+        let readDefaults = storageSchema.flatMap { try? StructuralSchema(openAPIV3Schema: $0) }
+            .flatMap { $0.root.hasDefaults ? $0 : nil }
         return served.compactMap { version -> ResourceDefinition? in
             guard let name = version["name"]?.stringValue, !name.isEmpty else { return nil }
             let subresources = version["subresources"]
@@ -35,19 +38,21 @@ extension CustomResourceDefinitionView {
             if version["deprecated"]?.boolValue == true {
                 warning = version["deprecationWarning"]?.stringValue ?? "\(group)/\(name) \(kind) is deprecated"
             }
+            let openAPIV3Schema = version["schema"]?["openAPIV3Schema"]
             let strategy = CustomResourceStrategy(
                 definitionName: self.name, hasStatus: subresources?["status"] != nil, scale: scale,
                 printerColumns: CustomResourceColumns(version: version),
-                schema: try? StructuralSchema(openAPIV3Schema: version["schema"]?["openAPIV3Schema"] ?? .null),
-                terminating: isTerminating,
+                schema: try? StructuralSchema(openAPIV3Schema: openAPIV3Schema ?? .null),
+                openAPIV3Schema: openAPIV3Schema, listKind: names["listKind"]?.stringValue ?? kind + "List",
+                readDefaults: readDefaults, terminating: isTerminating,
                 deprecationWarning: warning, fingerprint: .object(fingerprint))
-            // Several versions share the stored objects; a lone version needs no rewriting (and keeps the raw
-            // read path).
+            // Several versions share the stored objects; a lone version without read defaults needs no
+            // conversion (and keeps the raw read path).
             let conversion =
-                versions.count > 1
+                versions.count > 1 || readDefaults != nil
                 ? CustomResourceVersionConversion(
                     storageKind: GroupVersionKind(group: group, version: storageVersion, kind: kind),
-                    servedAPIVersion: group + "/" + name) : nil
+                    servedAPIVersion: group + "/" + name, readDefaults: readDefaults) : nil
             var definition = ResourceDefinition(
                 group: group, version: name, resource: plural, kind: kind, namespaced: namespaced,
                 shortNames: strings("shortNames"), categories: strings("categories"),

@@ -18,6 +18,13 @@ struct CustomResourceStrategy: Strategy {
     let printerColumns: CustomResourceColumns
     /// The version's structural schema: objects are pruned, defaulted and validated by it (nil accepts all).
     let schema: StructuralSchema?
+    /// The version's `openAPIV3Schema` as written, for `/openapi/v2` and `/openapi/v3`.
+    let openAPIV3Schema: JSON?
+    /// `spec.names.listKind`, which names the list's OpenAPI definition.
+    let listKind: String
+    /// The storage version's schema when it has defaults: objects read from storage get them, as upstream's
+    /// decoding from etcd applies them, so printer columns see them too.
+    let readDefaults: StructuralSchema?
     /// The definition is being deleted: existing objects are served, new ones refused, as upstream.
     let terminating: Bool
     /// `deprecated` versions answer every request with upstream's Warning.
@@ -30,7 +37,12 @@ struct CustomResourceStrategy: Strategy {
     var tracksGeneration: Bool { true }
 
     var columns: [Table.Column] { printerColumns.columns }
-    func cells(_ object: JSON) -> [JSON] { printerColumns.cells(object) }
+    func cells(_ object: JSON) -> [JSON] {
+        guard let readDefaults else { return printerColumns.cells(object) }
+        var defaulted = object
+        readDefaults.applyDefaults(&defaulted)
+        return printerColumns.cells(defaulted)
+    }
 
     func prepareForCreate(_ object: inout JSON) {
         if hasStatus { object["status"] = nil }
@@ -92,10 +104,15 @@ struct CustomResourceStrategy: Strategy {
 }
 
 /// A version of a definition served through another's storage: objects are stored as the storage version
-/// and only `apiVersion` is rewritten, which is upstream's conversion strategy `None`.
+/// and only `apiVersion` is rewritten, which is upstream's conversion strategy `None`. Objects read from
+/// storage first get the storage version's defaults, as upstream's decoder from etcd applies them, so a
+/// default added to a definition later shows on objects stored before; a version whose storage schema has no
+/// defaults and no other version to convert to has no conversion at all, and keeps the raw read path.
 struct CustomResourceVersionConversion: VersionConversion {
     let storageKind: GroupVersionKind
     let servedAPIVersion: String
+    /// The storage version's schema, when it has defaults.
+    let readDefaults: StructuralSchema?
 
     func toStorage(_ object: JSON) -> JSON {
         var stored = object
@@ -105,6 +122,7 @@ struct CustomResourceVersionConversion: VersionConversion {
 
     func fromStorage(_ object: JSON) -> JSON {
         var served = object
+        readDefaults?.applyDefaults(&served)
         served["apiVersion"] = .string(servedAPIVersion)
         return served
     }

@@ -11,6 +11,8 @@ public struct OpenAPIBuilder: Sendable {
     public var registry: SchemaRegistry
     /// `info.title` of every document.
     public var title = "Kubernetes"
+    /// Served versions of custom resources, published with the definitions their schemas make.
+    public var customResources: [OpenAPICustomResource] = []
 
     public init(resources: [OpenAPIResource], registry: SchemaRegistry = .shared) {
         self.resources = resources
@@ -24,7 +26,7 @@ public struct OpenAPIBuilder: Sendable {
 
     /// The group versions that have at least one resource, core first, then by group name.
     public var groupVersions: [GroupVersion] {
-        Set(resources.map(\.groupVersion)).sorted {
+        Set(resources.map(\.groupVersion) + customResources.map(\.resource.groupVersion)).sorted {
             ($0.group.isEmpty ? 0 : 1, $0.group, $0.version) < ($1.group.isEmpty ? 0 : 1, $1.group, $1.version)
         }
     }
@@ -32,18 +34,23 @@ public struct OpenAPIBuilder: Sendable {
     /// The swagger 2.0 document served at `/openapi/v2`.
     public func v2Document() -> JSON {
         let renderer = OpenAPISchemaRenderer(flavor: .v2)
-        let planner = APIPathPlanner(registry: registry)
+        let planner = self.planner
+        let served = resources + customResources.map(\.resource)
         var paths: [(key: String, value: JSON)] = []
         for groupVersion in groupVersions {
             for path in planner.paths(
-                for: groupVersion, resources: resources.filter { $0.groupVersion == groupVersion })
+                for: groupVersion, resources: served.filter { $0.groupVersion == groupVersion })
             {
                 paths.append((path.path, renderer.path(path)))
             }
         }
         paths.sort { $0.key < $1.key }
         return [
-            "definitions": definitions(referencedBy: paths.map(\.value), renderer: renderer),
+            "definitions": definitions(
+                referencedBy: paths.map(\.value), renderer: renderer,
+                custom: customResources.flatMap {
+                    $0.definitions(v2: true)
+                }),
             "info": ["title": .string(title), "version": .string(registry.kubernetesVersion)],
             "paths": .object(JSONObject(paths)),
             "security": [["BearerToken": []]],
@@ -61,15 +68,18 @@ public struct OpenAPIBuilder: Sendable {
     /// `/openapi/v3/apis/<group>/<version>`.
     public func v3Document(for groupVersion: GroupVersion) -> JSON {
         let renderer = OpenAPISchemaRenderer(flavor: .v3)
-        let planner = APIPathPlanner(registry: registry)
-        let served = resources.filter { $0.groupVersion == groupVersion }
+        let planner = self.planner
+        let custom = customResources.filter { $0.resource.groupVersion == groupVersion }
+        let served = resources.filter { $0.groupVersion == groupVersion } + custom.map(\.resource)
         var paths: [(key: String, value: JSON)] = planner.paths(for: groupVersion, resources: served).map {
             ($0.path, renderer.path($0))
         }
         paths.sort { $0.key < $1.key }
         return [
             "components": [
-                "schemas": definitions(referencedBy: paths.map(\.value), renderer: renderer),
+                "schemas": definitions(
+                    referencedBy: paths.map(\.value), renderer: renderer,
+                    custom: custom.flatMap { $0.definitions(v2: false) }),
                 "securitySchemes": [
                     "BearerToken": [
                         "description": "Bearer token authentication", "in": "header", "name": "authorization",
@@ -102,15 +112,36 @@ public struct OpenAPIBuilder: Sendable {
             v2: v2.encoded(), v2Protobuf: OpenAPIV2Protobuf.encode(v2), v3Root: root.encoded(), v3: v3)
     }
 
-    /// The definitions the paths refer to, and everything those refer to, by name.
-    private func definitions(referencedBy paths: [JSON], renderer: OpenAPISchemaRenderer) -> JSON {
+    /// Paths of custom resources name their kinds' definitions, which the registry does not hold.
+    private var planner: APIPathPlanner {
+        var planner = APIPathPlanner(registry: registry)
+        for custom in customResources {
+            let kind = custom.resource.groupVersionKind
+            planner.customDefinitionNames[kind] = custom.definitionName
+            let list = GroupVersionKind(group: kind.group, version: kind.version, kind: kind.kind + "List")
+            planner.customDefinitionNames[list] = custom.listDefinitionName
+        }
+        return planner
+    }
+
+    /// The definitions the paths and `custom` refer to, everything those refer to, and `custom`, by name.
+    private func definitions(
+        referencedBy paths: [JSON], renderer: OpenAPISchemaRenderer, custom: [(key: String, value: JSON)] = []
+    ) -> JSON {
         var roots = Self.metaDefinitions
         for path in paths { Self.collectReferences(in: path, prefix: renderer.referencePrefix, into: &roots) }
+        for definition in custom {
+            Self.collectReferences(in: definition.value, prefix: renderer.referencePrefix, into: &roots)
+        }
         let names = registry.referencedDefinitions(from: roots).sorted()
-        let entries = names.compactMap { name -> (key: String, value: JSON)? in
+        var entries = names.compactMap { name -> (key: String, value: JSON)? in
             guard let schema = registry.definition(named: name) else { return nil }
             return (name, renderer.definition(schema))
         }
+        // A custom definition never replaces a built-in one of the same name.
+        let builtIn = Set(names)
+        entries += custom.filter { !builtIn.contains($0.key) }
+        entries.sort { $0.key < $1.key }
         return .object(JSONObject(entries))
     }
 

@@ -94,6 +94,12 @@ struct APIPath {
 /// Builds the paths of one group version's resources.
 struct APIPathPlanner {
     let registry: SchemaRegistry
+    /// Definitions of kinds the registry does not hold (custom resources and their lists), by kind.
+    var customDefinitionNames: [GroupVersionKind: String] = [:]
+
+    func definitionName(for kind: GroupVersionKind) -> String? {
+        customDefinitionNames[kind] ?? registry.definitionName(for: kind)
+    }
 
     static let patchContentTypes = [
         "application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json",
@@ -125,9 +131,9 @@ struct APIPathPlanner {
 
     func paths(for resource: OpenAPIResource) -> [APIPath] {
         let kind = resource.groupVersionKind
-        guard let definition = registry.definitionName(for: kind) else { return [] }
+        guard let definition = definitionName(for: kind) else { return [] }
         let listKind = GroupVersionKind(group: kind.group, version: kind.version, kind: kind.kind + "List")
-        let listDefinition = registry.definitionName(for: listKind)
+        let listDefinition = definitionName(for: listKind)
         let verbs = Set(resource.verbs)
         let make = OperationFactory(resource: resource)
         let base = resource.groupVersion.resourcePathPrefix
@@ -209,7 +215,7 @@ struct APIPathPlanner {
         case "eviction": target = GroupVersionKind(group: "policy", version: "v1", kind: "Eviction")
         default: return nil
         }
-        guard let definition = registry.definitionName(for: target) else { return nil }
+        guard let definition = definitionName(for: target) else { return nil }
         if subresource == "binding" || subresource == "eviction" {
             return [
                 make(
