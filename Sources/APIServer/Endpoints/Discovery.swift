@@ -29,9 +29,10 @@ struct Discovery: Sendable {
 
     init(resources stored: [ResourceDefinition], virtualResources: [VirtualResource] = Catalog.virtualResources) {
         let resources = stored + virtualResources.map(\.definition)
-        let createOnly = Set(virtualResources.map { $0.definition.groupResource })
+        let computedVerbs = Dictionary(
+            virtualResources.map { ($0.definition.groupResource, $0.verbs) }, uniquingKeysWith: { first, _ in first })
         func verbs(_ definition: ResourceDefinition) -> [JSON] {
-            (createOnly.contains(definition.groupResource) ? ["create"] : ResourceDefinition.allVerbs).map(JSON.string)
+            (computedVerbs[definition.groupResource] ?? ResourceDefinition.allVerbs).map(JSON.string)
         }
         var order: [GroupVersion] = []
         var byGroupVersion: [GroupVersion: [ResourceDefinition]] = [:]

@@ -21,6 +21,8 @@ public struct VirtualResource: Sendable {
     public var kind: String
     public var namespaced: Bool
     public var handler: Handler
+    /// Set for a read-only resource (get and list, no create), such as ComponentStatus; see `VirtualReads`.
+    public var reads: VirtualReads?
 
     public init(
         group: String, version: String = "v1", resource: String, kind: String, namespaced: Bool = false,
@@ -34,11 +36,22 @@ public struct VirtualResource: Sendable {
         self.handler = handler
     }
 
+    /// A read-only computed resource: `reads` answers get and list, every other verb is 405.
+    public init(group: String, version: String = "v1", resource: String, kind: String, reads: VirtualReads) {
+        self.init(group: group, version: version, resource: resource, kind: kind) { _, _ in
+            throw APIError.methodNotAllowed()
+        }
+        self.reads = reads
+    }
+
+    /// The verbs discovery and OpenAPI publish.
+    var verbs: [String] { reads == nil ? ["create"] : ["get", "list"] }
+
     /// The resource as discovery describes it (it has no stored behaviour, hence the empty strategy).
     var definition: ResourceDefinition {
         ResourceDefinition(
             group: group, version: version, resource: resource, kind: kind, namespaced: namespaced,
-            strategy: ComputedStrategy())
+            shortNames: reads?.shortNames ?? [], strategy: ComputedStrategy())
     }
 
     var groupVersionKind: GroupVersionKind { GroupVersionKind(group: group, version: version, kind: kind) }
@@ -78,6 +91,9 @@ extension APIServer {
         -> HTTPResponse
     {
         if !resource.namespaced, info.namespace != nil { throw APIError.resourceNotFound() }
+        if let reads = resource.reads {
+            return try await serveVirtualRead(request, info: info, resource: resource, reads: reads)
+        }
         guard info.verb == "create", info.name == nil, info.subresource == nil else {
             throw APIError.methodNotAllowed()
         }
