@@ -174,3 +174,46 @@ final class CustomResourceOpenAPIConversionTests: XCTestCase {
         XCTAssertEqual(response.headers.first(name: "ETag"), etag)
     }
 }
+
+/// Defaults on read: only a version whose storage schema has defaults gets a conversion (and loses the raw
+/// read path); objects read through it get the storage version's defaults, printer columns too.
+final class CustomResourceReadDefaultsTests: XCTestCase {
+    func definition(color: JSON) -> CustomResourceDefinitionView {
+        CustomResourceDefinitionView([
+            "metadata": ["name": "gizmos.example.com", "uid": "u1"],
+            "spec": [
+                "group": "example.com", "scope": "Namespaced",
+                "names": ["plural": "gizmos", "kind": "Gizmo"],
+                "versions": [
+                    [
+                        "name": "v1", "served": true, "storage": true,
+                        "schema": [
+                            "openAPIV3Schema": [
+                                "type": "object",
+                                "properties": [
+                                    "spec": [
+                                        "type": "object", "properties": ["size": ["type": "string"], "color": color],
+                                    ]
+                                ],
+                            ]
+                        ],
+                        "additionalPrinterColumns": [["name": "Color", "type": "string", "jsonPath": ".spec.color"]],
+                    ]
+                ],
+            ],
+            "status": ["acceptedNames": ["plural": "gizmos", "kind": "Gizmo"]],
+        ])
+    }
+
+    func testOnlyVersionsWithDefaultsConvertWhatTheyRead() throws {
+        XCTAssertNil(definition(color: ["type": "string"]).servedResources.first?.conversion)
+        let served = try XCTUnwrap(definition(color: ["type": "string", "default": "blue"]).servedResources.first)
+        let conversion = try XCTUnwrap(served.conversion)
+        let stored: JSON = ["apiVersion": "example.com/v1", "kind": "Gizmo", "spec": ["size": "s", "color": nil]]
+        XCTAssertEqual(
+            conversion.fromStorage(stored),
+            ["apiVersion": "example.com/v1", "kind": "Gizmo", "spec": ["size": "s", "color": "blue"]])
+        XCTAssertEqual(served.strategy.cells(stored).last, "blue")
+        XCTAssertEqual(conversion.toStorage(stored), stored)
+    }
+}
