@@ -108,6 +108,15 @@ struct IngressStrategy: Strategy {
 struct IngressClassStrategy: Strategy {
     var tracksGeneration: Bool { true }
 
+    /// Upstream's SetDefaults_IngressClass: parameters without a scope are the cluster's.
+    func applyDefaults(_ object: inout JSON) {
+        guard var parameters = object["spec"]?["parameters"], parameters.objectValue != nil,
+            parameters["scope"] == nil
+        else { return }
+        parameters["scope"] = "Cluster"
+        object.set(["spec", "parameters"], to: parameters)
+    }
+
     func validate(_ object: JSON) -> [FieldError] {
         var errors: [FieldError] = []
         let controller = object["spec"]?["controller"]?.stringValue ?? ""

@@ -6,14 +6,14 @@ enum PodSpecRules {
         let defaults: [(String, JSON)] = [
             ("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30), ("dnsPolicy", "ClusterFirst"),
             ("securityContext", .object(JSONObject())), ("schedulerName", "default-scheduler"),
-            ("enableServiceLinks", true),
         ]
         for (field, value) in defaults where spec[field] == nil { spec[field] = value }
-        for list in ["containers", "initContainers"] {
+        for list in ["containers", "initContainers", "ephemeralContainers"] {
             guard var containers = spec[list]?.arrayValue else { continue }
             for index in containers.indices { applyContainerDefaults(&containers[index]) }
             spec[list] = .array(containers)
         }
+        applyVolumeDefaults(&spec)
     }
 
     static func applyContainerDefaults(_ container: inout JSON) {
@@ -34,6 +34,7 @@ enum PodSpecRules {
             }
             container["ports"] = .array(ports)
         }
+        applyHandlerDefaults(&container)
     }
 
     static func validate(_ spec: JSON?, path: String) -> [FieldError] {
@@ -80,7 +81,25 @@ struct PodStrategy: Strategy {
         guard var spec = object["spec"], spec.objectValue != nil else { return }
         PodSpecRules.applyDefaults(&spec)
         Self.defaultRequestsToLimits(&spec)
+        // Pods only, as upstream's SetDefaults_Pod: templates keep these unset.
+        if spec["enableServiceLinks"] == nil { spec["enableServiceLinks"] = true }
+        if spec["hostNetwork"]?.boolValue == true { Self.defaultHostPorts(&spec) }
         object["spec"] = spec
+    }
+
+    /// With the host's network a container port is a host port.
+    static func defaultHostPorts(_ spec: inout JSON) {
+        for list in ["containers", "initContainers"] {
+            guard var containers = spec[list]?.arrayValue else { continue }
+            for index in containers.indices {
+                guard var ports = containers[index]["ports"]?.arrayValue else { continue }
+                for port in ports.indices where (ports[port]["hostPort"]?.intValue ?? 0) == 0 {
+                    ports[port]["hostPort"] = ports[port]["containerPort"]
+                }
+                containers[index]["ports"] = .array(ports)
+            }
+            spec[list] = .array(containers)
+        }
     }
 
     /// upstream's `SetDefaults_Pod`: a resource with a limit and no request is requested at its limit. Pods only,

@@ -21,11 +21,15 @@ struct ServiceStrategy: Strategy {
         if spec["sessionAffinity"] == nil { spec["sessionAffinity"] = "None" }
         if type != "ExternalName" {
             if spec["internalTrafficPolicy"] == nil { spec["internalTrafficPolicy"] = "Cluster" }
-            if spec["ipFamilies"] == nil, spec["clusterIP"]?.stringValue != "None" { spec["ipFamilies"] = ["IPv4"] }
+            // A single-stack cluster's one family, headless Services included (upstream's initIPFamilyFields).
+            if spec["ipFamilies"] == nil { spec["ipFamilies"] = ["IPv4"] }
             if spec["ipFamilyPolicy"] == nil { spec["ipFamilyPolicy"] = "SingleStack" }
         }
         if type == "NodePort" || type == "LoadBalancer", spec["externalTrafficPolicy"] == nil {
             spec["externalTrafficPolicy"] = "Cluster"
+        }
+        if type == "LoadBalancer", spec["allocateLoadBalancerNodePorts"] == nil {
+            spec["allocateLoadBalancerNodePorts"] = true
         }
         if var ports = spec["ports"]?.arrayValue {
             for index in ports.indices where ports[index].objectValue != nil {

@@ -98,7 +98,7 @@ struct CSIDriverStrategy: Strategy {
         let defaults: [(String, JSON)] = [
             ("attachRequired", true), ("podInfoOnMount", false), ("storageCapacity", false),
             ("fsGroupPolicy", "ReadWriteOnceWithFSType"), ("volumeLifecycleModes", ["Persistent"]),
-            ("requiresRepublish", false),
+            ("requiresRepublish", false), ("seLinuxMount", false),
         ]
         for (field, value) in defaults where spec[field] == nil { spec[field] = value }
         object["spec"] = spec

@@ -35,14 +35,17 @@ enum Cells {
     ]
 }
 
-/// A strategy for kinds that need nothing but their own table columns.
+/// A strategy for kinds that need nothing but their own table columns (and perhaps defaults).
 struct ColumnsStrategy: Strategy {
     let columns: [Table.Column]
     let cellsFor: @Sendable (JSON) -> [JSON]
     var tracksGeneration: Bool = false
     var allowCreateOnUpdate: Bool = false
     var nameRule: @Sendable (String) -> [String] = NameValidation.dns1123Subdomain
+    /// The kind's upstream defaults, if it has any.
+    var defaults: (@Sendable (inout JSON) -> Void)?
 
     func cells(_ object: JSON) -> [JSON] { cellsFor(object) }
+    func applyDefaults(_ object: inout JSON) { defaults?(&object) }
     func validateName(_ name: String) -> [String] { nameRule(name) }
 }

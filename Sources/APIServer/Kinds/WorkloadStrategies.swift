@@ -76,13 +76,22 @@ struct WorkloadStrategy: Strategy {
             Self.defaultUpdateStrategy(
                 &spec, field: "updateStrategy", rollingUpdate: ["partition": 0], onlyIfTypeWasEmpty: true)
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
+            if spec["persistentVolumeClaimRetentionPolicy"] == nil {
+                spec["persistentVolumeClaimRetentionPolicy"] = .object(JSONObject())
+            }
+            for field in ["whenDeleted", "whenScaled"]
+            where spec["persistentVolumeClaimRetentionPolicy"]?[field] == nil {
+                spec["persistentVolumeClaimRetentionPolicy"]?[field] = "Retain"
+            }
+            Self.defaultClaimTemplates(&spec)
         case .daemonSet:
             Self.defaultUpdateStrategy(
                 &spec, field: "updateStrategy", rollingUpdate: ["maxUnavailable": 1, "maxSurge": 0])
             if spec["revisionHistoryLimit"] == nil { spec["revisionHistoryLimit"] = 10 }
         case .job:
+            // A job given neither runs one pod to one completion; one given parallelism alone keeps no completions.
+            if spec["completions"] == nil, spec["parallelism"] == nil { spec["completions"] = 1 }
             if spec["parallelism"] == nil { spec["parallelism"] = 1 }
-            if spec["completions"] == nil, spec["parallelism"] != nil { spec["completions"] = 1 }
             if spec["backoffLimit"] == nil { spec["backoffLimit"] = 6 }
             if spec["completionMode"] == nil { spec["completionMode"] = "NonIndexed" }
             if spec["suspend"] == nil { spec["suspend"] = false }
@@ -101,6 +110,11 @@ struct WorkloadStrategy: Strategy {
             spec["selector"] = labels
         }
         object["spec"] = spec
+        if kind == .replicationController || kind == .job, (object["metadata"]?["labels"]?.objectValue ?? [:]).isEmpty,
+            let labels = object[path: templatePath + ["metadata", "labels"]]?.objectValue, !labels.isEmpty
+        {
+            object.setMeta("labels", .object(kind == .job ? Self.jobLabels(labels) : labels))
+        }
         let podSpecPath = templatePath + ["spec"]
         if var podSpec = object[path: podSpecPath], podSpec.objectValue != nil {
             PodSpecRules.applyDefaults(&podSpec)
@@ -111,6 +125,31 @@ struct WorkloadStrategy: Strategy {
             }
             object.set(podSpecPath, to: podSpec)
         }
+    }
+
+    /// The labels upstream's SetDefaults_ReplicationController and SetDefaults_Job give an unlabelled object: its
+    /// template's. A Job is defaulted when decoded, before create adds the selector's labels, and again when read
+    /// back, so it gets its author's template labels, or the generated ones when the author gave none.
+    static func jobLabels(_ template: JSONObject) -> JSONObject {
+        let generated: Set = [
+            "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name",
+        ]
+        let own = JSONObject(template.entries.filter { !generated.contains($0.key) })
+        return own.isEmpty ? template : own
+    }
+
+    /// A StatefulSet's claim templates are whole PersistentVolumeClaims to upstream: typed, and defaulted as
+    /// claims are.
+    static func defaultClaimTemplates(_ spec: inout JSON) {
+        guard var templates = spec["volumeClaimTemplates"]?.arrayValue else { return }
+        for index in templates.indices where templates[index].objectValue != nil {
+            var claim = templates[index]
+            if claim["apiVersion"] == nil { claim["apiVersion"] = "v1" }
+            if claim["kind"] == nil { claim["kind"] = "PersistentVolumeClaim" }
+            PersistentVolumeDefaults.applyToClaim(&claim)
+            templates[index] = claim
+        }
+        spec["volumeClaimTemplates"] = .array(templates)
     }
 
     func validate(_ object: JSON) -> [FieldError] {
