@@ -17,7 +17,7 @@ final class AdmissionWebhookMatchingTests: XCTestCase {
             name: "hook.example.com", configurationName: "config", index: 0, endpoint: .url("https://127.0.0.1/"),
             caBundle: nil, rules: rules, failurePolicy: .fail, matchPolicy: matchPolicy,
             namespaceSelector: namespaceSelector, objectSelector: objectSelector, sideEffects: "None",
-            timeoutSeconds: 10, reviewVersion: "v1", reinvokeIfNeeded: false, matchConditionCount: 0)
+            timeoutSeconds: 10, reviewVersion: "v1", reinvokeIfNeeded: false, matchConditions: MatchConditions())
     }
 
     func attributes(

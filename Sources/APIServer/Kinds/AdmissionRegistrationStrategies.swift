@@ -69,6 +69,8 @@ struct WebhookConfigurationStrategy: Strategy {
                     .invalid(
                         "\(path).timeoutSeconds", .int(timeout), "the timeout value must be between 1 and 30 seconds"))
             }
+            errors += AdmissionRegistrationValidation.matchConditions(
+                webhook["matchConditions"], variables: CELAdmission.webhookVariables, path: "\(path).matchConditions")
         }
         return errors
     }

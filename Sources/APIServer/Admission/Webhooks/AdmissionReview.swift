@@ -50,7 +50,7 @@ enum AdmissionReview {
         ]
     }
 
-    private static func userInfo(_ user: UserInfo?) -> JSON {
+    static func userInfo(_ user: UserInfo?) -> JSON {
         guard let user else { return .object(JSONObject()) }
         var info: JSONObject = ["username": .string(user.name)]
         if !user.uid.isEmpty { info["uid"] = .string(user.uid) }
@@ -63,7 +63,7 @@ enum AdmissionReview {
     }
 
     /// The write's options object (CreateOptions, UpdateOptions, DeleteOptions), as upstream passes it.
-    private static func options(_ attributes: AdmissionAttributes) -> JSON {
+    static func options(_ attributes: AdmissionAttributes) -> JSON {
         let kind: String
         switch attributes.operation {
         case .create: kind = "CreateOptions"

@@ -40,8 +40,8 @@ struct Webhook: Sendable, Equatable {
     var reviewVersion: String
     /// Mutating webhooks only: `IfNeeded` asks to be called again when a later webhook changed the object.
     var reinvokeIfNeeded: Bool
-    /// How many `matchConditions` the webhook has; they are not evaluated until CEL is available.
-    var matchConditionCount: Int
+    /// Evaluated after the rules and selectors match: any false skips the call.
+    var matchConditions: MatchConditions
 
     /// Whether the webhook may be called for a dry-run request.
     var allowsDryRun: Bool { sideEffects == "None" || sideEffects == "NoneOnDryRun" }
@@ -68,7 +68,8 @@ struct Webhook: Sendable, Equatable {
                     sideEffects: item["sideEffects"]?.stringValue ?? "Unknown",
                     timeoutSeconds: min(max(timeout, 1), 30), reviewVersion: reviewVersion,
                     reinvokeIfNeeded: item["reinvocationPolicy"]?.stringValue == "IfNeeded",
-                    matchConditionCount: item["matchConditions"]?.arrayValue?.count ?? 0))
+                    matchConditions: MatchConditions(
+                        json: item["matchConditions"], variables: CELAdmission.webhookVariables)))
         }
         return webhooks
     }

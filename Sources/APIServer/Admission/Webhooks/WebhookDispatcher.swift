@@ -39,15 +39,38 @@ final class WebhookDispatcher: Sendable {
         var labels: [String: String]?
         var result: [WebhookInvocation?] = []
         for webhook in webhooks {
-            result.append(
-                try await matcher.invocation(of: webhook, for: attributes, object: object) {
-                    if let labels { return labels }
-                    let found = try await namespaceLabels(attributes, object: object, context: context)
-                    labels = found
-                    return found
-                })
+            let invocation = try await matcher.invocation(of: webhook, for: attributes, object: object) {
+                if let labels { return labels }
+                let found = try await namespaceLabels(attributes, object: object, context: context)
+                labels = found
+                return found
+            }
+            guard let invocation, !webhook.matchConditions.isEmpty else {
+                result.append(invocation)
+                continue
+            }
+            result.append(try conditionsMatch(invocation, attributes: attributes, object: object) ? invocation : nil)
         }
         return result
+    }
+
+    /// Upstream evaluates a webhook's matchConditions once its rules and selectors match, on the objects in
+    /// the version the webhook would see; a failure under `Fail` refuses the request as Forbidden.
+    private func conditionsMatch(_ invocation: WebhookInvocation, attributes: AdmissionAttributes, object: JSON?)
+        throws -> Bool
+    {
+        func present(_ object: JSON?) -> JSON? {
+            object.map { invocation.conversion?.fromStorage($0) ?? $0 }
+        }
+        let bindings = CELAdmission.bindings(
+            attributes, resource: invocation.resource, kind: invocation.kind, object: present(object),
+            oldObject: present(attributes.oldObject))
+        let webhook = invocation.webhook
+        switch webhook.matchConditions.evaluate(bindings, ignoreErrors: webhook.failurePolicy == .ignore) {
+        case .matches: return true
+        case .skipped: return false
+        case .failed(let message): throw attributes.forbidden(message, object: object)
+        }
     }
 
     /// A Namespace's own create or update brings its labels; everything else reads the namespace cache.

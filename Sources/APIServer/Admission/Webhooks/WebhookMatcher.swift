@@ -61,22 +61,42 @@ struct WebhookMatcher: Sendable {
     /// The version a webhook's rules select: the request's own first, then, for `Equivalent`, every other
     /// served version of the same stored resource in catalog order.
     func ruleInvocation(of webhook: Webhook, for attributes: AdmissionAttributes) -> WebhookInvocation? {
+        let matched = version(for: attributes, equivalent: webhook.matchPolicy == .equivalent) { resource in
+            Self.rulesMatch(webhook.rules, attributes, resource: resource)
+        }
+        return matched.map {
+            WebhookInvocation(webhook: webhook, resource: $0.resource, kind: $0.kind, conversion: $0.conversion)
+        }
+    }
+
+    /// A served version of the request's resource, with how to present the stored object in it.
+    struct MatchedVersion: Sendable {
+        var resource: GroupVersionResource
+        var kind: GroupVersionKind
+        /// Nil when the version is the stored one.
+        var conversion: (any VersionConversion)?
+    }
+
+    /// The first version `accepts` takes: the request's own, then, when `equivalent`, every other served
+    /// version of the same stored resource in catalog order (upstream's `matchPolicy: Equivalent`), for
+    /// webhooks and admission policies alike.
+    func version(
+        for attributes: AdmissionAttributes, equivalent: Bool, accepts: (GroupVersionResource) -> Bool
+    ) -> MatchedVersion? {
         let requested = GroupVersionResource(
             group: attributes.resource.group, version: attributes.kind.version, resource: attributes.resource.resource)
         let definition = definitions[requested]
-        if Self.rulesMatch(webhook.rules, attributes, resource: requested) {
-            return WebhookInvocation(
-                webhook: webhook, resource: requested, kind: attributes.kind, conversion: definition?.conversion)
+        if accepts(requested) {
+            return MatchedVersion(resource: requested, kind: attributes.kind, conversion: definition?.conversion)
         }
-        guard webhook.matchPolicy == .equivalent, let definition else { return nil }
+        guard equivalent, let definition else { return nil }
         for other in equivalents[definition.storageFolder] ?? [] {
             let resource = GroupVersionResource(group: other.group, version: other.version, resource: other.resource)
             guard resource != requested, other.namespaced == definition.namespaced,
                 attributes.subresource.isEmpty || other.subresources.contains(attributes.subresource),
-                Self.rulesMatch(webhook.rules, attributes, resource: resource)
+                accepts(resource)
             else { continue }
-            return WebhookInvocation(
-                webhook: webhook, resource: resource, kind: other.groupVersionKind, conversion: other.conversion)
+            return MatchedVersion(resource: resource, kind: other.groupVersionKind, conversion: other.conversion)
         }
         return nil
     }
