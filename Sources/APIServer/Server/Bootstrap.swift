@@ -46,6 +46,7 @@ extension APIServer {
             } catch let error as APIError where error.reason == .alreadyExists {}
         }
         try await bootstrapPriorityClasses()
+        try await ensureFlowControlConfiguration()
         try await startAuthorization()
     }
 
