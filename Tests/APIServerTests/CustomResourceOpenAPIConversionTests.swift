@@ -217,3 +217,32 @@ final class CustomResourceReadDefaultsTests: XCTestCase {
         XCTAssertEqual(conversion.toStorage(stored), stored)
     }
 }
+
+/// `status.storedVersions` as upstream keeps it: a new storage version is appended, never duplicated, and
+/// older entries stay until an operator has migrated their objects.
+final class CustomResourceStoredVersionsTests: XCTestCase {
+    func withStorage(_ storage: String, stored: [String]) -> JSON {
+        [
+            "spec": [
+                "versions": [
+                    ["name": "v1", "served": true, "storage": .bool(storage == "v1")],
+                    ["name": "v2", "served": true, "storage": .bool(storage == "v2")],
+                ]
+            ],
+            "status": ["storedVersions": .array(stored.map(JSON.string))],
+        ]
+    }
+
+    func testANewStorageVersionIsAppendedOnce() {
+        let strategy = CustomResourceDefinitionStrategy()
+        var moved = withStorage("v2", stored: [])
+        strategy.prepareForUpdate(&moved, old: withStorage("v1", stored: ["v1"]))
+        XCTAssertEqual(moved["status"]?["storedVersions"], ["v1", "v2"])
+        var back = withStorage("v1", stored: [])
+        strategy.prepareForUpdate(&back, old: withStorage("v2", stored: ["v1", "v2"]))
+        XCTAssertEqual(back["status"]?["storedVersions"], ["v1", "v2"])
+        var created = withStorage("v2", stored: ["v1"])
+        strategy.prepareForCreate(&created)
+        XCTAssertEqual(created["status"]?["storedVersions"], ["v2"])
+    }
+}
