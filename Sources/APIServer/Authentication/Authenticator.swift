@@ -2,9 +2,9 @@ public import APIMachinery
 import Foundation
 public import Storage
 
-/// upstream's request authenticator chain: the client certificate, then the bearer-token authenticators
-/// (token file, bootstrap tokens, service-account tokens) in that order; the first that recognises the
-/// credential wins. A credential nobody recognises rejects the request (401) rather than falling back to
+/// upstream's request authenticator chain: a front proxy's request headers, the client certificate, then the
+/// bearer-token authenticators (token file, bootstrap tokens, service-account tokens) in that order; the first
+/// that recognises the credential wins. A credential nobody recognises rejects the request (401) rather than falling back to
 /// anonymous, and every authenticated user gets `system:authenticated`.
 public struct Authenticator: Sendable {
     /// The enabled authenticators and what they need.
@@ -17,6 +17,8 @@ public struct Authenticator: Sendable {
         public var serviceAccountTokens: ServiceAccountTokens?
         /// `--anonymous-auth`.
         public var anonymous = true
+        /// Front proxies (`--requestheader-*`); nil when `--requestheader-client-ca-file` is not set.
+        public var requestHeader: RequestHeaderAuthenticator?
 
         public init() {}
     }
@@ -31,6 +33,12 @@ public struct Authenticator: Sendable {
 
     /// Authenticates a request from its client certificate and `Authorization` header.
     func authenticate(_ request: HTTPRequest) async -> Authentication {
+        if let requestHeader = configuration.requestHeader,
+            case .user(let user) = await requestHeader.authenticate(
+                chain: request.clientCertificateChain, headers: request.headers)
+        {
+            return .user(Self.authenticated(user))
+        }
         if case .user(let user) = request.clientCertificate { return .user(Self.authenticated(user)) }
         if let header = request.header("authorization") {
             guard let token = Self.bearerToken(header), let user = await authenticate(token: token) else {

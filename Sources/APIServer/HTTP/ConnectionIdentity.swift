@@ -1,16 +1,19 @@
 import NIOConcurrencyHelpers
+import NIOSSL
 
 /// What a TLS connection's client certificate proves, judged once during the handshake and shared by
 /// the connection's HTTP/2 streams.
 final class ConnectionIdentity: Sendable {
-    private let result = NIOLockedValueBox<ClientCertificateResult>(.none)
+    private let result = NIOLockedValueBox<(ClientCertificateResult, [NIOSSLCertificate])>((.none, []))
 
     init() {}
 
-    /// Set by the TLS verification callback, which completes before any request is read.
-    func record(_ certificate: ClientCertificateResult) {
-        result.withLockedValue { $0 = certificate }
+    /// Set by the TLS verification callback, which completes before any request is read. The chain is kept
+    /// for the request-header authenticator, which judges it against the front-proxy CA.
+    func record(_ certificate: ClientCertificateResult, chain: [NIOSSLCertificate] = []) {
+        result.withLockedValue { $0 = (certificate, chain) }
     }
 
-    var certificate: ClientCertificateResult { result.withLockedValue { $0 } }
+    var certificate: ClientCertificateResult { result.withLockedValue { $0.0 } }
+    var chain: [NIOSSLCertificate] { result.withLockedValue { $0.1 } }
 }

@@ -1,5 +1,6 @@
 public import APIMachinery
 public import NIOHTTP1
+public import NIOSSL
 
 /// A fully read HTTP request (bodies are bounded, so reading them whole is safe).
 public struct HTTPRequest: Sendable {
@@ -14,6 +15,8 @@ public struct HTTPRequest: Sendable {
     public var user: UserInfo?
     /// What the connection's client certificate proves; the authenticator chain reads it.
     public var clientCertificate = ClientCertificateResult.none
+    /// The connection's client certificate chain (leaf first), for the request-header authenticator.
+    public var clientCertificateChain: [NIOSSLCertificate] = []
     public var remoteAddress: String
 
     public init(

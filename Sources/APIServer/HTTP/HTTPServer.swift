@@ -81,7 +81,7 @@ public final class HTTPServer: Sendable {
                         // Every certificate passes the handshake; the verdict is kept for the requests.
                         tlsHandler = NIOSSLServerHandler(context: current.context) { chain, promise in
                             promise.completeWithTask {
-                                identity.record(await verifier.verify(chain: chain))
+                                identity.record(await verifier.verify(chain: chain), chain: chain)
                                 return .certificateVerified
                             }
                         }

@@ -82,6 +82,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             var request = HTTPRequest(
                 method: method, uri: uri, headers: headers, body: bodyBytes, user: fixedUser, remoteAddress: remote)
             request.clientCertificate = connection.certificate
+            request.clientCertificateChain = connection.chain
             let response = await responder.respond(to: request)
             switch response.body {
             case .bytes:

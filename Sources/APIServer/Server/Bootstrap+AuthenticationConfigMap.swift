@@ -41,18 +41,12 @@ public struct AuthenticationTrust: Sendable, Equatable {
 }
 
 extension APIServerCommand {
-    /// upstream's front-proxy flags. This server does not authenticate front proxies yet; it publishes the
-    /// settings so that delegating components read the same configuration upstream's server gives them.
+    /// upstream's front-proxy flags: they configure `RequestHeaderAuthenticator`, and are published so that
+    /// delegating components read the same configuration upstream's server gives them.
     public static let requestHeaderFlags: [FlagDefinition] = [
         "requestheader-client-ca-file", "requestheader-allowed-names", "requestheader-extra-headers-prefix",
         "requestheader-group-headers", "requestheader-username-headers",
-    ].map {
-        FlagDefinition(
-            $0,
-            support: .notImplementedYet(
-                "request-header authentication; the value is published in kube-system/extension-apiserver-authentication"
-            ))
-    }
+    ].map { FlagDefinition($0) }
 }
 
 extension APIServer {
