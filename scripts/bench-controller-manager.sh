@@ -10,6 +10,10 @@
 #
 #   B=.build/release UPSTREAM=/work/upstream/bin/kube-controller-manager REPLICAS=10000 IDLE=60 \
 #     scripts/bench-controller-manager.sh [ours] [upstream] [ours-defaults] [upstream-defaults] [dropin]
+#
+# CM_BIN overrides our controller-manager binary (e.g. a debug build beside release servers). CM_WRAPPER runs
+# the controller-manager under a wrapper (e.g. CM_WRAPPER=heaptrack, its output in the run's directory; the
+# figures are the wrapped process's; it is killed, so heaptrack's "leaked" is what was live at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-.build/release}
@@ -50,18 +54,33 @@ start_cluster() {  # run directory
 }
 
 stop_cluster() {
+  if [[ -n ${CM_WRAPPER:-} ]]; then
+    kill -KILL "$CM" 2>/dev/null || true  # what heaptrack reports as leaked is then what was live
+    for _ in $(seq 1 600); do kill -0 "$CM" 2>/dev/null || break; sleep 0.5; done
+    wait "$CM_OUTER" 2>/dev/null || true
+  fi
   for pid in $CM $NODESPID $SCHEDULER $APISERVER; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 }
 
 # Identical flags for both controller-managers; "-defaults" runs drop the client limits.
 start_cm() {  # binary, log, extra flags
   local bin=$1 log=$2; shift 2
-  $bin --kubeconfig="$STATE/kube-controller-manager.kubeconfig" --leader-elect=false \
+  local wrapper=()
+  [[ -n ${CM_WRAPPER:-} ]] && read -r -a wrapper <<<"$CM_WRAPPER"
+  (cd "$(dirname "$log")" && exec "${wrapper[@]}" "$bin" --kubeconfig="$STATE/kube-controller-manager.kubeconfig" --leader-elect=false \
     --bind-address=$ADDR --secure-port=10357 \
     --cluster-signing-cert-file="$P/ca.pem" --cluster-signing-key-file="$P/ca-key.pem" \
     --service-account-private-key-file="$P/ca-key.pem" --root-ca-file="$P/ca.pem" \
-    --use-service-account-credentials --service-cluster-ip-range=10.254.0.0/16 "$@" >"$log" 2>&1 &
-  CM=$!; PIDS+=($CM)
+    --use-service-account-credentials --service-cluster-ip-range=10.254.0.0/16 "$@") >"$log" 2>&1 &
+  CM=$!; CM_OUTER=$CM; PIDS+=($CM)
+  if [[ -n ${CM_WRAPPER:-} ]]; then  # measure the wrapped process itself
+    local child
+    for _ in $(seq 1 100); do
+      child=$(pgrep -n -f -- "^$bin --kubeconfig" || true)
+      [[ -n $child ]] && break; sleep 0.1
+    done
+    [[ -n $child ]] && CM=$child
+  fi
 }
 
 deployment() {
@@ -83,7 +102,7 @@ run() {  # label
   local label=$1 d="$STATE/$1" bin limits=(--kube-api-qps=100 --kube-api-burst=200)
   mkdir -p "$d"
   case $label in
-    ours*) bin=$B/kube-controller-manager ;;
+    ours*) bin=${CM_BIN:-$B/kube-controller-manager} ;;
     upstream*) bin=$UPSTREAM ;;
   esac
   [[ $label == *-defaults ]] && limits=()

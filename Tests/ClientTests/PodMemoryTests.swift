@@ -126,6 +126,6 @@ final class PodMemoryTests: XCTestCase {
             "pod memory: Pod stride \(MemoryLayout<Pod>.stride) B, Container \(MemoryLayout<Container>.stride) B;"
                 + " cached pod \(full) B with managedFields, \(stripped) B without")
         XCTAssertLessThan(stripped, full, "managedFields are a large share of a pod")
-        XCTAssertLessThan(stripped, 12_000, "a cached bench pod stays small")
+        XCTAssertLessThan(stripped, 4_500, "a cached bench pod stays small (its repeated values shared)")
     }
 }

@@ -28,24 +28,26 @@ public final class Indexer<Object: KubernetesObject>: Sendable {
     public static var namespaceIndex: String { "namespace" }
 
     private struct State: Sendable {
-        var items: [ObjectKey: Object] = [:]
+        var items: [ObjectKey: CachedObject<Object>] = [:]
         var indexers: [String: IndexFunction] = [:]
         /// index name → index value → keys.
         var indices: [String: [String: Set<ObjectKey>]] = [:]
 
-        mutating func store(_ object: Object) -> Object? {
-            let key = object.key
-            let old = items.updateValue(object, forKey: key)
+        mutating func store(_ cached: CachedObject<Object>) -> CachedObject<Object>? {
+            let key = cached.value.key
+            let old = items.updateValue(cached, forKey: key)
             for (name, function) in indexers {
-                if let old { unindex(old, key: key, name: name, function: function) }
-                for value in Set(function(object)) { indices[name, default: [:]][value, default: []].insert(key) }
+                if let old { unindex(old.value, key: key, name: name, function: function) }
+                for value in Set(function(cached.value)) {
+                    indices[name, default: [:]][value, default: []].insert(key)
+                }
             }
             return old
         }
 
-        mutating func remove(_ key: ObjectKey) -> Object? {
+        mutating func remove(_ key: ObjectKey) -> CachedObject<Object>? {
             guard let old = items.removeValue(forKey: key) else { return nil }
-            for (name, function) in indexers { unindex(old, key: key, name: name, function: function) }
+            for (name, function) in indexers { unindex(old.value, key: key, name: name, function: function) }
             return old
         }
 
@@ -73,8 +75,8 @@ public final class Indexer<Object: KubernetesObject>: Sendable {
             for (name, function) in indexers {
                 state.indexers[name] = function
                 var index: [String: Set<ObjectKey>] = [:]
-                for (key, object) in state.items {
-                    for value in Set(function(object)) { index[value, default: []].insert(key) }
+                for (key, cached) in state.items {
+                    for value in Set(function(cached.value)) { index[value, default: []].insert(key) }
                 }
                 state.indices[name] = index
             }
@@ -84,13 +86,16 @@ public final class Indexer<Object: KubernetesObject>: Sendable {
     }
 
     /// Every object, in no particular order.
-    public func list() -> [Object] { state.withLockedValue { Array($0.items.values) } }
+    public func list() -> [Object] { state.withLockedValue { $0.items.values.map(\.value) } }
+
+    /// Every object in its shared box, for an informer to hand its handlers without copying.
+    func listCached() -> [CachedObject<Object>] { state.withLockedValue { Array($0.items.values) } }
 
     /// Every key, in no particular order.
     public func listKeys() -> [ObjectKey] { state.withLockedValue { Array($0.items.keys) } }
 
     /// The object stored under `key`.
-    public func get(_ key: ObjectKey) -> Object? { state.withLockedValue { $0.items[key] } }
+    public func get(_ key: ObjectKey) -> Object? { state.withLockedValue { $0.items[key]?.value } }
 
     /// How many objects are stored.
     public var count: Int { state.withLockedValue { $0.items.count } }
@@ -99,7 +104,7 @@ public final class Indexer<Object: KubernetesObject>: Sendable {
     public func byIndex(_ name: String, _ value: String) throws(IndexerError) -> [Object] {
         let objects: [Object]? = state.withLockedValue { state in
             guard state.indexers[name] != nil else { return nil }
-            return (state.indices[name]?[value] ?? []).compactMap { state.items[$0] }
+            return (state.indices[name]?[value] ?? []).compactMap { state.items[$0]?.value }
         }
         guard let objects else { throw .unknownIndex(name) }
         return objects
@@ -123,25 +128,49 @@ public final class Indexer<Object: KubernetesObject>: Sendable {
     /// Stores `object` under its key and returns what it replaced.
     @discardableResult
     public func upsert(_ object: Object) -> Object? {
-        state.withLockedValue { $0.store(object) }
+        upsert(CachedObject(object))?.value
     }
 
     /// Removes the object under `key` and returns it.
     @discardableResult
     public func delete(_ key: ObjectKey) -> Object? {
-        state.withLockedValue { $0.remove(key) }
+        removeCached(key)?.value
     }
 
     /// Replaces the whole contents with `objects` and returns what was stored before.
     @discardableResult
     public func replace(_ objects: [Object]) -> [ObjectKey: Object] {
+        replace(objects.map(CachedObject.init)).mapValues(\.value)
+    }
+
+    /// Stores `cached` and returns the box it replaced.
+    func upsert(_ cached: CachedObject<Object>) -> CachedObject<Object>? {
+        state.withLockedValue { $0.store(cached) }
+    }
+
+    /// Removes the box under `key` and returns it.
+    func removeCached(_ key: ObjectKey) -> CachedObject<Object>? {
+        state.withLockedValue { $0.remove(key) }
+    }
+
+    /// Replaces the whole contents with `objects` and returns the boxes stored before.
+    func replace(_ objects: [CachedObject<Object>]) -> [ObjectKey: CachedObject<Object>] {
         state.withLockedValue { state in
             let old = state.items
             state.items = [:]
             state.indices = [:]
+            state.items.reserveCapacity(objects.count)
             for object in objects { _ = state.store(object) }
             return old
         }
     }
+}
 
+/// One cached object behind a shared, immutable reference: the store's dictionary and every handler's buffer
+/// then hold a pointer where they would hold the model inline (a `Pod` is over a kilobyte of inline fields,
+/// most of them empty), and the informer hands the same box to every handler instead of a copy each.
+final class CachedObject<Object: KubernetesObject>: Sendable {
+    let value: Object
+
+    init(_ value: Object) { self.value = value }
 }

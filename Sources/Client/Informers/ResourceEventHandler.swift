@@ -45,11 +45,13 @@ public struct ResourceEventHandler<Object: KubernetesObject>: Sendable {
     }
 }
 
-/// What an informer hands one handler.
+/// What an informer hands one handler: the cache's shared boxes, so a backlog of notifications (and the buffer
+/// capacity it leaves behind) costs pointers, not copies of the objects.
 enum Notification<Object: KubernetesObject>: Sendable {
-    case add(Object, isInInitialList: Bool)
-    case update(old: Object, new: Object)
-    case delete(DeleteEvent<Object>)
+    case add(CachedObject<Object>, isInInitialList: Bool)
+    case update(old: CachedObject<Object>, new: CachedObject<Object>)
+    case deleted(CachedObject<Object>)
+    case tombstone(key: ObjectKey, lastKnown: CachedObject<Object>)
     /// Everything of the informer's first list (or, for a late handler, of the cache) is before this.
     case synced
 }
@@ -85,9 +87,11 @@ final class ProcessorListener<Object: KubernetesObject>: Sendable {
         task = Task {
             for await notification in notifications {
                 switch notification {
-                case .add(let object, let isInInitialList): await handler.onAdd(object, isInInitialList)
-                case .update(let old, let new): await handler.onUpdate(old, new)
-                case .delete(let event): await handler.onDelete(event)
+                case .add(let object, let isInInitialList): await handler.onAdd(object.value, isInInitialList)
+                case .update(let old, let new): await handler.onUpdate(old.value, new.value)
+                case .deleted(let object): await handler.onDelete(.deleted(object.value))
+                case .tombstone(let key, let lastKnown):
+                    await handler.onDelete(.tombstone(key: key, lastKnown: lastKnown.value))
                 case .synced: synced.withLockedValue { $0 = true }
                 }
             }

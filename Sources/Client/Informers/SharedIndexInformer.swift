@@ -78,7 +78,7 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
                 listener.stop()
             } else {
                 // Under the informer's lock, so no change slips between the snapshot and the registration.
-                for object in indexer.list().sorted(by: { $0.key < $1.key }) {
+                for object in indexer.listCached().sorted(by: { $0.value.key < $1.value.key }) {
                     listener.send(.add(object, isInInitialList: true))
                 }
                 if state.synced { listener.send(.synced) }
@@ -145,7 +145,7 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
         while (try? await time.sleep(for: period)) != nil {
             state.withLockedValue { state in
                 guard state.synced else { return }
-                for object in indexer.list().sorted(by: { $0.key < $1.key }) {
+                for object in indexer.listCached().sorted(by: { $0.value.key < $1.value.key }) {
                     for listener in state.listeners.values { listener.send(.update(old: object, new: object)) }
                 }
             }
@@ -160,22 +160,24 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
         let transform: (any InformerTransform)?
 
         func replace(_ listed: [Object], resourceVersion: String) {
-            let objects = transform.map { transform in listed.map { transform.transform($0) } } ?? listed
+            let objects = listed.map { CachedObject(transform?.transform($0) ?? $0) }
             let waiters: [CheckedContinuation<Bool, Never>] = state.withLockedValue { state in
                 let initial = !state.synced
                 let old = indexer.replace(objects)
                 var notifications: [Notification<Object>] = []
+                notifications.reserveCapacity(objects.count + 1)
                 var listed = Set<ObjectKey>()
                 for object in objects {
-                    listed.insert(object.key)
-                    if let previous = old[object.key] {
+                    let key = object.value.key
+                    listed.insert(key)
+                    if let previous = old[key] {
                         notifications.append(.update(old: previous, new: object))
                     } else {
                         notifications.append(.add(object, isInInitialList: initial))
                     }
                 }
                 for (key, lastKnown) in old.sorted(by: { $0.key < $1.key }) where !listed.contains(key) {
-                    notifications.append(.delete(.tombstone(key: key, lastKnown: lastKnown)))
+                    notifications.append(.tombstone(key: key, lastKnown: lastKnown))
                 }
                 if initial { notifications.append(.synced) }
                 Self.send(notifications, to: state.listeners.values)
@@ -191,16 +193,17 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
         func update(_ object: Object) { upsert(transform?.transform(object) ?? object) }
 
         func delete(_ deleted: Object) {
-            let object = transform?.transform(deleted) ?? deleted
+            let object = CachedObject(transform?.transform(deleted) ?? deleted)
             state.withLockedValue { state in
-                indexer.delete(object.key)
-                Self.send([.delete(.deleted(object))], to: state.listeners.values)
+                _ = indexer.removeCached(object.value.key)
+                Self.send([.deleted(object)], to: state.listeners.values)
             }
         }
 
         /// ADDED for a cached key is an update and MODIFIED for an unknown one an add, as upstream decides by
         /// what the cache holds rather than by the event's type.
-        private func upsert(_ object: Object) {
+        private func upsert(_ changed: Object) {
+            let object = CachedObject(changed)
             state.withLockedValue { state in
                 let notification: Notification<Object> =
                     if let old = indexer.upsert(object) {

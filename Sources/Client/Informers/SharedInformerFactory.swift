@@ -70,6 +70,18 @@ public final class SharedInformerFactory: Sendable {
         }
     }
 
+    /// The informer already made for `resource` in the default scope, seen as objects' metadata: what the
+    /// garbage collector reads of a kind the controllers already cache, instead of a second (metadata) copy of
+    /// every object, as upstream's collector takes the typed shared informer where one exists. Nil when no
+    /// consumer asked for that kind.
+    public func existingMetadataInformer(for resource: ResourceDescriptor) -> (any MetadataInformer)? {
+        state.withLockedValue { state in
+            state.entries.first { key, entry in
+                key.scope == defaultScope && entry.informer.objectResource == resource
+            }?.value.informer
+        }
+    }
+
     /// The lister over the shared informer for `type` in `scope`.
     public func lister<Object: KubernetesObject>(for type: Object.Type, scope: ListScope? = nil) -> Lister<Object> {
         informer(for: type, scope: scope).lister
@@ -126,9 +138,47 @@ public struct StripManagedFields: InformerTransform {
 }
 
 /// What the factory needs of an informer whatever its kind.
-protocol FactoryInformer: Sendable {
+protocol FactoryInformer: MetadataInformer {
     func run() async
-    func waitForSync() async -> Bool
 }
 
 extension SharedIndexInformer: FactoryInformer {}
+
+/// Any informer's changes as `PartialObjectMetadata` (the type from the informer's resource, the object's
+/// metadata), for consumers that read only metadata of whatever kind.
+public protocol MetadataInformer: Sendable {
+    /// The resource the informer lists and watches.
+    var objectResource: ResourceDescriptor { get }
+    /// Returns true once the informer has synced; false if the task is cancelled or the informer stops first.
+    func waitForSync() async -> Bool
+    /// Registers `handler`, which receives each change as its object's metadata.
+    @discardableResult
+    func addMetadataEventHandler(_ handler: ResourceEventHandler<PartialObjectMetadata>) -> HandlerRegistration
+    /// Stops feeding a handler `addMetadataEventHandler` registered.
+    func removeEventHandler(_ registration: HandlerRegistration)
+}
+
+extension SharedIndexInformer: MetadataInformer {
+    public var objectResource: ResourceDescriptor { Object.resource }
+
+    public func addMetadataEventHandler(_ handler: ResourceEventHandler<PartialObjectMetadata>)
+        -> HandlerRegistration
+    {
+        addEventHandler(
+            ResourceEventHandler(
+                onAdd: { object, initial in await handler.onAdd(Self.metadata(object), initial) },
+                onUpdate: { old, new in await handler.onUpdate(Self.metadata(old), Self.metadata(new)) },
+                onDelete: { event in
+                    switch event {
+                    case .deleted(let object): await handler.onDelete(.deleted(Self.metadata(object)))
+                    case .tombstone(let key, let object):
+                        await handler.onDelete(.tombstone(key: key, lastKnown: Self.metadata(object)))
+                    }
+                }))
+    }
+
+    private static func metadata(_ object: Object) -> PartialObjectMetadata {
+        PartialObjectMetadata(
+            apiVersion: Object.resource.apiVersion, kind: Object.resource.kind, metadata: object.metadata)
+    }
+}

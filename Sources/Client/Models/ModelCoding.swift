@@ -29,9 +29,10 @@ extension ModelError {
 }
 
 extension String: ModelValue {
+    /// The value, shared with other objects' equal values (`SharedValues`).
     init(modelJSON: JSON) throws(ModelError) {
         guard case .string(let value) = modelJSON else { throw .expected("string", got: modelJSON) }
-        self = value
+        self = SharedValues.shared(value)
     }
     var modelJSON: JSON { .string(self) }
 }
@@ -122,8 +123,19 @@ enum ModelField {
         }
     }
 
+    /// A string field: shared with other objects' equal values unless the field identifies its object.
+    static func value(_ json: JSON, _ key: String) throws(ModelError) -> String? {
+        switch json {
+        case .null: return nil
+        case .string(let value): return SharedValues.shared(value, field: key)
+        default: throw ModelError.expected("string", got: json).under(key)
+        }
+    }
+
+    /// An array field, shared with other objects' equal arrays where that is exact (`SharedValues`).
     static func array<T: ModelValue>(_ json: JSON, _ key: String) throws(ModelError) -> [T] {
-        try value(json, key) ?? []
+        let values: [T] = try value(json, key) ?? []
+        return SharedValues.sharedArray(values, field: key)
     }
 
     static func map<T: ModelValue>(_ json: JSON, _ key: String) throws(ModelError) -> [String: T] {
@@ -135,12 +147,12 @@ enum ModelField {
             result.reserveCapacity(object.count)
             for entry in object {
                 do {
-                    result[entry.key] = try T(modelJSON: entry.value)
+                    result[SharedValues.shared(entry.key)] = try T(modelJSON: entry.value)
                 } catch {
                     throw error.under("[\(entry.key)]").under(key)
                 }
             }
-            return result
+            return SharedValues.sharedMap(result, field: key)
         default:
             throw ModelError.expected("object", got: json).under(key)
         }

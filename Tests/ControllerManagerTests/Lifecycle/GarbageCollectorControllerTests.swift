@@ -168,4 +168,40 @@ final class GarbageCollectorControllerTests: XCTestCase {
             "ownerRef [v1/ConfigMap, namespace: \(dependentNamespace), name: owner, uid: \(owner.metadata.uid ?? "")] does not exist in namespace \"\(dependentNamespace)\""
         )
     }
+
+    func testAKindTheSharedInformersCacheIsReadFromThemNotCopiedAgain() async throws {
+        // A controller asked for ConfigMaps first, as the workload controllers ask for pods.
+        var collector: GarbageCollectorController?
+        let harness = try await LifecycleHarness.start { context in
+            _ = context.informers.informer(for: ConfigMap.self)
+            let made = GarbageCollectorController(context: context)
+            collector = made
+            return made
+        }
+        self.harness = harness
+        let gc = try XCTUnwrap(collector)
+        let monitored = try await LifecycleHarness.eventually {
+            gc.monitors.resources.contains(ConfigMap.resource) ? true : nil
+        }
+        XCTAssertEqual(monitored, true)
+        XCTAssertTrue(gc.monitors.isShared(ConfigMap.resource), "no metadata informer of its own for ConfigMaps")
+        XCTAssertFalse(gc.monitors.isShared(Secret.resource), "a kind nobody cached gets a metadata informer")
+
+        // The graph fed from the shared informer still collects.
+        let client = harness.client
+        let namespace = uniqueNamespace("gc-shared")
+        try await client.createNamespace(namespace)
+        let configMaps = ResourceClient<ConfigMap>(client: client, namespace: namespace)
+        let owner = try await configMaps.create(configMap("owner"))
+        _ = try await configMaps.create(configMap("dependent", owners: ownedBy(owner)))
+        let linked = try await LifecycleHarness.eventually {
+            gc.graph.withLockedValue { $0[UID(owner.metadata.uid ?? "")]?.dependents.count == 1 ? true : nil }
+        }
+        XCTAssertEqual(linked, true, "the dependent reached the graph through the shared informer")
+        try await configMaps.delete("owner")
+        let gone = try await LifecycleHarness.eventually {
+            try await LifecycleHarness.find(configMaps, "dependent") == nil ? true : nil
+        }
+        XCTAssertEqual(gone, true)
+    }
 }

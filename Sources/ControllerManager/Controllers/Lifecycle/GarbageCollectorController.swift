@@ -52,7 +52,9 @@ public final class GarbageCollectorController: Controller {
         let (changes, continuation) = AsyncStream.makeStream(of: GraphEvent.self, bufferingPolicy: .unbounded)
         graphChanges = changes
         graphContinuation = continuation
-        monitors = GraphMonitors(client: context.client, time: context.time, logger: context.logger) { event in
+        monitors = GraphMonitors(
+            client: context.client, informers: context.informers, time: context.time, logger: context.logger
+        ) { event in
             continuation.yield(event)
         }
     }

@@ -2,25 +2,38 @@ import Client
 import Logging
 import NIOConcurrencyHelpers
 
-/// The garbage collector's monitors: one metadata informer per deletable resource, each change handed to the
-/// graph as a `GraphEvent`. Kept in step with discovery, so kinds that appear later (custom resources included)
-/// join and kinds that go away stop being watched.
+/// The garbage collector's monitors: one informer per deletable resource, each change handed to the graph as
+/// a `GraphEvent`. A kind the shared informers already cache (pods, ReplicaSets, …) is read from that informer,
+/// as upstream's collector does, so the process keeps one copy of each pod, not a second one of its metadata;
+/// any other kind gets a metadata informer of its own. Kept in step with discovery, so kinds that appear later
+/// (custom resources included) join and kinds that go away stop being watched.
 final class GraphMonitors: Sendable {
     private struct Monitor: Sendable {
-        let informer: SharedIndexInformer<PartialObjectMetadata>
-        let task: Task<Void, Never>
+        let informer: any MetadataInformer
+        /// Runs the monitor's own metadata informer; nil for a shared one, which the factory runs.
+        let task: Task<Void, Never>?
+        /// The handler on a shared informer, removed when the monitor stops.
+        let registration: HandlerRegistration?
+
+        func stop() {
+            if let task { task.cancel() } else if let registration { informer.removeEventHandler(registration) }
+        }
     }
 
     private let client: RESTClient
+    private let informers: SharedInformerFactory?
     private let time: any TimeSource
     private let logger: Logger
     private let sink: @Sendable (GraphEvent) -> Void
     private let monitors = NIOLockedValueBox<[ResourceDescriptor: Monitor]>([:])
 
+    /// Monitors listing through `client`, sharing `informers`' informers for the kinds it already has.
     init(
-        client: RESTClient, time: any TimeSource, logger: Logger, sink: @escaping @Sendable (GraphEvent) -> Void
+        client: RESTClient, informers: SharedInformerFactory?, time: any TimeSource, logger: Logger,
+        sink: @escaping @Sendable (GraphEvent) -> Void
     ) {
         self.client = client
+        self.informers = informers
         self.time = time
         self.logger = logger
         self.sink = sink
@@ -40,7 +53,7 @@ final class GraphMonitors: Sendable {
             let gone = monitors.keys.filter { !resources.contains($0) }
             return (started, gone.compactMap { monitors.removeValue(forKey: $0) })
         }
-        for monitor in stopped { monitor.task.cancel() }
+        for monitor in stopped { monitor.stop() }
         if !started.isEmpty || !stopped.isEmpty {
             logger.info(
                 "synced monitors; added \(started.count), kept \(resources.count - started.count), removed \(stopped.count)"
@@ -63,23 +76,32 @@ final class GraphMonitors: Sendable {
             defer { monitors = [:] }
             return Array(monitors.values)
         }
-        for monitor in all { monitor.task.cancel() }
-        for monitor in all { await monitor.task.value }
+        for monitor in all { monitor.stop() }
+        for monitor in all { await monitor.task?.value }
+    }
+
+    /// Whether `resource` is read from a shared informer rather than a metadata informer of the monitors' own.
+    func isShared(_ resource: ResourceDescriptor) -> Bool {
+        monitors.withLockedValue { monitors in monitors[resource].map { $0.task == nil } ?? false }
     }
 
     private func makeMonitor(_ resource: ResourceDescriptor) -> Monitor {
+        let sink = self.sink
+        let handler = ResourceEventHandler<PartialObjectMetadata>(
+            onAdd: { object, _ in sink(.added(Self.observed(object, resource))) },
+            onUpdate: { old, new in
+                sink(.updated(old: Self.observed(old, resource), new: Self.observed(new, resource)))
+            },
+            onDelete: { event in sink(.deleted(Self.observed(event.object, resource))) })
+        if let shared = informers?.existingMetadataInformer(for: resource) {
+            let registration = shared.addMetadataEventHandler(handler)
+            return Monitor(informer: shared, task: nil, registration: registration)
+        }
         let informer = SharedIndexInformer<PartialObjectMetadata>(
             listWatch: DynamicListWatch(client: client, resource: resource, logger: logger), time: time,
             logger: logger)
-        let sink = self.sink
-        informer.addEventHandler(
-            ResourceEventHandler(
-                onAdd: { object, _ in sink(.added(Self.observed(object, resource))) },
-                onUpdate: { old, new in
-                    sink(.updated(old: Self.observed(old, resource), new: Self.observed(new, resource)))
-                },
-                onDelete: { event in sink(.deleted(Self.observed(event.object, resource))) }))
-        return Monitor(informer: informer, task: Task { await informer.run() })
+        informer.addEventHandler(handler)
+        return Monitor(informer: informer, task: Task { await informer.run() }, registration: nil)
     }
 
     private static func observed(_ object: PartialObjectMetadata, _ resource: ResourceDescriptor) -> ObservedObject {

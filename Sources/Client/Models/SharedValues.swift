@@ -1,0 +1,98 @@
+import NIOConcurrencyHelpers
+
+/// One shared copy of each value that many decoded objects repeat: 10,000 pods of one ReplicaSet carry the
+/// same image, label keys and values, owner reference, tolerations and condition timestamps, and each decoded
+/// copy would be heap allocations of its own.
+///
+/// Only values whose equality means identical encoding are shared: ASCII strings (Swift's `==` on other text
+/// is canonical equivalence, which would let one byte sequence stand for another), maps of them (labels,
+/// annotations, selectors), and owner references and tolerations; never models holding a `Quantity` (`1Gi`
+/// equals `1073741824`) or free-form JSON, whose encoding a shared copy could change under a template hash.
+/// Strings of 15 UTF-8 bytes or fewer are stored inline by Swift and long ones rarely repeat, so only the sizes
+/// between are looked up. Each table is bounded: once full it starts afresh (values already handed out stay
+/// shared; later ones are deduplicated anew), so values that never repeat (names, uids) cost a bounded amount
+/// and nothing is kept for objects that are gone.
+enum SharedValues {
+    /// Values each table keeps at most.
+    static let capacity = 8192
+    /// The longest string looked up.
+    static let maximumLength = 128
+
+    private static let strings = NIOLockedValueBox(Set<String>())
+    private static let values = NIOLockedValueBox(Set<SharedValue>())
+
+    /// A table entry: `AnyHashable` is not `Sendable`, but only `Sendable` values are ever put in one.
+    private struct SharedValue: Hashable, @unchecked Sendable {
+        let value: AnyHashable
+    }
+
+    /// Fields whose values identify one object and so never repeat across objects: looking them up would only
+    /// churn the tables.
+    static let uniqueFields: Set<String> = [
+        "uid", "name", "resourceVersion", "containerID", "ip", "podIP", "podIPs", "selfLink", "containerStatuses",
+        "initContainerStatuses", "ephemeralContainerStatuses", "managedFields",
+    ]
+
+    /// The shared copy of `value`, which becomes the shared copy if there is none.
+    static func shared(_ value: String) -> String {
+        let length = value.utf8.count
+        guard length > 15, length <= maximumLength, isASCII(value) else { return value }
+        return strings.withLockedValue { insert(value, into: &$0) }
+    }
+
+    /// `value` of field `key`, shared unless the field is one whose values are unique.
+    static func shared(_ value: String, field key: String) -> String {
+        uniqueFields.contains(key) ? value : shared(value)
+    }
+
+    /// The shared copy of a decoded array field (`ownerReferences`, `tolerations`, `finalizers`, …) when its
+    /// values can be shared exactly; `values` itself otherwise.
+    static func sharedArray<Element: Hashable & Sendable>(_ values: [Element], field key: String) -> [Element] {
+        guard !values.isEmpty, !uniqueFields.contains(key), exactlyShareable(values) else { return values }
+        return sharedValue(values)
+    }
+
+    /// The shared copy of a decoded map field of ASCII strings (`labels`, `annotations`, `nodeSelector`, …);
+    /// `map` itself otherwise.
+    static func sharedMap<Value: Hashable & Sendable>(_ map: [String: Value], field key: String) -> [String: Value] {
+        guard !map.isEmpty, !uniqueFields.contains(key), let strings = map as? [String: String],
+            strings.allSatisfy({ isASCII($0.key) && isASCII($0.value) })
+        else { return map }
+        return sharedValue(map)
+    }
+
+    private static func exactlyShareable<Element>(_ values: [Element]) -> Bool {
+        switch values {
+        case let strings as [String]: return strings.allSatisfy(isASCII)
+        case let references as [OwnerReference]:
+            return references.allSatisfy { reference in
+                reference.unknownFields.isEmpty
+                    && [reference.apiVersion, reference.kind, reference.name, reference.uid].allSatisfy {
+                        isASCII($0 ?? "")
+                    }
+            }
+        case let tolerations as [Toleration]:
+            return tolerations.allSatisfy { toleration in
+                toleration.unknownFields.isEmpty
+                    && [toleration.key, toleration.operator, toleration.value, toleration.effect].allSatisfy {
+                        isASCII($0 ?? "")
+                    }
+            }
+        default: return false
+        }
+    }
+
+    private static func sharedValue<Value: Hashable & Sendable>(_ value: Value) -> Value {
+        let member = values.withLockedValue { insert(SharedValue(value: AnyHashable(value)), into: &$0) }
+        return member.value.base as? Value ?? value
+    }
+
+    private static func isASCII(_ value: String) -> Bool { value.utf8.allSatisfy { $0 < 0x80 } }
+
+    private static func insert<Element: Hashable>(_ value: Element, into table: inout Set<Element>) -> Element {
+        if let index = table.firstIndex(of: value) { return table[index] }
+        if table.count >= capacity { table.removeAll(keepingCapacity: true) }
+        table.insert(value)
+        return value
+    }
+}
