@@ -204,4 +204,44 @@ final class ValidatingAdmissionPolicyValidationTests: XCTestCase {
         XCTAssertEqual(annotated.annotations.map(\.key), ["size"])
         XCTAssertEqual(annotated.annotations.map(\.value), ["6"])
     }
+
+    func testMatchingHonoursExclusionsNamesAndEquivalentVersions() async throws {
+        let matcher = PolicyMatcher()
+        let request = AdmissionAttributes(
+            operation: .create, resource: GroupResource(group: "autoscaling", resource: "horizontalpodautoscalers"),
+            kind: GroupVersionKind(group: "autoscaling", version: "v2", kind: "HorizontalPodAutoscaler"),
+            namespace: "default", name: "web", user: nil, dryRun: false)
+        func match(_ resources: JSON) async throws -> String {
+            let outcome = try await matcher.match(
+                PolicyMatchResources(json: resources), request, object: ["metadata": ["name": "web"]]
+            ) { [:] }
+            switch outcome {
+            case .notMatched: return "none"
+            case .matched(let version): return version.resource.version
+            case .misconfigured(let message): return "error: " + message
+            }
+        }
+        func rule(_ versions: JSON, names: JSON = .array([])) -> JSON {
+            [
+                "apiGroups": ["autoscaling"], "apiVersions": versions, "operations": ["CREATE"],
+                "resources": ["horizontalpodautoscalers"], "resourceNames": names,
+            ]
+        }
+        // A rule naming only v1 still matches a v2 request under Equivalent, which presents it as v1.
+        let v1Match = try await match(["resourceRules": [rule(["v1"])]])
+        XCTAssertEqual(v1Match, "v1")
+        let v1Exact = try await match(["resourceRules": [rule(["v1"])], "matchPolicy": "Exact"])
+        XCTAssertEqual(v1Exact, "none")
+        let named = try await match(["resourceRules": [rule(["*"], names: ["other"])]])
+        XCTAssertEqual(named, "none")
+        let excluded = try await match(["resourceRules": [rule(["*"])], "excludeResourceRules": [rule(["v2"])]])
+        XCTAssertEqual(excluded, "none")
+        let unparsable = try await match([
+            "resourceRules": [rule(["*"])],
+            "objectSelector": ["matchExpressions": [["key": "a", "operator": "Near"]]],
+        ])
+        XCTAssertEqual(unparsable, #"error: "Near" is not a valid label selector operator"#)
+        let everything = try await match(.object(JSONObject()))
+        XCTAssertEqual(everything, "v2", "no rules (a binding's empty matchResources) match the request as it came")
+    }
 }

@@ -14,18 +14,17 @@ struct PolicyMatchResources: Sendable {
     var resourceRules: [Rule]
     var excludeResourceRules: [Rule]
     var equivalent: Bool
-    /// A selector that did not parse; upstream reports it only once the rules match.
-    var selectorError: String?
+    /// Why a selector did not parse; upstream reports it only for requests the rules match.
+    var namespaceSelectorError: String?
+    var objectSelectorError: String?
 
     init(json: JSON) {
-        var selectorError: String?
-        func selector(_ field: String) -> LabelSelector {
-            guard let value = json[field], value != .null else { return .everything }
+        func selector(_ field: String) -> Result<LabelSelector, APIError> {
+            guard let value = json[field], value != .null else { return .success(.everything) }
             do {
-                return try LabelSelector(object: value)
+                return .success(try LabelSelector(object: value))
             } catch {
-                selectorError = error.message
-                return LabelSelector(requirements: [.in("", [])])
+                return .failure(error)
             }
         }
         func rules(_ field: String) -> [Rule] {
@@ -35,12 +34,17 @@ struct PolicyMatchResources: Sendable {
                     resourceNames: item["resourceNames"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             }
         }
-        namespaceSelector = selector("namespaceSelector")
-        objectSelector = selector("objectSelector")
+        // A broken selector is never evaluated; the placeholder matches nothing.
+        let nothing = LabelSelector(requirements: [.in("", [])])
+        let namespaces = selector("namespaceSelector")
+        let objects = selector("objectSelector")
+        namespaceSelector = (try? namespaces.get()) ?? nothing
+        objectSelector = (try? objects.get()) ?? nothing
+        if case .failure(let error) = namespaces { namespaceSelectorError = error.message }
+        if case .failure(let error) = objects { objectSelectorError = error.message }
         resourceRules = rules("resourceRules")
         excludeResourceRules = rules("excludeResourceRules")
         equivalent = json["matchPolicy"]?.stringValue != "Exact"
-        self.selectorError = selectorError
     }
 }
 

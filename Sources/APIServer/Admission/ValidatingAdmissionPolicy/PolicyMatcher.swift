@@ -33,11 +33,17 @@ struct PolicyMatcher: Sendable {
         _ resources: PolicyMatchResources, _ attributes: AdmissionAttributes, object: JSON?,
         namespaceLabels: () async throws -> [String: String]
     ) async throws -> Outcome {
-        if !resources.namespaceSelector.isEverything, WebhookMatcher.namespaceSelectorApplies(attributes) {
+        if resources.namespaceSelectorError == nil, !resources.namespaceSelector.isEverything,
+            WebhookMatcher.namespaceSelectorApplies(attributes)
+        {
             guard resources.namespaceSelector.matches(try await namespaceLabels()) else { return .notMatched }
         }
-        guard WebhookMatcher.objectSelectorMatches(resources.objectSelector, object: object, old: attributes.oldObject)
-        else { return .notMatched }
+        if resources.objectSelectorError == nil {
+            guard
+                WebhookMatcher.objectSelectorMatches(
+                    resources.objectSelector, object: object, old: attributes.oldObject)
+            else { return .notMatched }
+        }
         if version(resources.excludeResourceRules, resources.equivalent, attributes) != nil { return .notMatched }
         let matched: WebhookMatcher.MatchedVersion?
         if resources.resourceRules.isEmpty {
@@ -47,7 +53,9 @@ struct PolicyMatcher: Sendable {
             matched = version(resources.resourceRules, resources.equivalent, attributes)
         }
         guard let matched else { return .notMatched }
-        if let error = resources.selectorError { return .misconfigured(error) }
+        if let error = resources.namespaceSelectorError ?? resources.objectSelectorError {
+            return .misconfigured(error)
+        }
         return .matched(matched)
     }
 
