@@ -206,14 +206,17 @@ struct JSONParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, valid UTF-8 checked by String(validating:).
+        // Fast path: no escapes. Decoding from a buffer pointer takes the standard library's specialized
+        // UTF-8 path (invalid sequences become U+FFFD); a generic collection would validate through
+        // unspecialized code that looks up type metadata for every string.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let slice = bytes[start..<index]
+                let end = index
                 index += 1
-                if let string = String(validating: slice, as: UTF8.self) { return string }
-                return String(decoding: slice, as: UTF8.self)
+                return bytes.withUnsafeBufferPointer {
+                    String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self)
+                }
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("invalid character \(quoted(byte)) in string literal") }

@@ -26,10 +26,33 @@ extension RegistryStore {
         }
     }
 
+    /// The object an update or delete starts from, with the revision its write must still find.
+    struct WriteBase: Sendable {
+        let object: JSON
+        let revision: Revision
+        let lease: LeaseID
+        /// Whether it came from the watch cache, which may lag storage: a decision made on it that does
+        /// not end in a write at `revision` is made again on storage's copy.
+        let cached: Bool
+    }
+
+    /// The watch cache's copy of `key` when `cache` allows and the cache has one, else storage's (nil when
+    /// the key does not exist there). The write's revision check in storage keeps a stale copy harmless, as
+    /// upstream's GuaranteedUpdate starts from the cacher's object. Objects stored with a lease (events)
+    /// always come from storage, which alone knows the lease.
+    func writeBase(key: String, cache: Bool) async throws -> WriteBase? {
+        if cache, !strategy.expiresWithEventTTL, let cached = watchCache?.currentObject(key) {
+            return WriteBase(object: cached.object, revision: cached.revision, lease: 0, cached: true)
+        }
+        guard let value = try await storage.get(key: key) else { return nil }
+        return WriteBase(object: try decode(value), revision: value.modRevision, lease: value.lease, cached: false)
+    }
+
     /// Read-modify-write with optimistic concurrency: `transform` gets the stored object in the served shape
     /// and returns the desired one, which is converted back and returned as stored. When the result names a
     /// resourceVersion, a stale one is a 409; otherwise a race with another writer is retried with the fresh
-    /// object, as upstream's GuaranteedUpdate does.
+    /// object, as upstream's GuaranteedUpdate does. The first attempt starts from the watch cache's copy;
+    /// any answer other than a successful write (an error, a no-op, a conflict) is decided again on storage's.
     /// `createIfMissing` is for PUT only: upstream creates a missing object on update for kinds that allow
     /// it, while a PATCH of a missing object is always 404.
     func update(
@@ -37,8 +60,9 @@ extension RegistryStore {
         createIfMissing: Bool = false, transform: @Sendable (JSON) throws -> JSON
     ) async throws -> (object: JSON, created: Bool) {
         let key = key(namespace: namespace, name: name)
+        var useCache = !options.dryRun
         for _ in 0..<16 {
-            guard let current = try await storage.get(key: key) else {
+            guard let base = try await writeBase(key: key, cache: useCache) else {
                 if createIfMissing, strategy.allowCreateOnUpdate, target == .object {
                     var object = try transform(JSON.object(JSONObject()))
                     object.setMeta("resourceVersion", nil)
@@ -46,64 +70,87 @@ extension RegistryStore {
                 }
                 throw APIError.notFound(groupResource, name: name)
             }
-            let old = try decode(current)
-            var object = try transform(fromStorage(old))
-            try checkIdentity(&object, namespace: namespace)
-            object = toStorage(object)
-            let requested = object.resourceVersion.flatMap { $0.isEmpty ? nil : $0 }
-            if let requested, requested != old.resourceVersion {
-                guard Int64(requested) != nil else {
-                    throw APIError.badRequest("invalid resource version \"\(requested)\"")
-                }
-                throw APIError.staleUpdate(groupResource, name: name)
-            }
-            try prepareUpdate(&object, old: old, namespace: namespace, name: name, target: target)
-            var writeContext = context
-            writeContext.dryRun = options.dryRun
-            let attributes = admissionAttributes(
-                .update, namespace: namespace, name: name, options: options, subresource: target.subresource, old: old)
-            try await context.admission.admit(attributes, object: &object, context: writeContext)
-            let errors =
-                validateMetadata(object, namespace: namespace)
-                + (target == .binding ? [] : strategy.validateUpdate(object, old: old))
-            guard errors.isEmpty else {
-                throw APIError.invalid(kind: definition.storageKind, name: name, errors: errors)
-            }
-            try await context.admission.validate(attributes, object: object, context: writeContext)
+            useCache = false
             do {
-                try await strategy.beforeUpdate(&object, old: old, context: writeContext)
-            } catch let error as FieldError {
-                throw APIError.invalid(kind: definition.storageKind, name: name, errors: [error])
-            }
-            if old["metadata"]?["deletionTimestamp"] != nil, object.finalizers.isEmpty,
-                strategy.deletionMayComplete(object), !options.dryRun
-            {
-                // The last finalizer is gone: the pending delete completes now.
-                do {
-                    _ = try await storage.delete(key: key, expectedRevision: current.modRevision)
-                    await strategy.afterDelete(object, context: context)
-                    return (object, false)
-                } catch StorageError.conflict {
-                    if requested != nil { throw APIError.staleUpdate(groupResource, name: name) }
-                    continue
+                if let result = try await updateOnce(
+                    base, key: key, namespace: namespace, name: name, target: target, options: options,
+                    transform: transform)
+                {
+                    return result
                 }
-            }
-            object.setMeta("resourceVersion", old["metadata"]?["resourceVersion"])
-            recordManagedFields(&object, old: old, options: options, target: target)
-            if object == old || options.dryRun { return (object, false) }
-            do {
-                let stored = try await storage.update(
-                    key: key, value: encode(object), expectedRevision: current.modRevision,
-                    lease: writeLease(keeping: current.lease))
-                object.setMeta("resourceVersion", .string(String(stored.modRevision)))
-                return (object, false)
-            } catch StorageError.conflict {
-                if requested != nil { throw APIError.staleUpdate(groupResource, name: name) }
-            } catch StorageError.keyNotFound {
-                throw APIError.notFound(groupResource, name: name)
+            } catch  where base.cached {
+                continue
             }
         }
         throw APIError.staleUpdate(groupResource, name: name)
+    }
+
+    /// One attempt of `update` from `base`: the result, or nil when a race (or a cached base that did not
+    /// lead to a write) means trying again on storage's copy.
+    private func updateOnce(
+        _ base: WriteBase, key: String, namespace: String?, name: String, target: UpdateTarget,
+        options: WriteOptions, transform: @Sendable (JSON) throws -> JSON
+    ) async throws -> (object: JSON, created: Bool)? {
+        let old = base.object
+        var object = try transform(fromStorage(old))
+        try checkIdentity(&object, namespace: namespace)
+        object = toStorage(object)
+        let requested = object.resourceVersion.flatMap { $0.isEmpty ? nil : $0 }
+        if let requested, requested != old.resourceVersion {
+            guard Int64(requested) != nil else {
+                throw APIError.badRequest("invalid resource version \"\(requested)\"")
+            }
+            throw APIError.staleUpdate(groupResource, name: name)
+        }
+        try prepareUpdate(&object, old: old, namespace: namespace, name: name, target: target)
+        var writeContext = context
+        writeContext.dryRun = options.dryRun
+        let attributes = admissionAttributes(
+            .update, namespace: namespace, name: name, options: options, subresource: target.subresource, old: old)
+        try await context.admission.admit(attributes, object: &object, context: writeContext)
+        let errors =
+            validateMetadata(object, namespace: namespace)
+            + (target == .binding ? [] : strategy.validateUpdate(object, old: old))
+        guard errors.isEmpty else {
+            throw APIError.invalid(kind: definition.storageKind, name: name, errors: errors)
+        }
+        try await context.admission.validate(attributes, object: object, context: writeContext)
+        do {
+            try await strategy.beforeUpdate(&object, old: old, context: writeContext)
+        } catch let error as FieldError {
+            throw APIError.invalid(kind: definition.storageKind, name: name, errors: [error])
+        }
+        if old["metadata"]?["deletionTimestamp"] != nil, object.finalizers.isEmpty,
+            strategy.deletionMayComplete(object), !options.dryRun
+        {
+            // The last finalizer is gone: the pending delete completes now.
+            do {
+                _ = try await storage.delete(key: key, expectedRevision: base.revision)
+                await strategy.afterDelete(object, context: context)
+                return (object, false)
+            } catch StorageError.conflict {
+                if requested != nil { throw APIError.staleUpdate(groupResource, name: name) }
+                return nil
+            }
+        }
+        object.setMeta("resourceVersion", old["metadata"]?["resourceVersion"])
+        recordManagedFields(&object, old: old, options: options, target: target)
+        if object == old || options.dryRun {
+            // Nothing to write is only an answer when `old` is storage's current object.
+            return base.cached ? nil : (object, false)
+        }
+        do {
+            let lease = try await writeLease(keeping: base.lease)
+            try await store(&object, key: key) { bytes in
+                try await storage.update(key: key, value: bytes, expectedRevision: base.revision, lease: lease)
+            }
+            return (object, false)
+        } catch StorageError.conflict {
+            if requested != nil { throw APIError.staleUpdate(groupResource, name: name) }
+            return nil
+        } catch StorageError.keyNotFound {
+            throw APIError.notFound(groupResource, name: name)
+        }
     }
 
     /// Carries over what the client may not change and bumps the generation on spec changes.
@@ -147,47 +194,66 @@ extension RegistryStore {
         -> DeleteOutcome
     {
         let key = key(namespace: namespace, name: name)
+        var useCache = !write.dryRun
         for _ in 0..<16 {
-            guard let current = try await storage.get(key: key) else {
+            guard let base = try await writeBase(key: key, cache: useCache) else {
                 throw APIError.notFound(groupResource, name: name)
             }
-            var object = try decode(current)
-            try options.checkPreconditions(object, resource: groupResource, name: name)
-            try strategy.checkDelete(object)
-            var writeContext = context
-            writeContext.dryRun = write.dryRun
-            try await context.admission.validate(
-                admissionAttributes(.delete, namespace: namespace, name: name, options: write, old: object),
-                object: object, context: writeContext)
-            var marked = object
-            options.applyPropagation(to: &marked)
-            let waits = strategy.prepareForDelete(&marked, gracePeriodSeconds: options.gracePeriodSeconds)
-            if waits || !marked.finalizers.isEmpty {
-                if marked["metadata"]?["deletionTimestamp"] == nil {
-                    marked.setMeta("deletionTimestamp", .string(Timestamp.now()))
-                    marked.setMeta("deletionGracePeriodSeconds", .int(Int64(options.gracePeriodSeconds ?? 0)))
-                }
-                if marked == object || write.dryRun { return .pending(marked) }
-                do {
-                    let stored = try await storage.update(
-                        key: key, value: encode(marked), expectedRevision: current.modRevision, lease: current.lease)
-                    marked.setMeta("resourceVersion", .string(String(stored.modRevision)))
-                    return .pending(marked)
-                } catch StorageError.conflict { continue }
-            }
-            if write.dryRun { return .deleted(object) }
+            useCache = false
             do {
-                let result = try await storage.delete(key: key, expectedRevision: current.modRevision)
-                object.setMeta("resourceVersion", .string(String(result.revision)))
-                await strategy.afterDelete(object, context: context)
-                return .deleted(object)
-            } catch StorageError.conflict {
+                if let outcome = try await deleteOnce(
+                    base, key: key, namespace: namespace, name: name, options: options, write: write)
+                {
+                    return outcome
+                }
+            } catch  where base.cached {
                 continue
-            } catch StorageError.keyNotFound {
-                throw APIError.notFound(groupResource, name: name)
             }
         }
         throw APIError.staleUpdate(groupResource, name: name)
+    }
+
+    /// One attempt of `delete` from `base`: the outcome, or nil when a race (or a cached base that did not
+    /// lead to a write) means trying again on storage's copy.
+    private func deleteOnce(
+        _ base: WriteBase, key: String, namespace: String?, name: String, options: DeleteOptions, write: WriteOptions
+    ) async throws -> DeleteOutcome? {
+        var object = base.object
+        try options.checkPreconditions(object, resource: groupResource, name: name)
+        try strategy.checkDelete(object)
+        var writeContext = context
+        writeContext.dryRun = write.dryRun
+        try await context.admission.validate(
+            admissionAttributes(.delete, namespace: namespace, name: name, options: write, old: object),
+            object: object, context: writeContext)
+        var marked = object
+        options.applyPropagation(to: &marked)
+        let waits = strategy.prepareForDelete(&marked, gracePeriodSeconds: options.gracePeriodSeconds)
+        if waits || !marked.finalizers.isEmpty {
+            if marked["metadata"]?["deletionTimestamp"] == nil {
+                marked.setMeta("deletionTimestamp", .string(Timestamp.now()))
+                marked.setMeta("deletionGracePeriodSeconds", .int(Int64(options.gracePeriodSeconds ?? 0)))
+            }
+            // Nothing to write is only an answer when `object` is storage's current one.
+            if marked == object || write.dryRun { return base.cached ? nil : .pending(marked) }
+            do {
+                try await store(&marked, key: key) { bytes in
+                    try await storage.update(key: key, value: bytes, expectedRevision: base.revision, lease: base.lease)
+                }
+                return .pending(marked)
+            } catch StorageError.conflict { return nil }
+        }
+        if write.dryRun { return .deleted(object) }
+        do {
+            let result = try await storage.delete(key: key, expectedRevision: base.revision)
+            object.setMeta("resourceVersion", .string(String(result.revision)))
+            await strategy.afterDelete(object, context: context)
+            return .deleted(object)
+        } catch StorageError.conflict {
+            return nil
+        } catch StorageError.keyNotFound {
+            throw APIError.notFound(groupResource, name: name)
+        }
     }
 }
 

@@ -86,16 +86,31 @@ public final class RegistryStore: Sendable {
 
     /// Stored objects begin with apiVersion, kind and metadata, in that order, so `rawObject` can find the
     /// object's own metadata without parsing.
-    func encode(_ object: JSON) -> [UInt8] {
+    func encode(_ object: JSON) -> [UInt8] { Self.storedShape(object).encoded() }
+
+    /// `object` as storage keeps it: without resourceVersion, apiVersion, kind and metadata first.
+    static func storedShape(_ object: JSON) -> JSON {
         var stored = object
         stored.setMeta("resourceVersion", nil)
-        guard case .object(let fields) = stored else { return stored.encoded() }
+        guard case .object(let fields) = stored else { return stored }
         var ordered = JSONObject()
+        ordered.entries.reserveCapacity(fields.count)
         for key in ["apiVersion", "kind", "metadata"] { if let value = fields[key] { ordered[key] = value } }
         for entry in fields.entries where !["apiVersion", "kind", "metadata"].contains(entry.key) {
             ordered.entries.append(entry)
         }
-        return JSON.object(ordered).encoded()
+        return .object(ordered)
+    }
+
+    /// Writes `object` with `write` (a storage create or update of its stored bytes) and sets its new
+    /// resourceVersion; the watch cache gets the object as written, so its event parses nothing.
+    func store(_ object: inout JSON, key: String, _ write: ([UInt8]) async throws -> KeyValue) async throws {
+        var stored = Self.storedShape(object)
+        let value = try await write(stored.encoded())
+        let revision = JSON.string(String(value.modRevision))
+        stored.setMeta("resourceVersion", revision)
+        watchCache?.written.note(key: key, revision: value.modRevision, object: stored)
+        object.setMeta("resourceVersion", revision)
     }
 
     static let metadataMarker = Array(#""metadata":{"#.utf8)
@@ -200,9 +215,11 @@ public final class RegistryStore: Sendable {
             return object
         }
         do {
-            let stored = try await storage.create(
-                key: key(namespace: namespace, name: name), value: encode(object), lease: writeLease(keeping: 0))
-            object.setMeta("resourceVersion", .string(String(stored.modRevision)))
+            let key = key(namespace: namespace, name: name)
+            let lease = try await writeLease(keeping: 0)
+            try await store(&object, key: key) { bytes in
+                try await storage.create(key: key, value: bytes, lease: lease)
+            }
             return object
         } catch StorageError.keyExists {
             await strategy.afterDelete(object, context: context)

@@ -33,12 +33,16 @@ struct CachedEvent: Sendable {
     let previousFields: SelectorFields?
 
     /// Nil when the stored bytes are not an object this store can read; such a change is skipped, as lists skip it.
-    init?(_ event: WatchEvent, definition: ResourceDefinition) {
+    /// `cached` is the cache's copy of the object before the change: when it is the event's previous value,
+    /// its selector fields and parsed object are reused rather than parsed again. `written` is the object
+    /// as this server wrote it in this put (`WrittenObjects`), the stored bytes parsed.
+    init?(_ event: WatchEvent, definition: ResourceDefinition, cached: CachedObject? = nil, written: JSON? = nil) {
+        let before = cached.flatMap { $0.revision == event.previous?.modRevision ? $0 : nil }
         revision = event.revision
         key = event.current.key
         switch event.kind {
         case .put:
-            guard let object = try? RegistryStore.decode(event.current) else { return nil }
+            guard let object = written ?? (try? RegistryStore.decode(event.current)) else { return nil }
             self.object = object
             encoded = RegistryStore.rawObject(event.current) ?? object.encoded()
             fields = definition.selectorFields(object)
@@ -47,16 +51,25 @@ struct CachedEvent: Sendable {
                 previousFields = nil
             } else {
                 change = .updated
-                previousFields = event.previous.flatMap { try? RegistryStore.decode($0) }.map(definition.selectorFields)
+                previousFields =
+                    before?.fields
+                    ?? event.previous.flatMap { try? RegistryStore.decode($0) }.map(definition.selectorFields)
             }
         case .delete:
             // Upstream sends the last state with the resourceVersion of the delete.
             guard var last = event.previous else { return nil }
             last.modRevision = event.revision
-            guard let object = try? RegistryStore.decode(last) else { return nil }
-            self.object = object
+            if let before {
+                var object = before.object
+                object.setMeta("resourceVersion", .string(String(event.revision)))
+                self.object = object
+                fields = before.fields
+            } else {
+                guard let object = try? RegistryStore.decode(last) else { return nil }
+                self.object = object
+                fields = definition.selectorFields(object)
+            }
             encoded = RegistryStore.rawObject(last) ?? object.encoded()
-            fields = definition.selectorFields(object)
             change = .deleted
             previousFields = nil
         }

@@ -70,6 +70,12 @@ extension WatchCache {
         }
     }
 
+    /// The cache's copy of one object as it holds it now, however far behind storage: a write's starting
+    /// point, which storage's revision check confirms. Nil when the cache is not loaded or lacks the key.
+    func currentObject(_ key: String) -> CachedObject? {
+        state.withLockedValue { state in state.ready ? state.objects[key] : nil }
+    }
+
     /// The revision the cache has reached, and whether its objects are loaded.
     var readiness: (ready: Bool, revision: Revision) { state.withLockedValue { ($0.ready, $0.revision) } }
 

@@ -94,6 +94,8 @@ final class WatchCache: Sendable {
     let state = NIOLockedValueBox(State())
     /// Storage's current revision for consistent reads, one request for every read waiting at once.
     let revisions: RevisionCoalescer
+    /// What this server just wrote, so the events of its own writes need no parsing.
+    let written = WrittenObjects()
     private static let logger = Logger(label: "kube-apiserver.watch-cache")
 
     /// The cache of `definition`'s objects stored under `prefix`.
@@ -216,7 +218,15 @@ final class WatchCache: Sendable {
                     guard let self else { return }
                     switch update {
                     case .event(let event):
-                        guard let cached = CachedEvent(event, definition: self.definition) else { continue }
+                        // Only this task changes `objects` once loaded, so this is the object before the event.
+                        let before = self.state.withLockedValue { $0.objects[event.current.key] }
+                        let object =
+                            event.kind == .put
+                            ? self.written.take(key: event.current.key, revision: event.revision) : nil
+                        guard
+                            let cached = CachedEvent(
+                                event, definition: self.definition, cached: before, written: object)
+                        else { continue }
                         self.publish(cached)
                     case .progress(let revision):
                         self.state.withLockedValue { $0.revision = max($0.revision, revision) }
