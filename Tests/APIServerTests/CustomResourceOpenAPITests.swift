@@ -91,6 +91,14 @@ final class CustomResourceOpenAPITests: SharedClusterTestCase {
         XCTAssertEqual(spec?["replicas"], ["type": "integer"], "v2 publishes no defaults")
         XCTAssertNotNil(v2["definitions"]?["com.example.stable.v1beta1.CronTabList"])
         XCTAssertNotNil(v2["paths"]?["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"])
+        // Custom resources take no strategic merge patch, so kubectl's client-side apply must not send one.
+        let cronTab = { (spec: String) in
+            "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: c1, namespace: default}\nspec: \(spec)\n"
+        }
+        expectSuccess(try cluster.kubectl(["apply", "-f", "-"], input: cronTab("{cronSpec: a}")))
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl(["apply", "-f", "-"], input: cronTab("{cronSpec: b}"))),
+            "crontab.stable.example.com/c1 configured\n")
         let v3 = try json(cluster, "/openapi/v3/apis/stable.example.com/v1")
         let v3Spec = v3["components"]?["schemas"]?["com.example.stable.v1.CronTab"]?["properties"]?["spec"]
         XCTAssertEqual(v3Spec?["properties"]?["note"], ["type": "string", "nullable": true])

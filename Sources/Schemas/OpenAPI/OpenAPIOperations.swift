@@ -64,8 +64,8 @@ struct APIParameter {
 enum APIRequestBody {
     /// A whole object of one definition.
     case definition(String)
-    /// A patch document in one of the patch content types.
-    case patch
+    /// A patch document in one of these content types.
+    case patch([String])
 }
 
 /// One HTTP method on one path.
@@ -105,6 +105,13 @@ struct APIPathPlanner {
         "application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json",
         "application/strategic-merge-patch+json",
     ]
+    /// Custom resources take no strategic merge patch; kubectl's client-side apply sends one only where the
+    /// v3 document lists it.
+    static let customPatchContentTypes = patchContentTypes.filter { $0 != "application/strategic-merge-patch+json" }
+
+    func patchContentTypes(for kind: GroupVersionKind) -> [String] {
+        customDefinitionNames[kind] == nil ? Self.patchContentTypes : Self.customPatchContentTypes
+    }
     static let statusDefinition = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
     static let deleteOptionsDefinition = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
     static let patchDefinition = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
@@ -173,7 +180,8 @@ struct APIPathPlanner {
         if verbs.contains("patch") {
             itemOps.append(
                 make(
-                    "patch", "patch", "patch", parameters: APIParameter.patch, body: .patch,
+                    "patch", "patch", "patch", parameters: APIParameter.patch,
+                    body: .patch(patchContentTypes(for: kind)),
                     responses: [definition, definition]))
         }
         if verbs.contains("delete") {
@@ -230,7 +238,8 @@ struct APIPathPlanner {
                 "put", "put", "replace", suffix: suffix, parameters: APIParameter.write, body: .definition(definition),
                 responses: [definition, definition], kind: target),
             make(
-                "patch", "patch", "patch", suffix: suffix, parameters: APIParameter.patch, body: .patch,
+                "patch", "patch", "patch", suffix: suffix, parameters: APIParameter.patch,
+                body: .patch(patchContentTypes(for: make.resource.groupVersionKind)),
                 responses: [definition, definition], kind: target),
         ]
     }

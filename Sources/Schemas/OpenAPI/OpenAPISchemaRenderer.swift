@@ -105,15 +105,15 @@ struct OpenAPISchemaRenderer {
         case (.v2, .definition(let name)?):
             parameters.insert(["in": "body", "name": "body", "required": true, "schema": reference(name)], at: 0)
             entries.append(("consumes", ["*/*"]))
-        case (.v2, .patch?):
+        case (.v2, .patch(let types)?):
             parameters.insert(
                 ["in": "body", "name": "body", "required": true, "schema": reference(APIPathPlanner.patchDefinition)],
                 at: 0)
-            entries.append(("consumes", .array(APIPathPlanner.patchContentTypes.map(JSON.string))))
+            entries.append(("consumes", .array(types.map(JSON.string))))
         case (.v3, .definition(let name)?):
             entries.append(("requestBody", ["content": ["*/*": ["schema": reference(name)]], "required": true]))
-        case (.v3, .patch?):
-            let content = APIPathPlanner.patchContentTypes.map { type -> (key: String, value: JSON) in
+        case (.v3, .patch(let types)?):
+            let content = types.map { type -> (key: String, value: JSON) in
                 (type, ["schema": reference(APIPathPlanner.patchDefinition)])
             }
             entries.append(("requestBody", ["content": .object(JSONObject(content)), "required": true]))
