@@ -90,6 +90,8 @@ struct Up: AsyncParsableCommand {
                 admin: certificates.admin
             ).write(toFile: kubeconfigPath)
         }
+        // kubeadm's front-proxy pair, so that aggregated API servers work out of the box.
+        try FrontProxyCertificates.write(directory: pki)
         // The components act as upstream's do, each as its own user under its bootstrap RBAC roles.
         let schedulerKubeconfig = try componentKubeconfig("kube-scheduler", pki: pki)
         let controllerManagerKubeconfig = try componentKubeconfig("kube-controller-manager", pki: pki)
@@ -108,7 +110,7 @@ struct Up: AsyncParsableCommand {
             "--service-account-key-file=\(pki)/ca-key.pem",
             // The guide's flag: the API explorer at /swagger-ui/ and the cluster overview at /ui/.
             "--enable-swagger-ui=true",
-        ])
+        ] + FrontProxyCertificates.apiServerFlags(directory: pki))
         let logger = Logger(label: "kubeswift")
         let running = try await APIServerCommand.start(flags, logger: logger)
         let scheduler = Task {

@@ -28,13 +28,7 @@ final class AggregationEndToEndTests: SharedClusterTestCase {
     override class func prepare(directory: URL) throws {
         let frontProxy = directory.appendingPathComponent("front-proxy").path
         try FileManager.default.createDirectory(atPath: frontProxy, withIntermediateDirectories: true)
-        let authority = try CertificateAuthority.create(commonName: "front-proxy-ca")
-        try authority.keyPair.write(
-            certificateFile: frontProxy + "/front-proxy-ca.pem", keyFile: frontProxy + "/front-proxy-ca-key.pem")
-        try authority.issueClient(user: "front-proxy-client").write(
-            certificateFile: frontProxy + "/front-proxy-client.pem",
-            keyFile: frontProxy + "/front-proxy-client-key.pem")
-
+        try FrontProxyCertificates.write(directory: frontProxy)
         let backendPKI = directory.appendingPathComponent("backend/pki").path
         try FileManager.default.createDirectory(atPath: backendPKI, withIntermediateDirectories: true)
         let backendAuthority = try CertificateAuthority.create()

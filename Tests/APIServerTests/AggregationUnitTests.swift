@@ -118,6 +118,26 @@ final class AggregationUnitTests: XCTestCase {
             result, .user(UserInfo(name: "alice", groups: ["devs", "ops"], extra: ["scopes/read": ["a", "b"]])))
     }
 
+    func testFrontProxyCertificatesAreKubeadmsPairAndKeepTheirCA() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("front-proxy-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try FrontProxyCertificates.write(directory: directory)
+        for name in FrontProxyCertificates.fileNames {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + name), name)
+        }
+        let again = try FrontProxyCertificates.write(directory: directory)
+        XCTAssertEqual(again.certificateAuthority.certificatePEM, first.certificateAuthority.certificatePEM)
+        XCTAssertEqual(again.client.certificatePEM, first.client.certificatePEM)
+        // The client certificate is what a server started with the pair's flags accepts as a front proxy.
+        let flags = FrontProxyCertificates.apiServerFlags(directory: directory)
+        XCTAssertTrue(flags.contains("--requestheader-allowed-names=front-proxy-client"))
+        let chain = try NIOSSLCertificate.fromPEMFile(directory + "/front-proxy-client.pem")
+        let result = try await authenticator(first.certificateAuthority, allowedNames: ["front-proxy-client"])
+            .authenticate(chain: chain, headers: ["X-Remote-User": "alice"])
+        XCTAssertEqual(result, .user(UserInfo(name: "alice", groups: [])))
+    }
+
     func testAProxyOutsideTheAllowedNamesIsRefused() async throws {
         let proxy = try frontProxy(commonName: "intruder")
         let result = try await authenticator(proxy.authority, allowedNames: ["front-proxy-client"]).authenticate(
