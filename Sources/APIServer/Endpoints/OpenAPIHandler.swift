@@ -12,6 +12,9 @@ final class OpenAPICache: Sendable {
     private let documents = NIOLockedValueBox<ServedOpenAPI?>(nil)
     /// The documents last built in this process, by what they were built from.
     private static let lastBuilt = NIOLockedValueBox<(inputs: OpenAPIInputs, served: ServedOpenAPI)?>(nil)
+    /// Counts caches made: a background build whose table was already replaced (a burst of definitions
+    /// established one after another) is skipped, and only the newest table's documents are built.
+    private static let generations = NIOLockedValueBox(0)
 
     init(resources: [ResourceDefinition]) {
         // Kinds without a published schema get no paths, and no empty document for their group that would
@@ -32,8 +35,14 @@ final class OpenAPICache: Sendable {
                 namespaced: resource.namespaced, verbs: ["create"], subresources: [])
         }
         inputs = OpenAPIInputs(resources: stored + computed, custom: resources.compactMap(\.openAPICustomResource))
-        if !inputs.custom.isEmpty {
-            Task.detached(priority: .utility) { [self] in _ = self.current }
+        guard !inputs.custom.isEmpty else { return }
+        let generation = Self.generations.withLockedValue { count in
+            count += 1
+            return count
+        }
+        Task.detached(priority: .utility) { [self] in
+            guard Self.generations.withLockedValue({ $0 }) == generation else { return }
+            _ = self.current
         }
     }
 
