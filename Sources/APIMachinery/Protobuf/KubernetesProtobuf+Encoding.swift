@@ -32,6 +32,50 @@ extension KubernetesProtobuf {
     public static func encodeList(
         apiVersion: String, kind: String, metadata: JSONObject, items: some Sequence<JSON>, capacity: Int = 4_096
     ) throws(ProtobufEncodeError) -> [UInt8] {
+        try encodeList(apiVersion: apiVersion, kind: kind, metadata: metadata, capacity: capacity) {
+            (encoder, number, index) throws(ProtobufEncodeError) in
+            for item in items {
+                do throws(ProtobufEncodeError) {
+                    try encoder.nested(number, index, item)
+                } catch {
+                    throw error.inside("items")
+                }
+            }
+        }
+    }
+
+    /// A list whose items are already messages (`encodeMessage` of each, e.g. kept by a cache): each is
+    /// copied in as it is, so a list costs little more than its bytes.
+    public static func encodeList(
+        apiVersion: String, kind: String, metadata: JSONObject, encodedItems: some Sequence<[UInt8]>,
+        capacity: Int = 4_096
+    ) throws(ProtobufEncodeError) -> [UInt8] {
+        try encodeList(apiVersion: apiVersion, kind: kind, metadata: metadata, capacity: capacity) {
+            (encoder, number, _) throws(ProtobufEncodeError) in
+            for item in encodedItems { encoder.writer.field(number, bytes: item) }
+        }
+    }
+
+    /// One object's message without the envelope, as it appears inside a list's `items` and inside the
+    /// envelope's raw bytes (Go's messages carry no apiVersion or kind).
+    public static func encodeMessage(_ object: JSON, apiVersion: String, kind: String) throws(ProtobufEncodeError)
+        -> [UInt8]
+    {
+        let schema = try loadedSchema()
+        guard let index = schema.kinds[apiVersion + " " + kind] else {
+            throw ProtobufEncodeError("no protobuf schema for \(kind) in \(apiVersion)")
+        }
+        var encoder = ProtobufEncoder(schema: schema)
+        try encoder.body(index, object, depth: 1)
+        return encoder.writer.bytes
+    }
+
+    /// The list's envelope and metadata around items that `writeItems` writes as field `number` of
+    /// message `index`.
+    private static func encodeList(
+        apiVersion: String, kind: String, metadata: JSONObject, capacity: Int,
+        writeItems: (inout ProtobufEncoder, Int, Int) throws(ProtobufEncodeError) -> Void
+    ) throws(ProtobufEncodeError) -> [UInt8] {
         let schema = try loadedSchema()
         guard let index = schema.kinds[apiVersion + " " + kind] else {
             throw ProtobufEncodeError("no protobuf schema for \(kind) in \(apiVersion)")
@@ -48,13 +92,7 @@ extension KubernetesProtobuf {
         // v1beta1's PartialObjectMetadataList numbers items before metadata; fields go in number order.
         let metadataFirst = metadataField.number < itemsField.number
         if metadataFirst { try encoder.nested(metadataField.number, metadataIndex, .object(metadata)) }
-        for item in items {
-            do {
-                try encoder.nested(itemsField.number, itemIndex, item)
-            } catch {
-                throw error.inside("items")
-            }
-        }
+        try writeItems(&encoder, itemsField.number, itemIndex)
         if !metadataFirst { try encoder.nested(metadataField.number, metadataIndex, .object(metadata)) }
         encoder.closeEnvelope(raw)
         return encoder.writer.bytes

@@ -40,7 +40,7 @@ struct ResponseEncoder: Sendable {
             var table = self.table(
                 [object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""])
             table["apiVersion"] = .string("meta.k8s.io/" + version)
-            return .json(table.encoded(), status: status)
+            return Self.encoded(table, media: format.media, status: status)
         case .partialObjectMetadataList:
             return .error(
                 Self.notAcceptable(
@@ -61,7 +61,7 @@ struct ResponseEncoder: Sendable {
         case .table(let version):
             var table = self.table(page.items, metadata: metadata)
             table["apiVersion"] = .string("meta.k8s.io/" + version)
-            return .json(table.encoded())
+            return Self.encoded(table, media: format.media, status: .ok)
         case .partialObjectMetadata:
             return .error(
                 Self.notAcceptable(
@@ -74,7 +74,12 @@ struct ResponseEncoder: Sendable {
                 items: items, count: page.items.count)
         case nil:
             let items = page.items.lazy.map { store.fromStorage($0) }
-            if format.media == .protobuf {
+            if format.media == .protobuf, definition.conversion == nil, page.cachedItems.count == page.items.count,
+                !page.items.isEmpty
+            {
+                return cachedProtobufList(page.cachedItems, metadata: metadata)
+            }
+            if format.media != .json {
                 return encodedList(
                     apiVersion: definition.apiVersion, kind: definition.kind + "List", metadata: metadata, items: items,
                     count: page.items.count)
@@ -101,6 +106,26 @@ struct ResponseEncoder: Sendable {
         }
     }
 
+    /// A protobuf list of watch-cache objects, each object's message made once and kept with it, so a list
+    /// costs about what a JSON list of stored bytes does.
+    private func cachedProtobufList(_ objects: [CachedObject], metadata: JSONObject) -> HTTPResponse {
+        let definition = store.definition
+        do {
+            let items = try objects.map { cached throws(ProtobufEncodeError) in
+                try cached.protobuf.get { () throws(ProtobufEncodeError) in
+                    try KubernetesProtobuf.encodeMessage(
+                        cached.object, apiVersion: definition.apiVersion, kind: definition.kind)
+                }
+            }
+            let bytes = try KubernetesProtobuf.encodeList(
+                apiVersion: definition.apiVersion, kind: definition.kind + "List", metadata: metadata,
+                encodedItems: items, capacity: 256 + items.reduce(0) { $0 + $1.count + 4 })
+            return .json(bytes, contentType: KubernetesProtobuf.mediaType)
+        } catch {
+            return Self.error(.internalError("unable to encode the response: \(error)"), media: .protobuf)
+        }
+    }
+
     /// An error's Status in the negotiated media type.
     func error(_ error: APIError) -> HTTPResponse { Self.error(error, media: format.media) }
 
@@ -117,6 +142,9 @@ struct ResponseEncoder: Sendable {
     }
 
     static func encoded(_ object: JSON, media: ResponseFormat.Media, status: HTTPResponseStatus) -> HTTPResponse {
+        if media == .yaml {
+            return .json(YAMLResponse.encode(object), status: status, contentType: YAMLResponse.contentType)
+        }
         guard media == .protobuf else { return .json(object.encoded(), status: status) }
         do {
             let bytes = try KubernetesProtobuf.encode(
@@ -155,7 +183,7 @@ struct ResponseEncoder: Sendable {
                 "kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": .object(metadata),
                 "items": .array(Array(items)),
             ]
-            return .json(list.encoded())
+            return Self.encoded(list, media: format.media, status: .ok)
         }
         do {
             let bytes = try KubernetesProtobuf.encodeList(
@@ -168,6 +196,11 @@ struct ResponseEncoder: Sendable {
 
     /// An error's Status as `media` carries it (upstream's Status is the unversioned `v1` kind).
     static func error(_ error: APIError, media: ResponseFormat.Media) -> HTTPResponse {
+        if media == .yaml {
+            var response = encoded(error.status, media: .yaml, status: HTTPResponseStatus(statusCode: error.code))
+            if let retry = error.retryAfterSeconds { response.headers.add(name: "Retry-After", value: String(retry)) }
+            return response
+        }
         guard media == .protobuf,
             let bytes = try? KubernetesProtobuf.encode(error.status, apiVersion: "v1", kind: "Status")
         else { return .error(error) }

@@ -6,6 +6,8 @@ struct ListPage: Sendable {
     var items: [JSON]
     /// The items as response bytes, filled instead of `items` when the caller asked for raw output.
     var rawItems: [[UInt8]] = []
+    /// The watch cache's entries of `items`, when the cache answered: they keep encodings to reuse.
+    var cachedItems: [CachedObject] = []
     var revision: Int64
     var continueToken: String?
 }

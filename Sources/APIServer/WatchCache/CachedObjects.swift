@@ -1,4 +1,5 @@
 import APIMachinery
+import NIOConcurrencyHelpers
 import Storage
 
 /// One current object of a watch cache: parsed once for non-JSON answers and selectors, and its JSON
@@ -9,6 +10,21 @@ struct CachedObject: Sendable {
     let encoded: [UInt8]
     let fields: SelectorFields
     let revision: Revision
+    /// Its protobuf message, made by the first protobuf list that needs it and shared by every later one.
+    let protobuf = EncodedOnce()
+}
+
+/// Bytes made from an immutable value the first time they are asked for, then kept. Two first askers at
+/// once may both make them; either result is the same.
+final class EncodedOnce: Sendable {
+    private let bytes = NIOLockedValueBox<[UInt8]?>(nil)
+
+    func get<Failure: Error>(_ make: () throws(Failure) -> [UInt8]) throws(Failure) -> [UInt8] {
+        if let made = bytes.withLockedValue({ $0 }) { return made }
+        let made = try make()
+        bytes.withLockedValue { $0 = made }
+        return made
+    }
 }
 
 /// The current objects of a resource in storage's key order (bytewise, as etcd's), so a list pages

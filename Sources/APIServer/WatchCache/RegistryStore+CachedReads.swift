@@ -81,7 +81,12 @@ extension RegistryStore {
             !selecting || $0.fields.matches(options)
         }
         var page = ListPage(items: [], revision: view.revision)
-        if raw { page.rawItems = objects.map(\.encoded) } else { page.items = objects.map(\.object) }
+        if raw {
+            page.rawItems = objects.map(\.encoded)
+        } else {
+            page.items = objects.map(\.object)
+            page.cachedItems = objects
+        }
         if more, let last = objects.last {
             let token = ContinueToken(
                 revision: view.revision, startKey: String(last.key.dropFirst(prefix.count)) + "\u{0}")

@@ -1,0 +1,87 @@
+#!/bin/bash
+# Side by side on etcd: this kube-apiserver and upstream's, each on a fresh etcd member of its own, the same
+# load with h2load (TLS, HTTP/2, a bearer token, 16 clients, 300-byte ConfigMaps): 8,000 creates, 20,000 gets,
+# paged lists (limit=500) and full lists of the ~8,500 objects, with the CPU seconds each server and its etcd
+# spent in every phase (from /proc). One run each, ours first. Needs a release build, /usr/bin/etcd, h2load
+# and openssl; uses only 127.0.0.151-154.
+#
+#   scripts/bench-etcd-upstream.sh UPSTREAM_KUBE_APISERVER [OUR_KUBE_APISERVER]
+#
+# Upstream v1.20's binary builds from Debian's `kubernetes` source package; it gets the admission plugins
+# upstream enables by default that matter for ConfigMaps (NamespaceLifecycle, ServiceAccount).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UPSTREAM=${1:?usage: $0 UPSTREAM_KUBE_APISERVER [OUR_KUBE_APISERVER]}
+OURS=${2:-.build/release/kube-apiserver}
+STATE=$(mktemp -d /tmp/kubeswift-bench-upstream-XXXXXX)
+SERVER= ETCD=
+cleanup() {
+  [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null || true
+  [[ -n $ETCD ]] && kill "$ETCD" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+TOKEN=bench-$RANDOM$RANDOM
+echo "$TOKEN,admin,1000,system:masters" >"$STATE/tokens.csv"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kube-apiserver \
+  -addext "subjectAltName=IP:127.0.0.151,IP:127.0.0.153" \
+  -keyout "$STATE/key.pem" -out "$STATE/cert.pem" 2>/dev/null
+openssl genrsa -out "$STATE/sa.key" 2048 2>/dev/null
+openssl rsa -in "$STATE/sa.key" -pubout -out "$STATE/sa.pub" 2>/dev/null
+printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"b-","labels":{"app":"bench"}},"data":{"k":"%s"}}' \
+  "$(head -c 300 /dev/zero | tr '\0' x)" >"$STATE/body.json"
+H=(-H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -H "Accept: application/json")
+TICKS=$(getconf CLK_TCK)
+cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+run() { # label binary server-ip etcd-ip extra-flags...
+  local label=$1 binary=$2 ip=$3 eip=$4; shift 4
+  rm -rf "$STATE/etcd"
+  etcd --data-dir "$STATE/etcd" --listen-client-urls "http://$eip:2379" --advertise-client-urls "http://$eip:2379" \
+    --listen-peer-urls "http://$eip:2380" --initial-advertise-peer-urls "http://$eip:2380" \
+    --initial-cluster "default=http://$eip:2380" >"$STATE/etcd-$label.log" 2>&1 &
+  ETCD=$!
+  for _ in $(seq 1 100); do curl -sf "http://$eip:2379/health" >/dev/null && break; sleep 0.1; done
+  "$binary" --bind-address="$ip" --advertise-address="$ip" --secure-port=6443 \
+    --tls-cert-file="$STATE/cert.pem" --tls-private-key-file="$STATE/key.pem" --token-auth-file="$STATE/tokens.csv" \
+    --service-account-key-file="$STATE/sa.pub" --service-account-signing-key-file="$STATE/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc --etcd-servers="http://$eip:2379" \
+    --service-cluster-ip-range=10.254.0.0/16 --authorization-mode=RBAC "$@" >"$STATE/server-$label.log" 2>&1 &
+  SERVER=$!
+  local url=https://$ip:6443
+  for _ in $(seq 1 300); do curl -sk "${H[@]}" "$url/readyz" 2>/dev/null | grep -q ok && break; sleep 0.2; done
+  sleep 3
+  curl -sk "${H[@]}" -X POST "$url/api/v1/namespaces" \
+    -d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}}' >/dev/null
+  sleep 1
+  local cms=$url/api/v1/namespaces/bench/configmaps
+  curl -sk "${H[@]}" -X POST "$cms" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"one"},"data":{"k":"v"}}' \
+    >/dev/null
+  h2load "${H[@]}" -n 500 -c 16 -m 1 -d "$STATE/body.json" "$cms" >/dev/null 2>&1 # warm-up
+  phase() { # name h2load-args...
+    local name=$1; shift
+    local s0 e0 s1 e1 out
+    s0=$(cpu "$SERVER") e0=$(cpu "$ETCD")
+    out=$(h2load "${H[@]}" "$@" 2>&1)
+    s1=$(cpu "$SERVER") e1=$(cpu "$ETCD")
+    printf '%-9s %-16s req/s=%-9s 2xx=%-6s mean=%-9s server-cpu-s=%-6s etcd-cpu-s=%-6s load=%s\n' "$label" "$name" \
+      "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")" \
+      "$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")" \
+      "$(awk '/^time for request:/{print $6}' <<<"$out")" \
+      "$(echo "scale=2;($s1-$s0)/$TICKS" | bc)" "$(echo "scale=2;($e1-$e0)/$TICKS" | bc)" "$(cut -d' ' -f1 /proc/loadavg)"
+  }
+  phase create-8000-c16 -n 8000 -c 16 -m 1 -d "$STATE/body.json" "$cms"
+  phase get-20000-c16 -n 20000 -c 16 -m 4 "$cms/one"
+  phase list-limit500 -n 200 -c 1 -m 1 "$cms?limit=500"
+  phase list-all -n 20 -c 1 -m 1 "$cms"
+  echo "$label      RSS at the end: $(($(ps -o rss= -p "$SERVER") / 1024)) MB"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+  kill "$ETCD"; wait "$ETCD" 2>/dev/null || true; ETCD=
+}
+
+echo "== $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+run ours "$OURS" 127.0.0.151 127.0.0.152
+run upstream "$UPSTREAM" 127.0.0.153 127.0.0.154 --insecure-port=0 \
+  --enable-admission-plugins=NamespaceLifecycle,ServiceAccount
