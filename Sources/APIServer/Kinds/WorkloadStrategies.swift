@@ -110,10 +110,13 @@ struct WorkloadStrategy: Strategy {
             spec["selector"] = labels
         }
         object["spec"] = spec
+        // Upstream's SetDefaults_ReplicationController and SetDefaults_Job: an unlabelled object takes its
+        // template's labels. A Job's include the selector's generated ones, which upstream adds on create to the
+        // very map the defaulting shared between the two.
         if kind == .replicationController || kind == .job, (object["metadata"]?["labels"]?.objectValue ?? [:]).isEmpty,
-            let labels = object[path: templatePath + ["metadata", "labels"]]?.objectValue, !labels.isEmpty
+            let labels = object[path: templatePath + ["metadata", "labels"]], !(labels.objectValue ?? [:]).isEmpty
         {
-            object.setMeta("labels", .object(kind == .job ? Self.jobLabels(labels) : labels))
+            object.setMeta("labels", labels)
         }
         let podSpecPath = templatePath + ["spec"]
         if var podSpec = object[path: podSpecPath], podSpec.objectValue != nil {
@@ -125,17 +128,6 @@ struct WorkloadStrategy: Strategy {
             }
             object.set(podSpecPath, to: podSpec)
         }
-    }
-
-    /// The labels upstream's SetDefaults_ReplicationController and SetDefaults_Job give an unlabelled object: its
-    /// template's. A Job is defaulted when decoded, before create adds the selector's labels, and again when read
-    /// back, so it gets its author's template labels, or the generated ones when the author gave none.
-    static func jobLabels(_ template: JSONObject) -> JSONObject {
-        let generated: Set = [
-            "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name",
-        ]
-        let own = JSONObject(template.entries.filter { !generated.contains($0.key) })
-        return own.isEmpty ? template : own
     }
 
     /// A StatefulSet's claim templates are whole PersistentVolumeClaims to upstream: typed, and defaulted as
