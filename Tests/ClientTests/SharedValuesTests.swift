@@ -26,6 +26,14 @@ final class SharedValuesTests: XCTestCase {
         XCTAssertEqual(
             Self.storage(key), second.spec.tolerations.first?.key.flatMap(Self.storage),
             "a toleration key both pods carry is one string")
+        XCTAssertEqual(
+            first.status.conditions.withUnsafeBufferPointer { $0.baseAddress },
+            second.status.conditions.withUnsafeBufferPointer { $0.baseAddress },
+            "equal conditions (pods ready in the same second) are one array")
+        XCTAssertNotEqual(
+            first.spec.containers.withUnsafeBufferPointer { $0.baseAddress },
+            second.spec.containers.withUnsafeBufferPointer { $0.baseAddress },
+            "containers hold quantities, whose equal values may be encoded differently")
         let image = try XCTUnwrap(first.status.containerStatuses.first?.image)
         XCTAssertEqual(Self.storage(image), second.status.containerStatuses.first?.image.flatMap(Self.storage))
         // Values that identify one object are not looked up (they never repeat); they are still right.

@@ -6,12 +6,12 @@ import NIOConcurrencyHelpers
 ///
 /// Only values whose equality means identical encoding are shared: ASCII strings (Swift's `==` on other text
 /// is canonical equivalence, which would let one byte sequence stand for another), maps of them (labels,
-/// annotations, selectors), and owner references and tolerations; never models holding a `Quantity` (`1Gi`
-/// equals `1073741824`) or free-form JSON, whose encoding a shared copy could change under a template hash.
-/// Strings of 15 UTF-8 bytes or fewer are stored inline by Swift and long ones rarely repeat, so only the sizes
-/// between are looked up. Each table is bounded: once full it starts afresh (values already handed out stay
-/// shared; later ones are deduplicated anew), so values that never repeat (names, uids) cost a bounded amount
-/// and nothing is kept for objects that are gone.
+/// annotations, selectors), owner references, tolerations, pod conditions and host IPs; never models holding
+/// a `Quantity` (`1Gi` equals `1073741824`) or free-form JSON, whose encoding a shared copy could change under
+/// a template hash. Strings of 15 UTF-8 bytes or fewer are stored inline by Swift and long ones rarely repeat,
+/// so only the sizes between are looked up. Each table is bounded: once full it starts afresh (values already
+/// handed out stay shared; later ones are deduplicated anew), so values that never repeat (names, uids) cost a
+/// bounded amount and nothing is kept for objects that are gone.
 enum SharedValues {
     /// Values each table keeps at most.
     static let capacity = 8192
@@ -67,17 +67,23 @@ enum SharedValues {
         case let references as [OwnerReference]:
             return references.allSatisfy { reference in
                 reference.unknownFields.isEmpty
-                    && [reference.apiVersion, reference.kind, reference.name, reference.uid].allSatisfy {
-                        isASCII($0 ?? "")
-                    }
+                    && allASCII(reference.apiVersion, reference.kind, reference.name, reference.uid)
             }
         case let tolerations as [Toleration]:
             return tolerations.allSatisfy { toleration in
                 toleration.unknownFields.isEmpty
-                    && [toleration.key, toleration.operator, toleration.value, toleration.effect].allSatisfy {
-                        isASCII($0 ?? "")
-                    }
+                    && allASCII(toleration.key, toleration.operator, toleration.value, toleration.effect)
             }
+        case let conditions as [PodCondition]:
+            // Pods that became ready in the same second carry equal conditions.
+            return conditions.allSatisfy { condition in
+                condition.unknownFields.isEmpty
+                    && allASCII(
+                        condition.type, condition.status, condition.reason, condition.message,
+                        condition.lastProbeTime, condition.lastTransitionTime)
+            }
+        case let addresses as [HostIP]:
+            return addresses.allSatisfy { $0.unknownFields.isEmpty && allASCII($0.ip) }
         default: return false
         }
     }
@@ -88,6 +94,8 @@ enum SharedValues {
     }
 
     private static func isASCII(_ value: String) -> Bool { value.utf8.allSatisfy { $0 < 0x80 } }
+
+    private static func allASCII(_ values: String?...) -> Bool { values.allSatisfy { isASCII($0 ?? "") } }
 
     private static func insert<Element: Hashable>(_ value: Element, into table: inout Set<Element>) -> Element {
         if let index = table.firstIndex(of: value) { return table[index] }
