@@ -11,7 +11,10 @@ import XCTest
 /// sharing the server never see each other's policies.
 final class ValidatingAdmissionPolicyEndToEndTests: SharedClusterTestCase {
     override class var clusterAddress: String { "127.0.0.145" }
-    override class var extraFlags: [String] { ["--disable-admission-plugins=ServiceAccount"] }
+    /// Audit at Metadata level for every request, to read the policies' audit annotations.
+    override class var extraFlags: [String] {
+        ["--disable-admission-plugins=ServiceAccount", "--audit-log-path=@audit.log"]
+    }
     override class var controllers: [String]? { nil }
 
     nonisolated(unsafe) private static var server: AdmissionWebhookTestServer?
@@ -156,17 +159,22 @@ final class ValidatingAdmissionPolicyEndToEndTests: SharedClusterTestCase {
             "1")
     }
 
-    func testWarnActionAdmitsAndWarns() throws {
+    func testWarnActionAdmitsAndWarnsAndAuditRecordsTheFailure() throws {
         try namespace("vap-warn")
         try apply(
             policy(
                 "warn-policy",
-                ["validations:", "- {expression: \"object.spec.replicas <= 2\", message: too many replicas}"]))
+                [
+                    "validations:", "- {expression: \"object.spec.replicas <= 2\", message: too many replicas}",
+                    "auditAnnotations:", "- {key: replicas, valueExpression: \"string(object.spec.replicas)\"}",
+                ]))
         try apply(binding("warn-binding", policy: "warn-policy", namespace: "vap-warn", actions: "[Warn, Audit]"))
         var output = TestCluster.Output(status: 0, stdout: "", stderr: "")
+        var created = ""
         try eventually("the policy warns") { index in
+            created = "w-\(index)"
             output = try cluster.kubectl(
-                ["create", "-f", "-"], input: deployment("w-\(index)", namespace: "vap-warn", replicas: 3))
+                ["create", "-f", "-"], input: deployment(created, namespace: "vap-warn", replicas: 3))
             XCTAssertEqual(output.status, 0, output.stderr)
             return output.stderr.contains("Warning:")
         }
@@ -174,6 +182,29 @@ final class ValidatingAdmissionPolicyEndToEndTests: SharedClusterTestCase {
             output.stderr.contains(
                 "Warning: Validation failed for ValidatingAdmissionPolicy 'warn-policy' with binding 'warn-binding': too many replicas"
             ), output.stderr)
+        // The create's audit event carries the failure and the policy's own annotation.
+        let log = try cluster.directory.appendingPathComponent("audit.log")
+        var annotations: JSON?
+        try eventually("the audit event is written") { _ in
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            annotations =
+                text.split(separator: "\n").compactMap { try? JSON.parse(Array($0.utf8)) }.first {
+                    $0["objectRef"]?["name"]?.stringValue == created && $0["verb"] == "create"
+                        && $0["stage"] == "ResponseComplete"
+                }?["annotations"]
+            return annotations != nil
+        }
+        XCTAssertEqual(annotations?["warn-policy/replicas"], "3")
+        let failure = try JSON.parse(
+            Array((annotations?["validation.policy.admission.k8s.io/validation_failure"]?.stringValue ?? "").utf8))
+        XCTAssertEqual(
+            failure,
+            [
+                [
+                    "message": "too many replicas", "policy": "warn-policy", "binding": "warn-binding",
+                    "expressionIndex": 0, "validationActions": ["Warn", "Audit"],
+                ]
+            ])
     }
 
     func testAConfigMapParamSuppliesTheLimit() throws {
