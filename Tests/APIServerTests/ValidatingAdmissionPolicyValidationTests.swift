@@ -244,4 +244,21 @@ final class ValidatingAdmissionPolicyValidationTests: XCTestCase {
         let everything = try await match(.object(JSONObject()))
         XCTAssertEqual(everything, "v2", "no rules (a binding's empty matchResources) match the request as it came")
     }
+
+    func testMatchConditionsFalseWinsThenErrorsFollowTheFailurePolicy() {
+        let conditions = MatchConditions(
+            json: [
+                ["name": "broken", "expression": "object.missing == 1"],
+                ["name": "small", "expression": "object.size < 3"],
+            ], variables: CELAdmission.webhookVariables)
+        let bindings: (Int64) -> [String: CELValue] = { ["object": .object([("size", .int($0))])] }
+        XCTAssertEqual(conditions.evaluate(bindings(5), ignoreErrors: false), .skipped("small"))
+        XCTAssertEqual(
+            conditions.evaluate(bindings(1), ignoreErrors: false),
+            .failed("expression 'object.missing == 1' resulted in error: no such key: missing"))
+        XCTAssertEqual(conditions.evaluate(bindings(1), ignoreErrors: true), .skipped(""))
+        let fine = MatchConditions(
+            json: [["name": "small", "expression": "object.size < 3"]], variables: CELAdmission.webhookVariables)
+        XCTAssertEqual(fine.evaluate(bindings(1), ignoreErrors: false), .matches)
+    }
 }
