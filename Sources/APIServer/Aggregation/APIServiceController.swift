@@ -98,11 +98,20 @@ final class APIServiceController: Sendable {
             let page = try await apiServices.list(namespace: nil, options: ListOptions())
             var remote: [GroupVersion: Aggregator.Remote] = [:]
             var priorities: [GroupVersion: Aggregator.Priority] = [:]
-            for object in page.items {
+            // Checks run side by side, so one unreachable backend's timeout does not hold up the others.
+            let conditions = await withTaskGroup(of: (Int, APIServiceCondition).self) { group in
+                for (index, object) in page.items.enumerated() {
+                    group.addTask { (index, await self.availability.check(APIServiceView(object))) }
+                }
+                var conditions: [Int: APIServiceCondition] = [:]
+                for await (index, condition) in group { conditions[index] = condition }
+                return conditions
+            }
+            for (index, object) in page.items.enumerated() {
                 let view = APIServiceView(object)
                 priorities[view.groupVersion] = Aggregator.Priority(
                     group: view.groupPriorityMinimum, version: view.versionPriority)
-                let condition = await availability.check(view)
+                guard let condition = conditions[index] else { continue }
                 if view.service != nil {
                     remote[view.groupVersion] = Aggregator.Remote(
                         apiService: view, backend: condition.status == "True" ? condition.backend : nil,
