@@ -21,12 +21,13 @@ struct DefaultingOverlay {
         return answer
     }
 
+    /// An entry whose path is `|`-separated, so label keys keep their dots and slashes.
     static func entry(_ manifest: String, _ path: String, _ value: JSON?, _ reason: String) -> DefaultingOverlay {
         DefaultingOverlay(
             manifest: manifest, path: path.split(separator: "|").map(String.init), value: value, reason: reason)
     }
 
-    /// Paths are `|`-separated, so label keys keep their dots and slashes.
+    /// Every entry, by topic.
     static let entries: [DefaultingOverlay] =
         versions + services + workloads + jobs + others
 
@@ -42,7 +43,9 @@ struct DefaultingOverlay {
     /// SetDefaults_Service's internalTrafficPolicy (v1.22) and allocateLoadBalancerNodePorts (v1.24).
     private static let services: [DefaultingOverlay] = {
         var entries: [DefaultingOverlay] = []
-        for manifest in ["service-clusterip", "service-nodeport", "service-loadbalancer", "service-headless"] {
+        for manifest in [
+            "service-clusterip", "service-nodeport", "service-loadbalancer", "service-headless", "service-clientip",
+        ] {
             entries.append(entry(manifest, "spec|ipFamilyPolicy", "SingleStack", "initIPFamilyFields"))
             entries.append(entry(manifest, "spec|ipFamilies", ["IPv4"], "initIPFamilyFields"))
             entries.append(
@@ -58,6 +61,14 @@ struct DefaultingOverlay {
         entry(
             "daemonset", "spec|updateStrategy|rollingUpdate|maxSurge", 0,
             "SetDefaults_DaemonSet (DaemonSetUpdateSurge, GA in v1.25)"),
+        entry(
+            "daemonset-hostnetwork", "spec|updateStrategy|rollingUpdate|maxSurge", 0,
+            "SetDefaults_DaemonSet (DaemonSetUpdateSurge, GA in v1.25)"),
+        // v1.20's SetDefaults_PodSpec made host-network templates' ports host ports; since v1.28 only pods' are
+        // (SetDefaults_Pod; DefaultHostNetworkHostPortsInPodTemplates is off).
+        entry(
+            "daemonset-hostnetwork", "spec|template|spec|containers|0|ports|0|hostPort", nil,
+            "SetDefaults_Pod, not SetDefaults_PodSpec, since v1.28"),
         entry(
             "statefulset", "spec|persistentVolumeClaimRetentionPolicy",
             ["whenDeleted": "Retain", "whenScaled": "Retain"],
@@ -132,6 +143,10 @@ struct DefaultingOverlay {
     /// how Go prints objects): set aside by the comparison, each checked still to occur so a fix retires it.
     static let notDefaulting: [(manifest: String, path: String, reason: String)] = [
         ("daemonset", "metadata|annotations", "PrepareForCreate annotates deprecated.daemonset.template.generation"),
+        (
+            "daemonset-hostnetwork", "metadata|annotations",
+            "PrepareForCreate annotates deprecated.daemonset.template.generation"
+        ),
         ("endpointslice", "metadata|generation", "PrepareForCreate sets generation 1"),
         ("priorityclass", "metadata|generation", "PrepareForCreate sets generation 1"),
         ("horizontalpodautoscaler", "metadata|generation", "upstream's HPA strategy sets no generation"),

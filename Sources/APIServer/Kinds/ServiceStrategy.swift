@@ -19,6 +19,14 @@ struct ServiceStrategy: Strategy {
         let type = spec["type"]?.stringValue ?? "ClusterIP"
         if spec["type"] == nil { spec["type"] = "ClusterIP" }
         if spec["sessionAffinity"] == nil { spec["sessionAffinity"] = "None" }
+        // Upstream's SetDefaults_Service: ClientIP affinity lasts three hours unless told otherwise; None has no
+        // configuration.
+        if spec["sessionAffinity"]?.stringValue == "None" { spec["sessionAffinityConfig"] = nil }
+        if spec["sessionAffinity"]?.stringValue == "ClientIP",
+            spec[path: "sessionAffinityConfig", "clientIP", "timeoutSeconds"] == nil
+        {
+            spec["sessionAffinityConfig"] = ["clientIP": ["timeoutSeconds": 10800]]
+        }
         if type != "ExternalName" {
             if spec["internalTrafficPolicy"] == nil { spec["internalTrafficPolicy"] = "Cluster" }
             // A single-stack cluster's one family, headless Services included (upstream's initIPFamilyFields).
