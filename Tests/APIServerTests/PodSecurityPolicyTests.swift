@@ -202,4 +202,30 @@ final class PodSecurityPolicyTests: XCTestCase {
         XCTAssertNil(
             PodSecurityAdmission.podTemplate(of: .init(group: "", resource: "replicationcontrollers"), in: [:]))
     }
+
+    func testConfigurationDocumentsAreReadWithUpstreamsDefaultsAndErrors() throws {
+        let document: JSON = [
+            "apiVersion": "pod-security.admission.config.k8s.io/v1", "kind": "PodSecurityConfiguration",
+            "defaults": ["enforce": "baseline", "warn": "restricted", "warn-version": "v1.25"],
+            "exemptions": ["usernames": ["ci"], "namespaces": ["kube-system"]],
+        ]
+        let configuration = try PodSecurityConfiguration(document: document)
+        XCTAssertEqual(configuration.defaults.enforce.description, "baseline:latest")
+        XCTAssertEqual(configuration.defaults.audit.description, "privileged:latest")
+        XCTAssertEqual(configuration.defaults.warn.description, "restricted:v1.25")
+        XCTAssertEqual(configuration.exemptUsernames, ["ci"])
+        XCTAssertEqual(configuration.exemptNamespaces, ["kube-system"])
+
+        var bad = document
+        bad["defaults"] = ["audit": "loud", "enforce-version": "v1"]
+        XCTAssertThrowsError(try PodSecurityConfiguration(document: bad)) { error in
+            XCTAssertEqual(
+                "\(error)",
+                #"[defaults.enforce-version: Invalid value: "v1": must be "latest" or "v1.x", "#
+                    + #"defaults.audit: Invalid value: "loud": must be one of privileged, baseline, restricted]"#)
+        }
+        var wrongKind = document
+        wrongKind["kind"] = "AdmissionConfiguration"
+        XCTAssertThrowsError(try PodSecurityConfiguration(document: wrongKind))
+    }
 }
