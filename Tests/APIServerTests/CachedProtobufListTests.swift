@@ -44,6 +44,40 @@ final class CachedProtobufListTests: XCTestCase {
         XCTAssertEqual(decoded["items"]?.arrayValue?.compactMap(\.name), items.compactMap(\.name))
     }
 
+    /// Protobuf watchers of one resource share each event's encoding: two watchers from the same revision
+    /// get the same frames, which decode to the objects.
+    func testProtobufWatchersShareEachEventsEncoding() async throws {
+        var configuration = APIServer.Configuration()
+        configuration.admission = AdmissionChain(plugins: [])
+        let server = APIServer(storage: MemoryStore(), configuration: configuration)
+        try await server.bootstrap(advertiseAddress: "127.0.0.1", securePort: 6443)
+        let path = "/api/v1/namespaces/default/configmaps"
+        let first = try await respond(server, .POST, path, body: ConsistentReadTests.configMap("w-0")).json
+        let start = try XCTUnwrap(first.resourceVersion.flatMap { Int64($0) })
+        for index in 1..<3 {
+            _ = try await respond(server, .POST, path, body: ConsistentReadTests.configMap("w-\(index)"))
+        }
+        var bodies: [[UInt8]] = []
+        for _ in 0..<2 {
+            var headers: HTTPHeaders = ["Accept": KubernetesProtobuf.mediaType + ";stream=watch"]
+            headers.add(name: "User-Agent", value: "cached-protobuf-tests/1.0")
+            let request = HTTPRequest(
+                method: .GET, uri: "\(path)?watch=1&resourceVersion=\(start - 1)&timeoutSeconds=1", headers: headers,
+                body: [], user: ConsistentReadTests.admin, remoteAddress: "127.0.0.9")
+            guard case .stream(let chunks) = await server.respond(to: request).body else {
+                throw TestClusterError("a watch streams")
+            }
+            var body: [UInt8] = []
+            for await chunk in chunks { body += chunk }
+            bodies.append(body)
+        }
+        XCTAssertEqual(bodies.first, bodies.last)
+        var buffer = try XCTUnwrap(bodies.first)
+        let events = try KubernetesProtobuf.decodeWatchFrames(&buffer)
+        XCTAssertEqual(events.map(\.type), ["ADDED", "ADDED", "ADDED"])
+        XCTAssertEqual(events.compactMap { $0.object.name }, ["w-0", "w-1", "w-2"])
+    }
+
     private func respond(
         _ server: APIServer, _ method: HTTPMethod, _ uri: String, body: JSON? = nil, protobuf: Bool = false
     )

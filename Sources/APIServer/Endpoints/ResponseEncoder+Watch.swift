@@ -58,7 +58,7 @@ private final class WatchLines: @unchecked Sendable {
 
     private func append(_ output: WatchOutput, to line: inout [UInt8]) {
         switch output {
-        case .event(let type, let object, let encoded):
+        case .event(let type, let object, let encoded, _):
             lastRevision = object.resourceVersion ?? lastRevision
             line.append(contentsOf: "{\"type\":\"\(type)\",\"object\":".utf8)
             if case .table(let version) = encoder.format.target {
@@ -91,7 +91,24 @@ private final class WatchLines: @unchecked Sendable {
         let apiVersion: String
         let kind: String
         switch output {
-        case .event(let eventType, let stored, _):
+        case .event(let eventType, let stored, _, let shared?)
+        where encoder.format.target == nil && encoder.store.definition.conversion == nil:
+            // Every protobuf watcher of an object served as stored sends the same bytes: the first makes them.
+            lastRevision = stored.resourceVersion ?? lastRevision
+            let object = encoder.watchObject(stored)
+            let definition = encoder.store.definition
+            do {
+                let bytes = try shared.get { () throws(ProtobufEncodeError) in
+                    try KubernetesProtobuf.encode(
+                        object, apiVersion: object["apiVersion"]?.stringValue ?? definition.apiVersion,
+                        kind: object["kind"]?.stringValue ?? definition.kind)
+                }
+                KubernetesProtobuf.appendWatchFrame(type: eventType, object: bytes, to: &chunk)
+            } catch {
+                appendEncodeFailure(error, to: &chunk)
+            }
+            return
+        case .event(let eventType, let stored, _, _):
             lastRevision = stored.resourceVersion ?? lastRevision
             type = eventType
             object = encoder.watchObject(stored)
@@ -109,10 +126,14 @@ private final class WatchLines: @unchecked Sendable {
             let bytes = try KubernetesProtobuf.encode(object, apiVersion: apiVersion, kind: kind)
             KubernetesProtobuf.appendWatchFrame(type: type, object: bytes, to: &chunk)
         } catch {
-            let failure = APIError.internalError("unable to encode watch object: \(error)").status
-            if let bytes = try? KubernetesProtobuf.encode(failure, apiVersion: "v1", kind: "Status") {
-                KubernetesProtobuf.appendWatchFrame(type: "ERROR", object: bytes, to: &chunk)
-            }
+            appendEncodeFailure(error, to: &chunk)
+        }
+    }
+
+    private func appendEncodeFailure(_ error: ProtobufEncodeError, to chunk: inout [UInt8]) {
+        let failure = APIError.internalError("unable to encode watch object: \(error)").status
+        if let bytes = try? KubernetesProtobuf.encode(failure, apiVersion: "v1", kind: "Status") {
+            KubernetesProtobuf.appendWatchFrame(type: "ERROR", object: bytes, to: &chunk)
         }
     }
 

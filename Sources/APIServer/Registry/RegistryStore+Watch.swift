@@ -4,8 +4,9 @@ import Storage
 /// One item of a watch stream, before encoding.
 enum WatchOutput: Sendable {
     /// `object` is the stored object; `encoded` its JSON when it was encoded once for every watcher
-    /// (sent only by resources stored as served).
-    case event(type: String, object: JSON, encoded: [UInt8]?)
+    /// (sent only by resources stored as served); `protobuf` keeps its enveloped protobuf once the first
+    /// protobuf watcher made it, for every other one.
+    case event(type: String, object: JSON, encoded: [UInt8]?, protobuf: EncodedOnce? = nil)
     case bookmark(revision: Int64)
     case error(APIError)
 }

@@ -31,6 +31,8 @@ struct CachedEvent: Sendable {
     let fields: SelectorFields
     /// For an update, the fields before it; nil when storage did not say.
     let previousFields: SelectorFields?
+    /// `object` as enveloped protobuf, made by the first protobuf watcher sent it.
+    let protobuf = EncodedOnce()
 
     /// Nil when the stored bytes are not an object this store can read; such a change is skipped, as lists skip it.
     /// `cached` is the cache's copy of the object before the change: when it is the event's previous value,
@@ -89,15 +91,15 @@ struct CachedEvent: Sendable {
         let nowMatches = !selecting || fields.matches(options)
         switch change {
         case .created:
-            return nowMatches ? .event(type: "ADDED", object: object, encoded: encoded) : nil
+            return nowMatches ? .event(type: "ADDED", object: object, encoded: encoded, protobuf: protobuf) : nil
         case .deleted:
-            return nowMatches ? .event(type: "DELETED", object: object, encoded: encoded) : nil
+            return nowMatches ? .event(type: "DELETED", object: object, encoded: encoded, protobuf: protobuf) : nil
         case .updated:
             let wasMatching = !selecting || (previousFields.map { $0.matches(options) } ?? nowMatches)
             switch (wasMatching, nowMatches) {
-            case (false, true): return .event(type: "ADDED", object: object, encoded: encoded)
-            case (true, true): return .event(type: "MODIFIED", object: object, encoded: encoded)
-            case (true, false): return .event(type: "DELETED", object: object, encoded: encoded)
+            case (false, true): return .event(type: "ADDED", object: object, encoded: encoded, protobuf: protobuf)
+            case (true, true): return .event(type: "MODIFIED", object: object, encoded: encoded, protobuf: protobuf)
+            case (true, false): return .event(type: "DELETED", object: object, encoded: encoded, protobuf: protobuf)
             case (false, false): return nil
             }
         }
