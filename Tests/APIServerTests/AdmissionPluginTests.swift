@@ -78,10 +78,10 @@ final class AdmissionPluginTests: XCTestCase {
         XCTAssertEqual(
             defaults.chain.plugins.map(\.name),
             [
-                "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "DefaultTolerationSeconds",
-                "DefaultStorageClass", "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
-                "CertificateSubjectRestriction", "DefaultIngressClass", "MutatingAdmissionWebhook",
-                "ValidatingAdmissionWebhook", "ResourceQuota",
+                "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "PodSecurity", "Priority",
+                "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass",
+                "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass",
+                "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota",
             ])
         XCTAssertEqual(defaults.withoutEffect, [], "unimplemented default-on plugins are left out, not logged")
         let adjusted = try AdmissionPlugins.select(
@@ -90,10 +90,10 @@ final class AdmissionPluginTests: XCTestCase {
         XCTAssertEqual(
             adjusted.chain.plugins.map(\.name),
             [
-                "NamespaceLifecycle", "NamespaceExists", "Priority", "DefaultTolerationSeconds", "DefaultStorageClass",
-                "StorageObjectInUseProtection", "CertificateApproval", "CertificateSigning",
-                "CertificateSubjectRestriction", "DefaultIngressClass", "MutatingAdmissionWebhook",
-                "ValidatingAdmissionWebhook", "ResourceQuota",
+                "NamespaceLifecycle", "NamespaceExists", "PodSecurity", "Priority", "DefaultTolerationSeconds",
+                "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass", "CertificateApproval",
+                "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass", "MutatingAdmissionWebhook",
+                "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota",
             ])
         XCTAssertTrue(adjusted.withoutEffect.contains("AlwaysPullImages"))
         // --admission-control names exactly the enabled set: no defaults come along.

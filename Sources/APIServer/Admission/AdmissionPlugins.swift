@@ -40,6 +40,7 @@ public enum AdmissionPlugins {
         case "Priority": PriorityAdmission()
         case "NodeRestriction": NodeRestriction()
         case "DefaultTolerationSeconds": DefaultTolerationSeconds()
+        case "RuntimeClass": RuntimeClassAdmission()
         case "DefaultStorageClass": DefaultClassAdmission.storageClass
         case "DefaultIngressClass": DefaultClassAdmission.ingressClass
         case "StorageObjectInUseProtection": StorageObjectInUseProtection()
@@ -47,6 +48,7 @@ public enum AdmissionPlugins {
         case "CertificateSigning": CertificateSigning()
         case "CertificateSubjectRestriction": CertificateSubjectRestriction()
         case "MutatingAdmissionWebhook": MutatingAdmissionWebhook()
+        case "ValidatingAdmissionPolicy": ValidatingAdmissionPolicyPlugin()
         case "ValidatingAdmissionWebhook": ValidatingAdmissionWebhook()
         case "ResourceQuota": ResourceQuotaAdmission()
         case "AlwaysDeny": AlwaysDeny()

@@ -59,5 +59,21 @@ extension Catalog {
             group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations",
             kind: "ValidatingWebhookConfiguration", namespaced: false,
             strategy: WebhookConfigurationStrategy(mutating: false)),
+        ResourceDefinition(
+            group: "flowcontrol.apiserver.k8s.io", resource: "flowschemas", kind: "FlowSchema", namespaced: false,
+            subresources: ["status"], strategy: FlowSchemaStrategy()),
+        ResourceDefinition(
+            group: "flowcontrol.apiserver.k8s.io", resource: "prioritylevelconfigurations",
+            kind: "PriorityLevelConfiguration", namespaced: false, subresources: ["status"],
+            strategy: PriorityLevelConfigurationStrategy()),
+        ResourceDefinition(
+            group: "admissionregistration.k8s.io", resource: "validatingadmissionpolicies",
+            kind: "ValidatingAdmissionPolicy", namespaced: false, categories: ["api-extensions"],
+            subresources: ["status"], strategy: ValidatingAdmissionPolicyStrategy()),
+        ResourceDefinition(
+            group: "admissionregistration.k8s.io", resource: "validatingadmissionpolicybindings",
+            kind: "ValidatingAdmissionPolicyBinding", namespaced: false, categories: ["api-extensions"],
+            strategy: ValidatingAdmissionPolicyBindingStrategy()),
+        APIServices.definition,
     ]
 }

@@ -8,7 +8,7 @@ public enum Catalog {
 
     /// Create-only resources that are computed and never stored (see `VirtualResource`).
     public static let virtualResources: [VirtualResource] =
-        AccessReviews.resources + AuthenticationReviews.resources
+        AccessReviews.resources + AuthenticationReviews.resources + [ComponentStatuses.resource]
 
     static let core: [ResourceDefinition] = [
         ResourceDefinition(
@@ -80,7 +80,7 @@ public enum Catalog {
                         Cells.string(pv["status"]?["reason"], default: ""),
                         Cells.age(pv),
                     ]
-                }, tracksGeneration: true)),
+                }, tracksGeneration: true, defaults: PersistentVolumeDefaults.applyToVolume)),
         ResourceDefinition(
             resource: "persistentvolumeclaims", kind: "PersistentVolumeClaim", shortNames: ["pvc"],
             subresources: ["status"],
@@ -99,7 +99,7 @@ public enum Catalog {
                         Cells.string(pvc["spec"]?["storageClassName"], default: ""),
                         Cells.string(pvc["spec"]?["volumeAttributesClassName"]), Cells.age(pvc),
                     ]
-                }, tracksGeneration: true)),
+                }, tracksGeneration: true, defaults: PersistentVolumeDefaults.applyToClaim)),
         ResourceDefinition(
             resource: "replicationcontrollers", kind: "ReplicationController", shortNames: ["rc"], categories: ["all"],
             subresources: ["status", "scale"], storageFolder: "controllers",
@@ -171,7 +171,7 @@ public enum Catalog {
                                     + (addresses.count > 3 ? " + \(addresses.count - 3) more..." : "")),
                         Cells.age(slice),
                     ]
-                })),
+                }, defaults: EndpointSliceDefaults.apply)),
         ResourceDefinition(
             group: "policy", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", shortNames: ["pdb"],
             subresources: ["status"],

@@ -17,6 +17,9 @@ public final class APIServer: HTTPResponder {
     let watchCacheConfiguration: WatchCacheConfiguration?
     /// The CustomResourceDefinition controllers, started by `bootstrap`.
     let customResourceDefinitionController = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// The APIServices' view for routing and discovery, and their controllers, started by `startAggregation`.
+    let aggregator = Aggregator()
+    let aggregationController = NIOLockedValueBox<Task<Void, Never>?>(nil)
     let metrics = RequestMetrics()
     let authenticator: Authenticator
     let health: HealthChecks
@@ -25,6 +28,7 @@ public final class APIServer: HTTPResponder {
     let authorization: ServerAuthorization
     /// The browser pages; nil without `--enable-swagger-ui`, so their paths are unknown like any other.
     let webPages: WebPages?
+    let componentStatusTargets: ComponentStatusTargets
     static let logger = Logger(label: "kube-apiserver")
     /// Signalled when a graceful shutdown begins: `/readyz` fails from then on.
     public let shutdown = ShutdownSignal()
@@ -50,6 +54,8 @@ public final class APIServer: HTTPResponder {
         public var authorizer = AuthorizerConfiguration()
         /// `--enable-swagger-ui`: serve the API explorer at `/swagger-ui/` and the cluster overview at `/ui/`.
         public var enableSwaggerUI = false
+        /// What `componentstatuses` probes.
+        public var componentStatus = ComponentStatusTargets()
         public init() {}
     }
 
@@ -90,13 +96,17 @@ public final class APIServer: HTTPResponder {
         self.auditor = Auditor(configuration: configuration.audit, metrics: auditMetrics)
         self.limits = RequestLimits(configuration: configuration.limits)
         self.webPages = configuration.enableSwaggerUI ? WebPages() : nil
+        componentStatusTargets = configuration.componentStatus
     }
 
-    deinit { customResourceDefinitionController.withLockedValue { $0?.cancel() } }
+    deinit {
+        customResourceDefinitionController.withLockedValue { $0?.cancel() }
+        aggregationController.withLockedValue { $0?.cancel() }
+    }
 
     /// The stores of the current table, by `storeKey`.
     var stores: [String: RegistryStore] { resourceTable.withLockedValue { $0.stores } }
-    var discovery: Discovery { resourceTable.withLockedValue { $0.discovery } }
+    var discovery: Discovery { aggregator.discovery(for: resourceTable.withLockedValue { $0 }) }
     var openAPICache: OpenAPICache { resourceTable.withLockedValue { $0.openAPI } }
 
     static func storeKey(_ group: String, _ version: String, _ resource: String) -> String {
@@ -165,6 +175,7 @@ public final class APIServer: HTTPResponder {
     }
 
     func route(_ request: HTTPRequest, info: RequestInfo?) async throws -> HTTPResponse {
+        if let proxied = await proxyToAggregatedServer(request, info: info) { return proxied }
         if let info, let virtual = virtualResource(info) {
             return try await serveVirtual(request, info: info, resource: virtual)
         }

@@ -70,7 +70,7 @@ public enum APIServerCommand {
             FlagDefinition("watch-cache", bool: true, default: "true"),
             FlagDefinition("default-watch-cache-size", default: "100"),
             FlagDefinition("watch-cache-sizes"),
-        ] + etcdFlags + lifecycleFlags + requestHeaderFlags
+        ] + etcdFlags + lifecycleFlags + requestHeaderFlags + aggregationFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
     public static func main(arguments: [String]) async -> Int32 {
@@ -144,11 +144,14 @@ public enum APIServerCommand {
         try applyAuditAndLimits(flags, to: &configuration, logger: logger)
         configuration.watchCache = try watchCache(flags)
         configuration.enableSwaggerUI = flags.bool("enable-swagger-ui")
+        configuration.componentStatus = ComponentStatusTargets(flags: flags)
         let apiServer = APIServer(storage: storage, configuration: configuration)
         _ = try await bootstrapWhenReachable(apiServer, securePort: securePort, logger: logger)
         let compaction = try flags.duration("etcd-compaction-interval")
         startCompaction(apiServer, every: compaction)
         Task { await apiServer.runAuthenticationConfigMap(AuthenticationTrust(flags: flags)) }
+        Task { await apiServer.runFlowControlConfiguration() }
+        try apiServer.startAggregation(try aggregation(flags))
 
         let server = try await HTTPServer.start(
             host: bindAddress, port: securePort, tls: tls.serving, responder: apiServer,
@@ -200,6 +203,7 @@ public enum APIServerCommand {
     {
         var configuration = Authenticator.Configuration()
         configuration.anonymous = flags.bool("anonymous-auth")
+        configuration.requestHeader = try requestHeaderAuthenticator(flags)
         configuration.bootstrapTokens = flags.bool("experimental-bootstrap-token-auth")
         let tokenFile = flags.string("token-auth-file")
         if !tokenFile.isEmpty {
