@@ -14,12 +14,12 @@ extension APIServer {
             return response.addingWarnings(warnings.all)
         } catch let error as APIError {
             if error.code == 500 { logInternalError(error.message, request: request) }
-            let protobuf =
+            let media =
                 stores[Self.storeKey(info.group, info.version, info.resource)].flatMap { store in
                     try? ResponseFormat.negotiate(
                         accept: request.header("accept"), capabilities: ResponseEncoder.capabilities(store))
-                }?.media == .protobuf
-            let response = protobuf ? ResponseEncoder.error(error, media: .protobuf) : HTTPResponse.error(error)
+                }?.media ?? .json
+            let response = ResponseEncoder.error(error, media: media)
             return response.addingWarnings(warnings.all)
         }
     }

@@ -40,7 +40,7 @@ struct ResponseEncoder: Sendable {
             var table = self.table(
                 [object], metadata: ["resourceVersion": object["metadata"]?["resourceVersion"] ?? ""])
             table["apiVersion"] = .string("meta.k8s.io/" + version)
-            return .json(table.encoded(), status: status)
+            return Self.encoded(table, media: format.media, status: status)
         case .partialObjectMetadataList:
             return .error(
                 Self.notAcceptable(
@@ -61,7 +61,7 @@ struct ResponseEncoder: Sendable {
         case .table(let version):
             var table = self.table(page.items, metadata: metadata)
             table["apiVersion"] = .string("meta.k8s.io/" + version)
-            return .json(table.encoded())
+            return Self.encoded(table, media: format.media, status: .ok)
         case .partialObjectMetadata:
             return .error(
                 Self.notAcceptable(
@@ -79,7 +79,7 @@ struct ResponseEncoder: Sendable {
             {
                 return cachedProtobufList(page.cachedItems, metadata: metadata)
             }
-            if format.media == .protobuf {
+            if format.media != .json {
                 return encodedList(
                     apiVersion: definition.apiVersion, kind: definition.kind + "List", metadata: metadata, items: items,
                     count: page.items.count)
@@ -142,6 +142,9 @@ struct ResponseEncoder: Sendable {
     }
 
     static func encoded(_ object: JSON, media: ResponseFormat.Media, status: HTTPResponseStatus) -> HTTPResponse {
+        if media == .yaml {
+            return .json(YAMLResponse.encode(object), status: status, contentType: YAMLResponse.contentType)
+        }
         guard media == .protobuf else { return .json(object.encoded(), status: status) }
         do {
             let bytes = try KubernetesProtobuf.encode(
@@ -180,7 +183,7 @@ struct ResponseEncoder: Sendable {
                 "kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": .object(metadata),
                 "items": .array(Array(items)),
             ]
-            return .json(list.encoded())
+            return Self.encoded(list, media: format.media, status: .ok)
         }
         do {
             let bytes = try KubernetesProtobuf.encodeList(
@@ -193,6 +196,11 @@ struct ResponseEncoder: Sendable {
 
     /// An error's Status as `media` carries it (upstream's Status is the unversioned `v1` kind).
     static func error(_ error: APIError, media: ResponseFormat.Media) -> HTTPResponse {
+        if media == .yaml {
+            var response = encoded(error.status, media: .yaml, status: HTTPResponseStatus(statusCode: error.code))
+            if let retry = error.retryAfterSeconds { response.headers.add(name: "Retry-After", value: String(retry)) }
+            return response
+        }
         guard media == .protobuf,
             let bytes = try? KubernetesProtobuf.encode(error.status, apiVersion: "v1", kind: "Status")
         else { return .error(error) }
