@@ -227,6 +227,10 @@ final class CustomResourceOpenAPITests: SharedClusterTestCase {
             expectSuccess(try cluster.kubectl(["get", "gizmos", "-o", "jsonpath={.items[0].spec}"])), defaulted)
         XCTAssertEqual(
             expectSuccess(try cluster.kubectl(["get", "gizmos"])).split(separator: "\n").last, "g1     blue")
+        // The default is no change of the object: a metadata write does not move its generation.
+        expectSuccess(try cluster.kubectl(["label", "gizmo", "g1", "touched=yes"]))
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl(["get", "gizmo", "g1", "-o", "jsonpath={.metadata.generation}"])), "1")
         // A watch from before the object was created replays its creation; one from now lists it first.
         let collection = "/apis/defaults.example.com/v1/namespaces/default/gizmos"
         for query in ["resourceVersion=\(Int(revision).map { $0 - 1 } ?? 0)&", ""] {

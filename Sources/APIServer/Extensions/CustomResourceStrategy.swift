@@ -37,11 +37,15 @@ struct CustomResourceStrategy: Strategy {
     var tracksGeneration: Bool { true }
 
     var columns: [Table.Column] { printerColumns.columns }
-    func cells(_ object: JSON) -> [JSON] {
-        guard let readDefaults else { return printerColumns.cells(object) }
-        var defaulted = object
+    func cells(_ object: JSON) -> [JSON] { printerColumns.cells(asRead(object)) }
+
+    /// A stored object as reads show it, with the storage version's defaults: a default added to the definition
+    /// later is no change of the objects stored before it (generation, transition rules, printer columns).
+    func asRead(_ stored: JSON) -> JSON {
+        guard let readDefaults else { return stored }
+        var defaulted = stored
         readDefaults.applyDefaults(&defaulted)
-        return printerColumns.cells(defaulted)
+        return defaulted
     }
 
     func prepareForCreate(_ object: inout JSON) {
@@ -77,7 +81,7 @@ struct CustomResourceStrategy: Strategy {
     func validate(_ object: JSON) -> [FieldError] { schema?.validate(object) ?? [] }
 
     func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] {
-        schema?.validateUpdate(object, old: old) ?? []
+        schema?.validateUpdate(object, old: asRead(old)) ?? []
     }
 
     func beforeCreate(_ object: inout JSON, context: RegistryContext) async throws {
@@ -92,7 +96,7 @@ struct CustomResourceStrategy: Strategy {
     /// endpoint), as upstream's custom resource strategy counts it, not only with `spec`.
     func beforeUpdate(_ object: inout JSON, old: JSON, context: RegistryContext) async throws {
         let previous = old.generation ?? 1
-        object.setMeta("generation", .int(previous + (content(object) == content(old) ? 0 : 1)))
+        object.setMeta("generation", .int(previous + (content(object) == content(asRead(old)) ? 0 : 1)))
     }
 
     private func content(_ object: JSON) -> JSON {
