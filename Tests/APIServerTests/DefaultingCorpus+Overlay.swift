@@ -148,6 +148,8 @@ struct DefaultingOverlay {
             "PrepareForCreate annotates deprecated.daemonset.template.generation"
         ),
         ("endpointslice", "metadata|generation", "PrepareForCreate sets generation 1"),
+        ("mutatingwebhookconfiguration", "metadata|generation", "PrepareForCreate sets generation 1"),
+        ("validatingwebhookconfiguration", "metadata|generation", "PrepareForCreate sets generation 1"),
         ("priorityclass", "metadata|generation", "PrepareForCreate sets generation 1"),
         ("horizontalpodautoscaler", "metadata|generation", "upstream's HPA strategy sets no generation"),
         ("persistentvolume", "metadata|generation", "upstream's PV strategy sets no generation"),

@@ -79,13 +79,13 @@ struct RoleBindingStrategy: Strategy {
     func cells(_ object: JSON) -> [JSON] { Catalog.bindingCells(object) }
     func validateName(_ name: String) -> [String] { NameValidation.pathSegmentName(name) }
 
-    /// upstream's `SetDefaults_Subject`: User and Group subjects belong to the rbac group.
+    /// upstream's `SetDefaults_Subject`: User and Group subjects belong to the rbac group. A ServiceAccount's is
+    /// the core group, "", which upstream's answers leave out.
     func applyDefaults(_ object: inout JSON) {
         guard var subjects = object["subjects"]?.arrayValue else { return }
         for index in subjects.indices where subjects[index]["apiGroup"] == nil {
             switch subjects[index]["kind"]?.stringValue {
             case "User", "Group": subjects[index]["apiGroup"] = .string(Self.group)
-            case "ServiceAccount": subjects[index]["apiGroup"] = ""
             default: break
             }
         }
