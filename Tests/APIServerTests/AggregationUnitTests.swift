@@ -170,7 +170,10 @@ final class AggregationUnitTests: XCTestCase {
         ]
         headers.add(name: "X-Remote-Group", value: "system:masters")
         let user = UserInfo(name: "alice", groups: ["devs", "system:authenticated"], extra: ["scopes/read": ["x"]])
-        let forwarded = APIServer.forwardedHeaders(headers, user: user, host: "127.0.0.142:443", bodyLength: 0)
+        headers.add(name: "X-Forwarded-For", value: "10.0.0.1")
+        let forwarded = APIServer.forwardedHeaders(
+            headers, user: user, host: "127.0.0.142:443", bodyLength: 0, clientAddress: "127.0.0.9")
+        XCTAssertEqual(forwarded["X-Forwarded-For"], ["10.0.0.1, 127.0.0.9"])
         XCTAssertEqual(forwarded["X-Remote-User"], ["alice"])
         XCTAssertEqual(forwarded["X-Remote-Group"], ["devs", "system:authenticated"])
         XCTAssertEqual(forwarded["X-Remote-Extra-scopes%2Fread"], ["x"])

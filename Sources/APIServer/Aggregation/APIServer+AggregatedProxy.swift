@@ -18,8 +18,8 @@ extension APIServer {
         let head = HTTPRequestHead(
             version: .http1_1, method: request.method, uri: request.uri,
             headers: Self.forwardedHeaders(
-                request.headers, user: user, host: "\(backend.host):\(backend.port)",
-                bodyLength: request.body.count))
+                request.headers, user: user, host: "\(backend.host):\(backend.port)", bodyLength: request.body.count,
+                clientAddress: request.remoteAddress))
         let response: AggregatorResponse
         do {
             response = try await transport.send(head, body: request.body, to: backend, timeout: .seconds(60))
@@ -63,14 +63,15 @@ extension APIServer {
 
     /// The request's headers as the backend gets them: hop-by-hop headers, the client's credentials and
     /// impersonation (already acted on here) and any request-header identity the client sent dropped; the
-    /// user this server authenticated added in upstream's `X-Remote-*` headers.
-    static func forwardedHeaders(_ headers: HTTPHeaders, user: UserInfo, host: String, bodyLength: Int)
-        -> HTTPHeaders
-    {
+    /// user this server authenticated added in upstream's `X-Remote-*` headers, and the client's address
+    /// appended to `X-Forwarded-For` as upstream's proxy appends it.
+    static func forwardedHeaders(
+        _ headers: HTTPHeaders, user: UserInfo, host: String, bodyLength: Int, clientAddress: String
+    ) -> HTTPHeaders {
         var forwarded = HTTPHeaders()
         for (name, value) in headers {
             let lower = name.lowercased()
-            if isHopByHop(lower) || ["host", "authorization", "content-length"].contains(lower)
+            if isHopByHop(lower) || ["host", "authorization", "content-length", "x-forwarded-for"].contains(lower)
                 || lower.hasPrefix("impersonate-") || lower.hasPrefix("x-remote-")
             {
                 continue
@@ -78,6 +79,10 @@ extension APIServer {
             forwarded.add(name: name, value: value)
         }
         forwarded.add(name: "Host", value: host)
+        if !clientAddress.isEmpty {
+            let prior = headers["X-Forwarded-For"].joined(separator: ", ")
+            forwarded.add(name: "X-Forwarded-For", value: prior.isEmpty ? clientAddress : prior + ", " + clientAddress)
+        }
         if bodyLength > 0 { forwarded.add(name: "Content-Length", value: String(bodyLength)) }
         forwarded.add(name: "X-Remote-User", value: user.name)
         for group in user.groups { forwarded.add(name: "X-Remote-Group", value: group) }
