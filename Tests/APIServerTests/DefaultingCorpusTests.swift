@@ -69,8 +69,10 @@ final class DefaultingCorpusTests: SharedClusterTestCase {
     /// kubectl prints several answers as pretty-printed documents one after another, each closing with a `}`
     /// alone on its line.
     private static func documents(_ output: String) -> [String] {
-        output.components(separatedBy: "\n}\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .filter { !$0.isEmpty }.map { $0 + "\n}" }
+        (output.hasSuffix("\n") ? output : output + "\n").components(separatedBy: "\n}\n").map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        .filter { !$0.isEmpty }.map { $0 + "\n}" }
     }
 
     func testEveryManifestHasARecordedUpstreamAnswerOfItsKind() throws {
