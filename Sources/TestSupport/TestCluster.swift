@@ -75,7 +75,7 @@ public final class TestCluster: @unchecked Sendable {
                 "--tls-cert-file=\(pki)/kubernetes.pem", "--tls-private-key-file=\(pki)/kubernetes-key.pem",
                 "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(directory.path)/data",
                 "--service-cluster-ip-range=10.254.0.0/16", "--logtostderr=true", "--v=0",
-            ] + extraFlags
+            ] + Self.admissionDefaults(extraFlags: extraFlags, controllers: controllers) + extraFlags
         process.standardError = log
         process.standardOutput = log
         try process.run()
@@ -123,6 +123,17 @@ public final class TestCluster: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
+    }
+
+    /// Upstream's default chain taints every new Node not-ready until the node lifecycle controller sees it
+    /// Ready; a cluster without that controller opts out, as upstream's integration servers do, unless the
+    /// test chooses its plugins itself.
+    static func admissionDefaults(extraFlags: [String], controllers: [String]?) -> [String] {
+        let choosesPlugins = extraFlags.contains {
+            $0.hasPrefix("--admission-control=") || $0.hasPrefix("--disable-admission-plugins=")
+        }
+        let liftsTaint = controllers?.contains { ["node-lifecycle-controller", "nodelifecycle", "*"].contains($0) }
+        return choosesPlugins || liftsTaint == true ? [] : ["--disable-admission-plugins=TaintNodesByCondition"]
     }
 
     /// A `kube-controller-manager` as the admin, signing tokens with `signingKey` and publishing the CA, once

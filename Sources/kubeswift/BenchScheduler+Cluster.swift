@@ -107,6 +107,8 @@ final class BenchCluster {
                 "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(directory)/data",
                 "--service-cluster-ip-range=10.254.0.0/16", "--anonymous-auth=false",
                 "--authorization-mode=AlwaysAllow", "--logtostderr=true", "--v=0",
+                // No node lifecycle controller runs here to lift the not-ready taint from the bench's nodes.
+                "--disable-admission-plugins=TaintNodesByCondition",
             ])
         self.apiServer = apiServer
         do {

@@ -78,8 +78,8 @@ final class AdmissionPluginTests: XCTestCase {
         XCTAssertEqual(
             defaults.chain.plugins.map(\.name),
             [
-                "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "PodSecurity", "Priority",
-                "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass",
+                "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "TaintNodesByCondition", "PodSecurity",
+                "Priority", "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass",
                 "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass",
                 "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota",
             ])
@@ -90,7 +90,8 @@ final class AdmissionPluginTests: XCTestCase {
         XCTAssertEqual(
             adjusted.chain.plugins.map(\.name),
             [
-                "NamespaceLifecycle", "NamespaceExists", "PodSecurity", "Priority", "DefaultTolerationSeconds",
+                "NamespaceLifecycle", "NamespaceExists", "TaintNodesByCondition", "PodSecurity", "Priority",
+                "DefaultTolerationSeconds",
                 "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass", "CertificateApproval",
                 "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass", "MutatingAdmissionWebhook",
                 "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota",

@@ -1,5 +1,6 @@
 import APIMachinery
 import Foundation
+import Operations
 import TestSupport
 import XCTest
 
@@ -138,7 +139,7 @@ final class ProtobufServingTests: SharedClusterTestCase {
         let yaml = try request("/api/v1/namespaces/\(namespace)/configmaps?watch=1", accept: "application/yaml")
         XCTAssertEqual(yaml.status, 406)
         XCTAssertEqual(
-            yaml.json["message"],
+            try YAMLDocument.decode(yaml.body)?["message"],
             "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch"
         )
     }

@@ -39,6 +39,7 @@ public enum AdmissionPlugins {
         case "PodSecurity": PodSecurityAdmission()
         case "Priority": PriorityAdmission()
         case "NodeRestriction": NodeRestriction()
+        case "TaintNodesByCondition": TaintNodesByCondition()
         case "DefaultTolerationSeconds": DefaultTolerationSeconds()
         case "RuntimeClass": RuntimeClassAdmission()
         case "DefaultStorageClass": DefaultClassAdmission.storageClass
