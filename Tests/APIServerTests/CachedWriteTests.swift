@@ -162,12 +162,19 @@ final class CachedWriteTests: XCTestCase {
         XCTAssertEqual(cached.object, stored)
         XCTAssertEqual(cached.object.encoded(), stored.encoded(), "key order differs")
         XCTAssertEqual(cached.fields.labels, ["z": "1", "a": "2"])
-        // The hand-over is taken once, for the write's own revision and key only.
+        // The hand-over is taken once, for exactly the bytes written at that key.
         let written = WrittenObjects()
-        written.note(key: key, revision: 7, object: stored)
-        XCTAssertNil(written.take(key: key + "x", revision: 7))
-        written.note(key: key, revision: 8, object: stored)
-        XCTAssertEqual(written.take(key: key, revision: 8), stored)
-        XCTAssertNil(written.take(key: key, revision: 8))
+        let value = try XCTUnwrap(storedValue)
+        var shape = stored
+        shape.setMeta("resourceVersion", nil)
+        written.note(key: key, bytes: value.value, object: shape)
+        var other = value
+        other.key = key + "x"
+        XCTAssertNil(written.take(other))
+        var changed = value
+        changed.value.append(UInt8(ascii: " "))
+        XCTAssertNil(written.take(changed))
+        XCTAssertEqual(written.take(value), stored)
+        XCTAssertNil(written.take(value))
     }
 }

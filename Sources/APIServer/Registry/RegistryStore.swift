@@ -105,12 +105,11 @@ public final class RegistryStore: Sendable {
     /// Writes `object` with `write` (a storage create or update of its stored bytes) and sets its new
     /// resourceVersion; the watch cache gets the object as written, so its event parses nothing.
     func store(_ object: inout JSON, key: String, _ write: ([UInt8]) async throws -> KeyValue) async throws {
-        var stored = Self.storedShape(object)
-        let value = try await write(stored.encoded())
-        let revision = JSON.string(String(value.modRevision))
-        stored.setMeta("resourceVersion", revision)
-        watchCache?.written.note(key: key, revision: value.modRevision, object: stored)
-        object.setMeta("resourceVersion", revision)
+        let stored = Self.storedShape(object)
+        let bytes = stored.encoded()
+        watchCache?.written.note(key: key, bytes: bytes, object: stored)
+        let value = try await write(bytes)
+        object.setMeta("resourceVersion", .string(String(value.modRevision)))
     }
 
     static let metadataMarker = Array(#""metadata":{"#.utf8)
@@ -190,7 +189,7 @@ public final class RegistryStore: Sendable {
         object.setMeta("resourceVersion", nil)
         object.setMeta("deletionTimestamp", nil)
         object.setMeta("deletionGracePeriodSeconds", nil)
-        object.setMeta("generation", strategy.tracksGeneration ? .int(1) : nil)
+        object.setMeta("generation", strategy.generation.initial)
         strategy.prepareForCreate(&object, user: options.user)
         strategy.applyDefaults(&object)
         var writeContext = context

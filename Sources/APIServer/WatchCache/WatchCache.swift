@@ -220,9 +220,7 @@ final class WatchCache: Sendable {
                     case .event(let event):
                         // Only this task changes `objects` once loaded, so this is the object before the event.
                         let before = self.state.withLockedValue { $0.objects[event.current.key] }
-                        let object =
-                            event.kind == .put
-                            ? self.written.take(key: event.current.key, revision: event.revision) : nil
+                        let object = event.kind == .put ? self.written.take(event.current) : nil
                         guard
                             let cached = CachedEvent(
                                 event, definition: self.definition, cached: before, written: object)

@@ -2,38 +2,40 @@ import APIMachinery
 import NIOConcurrencyHelpers
 import Storage
 
-/// Objects this server has just written to one cache's resource, by the revision of the write, so the
+/// Objects this server is writing to one cache's resource, by key with the exact bytes written, so the
 /// cache's event for that write takes the object as the registry built it instead of parsing the stored
-/// bytes once more. Only an optimisation: an event with no entry (another server's write, or one whose
-/// entry came too late) is parsed as before, and the revision and key must both match.
+/// bytes once more. Noted before the write, because an in-process store may deliver the event before the
+/// write returns. Only an optimisation: an event whose bytes differ (another writer's, a failed write's
+/// leftover) is parsed as before.
 final class WrittenObjects: Sendable {
     private struct Entry {
-        let key: String
+        let bytes: [UInt8]
+        /// The stored shape, without resourceVersion.
         let object: JSON
     }
 
-    private let entries = NIOLockedValueBox([Revision: Entry]())
-    /// Entries kept before those the watch has already passed are dropped; a write's entry normally
-    /// lives only until its event arrives, a few at a time.
-    private static let pruneAbove = 64
-    /// A bound in case the watch stalls: beyond it new entries are not kept.
-    private static let limit = 4_096
+    private let entries = NIOLockedValueBox([String: Entry]())
+    /// Leftovers of failed writes are forgotten all at once when this many wait.
+    private static let limit = 1_024
 
-    /// Keeps the stored-shape `object` (with its resourceVersion) written at `key` in `revision`.
-    func note(key: String, revision: Revision, object: JSON) {
+    /// Keeps the stored-shape `object` about to be written at `key` as `bytes`.
+    func note(key: String, bytes: [UInt8], object: JSON) {
         entries.withLockedValue { entries in
-            guard entries.count < Self.limit else { return }
-            entries[revision] = Entry(key: key, object: object)
+            if entries.count >= Self.limit { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(bytes: bytes, object: object)
         }
     }
 
-    /// The object written at `key` in `revision`, once; entries of revisions the watch has passed go.
-    func take(key: String, revision: Revision) -> JSON? {
-        entries.withLockedValue { entries in
-            let entry = entries.removeValue(forKey: revision)
-            if entries.count > Self.pruneAbove { entries = entries.filter { $0.key > revision } }
-            guard let entry, entry.key == key else { return nil }
-            return entry.object
+    /// The object whose bytes `value` holds, with the value's resourceVersion, once; nil when this server
+    /// did not just write exactly these bytes there.
+    func take(_ value: KeyValue) -> JSON? {
+        let entry = entries.withLockedValue { entries -> Entry? in
+            guard let entry = entries[value.key], entry.bytes == value.value else { return nil }
+            entries[value.key] = nil
+            return entry
         }
+        guard var object = entry?.object else { return nil }
+        object.setMeta("resourceVersion", .string(String(value.modRevision)))
+        return object
     }
 }
