@@ -9,7 +9,7 @@ struct TopologyPair: Sendable, Hashable {
 
 /// A pod (anti-)affinity term ready for matching, as upstream's `framework.AffinityTerm`: the namespaces
 /// it covers, its selectors parsed once, and a weight for preferred terms.
-struct AffinityTerm: Sendable {
+struct AffinityTerm: Sendable, Equatable {
     var namespaces: Set<String>
     /// nil matches no namespace (an absent `namespaceSelector`); an empty selector matches every one.
     var namespaceSelector: LabelSelector?

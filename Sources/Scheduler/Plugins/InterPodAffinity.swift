@@ -16,6 +16,8 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     let handle: FrameworkHandle
     /// PreFilter counts over every node, on the framework's threads as upstream's.
     let parallelizer: Parallelizer
+    /// PreFilter's counts kept across cycles, per incoming pod's labels and terms.
+    let counted = DomainCountMemo<AffinityCountKey>(slots: 3)
 
     static let affinityMismatch = "node(s) didn't match pod affinity rules"
     static let antiAffinityMismatch = "node(s) didn't match pod anti-affinity rules"
@@ -89,8 +91,25 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         if !countsIncoming, state.read(ClusterSummary.self)?.podsWithRequiredAntiAffinity == 0 {
             return PreFilterResult(.skip)
         }
-        // Every pod in the cluster may count: ranges of nodes are counted on the workers, then summed.
         let empty = filterState
+        if !terms.readsNamespaceLabels {
+            // Only the incoming pod's namespace labels are read: the counts are kept across cycles.
+            let key = AffinityCountKey(
+                namespace: pod.namespace, labels: pod.labels, namespaceLabels: filterState.namespaceLabels,
+                requiredAffinity: terms.requiredAffinity, requiredAntiAffinity: terms.requiredAntiAffinity)
+            let totals = counted.counts(for: key, nodes: nodes) { node in
+                Self.contributions(of: node, incoming: pod.pod, empty: empty, countsIncoming: countsIncoming)
+            }
+            if totals.count == 3 {
+                filterState.existingAntiAffinityCounts = totals[0]
+                filterState.affinityCounts = totals[1]
+                filterState.antiAffinityCounts = totals[2]
+            }
+            if filterState.isEmpty { return PreFilterResult(.skip) }
+            state.write(filterState)
+            return PreFilterResult()
+        }
+        // Every pod in the cluster may count: ranges of nodes are counted on the workers, then summed.
         let partials = parallelizer.mapChunks(nodes.count) { range in
             var partial = empty
             for node in nodes[range] {
@@ -120,6 +139,26 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         if filterState.isEmpty { return PreFilterResult(.skip) }
         state.write(filterState)
         return PreFilterResult()
+    }
+
+    /// What `node`'s pods add to the three count tables (existing anti-affinity, affinity, anti-affinity) when
+    /// no term reads another pod's namespace labels.
+    static func contributions(
+        of node: NodeInfo, incoming: Pod, empty: FilterState, countsIncoming: Bool
+    ) -> [DomainContribution] {
+        let others = countsIncoming ? node.pods : node.podsWithRequiredAntiAffinity
+        if others.isEmpty { return [] }
+        var partial = empty
+        let labels = node.labels
+        for other in others {
+            partial.update(incoming: incoming, other: other, labels: labels, multiplier: 1) { _ in nil }
+        }
+        var result: [DomainContribution] = []
+        let tables = [partial.existingAntiAffinityCounts, partial.affinityCounts, partial.antiAffinityCounts]
+        for (slot, table) in tables.enumerated() {
+            for (pair, count) in table { result.append(DomainContribution(slot: slot, pair: pair, count: count)) }
+        }
+        return result
     }
 
     func addPod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo) {
@@ -170,4 +209,14 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         let noneAnywhere = state.affinityCounts.values.allSatisfy { $0 <= 0 }
         return noneAnywhere && PodAffinityTerms.all(terms, match: pod, namespaceLabels: state.namespaceLabels)
     }
+}
+
+/// The question InterPodAffinity's kept counts answer: what the incoming pod's namespace, labels and required
+/// terms select, and which existing pods' required anti-affinity selects it.
+struct AffinityCountKey: Sendable, Equatable {
+    var namespace: String
+    var labels: [String: String]
+    var namespaceLabels: [String: String]?
+    var requiredAffinity: [AffinityTerm]
+    var requiredAntiAffinity: [AffinityTerm]
 }

@@ -18,6 +18,8 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     let defaultSelector: @Sendable (Pod) -> LabelSelector?
     /// PreFilter counts over every node, on the framework's threads as upstream's.
     let parallelizer: Parallelizer
+    /// PreFilter's counts kept across cycles, for constraints whose node inclusion reads only labels.
+    let counted = DomainCountMemo<SpreadCountKey>(slots: 1)
 
     static let constraintsMismatch = "node(s) didn't match pod topology spread constraints"
     static let missingLabel = constraintsMismatch + " (missing required label)"
@@ -109,6 +111,17 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
         }
         guard !constraints.isEmpty else { return PreFilterResult(.skip) }
         var filterState = FilterState(constraints: constraints)
+        if constraints.allSatisfy({ $0.ignoresNode(for: pod.pod) }) {
+            // Which nodes count then depends on their labels alone: the counts are kept across cycles.
+            let key = SpreadCountKey(namespace: pod.namespace, constraints: constraints)
+            filterState.counts =
+                counted.counts(for: key, nodes: nodes) { node in
+                    Self.contributions(of: node, constraints: constraints, namespace: pod.namespace)
+                }.first ?? [:]
+            filterState.recomputeMinimum()
+            state.write(filterState)
+            return PreFilterResult()
+        }
         // Every node is visited each cycle: ranges of nodes are counted on the workers, then summed.
         let partials = parallelizer.mapChunks(nodes.count) { range in
             var counts: [TopologyPair: Int64] = [:]
@@ -127,6 +140,19 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
         filterState.recomputeMinimum()
         state.write(filterState)
         return PreFilterResult()
+    }
+
+    /// What `node` adds to the `DoNotSchedule` counts when no constraint looks past its labels.
+    static func contributions(
+        of node: NodeInfo, constraints: [SpreadConstraint], namespace: String
+    ) -> [DomainContribution] {
+        let labels = node.labels
+        guard SpreadConstraint.all(constraints, labelled: labels) else { return [] }
+        return constraints.map { constraint in
+            DomainContribution(
+                slot: 0, pair: TopologyPair(key: constraint.topologyKey, value: labels[constraint.topologyKey] ?? ""),
+                count: constraint.countMatching(node.pods, namespace: namespace))
+        }
     }
 
     func addPod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo) {
@@ -171,7 +197,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
 }
 
 /// A topology spread constraint ready for counting, as upstream's `topologySpreadConstraint`.
-struct SpreadConstraint: Sendable {
+struct SpreadConstraint: Sendable, Equatable {
     var maxSkew: Int64
     var topologyKey: String
     /// nil selects no pod (an absent `labelSelector`).
@@ -215,6 +241,14 @@ struct SpreadConstraint: Sendable {
         return true
     }
 
+    /// Whether `includes` is true of every node for `pod`: neither its node affinity nor taints are consulted.
+    func ignoresNode(for pod: Pod) -> Bool {
+        let nodeConstrained =
+            !pod.spec.nodeSelector.isEmpty
+            || pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution != nil
+        return !(honorsNodeAffinity && nodeConstrained) && !honorsNodeTaints
+    }
+
     /// Pods in `namespace` the selector matches, leaving out those being deleted.
     func countMatching(_ pods: [PodInfo], namespace: String) -> Int64 {
         guard let selector else { return 0 }
@@ -229,4 +263,10 @@ struct SpreadConstraint: Sendable {
     static func all(_ constraints: [SpreadConstraint], labelled labels: [String: String]) -> Bool {
         constraints.allSatisfy { labels[$0.topologyKey] != nil }
     }
+}
+
+/// The question PodTopologySpread's kept counts answer: matching pods of a namespace per constraint domain.
+struct SpreadCountKey: Sendable, Equatable {
+    var namespace: String
+    var constraints: [SpreadConstraint]
 }
