@@ -61,6 +61,9 @@ struct BenchScheduler: AsyncParsableCommand {
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
 
+    @Flag(help: "Time the scheduling cycles alone, in this process, with no API server (for profiling).")
+    var inProcess = false
+
     func validate() throws {
         guard scenario == "all" || SchedulerScenario(rawValue: scenario) != nil else {
             throw ValidationError("--scenario must be basic, anti-affinity, spread or all")
@@ -77,6 +80,7 @@ struct BenchScheduler: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if inProcess { return try runInProcess() }
         let apiServerPath = try Self.binary(apiserver, named: "kube-apiserver")
         let schedulerPath = try Self.binary(scheduler, named: "kube-scheduler")
         // Ctrl-C cancels the run; every phase gives up, and the defers stop both processes and remove the files.
@@ -236,7 +240,7 @@ struct BenchScheduler: AsyncParsableCommand {
     }
 
     /// A line of text output, written at once so a long run shows each scenario as it ends, even into a pipe.
-    private func note(_ text: String) {
+    func note(_ text: String) {
         if !json { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
     }
 
