@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure the API server: creates, gets and lists of ConfigMaps; storage alone; start-up and RSS.",
         subcommands: [
             BenchAPI.self, BenchStorage.self, BenchStartup.self, BenchEtcd.self, BenchWatch.self, BenchPatch.self,
-            BenchScheduler.self, BenchNodes.self, BenchFailover.self,
+            BenchScheduler.self, BenchNodes.self, BenchFailover.self, BenchCustomResources.self,
         ],
         defaultSubcommand: BenchAPI.self)
 }
