@@ -104,6 +104,15 @@ public struct ClientConfiguration: Sendable, Hashable {
         try ClientConfiguration(kubeconfig: Kubeconfig.load(fromFile: path), context: context)
     }
 
+    /// Whether `other` reaches the same server over the same kind of connection with the same TLS identity,
+    /// so the two may share connections (credentials sent as headers, user agent and rate limits may differ).
+    func sameTransport(as other: ClientConfiguration) -> Bool {
+        host == other.host && port == other.port && usesTLS == other.usesTLS && trustRootsPEM == other.trustRootsPEM
+            && clientCertificatePEM == other.clientCertificatePEM && clientKeyPEM == other.clientKeyPEM
+            && insecureSkipTLSVerify == other.insecureSkipTLSVerify && tlsServerName == other.tlsServerName
+            && connections == other.connections && connectTimeout == other.connectTimeout
+    }
+
     /// The `:authority` pseudo-header: `host:port`, with brackets for IPv6.
     public var authority: String {
         (host.contains(":") ? "[\(host)]" : host) + ":\(port)"

@@ -35,6 +35,8 @@ final class ConnectionPool: Sendable {
         var next = 0
         var attempts = 0
         var isShutdown = false
+        /// Clients using the pool; the last one's `release()` shuts it down.
+        var users = 1
     }
 
     /// What `connection()` decided under the lock, done after releasing it.
@@ -142,6 +144,24 @@ final class ConnectionPool: Sendable {
                 return nil
             }
         }
+    }
+
+    /// One more client uses the pool; false once it is shut down.
+    func retain() -> Bool {
+        state.withLockedValue { state in
+            guard !state.isShutdown else { return false }
+            state.users += 1
+            return true
+        }
+    }
+
+    /// A client is done with the pool: the last one shuts it down.
+    func release() async {
+        let last = state.withLockedValue { state in
+            state.users -= 1
+            return state.users <= 0
+        }
+        if last { await shutdown() }
     }
 
     /// Closes every connection; later requests fail with `ClientError.shutdown`.

@@ -24,31 +24,39 @@ public final class RESTClient: Sendable {
 
     /// A client for `configuration`; nothing connects until the first request.
     /// `timeSource` paces client-side rate limiting and retries (`FakeTime` in tests).
-    public init(
+    public convenience init(
         configuration: ClientConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeSource: any TimeSource = SystemTime()
+    ) throws {
+        try self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, pool: nil, timeSource: timeSource)
+    }
+
+    /// A client for `configuration` that sends its requests over the connections of the first of `clients`
+    /// that reaches the same server with the same TLS identity (server, CA, client certificate), as client-go's
+    /// transport cache shares one connection among clients that differ only in bearer token, user agent or
+    /// rate limits; with no such client it connects on its own. Each such client keeps its own credentials and
+    /// rate limit; the connections close when the last client sharing them shuts down.
+    public convenience init(
+        configuration: ClientConfiguration, sharingConnectionsWith clients: [RESTClient],
+        timeSource: any TimeSource = SystemTime()
+    ) throws {
+        let match = clients.first { $0.configuration.sameTransport(as: configuration) && $0.pool.retain() }
+        try self.init(
+            configuration: configuration, eventLoopGroup: match?.group ?? MultiThreadedEventLoopGroup.singleton,
+            pool: match?.pool, timeSource: timeSource)
+    }
+
+    private init(
+        configuration: ClientConfiguration, eventLoopGroup: any EventLoopGroup, pool shared: ConnectionPool?,
+        timeSource: any TimeSource
     ) throws {
         self.configuration = configuration
         self.group = eventLoopGroup
         retrier = RequestRetrier(
             rateLimiter: RequestRateLimiter(configuration: configuration, timeSource: timeSource),
             timeSource: timeSource)
-        let tls = try NIOSSLContext(configuration: Self.tlsConfiguration(configuration))
-        let host = configuration.host
-        let port = configuration.port
-        let serverHostname = configuration.tlsServerName ?? (configuration.hostIsIPAddress ? nil : host)
-        let connectTimeout = TimeAmount(configuration.connectTimeout)
-        let usesTLS = configuration.usesTLS
-        pool = ConnectionPool(size: configuration.connections, group: eventLoopGroup) { eventLoop in
-            guard usesTLS else {
-                return eventLoop.makeSucceededFuture(
-                    PlainHTTPConnections(host: host, port: port, connectTimeout: connectTimeout, eventLoop: eventLoop))
-            }
-            return HTTP2Connection.connect(
-                host: host, port: port, serverHostname: serverHostname, tls: tls, connectTimeout: connectTimeout,
-                eventLoop: eventLoop
-            ).map { $0 }
-        }
+        // A client that shares another's pool needs no TLS context of its own.
+        pool = try shared ?? Self.makePool(configuration, group: eventLoopGroup)
         var common: [(name: String, value: String, secret: Bool)] = [("user-agent", configuration.userAgent, false)]
         tokenFile = configuration.bearerTokenFile.map {
             FileTokenSource(path: $0, initial: configuration.bearerToken, timeSource: timeSource)
@@ -75,9 +83,32 @@ public final class RESTClient: Sendable {
     /// HTTP/2 connections opened so far, reconnects included; one while a single connection stays healthy.
     public var connectionsOpened: Int { pool.connectionsOpened }
 
-    /// Closes the connections; requests after this fail with `ClientError.shutdown`.
+    /// Closes the connections (once no other client shares them); requests after this fail with
+    /// `ClientError.shutdown` unless they share connections another client still uses.
     public func shutdown() async {
-        await pool.shutdown()
+        await pool.release()
+    }
+
+    /// A pool of connections to `configuration`'s server, with its TLS identity.
+    private static func makePool(_ configuration: ClientConfiguration, group: any EventLoopGroup) throws
+        -> ConnectionPool
+    {
+        let tls = try NIOSSLContext(configuration: Self.tlsConfiguration(configuration))
+        let host = configuration.host
+        let port = configuration.port
+        let serverHostname = configuration.tlsServerName ?? (configuration.hostIsIPAddress ? nil : host)
+        let connectTimeout = TimeAmount(configuration.connectTimeout)
+        let usesTLS = configuration.usesTLS
+        return ConnectionPool(size: configuration.connections, group: group) { eventLoop in
+            guard usesTLS else {
+                return eventLoop.makeSucceededFuture(
+                    PlainHTTPConnections(host: host, port: port, connectTimeout: connectTimeout, eventLoop: eventLoop))
+            }
+            return HTTP2Connection.connect(
+                host: host, port: port, serverHostname: serverHostname, tls: tls, connectTimeout: connectTimeout,
+                eventLoop: eventLoop
+            ).map { $0 }
+        }
     }
 
     static func tlsConfiguration(_ configuration: ClientConfiguration) throws -> TLSConfiguration {

@@ -19,6 +19,8 @@ extension Setup {
             return 1
         }
         SystemdNotify.ready()
+        let returner = MemoryReturner().start()
+        defer { returner.cancel() }
         let code: Int32
         if election.leaderElect {
             code = await runElected(running: running)
@@ -63,7 +65,7 @@ extension Setup {
     static func leaderElectionClient(_ client: RESTClient) throws -> RESTClient {
         var configuration = client.configuration
         configuration.userAgent += "/leader-election"
-        return try RESTClient(configuration: configuration)
+        return try RESTClient(configuration: configuration, sharingConnectionsWith: [client])
     }
 
     /// Builds the controllers, syncs the shared informers, then runs every controller until cancelled.

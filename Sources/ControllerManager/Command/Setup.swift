@@ -47,6 +47,9 @@ struct Setup: Sendable {
             flags.bool("use-service-account-credentials")
             ? ServiceAccountCredentials(client: client, time: SystemTime(), logger: logger) : nil
         var started: [StartedController] = []
+        // Clients that differ only in credentials and user agent share connections, as client-go's transport
+        // cache makes them: one TLS connection (and its buffers) instead of one per controller.
+        var clients = [client]
         for descriptor in selected {
             var configuration = clientConfiguration
             configuration.userAgent += "/\(descriptor.serviceAccount)"
@@ -59,7 +62,8 @@ struct Setup: Sendable {
                 let account = descriptor.serviceAccount
                 renewal = { await credentials.keepRenewing(token, of: account, expires: expires) }
             }
-            let client = try RESTClient(configuration: configuration)
+            let client = try RESTClient(configuration: configuration, sharingConnectionsWith: clients)
+            clients.append(client)
             let recorder = EventRecorder(
                 client: client, reportingController: descriptor.name, reportingInstance: identity,
                 logger: logger)
@@ -69,6 +73,7 @@ struct Setup: Sendable {
                 client: client, informers: informers, flags: flags, recorder: recorder, logger: controllerLogger)
             guard let controller = try descriptor.make(context) else {
                 logger.info("Skipping \(descriptor.name)")
+                await client.shutdown()
                 continue
             }
             let workers = try descriptor.workersFlag.map { try flags.int($0) } ?? 1

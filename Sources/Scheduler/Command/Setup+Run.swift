@@ -18,6 +18,8 @@ extension Setup {
             logger.critical("failed to serve: \(error)")
             return 1
         }
+        let returner = MemoryReturner().start()
+        defer { returner.cancel() }
         let code = await withTaskGroup(of: Int32?.self) { group in
             group.addTask {
                 await recorder.run()

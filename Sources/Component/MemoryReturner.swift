@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Gives freed heap memory back to the kernel while the process is quiet, as Go's scavenger does for upstream's
+/// binaries. glibc keeps what `free` returns in its arenas: only the top of the main heap is ever trimmed by
+/// itself, so after a burst (a rollout, a relist) the resident size stays near the peak although the live heap
+/// shrank. `malloc_trim(0)` releases the free pages of every arena (with `MADV_DONTNEED`).
+public struct MemoryReturner: Sendable {
+    /// How often the process is looked at; upstream's scavenger paces itself on a similar scale.
+    public var interval: Duration
+    /// Above this share of one core used since the last look the process is busy: trimming then only makes
+    /// the allocator fault the same pages in again, so it waits for the next quiet interval.
+    public var busyShare: Double
+    private let cpuTime: @Sendable () -> Duration
+    private let trim: @Sendable () -> Void
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    /// A returner; the defaults read the process's CPU time, call glibc's `malloc_trim` and sleep on the
+    /// continuous clock. Tests pass their own.
+    public init(
+        interval: Duration = .seconds(30), busyShare: Double = 0.2,
+        cpuTime: @escaping @Sendable () -> Duration = MemoryReturner.processCPUTime,
+        trim: @escaping @Sendable () -> Void = MemoryReturner.trimHeap,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
+        self.interval = interval
+        self.busyShare = busyShare
+        self.cpuTime = cpuTime
+        self.trim = trim
+        self.sleep = sleep
+    }
+
+    /// Looks every `interval` and trims when the process was quiet, until the task is cancelled.
+    /// Returns how many times it trimmed.
+    @discardableResult
+    public func run() async -> Int {
+        var trims = 0
+        var last = cpuTime()
+        while !Task.isCancelled {
+            do { try await sleep(interval) } catch { break }
+            let current = cpuTime()
+            if isQuiet(used: current - last) {
+                trim()
+                trims += 1
+            }
+            last = current
+        }
+        return trims
+    }
+
+    /// Whether `used` CPU time over one interval is below the busy share.
+    func isQuiet(used: Duration) -> Bool {
+        used < interval * busyShare
+    }
+
+    /// Starts `run()` in a task of its own, at low priority: the caller cancels it when the component stops.
+    public func start() -> Task<Void, Never> {
+        Task(priority: .background) { await run() }
+    }
+
+    /// User and system CPU time of the whole process so far.
+    public static func processCPUTime() -> Duration {
+        #if canImport(Glibc)
+            var usage = rusage()
+            guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .zero }
+            func duration(_ time: timeval) -> Duration {
+                .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec))
+            }
+            return duration(usage.ru_utime) + duration(usage.ru_stime)
+        #else
+            return .zero
+        #endif
+    }
+
+    /// Releases the free memory of every malloc arena to the kernel.
+    public static func trimHeap() {
+        _ = mallocTrim?(0)
+    }
+
+    /// Whether this C library has `malloc_trim` (glibc's does).
+    static var canTrim: Bool { mallocTrim != nil }
+
+    /// glibc's `malloc_trim`, looked up at run time: Swift's Glibc module leaves `<malloc.h>` out, and other C
+    /// libraries (musl) have no such call.
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        #if canImport(Glibc)
+            // A null handle is RTLD_DEFAULT: the symbol as the process already links it.
+            guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+            return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+            return nil
+        #endif
+    }()
+}
