@@ -7,7 +7,8 @@
 /// itself, so after a burst (a rollout, a relist) the resident size stays near the peak although the live heap
 /// shrank. `malloc_trim(0)` releases the free pages of every arena (with `MADV_DONTNEED`).
 public struct MemoryReturner: Sendable {
-    /// How often the process is looked at; upstream's scavenger paces itself on a similar scale.
+    /// How often the process is looked at: a trim of a quiet heap costs a few milliseconds, so every ten
+    /// seconds is cheap and gives memory back soon after a burst, as Go's background scavenger does.
     public var interval: Duration
     /// Above this share of one core used since the last look the process is busy: trimming then only makes
     /// the allocator fault the same pages in again, so it waits for the next quiet interval.
@@ -19,7 +20,7 @@ public struct MemoryReturner: Sendable {
     /// A returner; the defaults read the process's CPU time, call glibc's `malloc_trim` and sleep on the
     /// continuous clock. Tests pass their own.
     public init(
-        interval: Duration = .seconds(30), busyShare: Double = 0.2,
+        interval: Duration = .seconds(10), busyShare: Double = 0.2,
         cpuTime: @escaping @Sendable () -> Duration = MemoryReturner.processCPUTime,
         trim: @escaping @Sendable () -> Void = MemoryReturner.trimHeap,
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
