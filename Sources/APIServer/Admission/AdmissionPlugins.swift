@@ -28,15 +28,17 @@ public enum AdmissionPlugins {
         "PodSecurity", "ValidatingAdmissionPolicy",
     ]
 
-    /// The plugins implemented here, by upstream name.
-    static func make(_ name: String) -> (any AdmissionPlugin)? {
+    /// The plugins implemented here, by upstream name, with what the admission configuration file sets.
+    static func make(_ name: String, settings: AdmissionPluginSettings = AdmissionPluginSettings())
+        -> (any AdmissionPlugin)?
+    {
         switch name {
         case "AlwaysAdmit": AlwaysAdmit()
         case "NamespaceLifecycle": NamespaceLifecycle()
         case "NamespaceExists": NamespaceExists()
         case "LimitRanger": LimitRanger()
         case "ServiceAccount": ServiceAccountAdmission()
-        case "PodSecurity": PodSecurityAdmission()
+        case "PodSecurity": PodSecurityAdmission(configuration: settings.podSecurity)
         case "Priority": PriorityAdmission()
         case "NodeRestriction": NodeRestriction()
         case "TaintNodesByCondition": TaintNodesByCondition()
@@ -70,9 +72,10 @@ public enum AdmissionPlugins {
     /// cannot be combined with the other two; otherwise the default-on set plus `--enable-admission-plugins`,
     /// minus `--disable-admission-plugins` (enabling wins when a plugin is in both). Unknown names and
     /// overlaps fail with upstream's messages.
-    public static func select(admissionControl: [String]?, enable: [String]?, disable: [String]?) throws(FlagError)
-        -> Selection
-    {
+    static func select(
+        admissionControl: [String]?, enable: [String]?, disable: [String]?,
+        settings: AdmissionPluginSettings = AdmissionPluginSettings()
+    ) throws(FlagError) -> Selection {
         var errors: [String] = []
         let known = Set(allOrdered)
         if admissionControl != nil, enable != nil || disable != nil {
@@ -111,7 +114,11 @@ public enum AdmissionPlugins {
         var plugins: [any AdmissionPlugin] = []
         var withoutEffect: [String] = []
         for name in enabled {
-            if let plugin = make(name) { plugins.append(plugin) } else { withoutEffect.append(name) }
+            if let plugin = make(name, settings: settings) {
+                plugins.append(plugin)
+            } else {
+                withoutEffect.append(name)
+            }
         }
         return Selection(enabled: enabled, withoutEffect: withoutEffect, chain: AdmissionChain(plugins: plugins))
     }
