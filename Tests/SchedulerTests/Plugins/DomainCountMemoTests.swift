@@ -128,4 +128,35 @@ final class DomainCountMemoTests: XCTestCase {
             affinityTables(kept, incoming[2], snapshot.nodes).first, nil,
             "no existing anti-affinity left: PreFilter skips")
     }
+
+    func testOnlyChangedNodesAreRecountedAndEvictedQuestionsStartOver() {
+        let memo = DomainCountMemo<String>(slots: 1, capacity: 1)
+        var nodes = ["a", "b", "c"].map { Fixtures.nodeInfo(Fixtures.node($0, labels: [zone: "z1"])) }
+        var asked: [String] = []
+        func count(_ key: String) -> [TopologyPair: Int64]? {
+            memo.counts(for: key, nodes: nodes) { node in
+                asked.append(node.name)
+                return [
+                    DomainContribution(slot: 0, pair: TopologyPair(key: zone, value: "z1"), count: Int64(node.podCount))
+                ]
+            }.first
+        }
+        let z1 = TopologyPair(key: zone, value: "z1")
+        XCTAssertEqual(count("web"), [z1: 0])
+        XCTAssertEqual(asked, ["a", "b", "c"], "the first question counts every node")
+        asked = []
+        XCTAssertEqual(count("web"), [z1: 0])
+        XCTAssertEqual(asked, [], "nothing changed: nothing recounted")
+        nodes[1].add(web("w1"))
+        XCTAssertEqual(count("web"), [z1: 1])
+        XCTAssertEqual(asked, ["b"], "only the node that changed")
+        asked = []
+        nodes.swapAt(0, 2)
+        XCTAssertEqual(count("web"), [z1: 1])
+        XCTAssertEqual(asked, ["c", "a"], "nodes that moved are recounted at their new positions")
+        asked = []
+        XCTAssertEqual(count("db"), [z1: 1])
+        XCTAssertEqual(count("web"), [z1: 1])
+        XCTAssertEqual(asked.count, 6, "with room for one question, each evicts the other")
+    }
 }
