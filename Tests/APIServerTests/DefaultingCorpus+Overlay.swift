@@ -141,21 +141,5 @@ struct DefaultingOverlay {
 
     /// Differences the corpus finds that defaulting cannot mend (they come from strategies' create hooks or from
     /// how Go prints objects): set aside by the comparison, each checked still to occur so a fix retires it.
-    static let notDefaulting: [(manifest: String, path: String, reason: String)] = [
-        ("daemonset", "metadata|annotations", "PrepareForCreate annotates deprecated.daemonset.template.generation"),
-        (
-            "daemonset-hostnetwork", "metadata|annotations",
-            "PrepareForCreate annotates deprecated.daemonset.template.generation"
-        ),
-        ("endpointslice", "metadata|generation", "PrepareForCreate sets generation 1"),
-        ("mutatingwebhookconfiguration", "metadata|generation", "PrepareForCreate sets generation 1"),
-        ("validatingwebhookconfiguration", "metadata|generation", "PrepareForCreate sets generation 1"),
-        ("priorityclass", "metadata|generation", "PrepareForCreate sets generation 1"),
-        ("horizontalpodautoscaler", "metadata|generation", "upstream's HPA strategy sets no generation"),
-        ("persistentvolume", "metadata|generation", "upstream's PV strategy sets no generation"),
-        ("persistentvolumeclaim", "metadata|generation", "upstream's PVC strategy sets no generation"),
-        ("resourcequota", "metadata|generation", "upstream's ResourceQuota strategy sets no generation"),
-        ("persistentvolume", "status|lastPhaseTransitionTime", "PrepareForCreate stamps the phase's time"),
-        ("priorityclass", "globalDefault", "Go's omitempty drops the manifest's false; we keep what the client sent"),
-    ]
+    static let notDefaulting: [(manifest: String, path: String, reason: String)] = []
 }

@@ -10,6 +10,9 @@ struct WebhookConfigurationStrategy: Strategy {
     static let matchPolicies = ["Equivalent", "Exact"]
     static let reviewVersions = ["v1", "v1beta1"]
 
+    /// Upstream bumps the generation when the webhooks change.
+    var generation: GenerationRule { .tracked(by: ["webhooks"]) }
+
     func applyDefaults(_ object: inout JSON) {
         guard var webhooks = object["webhooks"]?.arrayValue else { return }
         for index in webhooks.indices {

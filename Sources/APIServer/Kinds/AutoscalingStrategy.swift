@@ -24,6 +24,8 @@ struct HorizontalPodAutoscalerStrategy: Strategy {
     ]
 
     var tracksGeneration: Bool { true }
+    /// Upstream's HPA strategy clears status but never sets a generation.
+    var generation: GenerationRule { .untracked }
 
     func applyDefaults(_ object: inout JSON) {
         guard var spec = object["spec"], spec.objectValue != nil else { return }

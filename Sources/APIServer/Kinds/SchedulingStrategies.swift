@@ -10,6 +10,9 @@ struct PriorityClassStrategy: Strategy {
     static let highestUserDefinablePriority: Int64 = 1_000_000_000
     static let preemptionPolicies = ["PreemptLowerPriority", "Never"]
 
+    /// Upstream sets generation 1 on create and never bumps it.
+    var generation: GenerationRule { .tracked(by: []) }
+
     /// The classes upstream's scheduling bootstrap hook keeps present: name, value and description.
     static let systemClasses: [(name: String, value: Int64, description: String)] = [
         (
@@ -32,6 +35,8 @@ struct PriorityClassStrategy: Strategy {
 
     func applyDefaults(_ object: inout JSON) {
         if object["preemptionPolicy"] == nil { object["preemptionPolicy"] = "PreemptLowerPriority" }
+        // Go's encoder omits a false `globalDefault`, so upstream never echoes one.
+        if object["globalDefault"]?.boolValue == false { object["globalDefault"] = nil }
     }
 
     func validate(_ object: JSON) -> [FieldError] {

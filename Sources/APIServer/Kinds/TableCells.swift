@@ -44,6 +44,10 @@ struct ColumnsStrategy: Strategy {
     var nameRule: @Sendable (String) -> [String] = NameValidation.dns1123Subdomain
     /// The kind's upstream defaults, if it has any.
     var defaults: (@Sendable (inout JSON) -> Void)?
+    /// The kind's generation rule when it is not the one `tracksGeneration` implies.
+    var generationRule: GenerationRule?
+
+    var generation: GenerationRule { generationRule ?? (tracksGeneration ? .spec : .untracked) }
 
     func cells(_ object: JSON) -> [JSON] { cellsFor(object) }
     func applyDefaults(_ object: inout JSON) { defaults?(&object) }

@@ -20,6 +20,7 @@ struct WorkloadStrategy: Strategy {
 
     func prepareForCreate(_ object: inout JSON) {
         object["status"] = nil
+        if kind == .daemonSet { Self.setTemplateGeneration(&object, 1) }
         guard kind == .job, object["spec"]?["manualSelector"]?.boolValue != true, let uid = object.uid else { return }
         // Upstream's generated selector: the job's pods are found by its uid, never by labels a user chose.
         let name = JSON.string(object.name ?? "")
@@ -34,6 +35,27 @@ struct WorkloadStrategy: Strategy {
             labels[key] = value
         }
         object.set(templatePath + ["metadata", "labels"], to: .object(labels))
+    }
+
+    /// The annotation apps/v1 DaemonSets carry their template generation in.
+    static let templateGenerationAnnotation = "deprecated.daemonset.template.generation"
+
+    static func setTemplateGeneration(_ object: inout JSON, _ generation: Int64) {
+        var annotations = object["metadata"]?["annotations"]?.objectValue ?? JSONObject()
+        annotations[templateGenerationAnnotation] = .string(String(generation))
+        object.setMeta("annotations", .object(annotations))
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        object["status"] = old["status"]
+        guard kind == .daemonSet else { return }
+        // Clients may not set the template generation; it moves when the template, as defaulted, changes.
+        let annotation = old[path: "metadata", "annotations", Self.templateGenerationAnnotation]?.stringValue
+        let previous = annotation.flatMap { Int64($0) } ?? 0
+        var defaulted = object
+        applyDefaults(&defaulted)
+        let changed = defaulted[path: templatePath] != old[path: templatePath]
+        Self.setTemplateGeneration(&object, changed ? previous + 1 : previous)
     }
 
     /// Upstream's defaulting of a workload's update strategy, field by field, so a client's `strategy: {}` (as
@@ -121,11 +143,6 @@ struct WorkloadStrategy: Strategy {
         let podSpecPath = templatePath + ["spec"]
         if var podSpec = object[path: podSpecPath], podSpec.objectValue != nil {
             PodSpecRules.applyDefaults(&podSpec)
-            if kind == .job || kind == .cronJob, podSpec["restartPolicy"]?.stringValue == "Always",
-                object[path: podSpecPath + ["restartPolicy"]] == nil
-            {
-                podSpec["restartPolicy"] = "Never"
-            }
             object.set(podSpecPath, to: podSpec)
         }
     }
@@ -152,6 +169,12 @@ struct WorkloadStrategy: Strategy {
         }
         let templateField = templatePath.joined(separator: ".")
         errors += PodSpecRules.validate(object[path: templatePath + ["spec"]], path: templateField + ".spec")
+        // Upstream's job validation: the pod defaulting's Always, or no policy at all, is refused.
+        if kind == .job || kind == .cronJob,
+            ["Always", ""].contains(object[path: templatePath + ["spec", "restartPolicy"]]?.stringValue ?? "")
+        {
+            errors.append(.required(templateField + ".spec.restartPolicy", #"valid values: "OnFailure", "Never""#))
+        }
         if let replicas = object["spec"]?["replicas"]?.intValue, replicas < 0 {
             errors.append(.invalid("spec.replicas", .int(replicas), "must be greater than or equal to 0"))
         }

@@ -182,7 +182,7 @@ extension RegistryStore {
             object.setMeta(field, old["metadata"]?[field])
         }
         if target == .object { strategy.applyDefaults(&object) }
-        if strategy.tracksGeneration, object["spec"] != old["spec"] {
+        if strategy.generation.bumps(old: old, new: object) {
             object.setMeta("generation", .int((old.generation ?? 0) + 1))
         }
     }

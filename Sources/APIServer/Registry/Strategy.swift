@@ -47,8 +47,12 @@ public protocol Strategy: Sendable {
     /// its `spec.finalizers` (the namespace controller's `finalize`).
     func deletionMayComplete(_ object: JSON) -> Bool
 
-    /// True when `spec` changes bump `metadata.generation`.
+    /// True when the kind has a status subresource that main-resource writes may not set; by default such a
+    /// kind's `generation` is also `.spec`.
     var tracksGeneration: Bool { get }
+    /// When `metadata.generation` is set and bumped: what the kind's upstream `PrepareForCreate` and
+    /// `PrepareForUpdate` do with it, which is not always what its status subresource suggests.
+    var generation: GenerationRule { get }
     /// True when an update of a missing object creates it (endpoints, leases).
     var allowCreateOnUpdate: Bool { get }
     /// True when objects expire `--event-ttl` after their last write (events), through a storage lease.
@@ -107,6 +111,7 @@ extension Strategy {
     public func deletionMayComplete(_ object: JSON) -> Bool { true }
 
     public var tracksGeneration: Bool { false }
+    public var generation: GenerationRule { tracksGeneration ? .spec : .untracked }
     public var allowCreateOnUpdate: Bool { false }
     public var expiresWithEventTTL: Bool { false }
     public func selectableFields(_ object: JSON) -> [String: String] { [:] }
@@ -114,5 +119,29 @@ extension Strategy {
     public var columns: [Table.Column] { [.name, .age] }
     public func cells(_ object: JSON) -> [JSON] {
         [.string(object.name ?? ""), .string(Timestamp.age(of: object.creationTimestamp))]
+    }
+}
+
+/// Which writes set `metadata.generation`, per kind, as upstream's registry strategies decide.
+public enum GenerationRule: Sendable, Equatable {
+    /// No generation is ever set (pods, volumes, quotas, autoscalers).
+    case untracked
+    /// Generation 1 on create, bumped on an update that changes any of these top-level fields (none: never
+    /// bumped, as PriorityClasses).
+    case tracked(by: [String])
+
+    /// The common rule: bumped when `spec` changes.
+    public static let spec = GenerationRule.tracked(by: ["spec"])
+
+    /// The generation a new object starts at.
+    public var initial: JSON? {
+        if case .tracked = self { return .int(1) }
+        return nil
+    }
+
+    /// Whether an update from `old` to `new` bumps the generation.
+    public func bumps(old: JSON, new: JSON) -> Bool {
+        guard case .tracked(let fields) = self else { return false }
+        return fields.contains { new[$0] != old[$0] }
     }
 }
