@@ -52,9 +52,39 @@ final class BuiltInKindsTests: SharedClusterTestCase {
             "horizontalpodautoscalers hpa autoscaling/v2 true HorizontalPodAutoscaler",
             "mutatingwebhookconfigurations admissionregistration.k8s.io/v1 false MutatingWebhookConfiguration",
             "validatingwebhookconfigurations admissionregistration.k8s.io/v1 false ValidatingWebhookConfiguration",
+            "bindings v1 true Binding", "componentstatuses cs v1 false ComponentStatus",
+            "validatingadmissionpolicies admissionregistration.k8s.io/v1 false ValidatingAdmissionPolicy",
+            "validatingadmissionpolicybindings admissionregistration.k8s.io/v1 false ValidatingAdmissionPolicyBinding",
+            "flowschemas flowcontrol.apiserver.k8s.io/v1 false FlowSchema",
+            "prioritylevelconfigurations flowcontrol.apiserver.k8s.io/v1 false PriorityLevelConfiguration",
+            "apiservices apiregistration.k8s.io/v1 false APIService",
         ] {
             XCTAssertTrue(rows.contains(expected), "api-resources lacks \(expected)")
         }
+    }
+
+    /// The older `bindings` resource binds the pod its object names, once, as the pods' binding subresource does.
+    func testBindingsResourceBindsThePodItNames() throws {
+        let namespace = "bindings-\(UInt32.random(in: 0...UInt32.max))"
+        expectSuccess(try cluster.kubectl(["create", "namespace", namespace]))
+        expectSuccess(try cluster.kubectl(["run", "lonely", "-n", namespace, "--image=nginx"]))
+        let binding = """
+            {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "lonely", "namespace": "\(namespace)"},
+             "target": {"apiVersion": "v1", "kind": "Node", "name": "node-a"}}
+            """
+        expectSuccess(try create(binding))
+        XCTAssertEqual(try field("pod/lonely", ".spec.nodeName", namespace: namespace), "node-a")
+        let again = try create(binding)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(
+            again.stderr.contains("pod lonely is already assigned to node \"node-a\""), again.stderr)
+        // kubectl's own validation would refuse it first: the server's answer needs --validate=false.
+        let noTarget = try cluster.kubectl(
+            ["create", "--validate=false", "-f", "-"],
+            input:
+                #"{"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "lonely", "namespace": "\#(namespace)"}}"#
+        )
+        XCTAssertTrue(noTarget.stderr.contains("target.name: Required value"), noTarget.stderr)
     }
 
     func testSystemPriorityClassesExistAndKubectlCreatesOne() throws {

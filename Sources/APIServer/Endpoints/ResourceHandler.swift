@@ -192,29 +192,7 @@ extension APIServer {
     func bind(_ request: HTTPRequest, store: RegistryStore, namespace: String?, name: String, write: WriteOptions)
         async throws -> HTTPResponse
     {
-        let body = try decodeBody(request)
-        guard let node = body["target"]?["name"]?.stringValue, !node.isEmpty else {
-            throw APIError.invalid(
-                kind: GroupVersionKind(group: "", version: "v1", kind: "Binding"), name: name,
-                errors: [.required("target.name", "")])
-        }
-        // Upstream's binding storage writes the pod below the field manager: the pod's managedFields stay.
-        var options = write
-        options.fieldManager = nil
-        _ = try await store.update(namespace: namespace, name: name, target: .binding, options: options) { old in
-            if let current = old["spec"]?["nodeName"]?.stringValue, !current.isEmpty {
-                throw APIError.conflict(
-                    store.groupResource, name: name, reason: "pod \(name) is already assigned to node \"\(current)\"")
-            }
-            var bound = old
-            bound.set(["spec", "nodeName"], to: .string(node))
-            return bound
-        }
-        return HTTPResponse.json(
-            [
-                "kind": "Status", "apiVersion": "v1", "metadata": .object(JSONObject()), "status": "Success",
-                "code": 201,
-            ],
-            status: .created)
+        try await PodBinding.bind(decodeBody(request), store: store, namespace: namespace, name: name, options: write)
+        return HTTPResponse.json(PodBinding.success, status: .created)
     }
 }

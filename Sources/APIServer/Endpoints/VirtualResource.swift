@@ -68,6 +68,8 @@ public struct VirtualResourceRequest: Sendable {
     public var namespace: String?
     /// The posted object, with kind and apiVersion filled in.
     public var body: JSON
+    /// `dryRun=All`: nothing the handler does may be persisted.
+    public var dryRun = false
 
     /// The posted object with `status` set, as upstream answers a review.
     public func answer(status: JSON) -> JSON {
@@ -116,7 +118,8 @@ extension APIServer {
         body["kind"] = .string(resource.kind)
         body["apiVersion"] = .string(apiVersion)
         let virtualRequest = VirtualResourceRequest(
-            user: request.user ?? .anonymous, namespace: info.namespace, body: body)
+            user: request.user ?? .anonymous, namespace: info.namespace, body: body,
+            dryRun: request.query["dryRun"] == "All")
         return ResponseEncoder.computed(
             try await resource.handler(virtualRequest, self), format: format, status: .created)
     }

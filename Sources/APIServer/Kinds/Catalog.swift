@@ -8,7 +8,7 @@ public enum Catalog {
 
     /// Create-only resources that are computed and never stored (see `VirtualResource`).
     public static let virtualResources: [VirtualResource] =
-        AccessReviews.resources + AuthenticationReviews.resources + [ComponentStatuses.resource]
+        AccessReviews.resources + AuthenticationReviews.resources + [ComponentStatuses.resource, PodBinding.resource]
 
     static let core: [ResourceDefinition] = [
         ResourceDefinition(
