@@ -135,10 +135,8 @@ struct BenchCustomResources: AsyncParsableCommand {
                 valueBytes: bodyBytes - emptyMap.count)
         }
         let mapPath = ResourcePath.path(namespace: namespace, resource: "configmaps")
-        print(
-            "KubeSwift custom resource bench: one kube-apiserver on \(storage), run \(run), \(objects) objects of each kind,"
-        )
-        print("\(bodyBytes)-byte JSON bodies (custom resource and ConfigMap alike), \(concurrency) requests in flight")
+        print("KubeSwift custom resource bench: one kube-apiserver on \(storage), run \(run), \(objects) objects")
+        print("of each kind, \(bodyBytes)-byte JSON bodies (both kinds alike), \(concurrency) requests in flight")
         print("")
         try await warmUp(client, mapPath: mapPath, resources: resources, namespace: namespace, run: run)
         var reporter = BenchReporter(json: false)
