@@ -20,7 +20,7 @@ extension APIServer {
             headers: Self.forwardedHeaders(
                 request.headers, user: user, host: "\(backend.host):\(backend.port)", bodyLength: request.body.count,
                 clientAddress: request.remoteAddress))
-        let response: AggregatorResponse
+        let response: OutboundResponse
         do {
             response = try await transport.send(head, body: request.body, to: backend, timeout: .seconds(60))
         } catch {
@@ -32,17 +32,9 @@ extension APIServer {
             headers.add(name: name, value: value)
         }
         if info?.verb == "watch" {
-            // Chunks go on as the backend sends them; the client going away cancels the stream and closes it.
-            let chunks = AsyncStream<[UInt8]> { continuation in
-                let pump = Task {
-                    do {
-                        for try await chunk in response.body { continuation.yield(chunk) }
-                    } catch {}
-                    continuation.finish()
-                }
-                continuation.onTermination = { _ in pump.cancel() }
-            }
-            return HTTPResponse(status: response.status, headers: headers, body: .stream(chunks))
+            // Chunks go on at the client's pace (a slow watcher slows the backend, nothing piles up here); the
+            // client going away ends the stream and closes the backend's connection.
+            return HTTPResponse(status: response.status, headers: headers, body: .stream(response.body.stream()))
         }
         var body: [UInt8] = []
         do {
