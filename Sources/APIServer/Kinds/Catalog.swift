@@ -55,7 +55,7 @@ public enum Catalog {
                         .string(quotaText($0, limits: true)),
                     ]
                 },
-                tracksGeneration: true)),
+                tracksGeneration: true, generationRule: .untracked)),
         ResourceDefinition(
             resource: "persistentvolumes", kind: "PersistentVolume", namespaced: false, shortNames: ["pv"],
             subresources: ["status"],
@@ -80,7 +80,8 @@ public enum Catalog {
                         Cells.string(pv["status"]?["reason"], default: ""),
                         Cells.age(pv),
                     ]
-                }, tracksGeneration: true, defaults: PersistentVolumeDefaults.applyToVolume)),
+                }, tracksGeneration: true, defaults: PersistentVolumeDefaults.applyToVolume, generationRule: .untracked
+            ).stampingPhaseTransitions()),
         ResourceDefinition(
             resource: "persistentvolumeclaims", kind: "PersistentVolumeClaim", shortNames: ["pvc"],
             subresources: ["status"],
@@ -99,7 +100,7 @@ public enum Catalog {
                         Cells.string(pvc["spec"]?["storageClassName"], default: ""),
                         Cells.string(pvc["spec"]?["volumeAttributesClassName"]), Cells.age(pvc),
                     ]
-                }, tracksGeneration: true, defaults: PersistentVolumeDefaults.applyToClaim)),
+                }, tracksGeneration: true, defaults: PersistentVolumeDefaults.applyToClaim, generationRule: .untracked)),
         ResourceDefinition(
             resource: "replicationcontrollers", kind: "ReplicationController", shortNames: ["rc"], categories: ["all"],
             subresources: ["status", "scale"], storageFolder: "controllers",
@@ -171,7 +172,9 @@ public enum Catalog {
                                     + (addresses.count > 3 ? " + \(addresses.count - 3) more..." : "")),
                         Cells.age(slice),
                     ]
-                }, defaults: EndpointSliceDefaults.apply)),
+                }, defaults: EndpointSliceDefaults.apply,
+                // Upstream bumps a slice's generation on any change outside its metadata.
+                generationRule: .tracked(by: ["addressType", "endpoints", "ports"]))),
         ResourceDefinition(
             group: "policy", resource: "poddisruptionbudgets", kind: "PodDisruptionBudget", shortNames: ["pdb"],
             subresources: ["status"],
