@@ -189,7 +189,7 @@ public final class RegistryStore: Sendable {
         object.setMeta("resourceVersion", nil)
         object.setMeta("deletionTimestamp", nil)
         object.setMeta("deletionGracePeriodSeconds", nil)
-        object.setMeta("generation", strategy.tracksGeneration ? .int(1) : nil)
+        object.setMeta("generation", strategy.generation.initial)
         strategy.prepareForCreate(&object, user: options.user)
         strategy.applyDefaults(&object)
         var writeContext = context
