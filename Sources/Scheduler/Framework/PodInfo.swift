@@ -21,6 +21,9 @@ public final class PodInfo: Sendable {
     public let hasPodAffinity: Bool
     /// The pod has required anti-affinity terms, which every incoming pod must respect.
     public let hasRequiredAntiAffinity: Bool
+    /// The pod has terms that score other pods' placement (required affinity, preferred affinity or
+    /// anti-affinity): PreScore passes over pods with required anti-affinity alone, which score nothing.
+    public let scoresOthers: Bool
     /// The pod's affinity terms with their selectors parsed, once when the pod is first seen (as upstream's
     /// PodInfo keeps them), not in every cycle that counts the pods already placed.
     let affinityTerms: PodAffinityTerms?
@@ -41,6 +44,10 @@ public final class PodInfo: Sendable {
             !(affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution.isEmpty ?? true)
         hasPodAffinity = affinity?.podAffinity != nil || affinity?.podAntiAffinity != nil
         affinityTerms = hasPodAffinity ? PodAffinityTerms.existing(pod) : nil
+        scoresOthers =
+            affinityTerms.map {
+                !$0.requiredAffinity.isEmpty || !$0.preferredAffinity.isEmpty || !$0.preferredAntiAffinity.isEmpty
+            } ?? false
     }
 
     public var name: String { pod.metadata.name ?? "" }

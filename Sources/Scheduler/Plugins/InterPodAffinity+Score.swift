@@ -28,9 +28,10 @@ extension InterPodAffinity {
             if others.isEmpty { continue }
             let labels = node.labels
             for other in others {
+                // Without preferred terms of its own, only pods with scoring terms can score the pod (checked
+                // before the terms are read: most such pods have required anti-affinity alone).
+                if !hasPreferred && !other.scoresOthers { continue }
                 let existing = other.affinityTerms
-                // Without preferred terms of its own, only pods with affinity terms can score the pod.
-                if !hasPreferred && existing == nil { continue }
                 let otherLabels = readsNamespaces ? handle.namespaceLabels(other.namespace) : nil
                 for term in terms.preferredAffinity where term.matches(other.pod, namespaceLabels: otherLabels) {
                     scoreState.add(term, on: labels, term.weight)
