@@ -79,7 +79,8 @@ final class AdmissionPluginTests: XCTestCase {
             defaults.chain.plugins.map(\.name),
             [
                 "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "TaintNodesByCondition", "PodSecurity",
-                "Priority", "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass",
+                "Priority", "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection",
+                "PersistentVolumeClaimResize", "RuntimeClass",
                 "CertificateApproval", "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass",
                 "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota",
             ])
@@ -92,8 +93,10 @@ final class AdmissionPluginTests: XCTestCase {
             [
                 "NamespaceLifecycle", "NamespaceExists", "TaintNodesByCondition", "PodSecurity", "Priority",
                 "DefaultTolerationSeconds",
-                "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass", "CertificateApproval",
-                "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass", "MutatingAdmissionWebhook",
+                "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "RuntimeClass",
+                "CertificateApproval",
+                "CertificateSigning", "CertificateSubjectRestriction", "DefaultIngressClass",
+                "MutatingAdmissionWebhook",
                 "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "ResourceQuota",
             ])
         XCTAssertTrue(adjusted.withoutEffect.contains("AlwaysPullImages"))

@@ -47,6 +47,7 @@ public enum AdmissionPlugins {
         case "DefaultStorageClass": DefaultClassAdmission.storageClass
         case "DefaultIngressClass": DefaultClassAdmission.ingressClass
         case "StorageObjectInUseProtection": StorageObjectInUseProtection()
+        case "PersistentVolumeClaimResize": PersistentVolumeClaimResize()
         case "CertificateApproval": CertificateApproval()
         case "CertificateSigning": CertificateSigning()
         case "CertificateSubjectRestriction": CertificateSubjectRestriction()
