@@ -79,15 +79,23 @@ public struct FieldManager: Sendable {
         } else {
             entries = live.map(Self.entries(of:)) ?? []
         }
-        let before = live.map(Self.withoutManagedFields)
-        let after = Self.withoutManagedFields(object)
-        if let before, before == after, incoming == nil || incoming == live?["metadata"]?["managedFields"] {
-            object.setMeta("managedFields", live?["metadata"]?["managedFields"])
-            return
+        let after = incoming == nil ? object : Self.withoutManagedFields(object)
+        let changed: FieldSet
+        let removed: FieldSet
+        if let live {
+            let before = Self.withoutManagedFields(live)
+            if before == after, incoming == nil || incoming == live["metadata"]?["managedFields"] {
+                object.setMeta("managedFields", live["metadata"]?["managedFields"])
+                return
+            }
+            let comparison = registry.compare(before, after, kind: kind)
+            changed = tracked(comparison.added.union(comparison.modified))
+            removed = tracked(comparison.removed)
+        } else {
+            // A create: everything the object sets is new, so its own field set is the change.
+            changed = tracked(registry.createdFields(of: after, kind: kind))
+            removed = FieldSet()
         }
-        let comparison = registry.compare(before, after, kind: kind)
-        let changed = tracked(comparison.added.union(comparison.modified))
-        let removed = tracked(comparison.removed)
         let identity = ManagedFieldsEntry(
             manager: manager, operation: .update, apiVersion: apiVersion, time: now, fields: FieldSet(),
             subresource: subresource)

@@ -133,6 +133,53 @@ extension SchemaRegistry {
         }
     }
 
+    /// What creating `object` adds: the same set as `compare(nil, object, kind:).added`, walked over the new
+    /// object alone, since a create has no old side to line up key by key or item by item.
+    public func createdFields(of object: JSON, kind: GroupVersionKind) -> FieldSet {
+        var set = FieldSet()
+        var path: FieldPath = []
+        collectCreated(object, schema: schema(for: kind).map(resolve), path: &path, ownsNode: false, into: &set)
+        return set
+    }
+
+    private func collectCreated(
+        _ value: JSON, schema: Schema?, path: inout FieldPath, ownsNode: Bool, into set: inout FieldSet
+    ) {
+        let shape = FieldShape(schema)
+        switch (shape, value) {
+        case (.structure(let object), .object(let fields)) where !fields.isEmpty:
+            for (name, child) in fields {
+                path.append(.field(name))
+                collectCreated(
+                    child, schema: object.properties[name].map(resolve), path: &path, ownsNode: false, into: &set)
+                path.removeLast()
+            }
+        case (.map(let values), .object(let fields)) where !fields.isEmpty:
+            let valueSchema = resolve(values)
+            for (name, child) in fields {
+                path.append(.field(name))
+                collectCreated(child, schema: valueSchema, path: &path, ownsNode: true, into: &set)
+                path.removeLast()
+            }
+            // A map that appears is owned as a node too, as `compare` records it.
+            if !path.isEmpty { set.insert(path) }
+            return
+        case (.associativeList(_, let item), .array(let list)) where !list.isEmpty,
+            (.setList(let item), .array(let list)) where !list.isEmpty:
+            let itemSchema = resolve(item)
+            for (element, child) in shape.namedItems(list) {
+                path.append(element)
+                collectCreated(child, schema: itemSchema, path: &path, ownsNode: true, into: &set)
+                path.removeLast()
+            }
+        default:
+            // A leaf, an empty container, or a value whose JSON type does not match its schema.
+            if !path.isEmpty { set.insert(path) }
+            return
+        }
+        if ownsNode, !path.isEmpty { set.insert(path) }
+    }
+
     private static func unionKeys(_ a: JSONObject?, _ b: JSONObject?) -> [String] {
         var keys = a?.keys ?? []
         let known = Set(keys)
