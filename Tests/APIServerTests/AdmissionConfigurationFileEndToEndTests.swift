@@ -57,7 +57,7 @@ final class AdmissionConfigurationFileEndToEndTests: SharedClusterTestCase {
         try namespace("cfg-plain")
         expectFailure(
             try cluster.kubectl(["apply", "-n", "cfg-plain", "-f", "-"], input: Self.privilegedPod),
-            #"pods "root" is forbidden: violates PodSecurity "baseline:latest": privileged (container "web" must not set securityContext.privileged=true)"#
+            #"Error from server (Forbidden): error when creating "STDIN": pods "root" is forbidden: violates PodSecurity "baseline:latest": privileged (container "web" must not set securityContext.privileged=true)"#
         )
         // A pod that meets baseline is admitted.
         expectSuccess(try cluster.kubectl("run plain --image=nginx -n cfg-plain"))
