@@ -69,8 +69,12 @@ extension APIServer {
         case ("create", nil):
             var body = try decodeBody(request)
             try fields.apply(&body, definition: definition)
-            let created = try await store.create(namespace: namespace, object: body, options: write)
-            return fields.decorate(encoder.object(created, status: .created))
+            let created = try await store.createObject(namespace: namespace, object: body, options: write)
+            // JSON goes out as the stored bytes, as a GET sends them, rather than encoded a second time.
+            if encoder.wantsRaw, let stored = created.stored, let bytes = store.rawObject(stored) {
+                return fields.decorate(.json(bytes, status: .created))
+            }
+            return fields.decorate(encoder.object(created.object, status: .created))
         case ("create", "eviction"):
             return try await evict(request, store: store, namespace: namespace, name: info.name ?? "", write: write)
         case ("create", "token") where definition.resource == "serviceaccounts":

@@ -13,6 +13,14 @@ struct WriteOptions: Sendable {
     var subresource = ""
 }
 
+/// A created object and, when it was written, what storage holds for it: a JSON response can send those
+/// bytes with the resourceVersion spliced in (`rawObject`), as a GET of the object would, instead of encoding again.
+struct CreatedObject: Sendable {
+    var object: JSON
+    /// Nil for a dry run, which stores nothing.
+    var stored: KeyValue?
+}
+
 /// What a delete did: removed the object, or marked it and left it for finalizers or a graceful stop.
 enum DeleteOutcome: Sendable {
     case deleted(JSON)
@@ -104,12 +112,19 @@ public final class RegistryStore: Sendable {
 
     /// Writes `object` with `write` (a storage create or update of its stored bytes) and sets its new
     /// resourceVersion; the watch cache gets the object as written, so its event parses nothing.
-    func store(_ object: inout JSON, key: String, _ write: ([UInt8]) async throws -> KeyValue) async throws {
+    /// Returns the bytes written at their revision, whatever the storage answered with.
+    @discardableResult
+    func store(_ object: inout JSON, key: String, _ write: ([UInt8]) async throws -> KeyValue) async throws
+        -> KeyValue
+    {
         let stored = Self.storedShape(object)
         let bytes = stored.encoded()
         watchCache?.written.note(key: key, bytes: bytes, object: stored)
         let value = try await write(bytes)
         object.setMeta("resourceVersion", .string(String(value.modRevision)))
+        return KeyValue(
+            key: key, value: bytes, createRevision: value.createRevision, modRevision: value.modRevision,
+            lease: value.lease)
     }
 
     static let metadataMarker = Array(#""metadata":{"#.utf8)
@@ -165,6 +180,11 @@ public final class RegistryStore: Sendable {
     /// as upstream's RetryGenerateName (GA in 1.32) does: five random characters collide a few times in every
     /// ten thousand pods of one ReplicaSet.
     func create(namespace: String?, object input: JSON, options: WriteOptions) async throws -> JSON {
+        try await createObject(namespace: namespace, object: input, options: options).object
+    }
+
+    /// `create`, keeping what was stored for the response.
+    func createObject(namespace: String?, object input: JSON, options: WriteOptions) async throws -> CreatedObject {
         let generated = (input.name ?? "").isEmpty && !(input.generateName ?? "").isEmpty
         var attempt = 1
         while true {
@@ -176,7 +196,9 @@ public final class RegistryStore: Sendable {
         }
     }
 
-    private func createOnce(namespace: String?, object input: JSON, options: WriteOptions) async throws -> JSON {
+    private func createOnce(namespace: String?, object input: JSON, options: WriteOptions) async throws
+        -> CreatedObject
+    {
         var object = input
         try checkIdentity(&object, namespace: namespace)
         object = toStorage(object)
@@ -211,15 +233,15 @@ public final class RegistryStore: Sendable {
             if try await storage.get(key: key(namespace: namespace, name: name)) != nil {
                 throw APIError.alreadyExists(groupResource, name: name)
             }
-            return object
+            return CreatedObject(object: object, stored: nil)
         }
         do {
             let key = key(namespace: namespace, name: name)
             let lease = try await writeLease(keeping: 0)
-            try await store(&object, key: key) { bytes in
+            let stored = try await store(&object, key: key) { bytes in
                 try await storage.create(key: key, value: bytes, lease: lease)
             }
-            return object
+            return CreatedObject(object: object, stored: stored)
         } catch StorageError.keyExists {
             await strategy.afterDelete(object, context: context)
             throw APIError.alreadyExists(groupResource, name: name)
