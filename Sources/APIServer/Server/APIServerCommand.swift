@@ -34,6 +34,7 @@ public enum APIServerCommand {
             FlagDefinition("etcd-compaction-interval", default: "5m"),
             FlagDefinition("admission-control"), FlagDefinition("enable-admission-plugins"),
             FlagDefinition("disable-admission-plugins"),
+            FlagDefinition("admission-control-config-file", usage: "File with admission control configuration."),
             FlagDefinition("authorization-mode", default: "AlwaysAllow"),
             FlagDefinition(
                 "runtime-config",
@@ -81,6 +82,8 @@ public enum APIServerCommand {
         do {
             let running = try await start(flagSet, logger: logger)
             SystemdNotify.ready()
+            let returner = MemoryReturner().start()
+            defer { returner.cancel() }
             await running.serveUntilTerminated(logger: logger)
             return 0
         } catch {
