@@ -1,5 +1,5 @@
 import APIMachinery
-public import Component
+import Component
 
 /// Every admission plugin upstream's kube-apiserver registers, which of them run here, and how the
 /// three admission flags pick the enabled set. The order plugins run in is always upstream's fixed

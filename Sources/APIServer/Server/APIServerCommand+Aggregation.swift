@@ -1,4 +1,4 @@
-public import Component
+import Component
 import NIOSSL
 
 extension APIServerCommand {
