@@ -169,7 +169,11 @@ final class AdmissionEndToEndTests: XCTestCase {
             expectSuccess(try plain.kubectl(["get", "pod", "bare", "-o", "jsonpath={.spec.volumes}"])), "")
         XCTAssertTrue(
             plain.log.contains(
-                "Loaded admission plugins in order: NamespaceLifecycle,LimitRanger,Priority,DefaultTolerationSeconds,DefaultStorageClass,StorageObjectInUseProtection,CertificateApproval,CertificateSigning,CertificateSubjectRestriction,DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota"
+                "Loaded admission plugins in order: NamespaceLifecycle,LimitRanger,TaintNodesByCondition,PodSecurity,"
+                    + "Priority,DefaultTolerationSeconds,DefaultStorageClass,StorageObjectInUseProtection,"
+                    + "PersistentVolumeClaimResize,RuntimeClass,CertificateApproval,CertificateSigning,"
+                    + "CertificateSubjectRestriction,DefaultIngressClass,MutatingAdmissionWebhook,"
+                    + "ValidatingAdmissionPolicy,ValidatingAdmissionWebhook,ResourceQuota"
             ),
             plain.log)
         plain.stop()
