@@ -51,6 +51,8 @@ public actor LocalAPIServer {
             "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(directory)/data",
             "--token-auth-file=\(directory)/token.csv", "--service-cluster-ip-range=10.254.0.0/16",
             "--anonymous-auth=false",
+            // The controllers here leave out the node lifecycle controller that lifts the not-ready taint.
+            "--disable-admission-plugins=TaintNodesByCondition",
         ])
         let logger = Logger(label: "client-tests") { _ in SwiftLogNoOpLogHandler() }
         let running = try await APIServerCommand.start(flags, logger: logger)
