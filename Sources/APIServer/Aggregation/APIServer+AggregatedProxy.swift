@@ -8,9 +8,17 @@ extension APIServer {
     /// upstream's aggregator proxies them (the request was authenticated, audited and authorized here);
     /// nil for every other path, which this server serves itself.
     func proxyToAggregatedServer(_ request: HTTPRequest, info: RequestInfo?) async -> HTTPResponse? {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
-        guard parts.count >= 3, parts[0] == "apis" else { return nil }
-        let groupVersion = GroupVersion(group: String(parts[1]), version: String(parts[2]))
+        let groupVersion: GroupVersion
+        if let info {
+            // A resource request: the route already parsed its group version (the core group is never remote).
+            guard !info.group.isEmpty else { return nil }
+            groupVersion = GroupVersion(group: info.group, version: info.version)
+        } else {
+            // Discovery of a group version (`/apis/<group>/<version>`) has no RequestInfo.
+            let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
+            guard parts.count >= 3, parts[0] == "apis" else { return nil }
+            groupVersion = GroupVersion(group: String(parts[1]), version: String(parts[2]))
+        }
         guard let remote = aggregator.remote(groupVersion) else { return nil }
         guard let backend = remote.backend, let transport = aggregator.transport, let user = request.user else {
             return Self.proxyError("service unavailable", status: .serviceUnavailable)
