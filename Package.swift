@@ -262,6 +262,9 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],
             swiftSettings: upcoming),
+        .testTarget(
+            name: "kubeswiftTests", dependencies: ["kubeswift", "TestSupport", "APIMachinery", "Client"],
+            swiftSettings: upcoming),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -41,76 +41,21 @@ struct BenchCustomResources: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let apiServerPath = try BenchScheduler.binary(apiserver, named: "kube-apiserver")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "kubeswift-bench-crd-\(BenchObjects.runID())"
-        ).path
-        let pki = directory + "/pki"
-        try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = GuideCertificates.Options()
-        options.apiServerIPAddresses = [address, "10.254.0.1"]
-        let certificates = try GuideCertificates.write(directory: pki, options: options)
-
-        var processes: [BenchProcess] = []
-        defer { for process in processes.reversed() { process.stop() } }
-        var flags: [String] = []
-        if etcd {
-            let member = try await startEtcd(directory: directory)
-            processes.append(member.process)
-            flags.append("--etcd-servers=\(member.url)")
-        }
-        let server = try BenchProcess.launch(
-            name: "kube-apiserver", executable: apiServerPath,
-            arguments: [
-                "--bind-address=\(address)", "--advertise-address=\(address)", "--secure-port=0",
-                "--tls-cert-file=\(pki)/kubernetes.pem", "--tls-private-key-file=\(pki)/kubernetes-key.pem",
-                "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(directory)/data",
-                "--service-cluster-ip-range=10.254.0.0/16", "--anonymous-auth=false",
-                "--authorization-mode=AlwaysAllow", "--logtostderr=true", "--v=0",
-            ] + flags)
-        processes.append(server)
-        let port = try await server.waitForServingPort(within: .seconds(30))
-        let kubeconfig = directory + "/admin.kubeconfig"
-        try Kubeconfig.admin(
-            server: "https://\(address):\(port)", certificateAuthority: certificates.certificateAuthority,
-            admin: certificates.admin
-        ).write(toFile: kubeconfig)
-        let client = try RESTClient(configuration: try ClientConfiguration.load(kubeconfigPath: kubeconfig).unthrottled)
+        let server = try await BenchAPIServer.start(
+            name: "crd", apiServerPath: try BenchScheduler.binary(apiserver, named: "kube-apiserver"),
+            address: address, etcd: etcd)
         do {
-            try await measure(client, storage: etcd ? "etcd" : "SQLite")
+            try await measure(server)
         } catch {
-            await client.shutdown()
+            await server.stop()
             throw error
         }
-        await client.shutdown()
+        await server.stop()
     }
 
-    /// One etcd member on `address` (ports 2379 and 2380 there), once it serves clients.
-    private func startEtcd(directory: String) async throws -> (process: BenchProcess, url: String) {
-        let client = "http://\(address):2379"
-        let peer = "http://\(address):2380"
-        let process = try BenchProcess.launch(
-            name: "etcd", executable: "/usr/bin/etcd",
-            arguments: [
-                "--name", "bench", "--data-dir", directory + "/etcd", "--listen-client-urls", client,
-                "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "bench=\(peer)", "--initial-cluster-state", "new",
-            ])
-        let deadline = ContinuousClock.now + .seconds(20)
-        // etcd 3.4's default logger says "ready to serve client requests", 3.5's "serving client traffic".
-        while !["ready to serve client requests", "serving client traffic"].contains(where: process.log.text.contains) {
-            guard process.process.isRunning, ContinuousClock.now < deadline else {
-                process.stop()
-                throw ValidationError("etcd did not start:\n\(process.tail(20))")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return (process, client)
-    }
-
-    private func measure(_ client: RESTClient, storage: String) async throws {
-        try await waitForReady(client)
+    private func measure(_ server: BenchAPIServer) async throws {
+        let client = server.client
+        let storage = server.storage
         let namespace = "bench"
         _ = try await client.postJSON(
             path: ResourcePath.path(resource: "namespaces"),
@@ -119,7 +64,7 @@ struct BenchCustomResources: AsyncParsableCommand {
             path: "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
             BenchCustomResourceObjects.definition(group: BenchCustomResourceObjects.group))
         let resources = "/apis/\(BenchCustomResourceObjects.group)/v1/namespaces/\(namespace)/benchwidgets"
-        try await waitForServing(client, resources)
+        try await server.waitForStatus(resources)
 
         let run = BenchObjects.runID()
         let widgets = (0..<objects).map {
@@ -237,27 +182,6 @@ struct BenchCustomResources: AsyncParsableCommand {
             samples.append(milliseconds(clock.now - start))
         }
         return samples
-    }
-
-    /// Polls /readyz until 200, for at most 30 s.
-    private func waitForReady(_ client: RESTClient) async throws {
-        try await waitForStatus(client, "/readyz", what: "kube-apiserver's /readyz")
-    }
-
-    /// Polls a custom resource collection until it is served, for at most 30 s.
-    private func waitForServing(_ client: RESTClient, _ path: String) async throws {
-        try await waitForStatus(client, path, what: path)
-    }
-
-    private func waitForStatus(_ client: RESTClient, _ path: String, what: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let response = try? await client.send(Request(method: .get, path: path)), response.status == 200 {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        throw ValidationError("\(what) did not answer 200 within 30 s")
     }
 }
 

@@ -50,41 +50,33 @@ struct BenchNodes: AsyncParsableCommand {
         let apiServerPath = try BenchScheduler.binary(apiserver, named: "kube-apiserver")
         let controllerManagerPath =
             identity == .perNode ? try BenchScheduler.binary(controllerManager, named: "kube-controller-manager") : nil
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "kubeswift-bench-nodes-\(BenchObjects.runID())"
-        ).path
-        let pki = directory + "/pki"
-        try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var options = GuideCertificates.Options()
-        options.apiServerIPAddresses = [address, "10.254.0.1"]
-        let certificates = try GuideCertificates.write(directory: pki, options: options)
         // Ctrl-C cancels the run; the measurement gives up and the API server is stopped.
         let task = Task {
-            let cluster = try await BenchCluster(
-                apiServerPath: apiServerPath, address: address, pki: pki, certificates: certificates,
-                directory: directory + "/cluster", connections: 4)
+            // No node lifecycle controller runs here to lift the not-ready taint from the bench's nodes.
+            let server = try await BenchAPIServer.start(
+                name: "nodes", apiServerPath: apiServerPath, address: address,
+                arguments: ["--disable-admission-plugins=TaintNodesByCondition"])
             var signer: BenchProcess?
             do {
                 if let controllerManagerPath {
-                    signer = try startSigner(path: controllerManagerPath, pki: pki, directory: directory + "/cluster")
+                    signer = try startSigner(path: controllerManagerPath, server: server)
                 }
-                try await measure(cluster: cluster, directory: directory + "/cluster")
+                try await measure(server: server)
             } catch {
                 signer?.stop()
-                await cluster.stop()
+                await server.stop()
                 throw error
             }
             signer?.stop()
-            await cluster.stop()
+            await server.stop()
         }
         let signals = SignalWatcher { task.cancel() }
         defer { signals.cancel() }
         try await task.value
     }
 
-    private func measure(cluster: BenchCluster, directory: String) async throws {
-        var clientConfiguration = try ClientConfiguration.load(kubeconfigPath: directory + "/admin.kubeconfig")
+    private func measure(server: BenchAPIServer) async throws {
+        var clientConfiguration = try ClientConfiguration.load(kubeconfigPath: server.kubeconfig)
         clientConfiguration.qps = RunNodes.defaultQPS(nodes: nodes)
         clientConfiguration.burst = Int(clientConfiguration.qps * 2)
         let client = try RESTClient(configuration: clientConfiguration)
@@ -93,7 +85,7 @@ struct BenchNodes: AsyncParsableCommand {
             // The bench's server allows everyone, so the admin credential stands in for a bootstrap token.
             credentials = try BootstrapNodeCredentials(
                 configuration: BootstrapNodeCredentials.Configuration(
-                    bootstrap: try ClientConfiguration.load(kubeconfigPath: directory + "/admin.kubeconfig")),
+                    bootstrap: try ClientConfiguration.load(kubeconfigPath: server.kubeconfig)),
                 watchClient: client)
         }
         let simulator = NodeSimulator(
@@ -102,23 +94,23 @@ struct BenchNodes: AsyncParsableCommand {
         defer { simulation.cancel() }
         let ownPID = getpid()
         print(
-            "KubeSwift node bench: \(nodes) simulated nodes (\(identity.rawValue) identity) against \(cluster.server)")
+            "KubeSwift node bench: \(nodes) simulated nodes (\(identity.rawValue) identity) against \(server.server)")
         let started = ContinuousClock.now
         while simulator.statistics.registeredNodes < nodes {
             try await Task.sleep(for: .milliseconds(100))
         }
         let registration = ContinuousClock.now - started
         print("  registered:           \(nodes) nodes in \(format(registration.seconds, 2)) s")
-        if pods > 0 { try await runPods(on: cluster, simulator: simulator) }
+        if pods > 0 { try await runPods(on: server, simulator: simulator) }
         try await Task.sleep(for: .seconds(settle))
 
         let before = simulator.statistics.requests
         let simulatorCPU = ProcessCPU.seconds(pid: ownPID) ?? 0
-        let serverCPU = ProcessCPU.seconds(pid: cluster.apiServer.pid) ?? 0
+        let serverCPU = ProcessCPU.seconds(pid: server.apiServer.pid) ?? 0
         try await Task.sleep(for: .seconds(window))
         let after = simulator.statistics.requests
         let simulatorBusy = ((ProcessCPU.seconds(pid: ownPID) ?? 0) - simulatorCPU) / Double(window)
-        let serverBusy = ((ProcessCPU.seconds(pid: cluster.apiServer.pid) ?? 0) - serverCPU) / Double(window)
+        let serverBusy = ((ProcessCPU.seconds(pid: server.apiServer.pid) ?? 0) - serverCPU) / Double(window)
         let perThousand = 1_000 / Double(nodes)
         print("  idle window:          \(window) s after \(settle) s settling")
         for kind in after.keys.sorted() {
@@ -131,7 +123,7 @@ struct BenchNodes: AsyncParsableCommand {
         print("  requests/s:           \(format(total, 1)) (\(format(total * perThousand, 1)) per 1,000 nodes)")
         print("  simulator:            RSS \(ResidentMemory(pid: ownPID)), CPU \(format(simulatorBusy * 100, 1)) %")
         print(
-            "  kube-apiserver:       RSS \(ResidentMemory(pid: cluster.apiServer.pid)), "
+            "  kube-apiserver:       RSS \(ResidentMemory(pid: server.apiServer.pid)), "
                 + "CPU \(format(serverBusy * 100, 1)) %")
         simulation.cancel()
         await simulation.value
@@ -141,21 +133,22 @@ struct BenchNodes: AsyncParsableCommand {
 
 extension BenchNodes {
     /// Starts kube-controller-manager with only the certificate approver and signer, as the cluster CA.
-    fileprivate func startSigner(path: String, pki: String, directory: String) throws -> BenchProcess {
+    fileprivate func startSigner(path: String, server: BenchAPIServer) throws -> BenchProcess {
         try BenchProcess.launch(
             name: "kube-controller-manager", executable: path,
             arguments: [
-                "--kubeconfig=\(directory)/admin.kubeconfig", "--leader-elect=false", "--secure-port=0",
+                "--kubeconfig=\(server.kubeconfig)", "--leader-elect=false", "--secure-port=0",
                 "--bind-address=\(address)", "--controllers=csrapproving,csrsigning",
-                "--cluster-signing-cert-file=\(pki)/ca.pem", "--cluster-signing-key-file=\(pki)/ca-key.pem",
+                "--cluster-signing-cert-file=\(server.pki)/ca.pem",
+                "--cluster-signing-key-file=\(server.pki)/ca-key.pem",
                 "--kube-api-qps=1000", "--kube-api-burst=1000", "--v=0",
             ])
     }
 
     /// Creates `--pods` pods already bound to the nodes, 64 at a time, and waits until the nodes report them all
     /// Running.
-    fileprivate func runPods(on cluster: BenchCluster, simulator: NodeSimulator) async throws {
-        let client = ResourceClient<Pod>(client: cluster.client, namespace: "default")
+    fileprivate func runPods(on server: BenchAPIServer, simulator: NodeSimulator) async throws {
+        let client = ResourceClient<Pod>(client: server.client, namespace: "default")
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<pods {

@@ -101,14 +101,9 @@ final class BenchCluster {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let apiServer = try BenchProcess.launch(
             name: "kube-apiserver", executable: apiServerPath,
-            arguments: [
-                "--bind-address=\(address)", "--advertise-address=\(address)", "--secure-port=0",
-                "--tls-cert-file=\(pki)/kubernetes.pem", "--tls-private-key-file=\(pki)/kubernetes-key.pem",
-                "--client-ca-file=\(pki)/ca.pem", "--data-dir=\(directory)/data",
-                "--service-cluster-ip-range=10.254.0.0/16", "--anonymous-auth=false",
-                "--authorization-mode=AlwaysAllow", "--logtostderr=true", "--v=0",
+            arguments: BenchAPIServer.flags(address: address, pki: pki, dataDirectory: directory + "/data") + [
                 // No node lifecycle controller runs here to lift the not-ready taint from the bench's nodes.
-                "--disable-admission-plugins=TaintNodesByCondition",
+                "--disable-admission-plugins=TaintNodesByCondition"
             ])
         self.apiServer = apiServer
         do {

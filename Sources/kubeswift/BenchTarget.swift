@@ -13,6 +13,11 @@ struct BenchTarget: ParsableArguments {
 
     /// Creates the namespace unless it exists.
     func ensureNamespace(_ client: RESTClient) async throws {
+        try await Self.ensureNamespace(namespace, client)
+    }
+
+    /// Creates `namespace` unless it exists.
+    static func ensureNamespace(_ namespace: String, _ client: RESTClient) async throws {
         do {
             _ = try await client.get(path: ResourcePath.path(resource: "namespaces", name: namespace))
         } catch let error as StatusError where error.code == 404 {
