@@ -18,16 +18,50 @@ struct Parallelizer: Sendable {
         workers = max(1, min(parallelism, ProcessInfo.processInfo.activeProcessorCount))
     }
 
-    /// Computes `body(i)` for `i` in `0..<count` until `stop()` says enough; returns the results, nil for
-    /// items never reached. `body` and `stop` run concurrently and must be thread-safe.
-    func map<T: Sendable>(_ count: Int, stop: @Sendable () -> Bool = { false }, _ body: @Sendable (Int) -> T) -> [T?] {
-        var results = [T?](repeating: nil, count: count)
-        results.withUnsafeMutableBufferPointer { buffer in
-            // Each index is written by exactly one thread (its chunk's), so the buffer needs no lock.
+    /// Computes `body(i)` for a prefix of `0..<count`, stopping once `stop()` says enough, and returns the
+    /// results in index order. Each chunk a thread claims is finished, and chunks are claimed in order, so the
+    /// indices computed always form a prefix; the results take room for the work done, not for all `count`.
+    /// `body` and `stop` run concurrently and must be thread-safe.
+    func map<T: Sendable>(_ count: Int, stop: @Sendable () -> Bool = { false }, _ body: @Sendable (Int) -> T) -> [T] {
+        guard workers > 1, count >= Self.minimumParallelItems else {
+            var results: [T] = []
+            for index in 0..<count {
+                if stop() { break }
+                results.append(body(index))
+            }
+            return results
+        }
+        let chunk = Self.chunkSize(count, workers: workers)
+        let chunks = (count + chunk - 1) / chunk
+        var perChunk = [[T]?](repeating: nil, count: chunks)
+        let next = Atomic<Int>(0)
+        perChunk.withUnsafeMutableBufferPointer { buffer in
+            // Each chunk's results are written by the one thread that claimed it.
             nonisolated(unsafe) let output = buffer
-            forEach(count, stop: stop) { output[$0] = body($0) }
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while !stop() {
+                    let claimed = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if claimed >= chunks { return }
+                    let range = (claimed * chunk)..<min(count, (claimed + 1) * chunk)
+                    var results: [T] = []
+                    results.reserveCapacity(range.count)
+                    for index in range { results.append(body(index)) }
+                    output[claimed] = results
+                }
+            }
+        }
+        var results: [T] = []
+        for chunkResults in perChunk {
+            guard let chunkResults else { break }
+            results.append(contentsOf: chunkResults)
         }
         return results
+    }
+
+    /// Upstream's `chunkSizeFor`: about the square root of the work, so an early stop wastes little (a worker
+    /// finishes the chunk it holds) while claiming stays rare.
+    static func chunkSize(_ count: Int, workers: Int) -> Int {
+        max(1, min(Int(Double(count).squareRoot()), count / workers + 1))
     }
 
     /// Runs `body` over consecutive ranges covering `0..<count` (one range when the work stays on this thread)
@@ -63,7 +97,7 @@ struct Parallelizer: Sendable {
             }
             return
         }
-        let chunk = max(16, count / (workers * 4))
+        let chunk = Self.chunkSize(count, workers: workers)
         let chunks = (count + chunk - 1) / chunk
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in

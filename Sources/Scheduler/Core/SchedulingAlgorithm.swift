@@ -46,10 +46,13 @@ public struct SchedulingAlgorithm: Sendable {
             }
         }
         let start = startIndex % nodes.count
-        let excluded = PluginStatus.unresolvable(
-            "node(s) didn't satisfy plugin(s) [\(preFilter.narrowedBy.joined(separator: " "))]")
-        let found = Atomic<Int>(0)
         let allowed = preFilter.nodeNames
+        let excluded =
+            allowed == nil
+            ? PluginStatus.success
+            : PluginStatus.unresolvable(
+                "node(s) didn't satisfy plugin(s) [\(preFilter.narrowedBy.joined(separator: " "))]")
+        let found = Atomic<Int>(0)
         let count = nodes.count
         // The nodes and plugins are read in place: copying a node or a plugin per node costs atomic reference
         // counting on memory both workers share.
@@ -67,21 +70,23 @@ public struct SchedulingAlgorithm: Sendable {
         }
         var evaluated = 0
         // Workers may have gone past the wanted count; the result is what a sequential search finds.
-        for (offset, result) in statuses.enumerated() {
-            guard feasible.count < wanted, let status = result else { break }
-            evaluated += 1
-            let node = nodes[(start + offset) % nodes.count]
+        for status in statuses {
+            guard feasible.count < wanted else { break }
             if status.isSuccess {
-                feasible.append(node)
+                feasible.append(nodes[(start + evaluated) % count])
             } else if status.code == .error {
                 return .failed(status)
-            } else {
+            }
+            evaluated += 1
+        }
+        startIndex = (start + evaluated) % count
+        guard !feasible.isEmpty else {
+            // Only a pod that fits nowhere needs each node's reason (a scheduled pod's would be thrown away).
+            for (offset, status) in statuses.prefix(evaluated).enumerated() {
+                let node = nodes[(start + offset) % count]
                 diagnosis.nodeStatuses[node.name] = status
                 if !status.plugin.isEmpty { diagnosis.unschedulablePlugins.insert(status.plugin) }
             }
-        }
-        startIndex = (start + evaluated) % nodes.count
-        guard !feasible.isEmpty else {
             return .unschedulable(FitError(nodeCount: nodes.count, diagnosis: diagnosis))
         }
         if feasible.count == 1 {

@@ -89,12 +89,14 @@ final class DomainCountMemo<Key: Equatable & Sendable>: Sendable {
             return
         }
         // Generations are unique per node state, so a node moved to another position also shows as changed.
-        for (position, node) in nodes.enumerated() where entry.generations[position] != node.generation {
+        // Indexed rather than iterated: the scan reads each node's generation in place, where a loop over the
+        // values would copy (retain and release) every node to find the one or two that changed.
+        for position in nodes.indices where entry.generations[position] != nodes[position].generation {
             Self.apply(entry.contributions[position], sign: -1, to: &entry)
-            let added = contributions(node)
+            let added = contributions(nodes[position])
             Self.apply(added, sign: 1, to: &entry)
             entry.contributions[position] = added
-            entry.generations[position] = node.generation
+            entry.generations[position] = nodes[position].generation
         }
     }
 

@@ -27,7 +27,6 @@ public struct NodeInfo: Sendable {
         @exclusivity(unchecked) var podsWithAffinity: [PodInfo] = []
         @exclusivity(unchecked) var podsWithRequiredAntiAffinity: [PodInfo] = []
         @exclusivity(unchecked) var usedPorts: [HostPort] = []
-        @exclusivity(unchecked) var generation = NodeInfo.nextGeneration()
 
         init(node: Node) {
             self.node = NodeBox(node)
@@ -52,17 +51,20 @@ public struct NodeInfo: Sendable {
             podsWithRequiredAntiAffinity = other.podsWithRequiredAntiAffinity
             usedPorts = other.usedPorts
             imageSizes = other.imageSizes
-            generation = other.generation
         }
     }
 
     private var storage: Storage
     public let name: String
+    /// Changes with every change to the node or its pods and is never reused: PreFilter plugins that keep
+    /// counts across cycles recount only the nodes whose generation moved. Kept in the value, not the storage,
+    /// so comparing every node's generation reads the snapshot's array alone, not one object per node.
+    public private(set) var generation = NodeInfo.nextGeneration()
 
     /// The source of generations: one counter for all nodes, so equal generations mean the same node state.
     private static let generations = Atomic<UInt64>(0)
 
-    fileprivate static func nextGeneration() -> UInt64 {
+    private static func nextGeneration() -> UInt64 {
         generations.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
@@ -95,10 +97,6 @@ public struct NodeInfo: Sendable {
     public var usedPorts: [HostPort] { _read { yield storage.usedPorts } }
     /// Image name → size, from the node's status (for ImageLocality).
     public var imageSizes: [String: Int64] { _read { yield storage.imageSizes } }
-    /// Changes with every change to the node or its pods and is never reused: PreFilter plugins that keep
-    /// counts across cycles recount only the nodes whose generation moved.
-    public var generation: UInt64 { storage.generation }
-
     /// Whether one more pod with `requests` fits in what the node has left: the pod count, CPU, memory and
     /// ephemeral storage (NodeResourcesFit's question for most nodes, read in place without copying the sums).
     /// Extended resources are left to the caller.
@@ -130,7 +128,7 @@ public struct NodeInfo: Sendable {
 
     public mutating func update(node: Node) {
         let storage = unique()
-        storage.generation = Self.nextGeneration()
+        generation = Self.nextGeneration()
         storage.node = NodeBox(node)
         storage.labels = node.metadata.labels
         storage.allocatable = Resource(node.status.allocatable)
@@ -141,7 +139,7 @@ public struct NodeInfo: Sendable {
 
     public mutating func add(_ pod: PodInfo) {
         let storage = unique()
-        storage.generation = Self.nextGeneration()
+        generation = Self.nextGeneration()
         storage.pods.append(pod)
         storage.podCount = storage.pods.count
         if pod.hasPodAffinity { storage.podsWithAffinity.append(pod) }
@@ -156,7 +154,7 @@ public struct NodeInfo: Sendable {
     public mutating func remove(uid: String) -> Bool {
         guard let index = storage.pods.firstIndex(where: { $0.uid == uid }) else { return false }
         let storage = unique()
-        storage.generation = Self.nextGeneration()
+        generation = Self.nextGeneration()
         let pod = storage.pods.remove(at: index)
         storage.podCount = storage.pods.count
         if pod.hasPodAffinity { storage.podsWithAffinity.removeAll { $0.uid == uid } }
