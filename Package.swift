@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -101,6 +102,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             // The web pages of --enable-swagger-ui, compiled into the binary (SwaggerUI/WebPages.swift).
             resources: [
@@ -217,7 +219,10 @@ let package = Package(
             swiftSettings: upcoming),
         .testTarget(
             name: "APIServerTests",
-            dependencies: ["APIServer", "Operations", "Storage", "APIMachinery", "TestSupport"],
+            dependencies: [
+                "APIServer", "Operations", "Storage", "APIMachinery", "TestSupport",
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
             exclude: ["Python", "Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),
         .testTarget(name: "CELTests", dependencies: ["CEL", "APIMachinery"], swiftSettings: upcoming),

@@ -1,14 +1,17 @@
 #!/bin/bash
-# Pod lists in JSON and in protobuf (issue 10's figure): one kube-apiserver on the embedded store with N pods
-# (default 5,000, each a small one-container pod), then full lists of them with h2load over TLS and HTTP/2,
-# 20 one at a time in each format: lists/s, mean latency, bytes per list and the server's CPU seconds per list.
+# Lists in JSON and in protobuf (issues 10 and 16): one kube-apiserver on the embedded store with N objects
+# (default 5,000 small one-container pods; `configmaps` makes 300-byte ConfigMaps as issue 16's workload), then
+# lists of them with h2load over TLS and HTTP/2, 20 one at a time per case: full lists and pages of 500
+# (`limit=500`), each plain and with `Accept-Encoding: gzip`. Per case: lists/s, mean latency, bytes per list
+# on the wire, the server's CPU ms per list, and its peak RSS during the case (VmHWM, reset before each case).
 # Needs a release build, h2load and openssl; uses only 127.0.0.153.
 #
-#   scripts/bench-list-formats.sh [KUBE_APISERVER] [PODS]
+#   scripts/bench-list-formats.sh [KUBE_APISERVER] [COUNT] [pods|configmaps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BINARY=${1:-.build/release/kube-apiserver}
-PODS=${2:-5000}
+COUNT=${2:-5000}
+KIND=${3:-pods}
 STATE=$(mktemp -d /tmp/kubeswift-bench-lists-XXXXXX)
 SERVER=
 cleanup() {
@@ -38,21 +41,35 @@ curl -sk "${H[@]}" -X POST "$URL/api/v1/namespaces" \
 # ServiceAccount admission wants the namespace's default account; no controller-manager runs here.
 curl -sk "${H[@]}" -X POST "$URL/api/v1/namespaces/bench/serviceaccounts" \
   -d '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default"}}' >/dev/null
-printf '%s' '{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"p-","labels":{"app":"bench"}},"spec":{"containers":[{"name":"c","image":"registry.k8s.io/pause:3.9","resources":{"requests":{"cpu":"100m","memory":"500Mi"}}}]}}' \
-  >"$STATE/pod.json"
-h2load "${H[@]}" -n "$PODS" -c 16 -m 1 -d "$STATE/pod.json" "$URL/api/v1/namespaces/bench/pods" >/dev/null 2>&1
+if [[ $KIND == configmaps ]]; then
+  printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"b-","labels":{"app":"bench"}},"data":{"k":"%s"}}' \
+    "$(head -c 300 /dev/zero | tr '\0' x)" >"$STATE/object.json"
+else
+  printf '%s' '{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"p-","labels":{"app":"bench"}},"spec":{"containers":[{"name":"c","image":"registry.k8s.io/pause:3.9","resources":{"requests":{"cpu":"100m","memory":"500Mi"}}}]}}' \
+    >"$STATE/object.json"
+fi
+h2load "${H[@]}" -n "$COUNT" -c 16 -m 1 -d "$STATE/object.json" "$URL/api/v1/namespaces/bench/$KIND" >/dev/null 2>&1
 TICKS=$(getconf CLK_TCK)
 cpu() { awk '{print $14+$15}' "/proc/$SERVER/stat"; }
-echo "== $PODS pods, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $BINARY"
-for accept in application/json application/vnd.kubernetes.protobuf; do
-  h2load "${H[@]}" -H "Accept: $accept" -n 3 -c 1 "$URL/api/v1/namespaces/bench/pods" >/dev/null 2>&1 # warm-up
-  c0=$(cpu)
-  out=$(h2load "${H[@]}" -H "Accept: $accept" -n 20 -c 1 -m 1 "$URL/api/v1/namespaces/bench/pods" 2>&1)
-  c1=$(cpu)
-  printf '%-38s lists/s=%-7s 2xx=%-3s mean=%-9s bytes/list=%-9s server-cpu-ms/list=%s\n' "$accept" \
-    "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")" \
-    "$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")" \
-    "$(awk '/^time for request:/{print $6}' <<<"$out")" \
-    "$(($(sed -n 's/^traffic: .* (\([0-9]*\)) total.*/\1/p' <<<"$out") / 20))" \
-    "$(echo "scale=1;($c1-$c0)*1000/$TICKS/20" | bc)"
+peak() { awk '/^VmHWM/{print int($2/1024)}' "/proc/$SERVER/status"; }
+echo "== $COUNT $KIND, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $BINARY"
+echo "   RSS before the lists: $(awk '/^VmRSS/{print int($2/1024)}' "/proc/$SERVER/status") MB"
+for query in "" "?limit=500"; do
+  for accept in application/json application/vnd.kubernetes.protobuf; do
+    for encoding in identity gzip; do
+      E=(-H "Accept: $accept" -H "Accept-Encoding: $encoding")
+      h2load "${H[@]}" "${E[@]}" -n 3 -c 1 "$URL/api/v1/namespaces/bench/$KIND$query" >/dev/null 2>&1 # warm-up
+      echo 5 >"/proc/$SERVER/clear_refs" # resets VmHWM to the current RSS
+      c0=$(cpu)
+      out=$(h2load "${H[@]}" "${E[@]}" -n 20 -c 1 -m 1 "$URL/api/v1/namespaces/bench/$KIND$query" 2>&1)
+      c1=$(cpu)
+      printf '%-38s %-11s %-8s lists/s=%-7s 2xx=%-3s mean=%-9s bytes/list=%-9s server-cpu-ms/list=%-6s peak-rss-mb=%s\n' \
+        "$accept" "${query:-full}" "$encoding" \
+        "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")" \
+        "$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")" \
+        "$(awk '/^time for request:/{print $6}' <<<"$out")" \
+        "$(($(sed -n 's/^traffic: .* (\([0-9]*\)) total.*/\1/p' <<<"$out") / 20))" \
+        "$(echo "scale=1;($c1-$c0)*1000/$TICKS/20" | bc)" "$(peak)"
+    done
+  done
 done

@@ -105,7 +105,8 @@ public struct FlagSet: Sendable {
         }
     }
 
-    static func parseBool(_ text: String) -> Bool? {
+    /// Go's `strconv.ParseBool`, which pflag's booleans and `--feature-gates` values go through.
+    public static func parseBool(_ text: String) -> Bool? {
         switch text {
         case "1", "t", "T", "true", "TRUE", "True": return true
         case "0", "f", "F", "false", "FALSE", "False": return false

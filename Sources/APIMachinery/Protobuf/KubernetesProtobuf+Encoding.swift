@@ -27,33 +27,29 @@ extension KubernetesProtobuf {
         return encoder.writer.bytes
     }
 
-    /// A list (`kind` is the list's, e.g. `PodList`) from its metadata and items, written item by item
-    /// without building the list's JSON. Items are encoded without their apiVersion and kind, as Go's are.
+    /// A list (`kind` is the list's, e.g. `PodList`) from its metadata and items, without building the
+    /// list's JSON. Items are encoded without their apiVersion and kind, as Go's are.
     public static func encodeList(
         apiVersion: String, kind: String, metadata: JSONObject, items: some Sequence<JSON>, capacity: Int = 4_096
     ) throws(ProtobufEncodeError) -> [UInt8] {
-        try encodeList(apiVersion: apiVersion, kind: kind, metadata: metadata, capacity: capacity) {
-            (encoder, number, index) throws(ProtobufEncodeError) in
-            for item in items {
-                do throws(ProtobufEncodeError) {
-                    try encoder.nested(number, index, item)
-                } catch {
-                    throw error.inside("items")
-                }
-            }
-        }
+        try encodeList(
+            apiVersion: apiVersion, kind: kind, metadata: metadata,
+            encodedItems: listItemMessages(apiVersion: apiVersion, kind: kind, items: items), capacity: capacity)
     }
 
     /// A list whose items are already messages (`encodeMessage` of each, e.g. kept by a cache): each is
     /// copied in as it is, so a list costs little more than its bytes.
     public static func encodeList(
-        apiVersion: String, kind: String, metadata: JSONObject, encodedItems: some Sequence<[UInt8]>,
+        apiVersion: String, kind: String, metadata: JSONObject, encodedItems: some Collection<[UInt8]>,
         capacity: Int = 4_096
     ) throws(ProtobufEncodeError) -> [UInt8] {
-        try encodeList(apiVersion: apiVersion, kind: kind, metadata: metadata, capacity: capacity) {
-            (encoder, number, _) throws(ProtobufEncodeError) in
-            for item in encodedItems { encoder.writer.field(number, bytes: item) }
-        }
+        let frame = try listFrame(
+            apiVersion: apiVersion, kind: kind, metadata: metadata, itemSizes: encodedItems.lazy.map(\.count))
+        var out = frame.head
+        out.reserveCapacity(capacity)
+        for item in encodedItems { frame.appendItem(item, to: &out) }
+        out.append(contentsOf: frame.tail)
+        return out
     }
 
     /// One object's message without the envelope, as it appears inside a list's `items` and inside the
@@ -67,34 +63,6 @@ extension KubernetesProtobuf {
         }
         var encoder = ProtobufEncoder(schema: schema)
         try encoder.body(index, object, depth: 1)
-        return encoder.writer.bytes
-    }
-
-    /// The list's envelope and metadata around items that `writeItems` writes as field `number` of
-    /// message `index`.
-    private static func encodeList(
-        apiVersion: String, kind: String, metadata: JSONObject, capacity: Int,
-        writeItems: (inout ProtobufEncoder, Int, Int) throws(ProtobufEncodeError) -> Void
-    ) throws(ProtobufEncodeError) -> [UInt8] {
-        let schema = try loadedSchema()
-        guard let index = schema.kinds[apiVersion + " " + kind] else {
-            throw ProtobufEncodeError("no protobuf schema for \(kind) in \(apiVersion)")
-        }
-        let message = schema.messages[index]
-        guard let metadataField = message.fields.first(where: { $0.jsonName == "metadata" }),
-            let itemsField = message.fields.first(where: { $0.jsonName == "items" }),
-            case .message(let metadataIndex) = metadataField.value, case .message(let itemIndex) = itemsField.value
-        else {
-            throw ProtobufEncodeError("\(kind) in \(apiVersion) is not a list")
-        }
-        var encoder = ProtobufEncoder(schema: schema, capacity: capacity)
-        let raw = encoder.openEnvelope(apiVersion: apiVersion, kind: kind)
-        // v1beta1's PartialObjectMetadataList numbers items before metadata; fields go in number order.
-        let metadataFirst = metadataField.number < itemsField.number
-        if metadataFirst { try encoder.nested(metadataField.number, metadataIndex, .object(metadata)) }
-        try writeItems(&encoder, itemsField.number, itemIndex)
-        if !metadataFirst { try encoder.nested(metadataField.number, metadataIndex, .object(metadata)) }
-        encoder.closeEnvelope(raw)
         return encoder.writer.bytes
     }
 
@@ -139,7 +107,7 @@ extension KubernetesProtobuf {
         return events
     }
 
-    private static func loadedSchema() throws(ProtobufEncodeError) -> ProtobufSchema {
+    static func loadedSchema() throws(ProtobufEncodeError) -> ProtobufSchema {
         switch ProtobufSchema.shared {
         case .success(let schema): return schema
         case .failure(let error): throw ProtobufEncodeError(error.message)

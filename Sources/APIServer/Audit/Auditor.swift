@@ -49,7 +49,14 @@ final class Auditor: Sendable {
         event.impersonatedUser = context.impersonatedUser
         event.responseStatus = AuditEvent.ResponseStatus(code: Int(response.status.code))
         switch response.body {
-        case .bytes(let body):
+        case .bytes, .chunked:
+            var response = response
+            // A list encoded as it is written is made whole only when its object is logged.
+            if case .chunked(let chunks) = response.body, decision.level >= .requestResponse {
+                response.body = .bytes(chunks.collect())
+            }
+            let body: [UInt8]
+            if case .bytes(let bytes) = response.body { body = bytes } else { body = [] }
             record(response: response, body: body, request: request, info: info, into: &event)
             event.stage = .responseComplete
             event.stageTimestamp = AuditEvent.nowMicros()

@@ -53,79 +53,6 @@ struct ResponseEncoder: Sendable {
         }
     }
 
-    func list(_ page: ListPage) -> HTTPResponse {
-        var metadata: JSONObject = ["resourceVersion": .string(String(page.revision))]
-        if let token = page.continueToken { metadata["continue"] = .string(token) }
-        let definition = store.definition
-        switch format.target {
-        case .table(let version):
-            var table = self.table(page.items, metadata: metadata)
-            table["apiVersion"] = .string("meta.k8s.io/" + version)
-            return Self.encoded(table, media: format.media, status: .ok)
-        case .partialObjectMetadata:
-            return .error(
-                Self.notAcceptable(
-                    "you requested PartialObjectMetadata, but the requested object is a list "
-                        + "(*\(definition.version).\(definition.kind)List)"))
-        case .partialObjectMetadataList(let version):
-            let items = page.items.lazy.map { Self.partial($0, version: version) }
-            return encodedList(
-                apiVersion: "meta.k8s.io/" + version, kind: "PartialObjectMetadataList", metadata: metadata,
-                items: items, count: page.items.count)
-        case nil:
-            let items = page.items.lazy.map { store.fromStorage($0) }
-            if format.media == .protobuf, definition.conversion == nil, page.cachedItems.count == page.items.count,
-                !page.items.isEmpty
-            {
-                return cachedProtobufList(page.cachedItems, metadata: metadata)
-            }
-            if format.media != .json {
-                return encodedList(
-                    apiVersion: definition.apiVersion, kind: definition.kind + "List", metadata: metadata, items: items,
-                    count: page.items.count)
-            }
-            // Items are written straight into the output to avoid building one more tree of the whole list.
-            var out: [UInt8] = []
-            out.reserveCapacity(64 + page.items.count * 512)
-            out.append(
-                contentsOf:
-                    "{\"kind\":\"\(definition.kind)List\",\"apiVersion\":\"\(definition.apiVersion)\",\"metadata\":"
-                    .utf8)
-            JSON.object(metadata).encode(into: &out)
-            out.append(contentsOf: ",\"items\":[".utf8)
-            for (index, item) in items.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                item.encode(into: &out)
-            }
-            for (index, item) in page.rawItems.enumerated() {
-                if index > 0 || !page.items.isEmpty { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: item)
-            }
-            out.append(contentsOf: "]}".utf8)
-            return .json(out)
-        }
-    }
-
-    /// A protobuf list of watch-cache objects, each object's message made once and kept with it, so a list
-    /// costs about what a JSON list of stored bytes does.
-    private func cachedProtobufList(_ objects: [CachedObject], metadata: JSONObject) -> HTTPResponse {
-        let definition = store.definition
-        do {
-            let items = try objects.map { cached throws(ProtobufEncodeError) in
-                try cached.protobuf.get { () throws(ProtobufEncodeError) in
-                    try KubernetesProtobuf.encodeMessage(
-                        cached.object, apiVersion: definition.apiVersion, kind: definition.kind)
-                }
-            }
-            let bytes = try KubernetesProtobuf.encodeList(
-                apiVersion: definition.apiVersion, kind: definition.kind + "List", metadata: metadata,
-                encodedItems: items, capacity: 256 + items.reduce(0) { $0 + $1.count + 4 })
-            return .json(bytes, contentType: KubernetesProtobuf.mediaType)
-        } catch {
-            return Self.error(.internalError("unable to encode the response: \(error)"), media: .protobuf)
-        }
-    }
-
     /// An error's Status in the negotiated media type.
     func error(_ error: APIError) -> HTTPResponse { Self.error(error, media: format.media) }
 
@@ -172,25 +99,6 @@ struct ResponseEncoder: Sendable {
                 ))
         case nil:
             return encoded(object, media: format.media, status: status)
-        }
-    }
-
-    private func encodedList(
-        apiVersion: String, kind: String, metadata: JSONObject, items: some Sequence<JSON>, count: Int
-    ) -> HTTPResponse {
-        guard format.media == .protobuf else {
-            let list: JSON = [
-                "kind": .string(kind), "apiVersion": .string(apiVersion), "metadata": .object(metadata),
-                "items": .array(Array(items)),
-            ]
-            return Self.encoded(list, media: format.media, status: .ok)
-        }
-        do {
-            let bytes = try KubernetesProtobuf.encodeList(
-                apiVersion: apiVersion, kind: kind, metadata: metadata, items: items, capacity: 256 + count * 1_024)
-            return .json(bytes, contentType: KubernetesProtobuf.mediaType)
-        } catch {
-            return Self.error(.internalError("unable to encode the response: \(error)"), media: .protobuf)
         }
     }
 

@@ -71,11 +71,15 @@ public struct HTTPRequest: Sendable {
     public func header(_ name: String) -> String? { headers.first(name: name) }
 }
 
-/// A response: a whole body, or a stream of chunks for watches (no content-length, so h1 chunks and h2 frames).
+/// A response: a whole body, a large body encoded while it is written (lists), or a stream of chunks for
+/// watches; the last two go without content-length, so as h1 chunks and h2 frames.
 public struct HTTPResponse: Sendable {
     /// The body's shape.
     public enum Body: Sendable {
         case bytes([UInt8])
+        /// A finite body made chunk by chunk as the connection takes them; compressed like `bytes`.
+        case chunked(ChunkedBody)
+        /// An open-ended stream (a watch): never compressed, and ended by a graceful shutdown.
         case stream(AsyncStream<[UInt8]>)
     }
 

@@ -59,17 +59,22 @@ public final class HTTPServer: Sendable {
 
     /// Binds and starts serving `settings` as they are; returns once the socket listens.
     public static func start(
-        host: String, port: Int, tls settings: TLSSettings, responder: any HTTPResponder, group: any EventLoopGroup
+        host: String, port: Int, tls settings: TLSSettings, responder: any HTTPResponder, group: any EventLoopGroup,
+        compressResponses: Bool = true
     ) async throws -> HTTPServer {
         let tls = try ServingTLS(settings: settings, logger: Logger(label: "kube-apiserver"))
-        return try await start(host: host, port: port, tls: tls, responder: responder, group: group)
+        return try await start(
+            host: host, port: port, tls: tls, responder: responder, group: group, compressResponses: compressResponses)
     }
 
-    /// Binds and starts serving; each connection gets `tls`'s pair of the moment it is accepted.
+    /// Binds and starts serving; each connection gets `tls`'s pair of the moment it is accepted. Large
+    /// responses are gzipped for clients that ask, unless `compressResponses` is off (`ResponseCompression`).
     public static func start(
-        host: String, port: Int, tls: ServingTLS, responder: any HTTPResponder, group: any EventLoopGroup
+        host: String, port: Int, tls: ServingTLS, responder: any HTTPResponder, group: any EventLoopGroup,
+        compressResponses: Bool = true
     ) async throws -> HTTPServer {
         let requests = InFlightRequests()
+        let compression = ResponseCompression(enabled: compressResponses)
         let bootstrap = serverBootstrap(group: group)
             .childChannelInitializer { channel in
                 let identity = ConnectionIdentity()
@@ -93,7 +98,9 @@ public final class HTTPServer: Sendable {
                     channel.configureCommonHTTPServerPipeline { streamChannel in
                         streamChannel.eventLoop.makeCompletedFuture {
                             try streamChannel.pipeline.syncOperations.addHandler(
-                                RequestHandler(responder: responder, connection: identity, requests: requests))
+                                RequestHandler(
+                                    responder: responder, connection: identity, requests: requests,
+                                    compression: compression))
                         }
                     }
                 }
@@ -104,9 +111,11 @@ public final class HTTPServer: Sendable {
 
     /// Binds the plain local port: HTTP/1.1 without TLS, every request served as `user` without authentication.
     public static func startPlain(
-        host: String, port: Int, user: UserInfo, responder: any HTTPResponder, group: any EventLoopGroup
+        host: String, port: Int, user: UserInfo, responder: any HTTPResponder, group: any EventLoopGroup,
+        compressResponses: Bool = true
     ) async throws -> HTTPServer {
         let requests = InFlightRequests()
+        let compression = ResponseCompression(enabled: compressResponses)
         let bootstrap = serverBootstrap(group: group)
             .childChannelInitializer { channel in
                 requests.connectionOpened(channel)
@@ -114,7 +123,7 @@ public final class HTTPServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         RequestHandler(
                             responder: responder, connection: ConnectionIdentity(), requests: requests,
-                            fixedUser: user))
+                            fixedUser: user, compression: compression))
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()

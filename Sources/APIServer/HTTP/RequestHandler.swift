@@ -16,6 +16,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let requests: InFlightRequests
     /// The user every request is served as, skipping authentication: the plain local port's superuser.
     private let fixedUser: UserInfo?
+    private let compression: ResponseCompression
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
@@ -23,12 +24,13 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     init(
         responder: any HTTPResponder, connection: ConnectionIdentity, requests: InFlightRequests,
-        fixedUser: UserInfo? = nil
+        fixedUser: UserInfo? = nil, compression: ResponseCompression = ResponseCompression(enabled: true)
     ) {
         self.responder = responder
         self.connection = connection
         self.requests = requests
         self.fixedUser = fixedUser
+        self.compression = compression
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -77,6 +79,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let headers = head.headers
         let method = head.method
         let uri = head.uri
+        let gzip = compression.negotiated(headers)
         let id = requests.begin()
         let task = Task {
             var request = HTTPRequest(
@@ -84,12 +87,17 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             request.clientCertificate = connection.certificate
             request.clientCertificateChain = connection.chain
             let response = await responder.respond(to: request)
+            // Once a shutdown began, an HTTP/1.1 client is asked to take its next request elsewhere.
             switch response.body {
             case .bytes:
-                // Once a shutdown began, an HTTP/1.1 client is asked to take its next request elsewhere.
                 try? await ResponseWriter.write(
-                    response, to: channel, version: version, keepAlive: keepAlive && !requests.isQuiescing
+                    response, to: channel, version: version, keepAlive: keepAlive && !requests.isQuiescing,
+                    gzip: gzip
                 ).get()
+            case .chunked(let body):
+                await ResponseWriter.write(
+                    response, chunks: body, to: channel, version: version,
+                    keepAlive: keepAlive && !requests.isQuiescing, gzip: gzip)
             case .stream(let chunks):
                 requests.streaming(id)
                 await ResponseWriter.stream(response, chunks: chunks, to: channel, version: version)
@@ -118,17 +126,28 @@ enum ResponseWriter {
         return HTTPResponseHead(version: version, status: response.status, headers: headers)
     }
 
-    /// Writes a whole response; the future completes once its end reached the socket.
+    /// Writes a whole response, gzipped when `gzip` was negotiated and the body is large enough
+    /// (`ResponseCompression`); the future completes once its end reached the socket.
     @discardableResult
-    static func write(_ response: HTTPResponse, to channel: any Channel, version: HTTPVersion, keepAlive: Bool)
-        -> EventLoopFuture<Void>
-    {
+    static func write(
+        _ response: HTTPResponse, to channel: any Channel, version: HTTPVersion, keepAlive: Bool, gzip: Bool = false
+    ) -> EventLoopFuture<Void> {
         guard case .bytes(let bytes) = response.body else { return channel.eventLoop.makeSucceededVoidFuture() }
-        let head = responseHead(response, version: version, length: bytes.count, keepAlive: keepAlive)
+        var response = response
+        let body: ByteBuffer
+        if ResponseCompression.applies(to: response, length: bytes.count, negotiated: gzip),
+            let compressed = try? GzipStream().compress(bytes, finish: true)
+        {
+            ResponseCompression.mark(&response.headers)
+            body = compressed
+        } else {
+            body = ByteBuffer(bytes: bytes)
+        }
+        let head = responseHead(response, version: version, length: body.readableBytes, keepAlive: keepAlive)
         return channel.eventLoop.flatSubmit {
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            if !bytes.isEmpty {
-                channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil)
+            if body.readableBytes > 0 {
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
             }
             let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
             if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }

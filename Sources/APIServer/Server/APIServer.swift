@@ -159,12 +159,12 @@ public final class APIServer: HTTPResponder {
             response = .error(.internalError(String(describing: error)))
             logInternalError(String(describing: error), request: request)
         }
-        if case .bytes = response.body {
+        if case .stream = response.body {
+            metrics.record(verb: "WATCH", resource: info?.resource ?? "", code: 200, duration: .zero)
+        } else {
             metrics.record(
                 verb: info?.verb ?? request.method.rawValue.lowercased(), resource: info?.resource ?? "",
                 code: Int(response.status.code), duration: ContinuousClock.now - started)
-        } else {
-            metrics.record(verb: "WATCH", resource: info?.resource ?? "", code: 200, duration: .zero)
         }
         return response
     }

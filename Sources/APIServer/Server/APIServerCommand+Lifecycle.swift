@@ -51,8 +51,11 @@ extension APIServerCommand {
         var requestGracePeriod: Duration
         /// `--insecure-bind-address` and `--insecure-port`, when the port is asked for.
         var plainPort: (address: String, port: Int)?
+        /// APIResponseCompression, which the plain port follows as the secure one does.
+        var compressResponses: Bool
 
         init(_ flags: FlagSet) throws {
+            compressResponses = try FeatureGates(flags).apiResponseCompression
             let typeName = flags.string("endpoint-reconciler-type")
             guard let type = EndpointReconcilerType(rawValue: typeName) else {
                 throw fail(
@@ -112,7 +115,8 @@ extension APIServerCommand {
         var plain: HTTPServer?
         if let (address, port) = options.plainPort {
             let server = try await HTTPServer.startPlain(
-                host: address, port: port, user: unsecuredUser, responder: apiServer, group: group)
+                host: address, port: port, user: unsecuredUser, responder: apiServer, group: group,
+                compressResponses: options.compressResponses)
             logger.warning(
                 "The insecure port serves every request as system:unsecured in system:masters, without authentication or authorization"
             )

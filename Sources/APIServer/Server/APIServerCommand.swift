@@ -71,7 +71,7 @@ public enum APIServerCommand {
             FlagDefinition("watch-cache", bool: true, default: "true"),
             FlagDefinition("default-watch-cache-size", default: "100"),
             FlagDefinition("watch-cache-sizes"),
-        ] + etcdFlags + lifecycleFlags + requestHeaderFlags + aggregationFlags
+        ] + etcdFlags + lifecycleFlags + requestHeaderFlags + aggregationFlags + featureGateFlags
 
     /// Parses `arguments` (without the program name), starts the server and serves until it is closed.
     public static func main(arguments: [String]) async -> Int32 {
@@ -116,6 +116,7 @@ public enum APIServerCommand {
             }
         }
         let lifecycleOptions = try LifecycleOptions(flags)
+        let gates = try FeatureGates(flags, logger: logger)
         guard let range = IPv4Range(cidr: flags.string("service-cluster-ip-range")) else {
             throw fail(
                 "invalid argument \"\(flags.string("service-cluster-ip-range"))\" for \"--service-cluster-ip-range\" flag"
@@ -158,7 +159,7 @@ public enum APIServerCommand {
 
         let server = try await HTTPServer.start(
             host: bindAddress, port: securePort, tls: tls.serving, responder: apiServer,
-            group: group)
+            group: group, compressResponses: gates.apiResponseCompression)
         let lifecycle = try await startLifecycle(
             lifecycleOptions, apiServer: apiServer, advertise: advertise,
             securePort: server.localAddress?.port ?? securePort,
