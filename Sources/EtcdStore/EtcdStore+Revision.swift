@@ -1,4 +1,4 @@
-public import Storage
+import Storage
 
 extension EtcdStore {
     /// Not yet: etcd answers a `WatchProgressRequest` on the watch stream, but before 3.4.31 and 3.5.8 it may

@@ -1,5 +1,6 @@
 import APIMachinery
 import ArgumentParser
+import Client
 import EtcdStore
 import Foundation
 import Storage
@@ -29,6 +30,12 @@ struct BenchEtcd: AsyncParsableCommand {
     @Option(help: "Bytes in each ConfigMap's data value (the stored value is the whole ConfigMap JSON).")
     var valueBytes: Int = 300
 
+    @Option(help: "HTTP/2 connections to the member (the client's default when not given).")
+    var connections: Int?
+
+    @Flag(inversion: .prefixedNo, help: "Measure single-key ranges after the puts.")
+    var ranges = true
+
     @Flag(help: "Keep the keys instead of deleting them at the end.")
     var keep = false
 
@@ -37,14 +44,17 @@ struct BenchEtcd: AsyncParsableCommand {
 
     func validate() throws {
         guard objects > 0, valueBytes >= 0 else { throw ValidationError("--objects must be positive") }
+        if let connections, connections < 1 { throw ValidationError("--connections must be positive") }
     }
 
     func run() async throws {
-        let configuration = EtcdConfiguration(
+        var configuration = EtcdConfiguration(
             endpoints: try EtcdConfiguration.parseServers(etcdServers), caFile: etcdCafile,
             certificateFile: etcdCertfile, keyFile: etcdKeyfile)
+        if let connections { configuration.connections = connections }
         let store = try EtcdStore(configuration: configuration)
         defer { store.close() }
+        let member = try EtcdMemberCPU(endpoint: configuration.endpoints[0])
         let run = BenchObjects.runID()
         let prefix = "/registry/configmaps/bench/bench-\(run)-"
         var reporter = BenchReporter(json: json)
@@ -59,19 +69,23 @@ struct BenchEtcd: AsyncParsableCommand {
             let values = BenchObjects.storedConfigMaps(
                 run: run, level: level, count: objects, set: "etcd", valueBytes: valueBytes)
             // A create is what the API server sends for a POST: a transaction comparing create_revision to 0.
+            let before = await member?.seconds()
             reporter.record(
                 await LoadRunner.run("etcd put (create txn)", count: objects, concurrency: level) { index in
                     _ = try await store.create(key: values[index].key, value: values[index].value, lease: 0)
                 })
+            await member?.note(since: before, operations: objects, reporter: reporter)
             keys += values.map(\.key)
         }
         let readKeys = keys
-        for level in concurrency.levels {
+        for level in concurrency.levels where ranges {
             // A linearizable single-key range, what a GET costs the API server.
+            let before = await member?.seconds()
             reporter.record(
                 await LoadRunner.run("etcd range (one key)", count: objects, concurrency: level) { index in
                     _ = try await store.get(key: readKeys[index % readKeys.count])
                 })
+            await member?.note(since: before, operations: objects, reporter: reporter)
         }
         if keep {
             reporter.note("Kept the keys under \(prefix)")
@@ -83,9 +97,43 @@ struct BenchEtcd: AsyncParsableCommand {
             }
             reporter.note("Deleted \(readKeys.count) bench keys.")
         }
+        await member?.shutdown()
         try reporter.finish(parameters: [
             "etcdServers": etcdServers, "run": run, "objects": "\(objects)",
             "concurrency": concurrency.description, "valueBytes": "\(valueBytes)",
+            "connections": connections.map(String.init) ?? "default",
         ])
     }
+}
+
+/// The CPU the etcd member spent, from its `/metrics` (`process_cpu_seconds_total`, 10 ms steps), so the
+/// bench says what each operation costs etcd: on a machine shared with the member, that is CPU the
+/// caller does not get. Only for http members (the metrics of an https one need its client certificate).
+private struct EtcdMemberCPU: Sendable {
+    let client: RESTClient
+
+    init?(endpoint: GRPCEndpoint) throws {
+        guard !endpoint.secure else { return nil }
+        client = try RESTClient(configuration: ClientConfiguration(server: endpoint.description).unthrottled)
+    }
+
+    /// The member's CPU seconds so far, or nil when its metrics cannot be read.
+    func seconds() async -> Double? {
+        guard let response = try? await client.get(path: "/metrics"), response.status == 200 else { return nil }
+        let prefix = "process_cpu_seconds_total "
+        let text = String(decoding: response.body, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+        return Double(line.dropFirst(prefix.count))
+    }
+
+    /// Prints the member's CPU since `before`, per operation.
+    func note(since before: Double?, operations: Int, reporter: BenchReporter) async {
+        guard let before, let after = await seconds() else { return }
+        let total = after - before
+        reporter.note(
+            "    etcd CPU: \(String(format: "%.2f", total)) s, \(String(format: "%.1f", total / Double(operations) * 1e6)) µs per operation"
+        )
+    }
+
+    func shutdown() async { await client.shutdown() }
 }
