@@ -56,15 +56,17 @@ public struct SchedulingAlgorithm: Sendable {
         let count = nodes.count
         // The nodes and plugins are read in place: copying a node or a plugin per node costs atomic reference
         // counting on memory both workers share.
-        let statuses = nodes.withUnsafeBufferPointer { nodeBuffer in
-            filters.withUnsafeBufferPointer { filterBuffer in
-                nonisolated(unsafe) let (nodeBuffer, filterBuffer) = (nodeBuffer, filterBuffer)
-                return parallelizer.map(count, stop: { found.load(ordering: .relaxed) >= wanted }) { offset in
-                    let position = start + offset < count ? start + offset : start + offset - count
-                    if let allowed, !allowed.contains(nodeBuffer[position].name) { return excluded }
-                    let status = Profile.runFilter(filterBuffer, state: state, pod: pod, node: nodeBuffer[position])
-                    if status.isSuccess { found.add(1, ordering: .relaxed) }
-                    return status
+        let statuses = state.readingOnly {
+            nodes.withUnsafeBufferPointer { nodeBuffer in
+                filters.withReferences { filterBuffer in
+                    nonisolated(unsafe) let (nodeBuffer, filterBuffer) = (nodeBuffer, filterBuffer)
+                    return parallelizer.map(count, stop: { found.load(ordering: .relaxed) >= wanted }) { offset in
+                        let position = start + offset < count ? start + offset : start + offset - count
+                        if let allowed, !allowed.contains(nodeBuffer[position].name) { return excluded }
+                        let status = Profile.runFilter(filterBuffer, state: state, pod: pod, node: nodeBuffer[position])
+                        if status.isSuccess { found.add(1, ordering: .relaxed) }
+                        return status
+                    }
                 }
             }
         }

@@ -27,8 +27,12 @@ public struct NodeInfo: Sendable {
         @exclusivity(unchecked) var podsWithAffinity: [PodInfo] = []
         @exclusivity(unchecked) var podsWithRequiredAntiAffinity: [PodInfo] = []
         @exclusivity(unchecked) var usedPorts: [HostPort] = []
+        /// Here rather than in the value: a copy of a node (one per node a cycle filters) then retains one
+        /// object, not also the name's (a heap string for names over 15 bytes, on a cache line of its own).
+        let name: String
 
         init(node: Node) {
+            name = node.metadata.name ?? ""
             self.node = NodeBox(node)
             labels = node.metadata.labels
             allocatable = Resource(node.status.allocatable)
@@ -38,6 +42,7 @@ public struct NodeInfo: Sendable {
         }
 
         init(copying other: Storage) {
+            name = other.name
             node = other.node
             allocatable = other.allocatable
             requested = other.requested
@@ -55,7 +60,6 @@ public struct NodeInfo: Sendable {
     }
 
     private var storage: Storage
-    public let name: String
     /// Changes with every change to the node or its pods and is never reused: PreFilter plugins that keep
     /// counts across cycles recount only the nodes whose generation moved. Kept in the value, not the storage,
     /// so comparing every node's generation reads the snapshot's array alone, not one object per node.
@@ -70,8 +74,9 @@ public struct NodeInfo: Sendable {
 
     public init(node: Node) {
         storage = Storage(node: node)
-        name = node.metadata.name ?? ""
     }
+
+    public var name: String { storage.name }
 
     // The accessors yield in place rather than return a copy: a plugin reading `node.node.metadata.labels` for
     // each of thousands of nodes must not copy (retain every field of) the whole Node to reach one dictionary.

@@ -7,10 +7,10 @@ public final class Profile: Sendable {
     let queueSort: any QueueSortPlugin
     let preEnqueue: [any PreEnqueuePlugin]
     let preFilter: [any PreFilterPlugin]
-    let filter: [any FilterPlugin]
+    let filter: FilterPlugins
     let postFilter: [any PostFilterPlugin]
     let preScore: [any PreScorePlugin]
-    let score: [(plugin: any ScorePlugin, weight: Int64)]
+    let score: ScorePlugins
     let reserve: [any ReservePlugin]
     let permit: [any PermitPlugin]
     let preBind: [any PreBindPlugin]
@@ -67,10 +67,13 @@ public final class Profile: Sendable {
         queueSort = sorter
         preEnqueue = try enabled("preEnqueue", as: (any PreEnqueuePlugin).self).map(\.0)
         preFilter = try enabled("preFilter", as: (any PreFilterPlugin).self).map(\.0)
-        filter = try enabled("filter", as: (any FilterPlugin).self).map(\.0)
+        filter = FilterPlugins(try enabled("filter", as: (any FilterPlugin).self).map { .init($0.0, name: $0.0.name) })
         postFilter = try enabled("postFilter", as: (any PostFilterPlugin).self).map(\.0)
         preScore = try enabled("preScore", as: (any PreScorePlugin).self).map(\.0)
-        score = try enabled("score", as: (any ScorePlugin).self).map { ($0.0, $0.1 == 0 ? 1 : $0.1) }
+        score = ScorePlugins(
+            try enabled("score", as: (any ScorePlugin).self).map {
+                .init($0.0, name: $0.0.name, weight: $0.1 == 0 ? 1 : $0.1)
+            })
         reserve = try enabled("reserve", as: (any ReservePlugin).self).map(\.0)
         permit = try enabled("permit", as: (any PermitPlugin).self).map(\.0)
         preBind = try enabled("preBind", as: (any PreBindPlugin).self).map(\.0)
@@ -84,8 +87,8 @@ public final class Profile: Sendable {
     }
 
     /// Names of the plugins at each point, for logs and tests.
-    public var filterPluginNames: [String] { filter.map(\.name) }
-    public var scorePluginNames: [String] { score.map(\.plugin.name) }
+    public var filterPluginNames: [String] { filter.names }
+    public var scorePluginNames: [String] { score.names }
 
     public func less(_ a: QueuedPodInfo, _ b: QueuedPodInfo) -> Bool { queueSort.less(a, b) }
 
@@ -128,23 +131,23 @@ public final class Profile: Sendable {
 
     /// The Filter plugins to run this cycle: those whose PreFilter did not say `skip`. Chosen once per cycle,
     /// not once per node.
-    func filterPlugins(skipping: Set<String>) -> [any FilterPlugin] {
-        skipping.isEmpty ? filter : filter.filter { !skipping.contains($0.name) }
+    func filterPlugins(skipping: Set<String>) -> FilterPlugins {
+        filter.skipping(skipping)
     }
 
     /// Runs `plugins` (from `filterPlugins(skipping:)`) on one node; the first rejection, or success.
-    func runFilter(_ plugins: [any FilterPlugin], state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        plugins.withUnsafeBufferPointer { Self.runFilter($0, state: state, pod: pod, node: node) }
+    func runFilter(_ plugins: FilterPlugins, state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
+        plugins.withReferences { Self.runFilter($0, state: state, pod: pod, node: node) }
     }
 
-    /// The per-node loop of Filter. The plugins are called in place: iterating the array by value would copy
-    /// each existential (a retain and release of a box every node shares, from every thread) per node.
+    /// The per-node loop of Filter, calling each plugin in place (see `NodePlugins`).
     static func runFilter(
-        _ plugins: UnsafeBufferPointer<any FilterPlugin>, state: CycleState, pod: PodInfo, node: NodeInfo
+        _ plugins: UnsafeBufferPointer<Unmanaged<FilterPlugins.Entry>>, state: CycleState, pod: PodInfo,
+        node: NodeInfo
     ) -> PluginStatus {
-        for index in plugins.indices {
-            let status = plugins[index].filter(state: state, pod: pod, node: node)
-            if !status.isSuccess && status.code != .skip { return status.by(plugins[index].name) }
+        for plugin in plugins {
+            let status = plugin._withUnsafeGuaranteedRef { $0.plugin.filter(state: state, pod: pod, node: node) }
+            if !status.isSuccess && status.code != .skip { return status.by(plugin.takeUnretainedValue().name) }
         }
         return PluginStatus(.success)
     }
@@ -194,30 +197,36 @@ public final class Profile: Sendable {
     func runScore(
         state: CycleState, pod: PodInfo, nodes: [NodeInfo], skipping: Set<String> = [], parallelizer: Parallelizer
     ) -> [Int64] {
-        let plugins = skipping.isEmpty ? score : score.filter { !skipping.contains($0.plugin.name) }
+        let plugins = score.skipping(skipping)
         var totals = [Int64](repeating: 0, count: nodes.count)
         guard !plugins.isEmpty, !nodes.isEmpty else { return totals }
         let count = nodes.count
         // Plugin-major: plugin p's score of node n is at p * count + n, so each plugin normalises a slice.
-        var raw = [Int64](repeating: 0, count: plugins.count * count)
-        nodes.withUnsafeBufferPointer { nodeBuffer in
-            plugins.withUnsafeBufferPointer { pluginBuffer in
-                raw.withUnsafeMutableBufferPointer { rawBuffer in
-                    // Each node's scores are written by the one thread that scores it.
-                    nonisolated(unsafe) let (nodeBuffer, pluginBuffer, output) = (nodeBuffer, pluginBuffer, rawBuffer)
-                    parallelizer.forEach(count) { index in
-                        for plugin in pluginBuffer.indices {
-                            output[plugin * count + index] = pluginBuffer[plugin].plugin.score(
-                                state: state, pod: pod, node: nodeBuffer[index])
+        var raw = [Int64](repeating: 0, count: plugins.entries.count * count)
+        state.readingOnly {
+            nodes.withUnsafeBufferPointer { nodeBuffer in
+                plugins.withReferences { pluginBuffer in
+                    raw.withUnsafeMutableBufferPointer { rawBuffer in
+                        // Each node's scores are written by the one thread that scores it.
+                        nonisolated(unsafe) let (nodeBuffer, pluginBuffer, output) = (
+                            nodeBuffer, pluginBuffer, rawBuffer
+                        )
+                        parallelizer.forEach(count) { index in
+                            let node = nodeBuffer[index]
+                            for (position, plugin) in pluginBuffer.enumerated() {
+                                output[position * count + index] = plugin._withUnsafeGuaranteedRef {
+                                    $0.plugin.score(state: state, pod: pod, node: node)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        for (position, (plugin, weight)) in plugins.enumerated() {
+        for (position, entry) in plugins.entries.enumerated() {
             var scores = Array(raw[(position * count)..<((position + 1) * count)])
-            plugin.normalize(state: state, pod: pod, scores: &scores)
-            for index in scores.indices { totals[index] += scores[index] * weight }
+            entry.plugin.normalize(state: state, pod: pod, scores: &scores)
+            for index in scores.indices { totals[index] += scores[index] * entry.weight }
         }
         return totals
     }

@@ -60,12 +60,14 @@ extension InterPodAffinity {
     }
 
     func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
-        guard let scoreState = state.read(ScoreState.self) else { return 0 }
-        var total: Int64 = 0
-        for (key, domains) in scoreState.topologyScore {
-            if let value = node.labels[key] { total += domains[value] ?? 0 }
-        }
-        return total
+        let labels = node.labels
+        return state.read(ScoreState.self) { scoreState in
+            var total: Int64 = 0
+            for (key, domains) in scoreState.topologyScore {
+                if let value = labels[key] { total += domains[value] ?? 0 }
+            }
+            return total
+        } ?? 0
     }
 
     /// Upstream's min-max scaling: the lowest node gets 0, the highest `maxNodeScore`.

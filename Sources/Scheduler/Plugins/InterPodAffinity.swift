@@ -178,7 +178,10 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     }
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        guard let filterState = state.read(FilterState.self) else { return .success }
+        state.read(FilterState.self) { filterState in Self.filter(filterState, pod: pod, node: node) } ?? .success
+    }
+
+    private static func filter(_ filterState: borrowing FilterState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
         let labels = node.labels
         if !Self.satisfiesAffinity(filterState, pod: pod.pod, labels: labels) {
             return .unresolvable(Self.affinityMismatch)

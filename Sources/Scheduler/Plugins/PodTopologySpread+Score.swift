@@ -67,7 +67,11 @@ extension PodTopologySpread {
     }
 
     func score(state: CycleState, pod: PodInfo, node: NodeInfo) -> Int64 {
-        guard let scoreState = state.read(ScoreState.self), !scoreState.constraints.isEmpty else { return 0 }
+        state.read(ScoreState.self) { scoreState in Self.score(scoreState, pod: pod, node: node) } ?? 0
+    }
+
+    private static func score(_ scoreState: borrowing ScoreState, pod: PodInfo, node: NodeInfo) -> Int64 {
+        if scoreState.constraints.isEmpty { return 0 }
         if scoreState.ignored.contains(node.name) { return Self.ignoredScore }
         var total = 0.0
         for (index, constraint) in scoreState.constraints.enumerated() {

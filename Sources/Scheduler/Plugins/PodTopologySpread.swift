@@ -178,7 +178,10 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     }
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        guard let filterState = state.read(FilterState.self) else { return .success }
+        state.read(FilterState.self) { filterState in Self.filter(filterState, pod: pod, node: node) } ?? .success
+    }
+
+    private static func filter(_ filterState: borrowing FilterState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
         for constraint in filterState.constraints {
             guard let value = node.labels[constraint.topologyKey] else {
                 return .unresolvable(Self.missingLabel)

@@ -74,7 +74,10 @@ struct VolumeBinding: PreFilterPlugin, FilterPlugin {
     }
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        guard let claims = state.read(Claims.self) else { return .success }
+        state.read(Claims.self) { claims in filter(claims, node: node) } ?? .success
+    }
+
+    private func filter(_ claims: borrowing Claims, node: NodeInfo) -> PluginStatus {
         var reasons: [String] = []
         for claim in claims.bound {
             guard let volume = handle.persistentVolume(claim.spec.volumeName ?? "") else {

@@ -64,7 +64,7 @@ struct VolumeRestrictions: PreFilterPlugin, FilterPlugin {
                 return .unschedulable(Self.diskConflict)
             }
         }
-        if let current = state.read(ReadWriteOncePodState.self), current.conflicts > 0 {
+        if state.read(ReadWriteOncePodState.self, { $0.conflicts > 0 }) == true {
             return .unschedulable(Self.readWriteOncePodConflict)
         }
         return .success

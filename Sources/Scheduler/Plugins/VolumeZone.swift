@@ -57,15 +57,14 @@ struct VolumeZone: PreFilterPlugin, FilterPlugin {
     }
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        guard let topologies = state.read(Topologies.self) else { return .success }
-        let labels = node.node.metadata.labels
+        let labels = node.labels
         // A node without any topology label predates zones: upstream lets any volume through.
         guard Self.topologyLabels.contains(where: { labels[$0] != nil }) else { return .success }
-        for constraint in topologies.constraints {
-            guard let value = labels[constraint.key], constraint.values.contains(value) else {
-                return .unresolvable(Self.conflict)
+        let admitted = state.read(Topologies.self) { topologies in
+            topologies.constraints.allSatisfy { constraint in
+                labels[constraint.key].map(constraint.values.contains) ?? false
             }
         }
-        return .success
+        return admitted == false ? .unresolvable(Self.conflict) : .success
     }
 }

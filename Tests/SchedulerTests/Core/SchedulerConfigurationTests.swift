@@ -49,10 +49,10 @@ final class SchedulerConfigurationTests: XCTestCase {
             schedulerName: "bin-packer", plugins: configuration.profiles[1].plugins,
             pluginArgs: configuration.profiles[1].pluginArgs, handle: FrameworkHandle())
         XCTAssertFalse(packer.scorePluginNames.contains("NodeResourcesBalancedAllocation"))
-        XCTAssertEqual(packer.score.first { $0.plugin.name == "NodeResourcesFit" }?.weight, 5)
+        XCTAssertEqual(packer.score.entries.first { $0.name == "NodeResourcesFit" }?.weight, 5)
         let defaults = try Profile(schedulerName: "default-scheduler", plugins: PluginSet(), handle: FrameworkHandle())
         XCTAssertEqual(
-            defaults.score.map { "\($0.plugin.name)=\($0.weight)" },
+            defaults.score.entries.map { "\($0.name)=\($0.weight)" },
             [
                 "TaintToleration=3", "NodeAffinity=2", "NodeResourcesFit=1", "PodTopologySpread=2",
                 "InterPodAffinity=2", "NodeResourcesBalancedAllocation=1", "ImageLocality=1",
