@@ -111,7 +111,7 @@ extension ResponseEncoder {
 
     /// A JSON list: `envelope` (whose last field, `listField`, is an empty array) with `count` elements
     /// that `element` writes in place of that array's contents, so the bytes are those of the whole tree.
-    static func jsonList(
+    private static func jsonList(
         _ envelope: JSON, listField: String, count: Int,
         element: @escaping @Sendable (Int, inout [UInt8]) -> Void
     ) -> HTTPResponse {
