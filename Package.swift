@@ -222,6 +222,7 @@ let package = Package(
             dependencies: [
                 "APIServer", "Operations", "Storage", "APIMachinery", "TestSupport",
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             exclude: ["Python", "Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: upcoming),

@@ -50,7 +50,10 @@ public struct HTTPRequest: Sendable {
     }
 
     static func percentDecode(_ text: some StringProtocol, plusIsSpace: Bool = false) -> String {
-        guard text.contains("%") || (plusIsSpace && text.contains("+")) else { return String(text) }
+        // Byte scans: `contains` with a string argument is Foundation's substring search.
+        guard text.utf8.contains(UInt8(ascii: "%")) || (plusIsSpace && text.utf8.contains(UInt8(ascii: "+"))) else {
+            return String(text)
+        }
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8)[...]
         while let byte = iterator.popFirst() {

@@ -38,7 +38,8 @@ public struct TLSSettings: Sendable {
     }
 }
 
-/// The API server's listener: TLS, then HTTP/1.1 or HTTP/2 by ALPN, then one `RequestHandler` per request stream;
+/// The API server's listener: TLS, the connection's flushes coalesced per event-loop tick
+/// (`FlushCoalescingHandler`), then HTTP/1.1 or HTTP/2 by ALPN, then one `RequestHandler` per request stream;
 /// or, for the plain local port, HTTP/1.1 without TLS.
 public final class HTTPServer: Sendable {
     private let channel: any Channel
@@ -93,7 +94,7 @@ public final class HTTPServer: Sendable {
                     } else {
                         tlsHandler = NIOSSLServerHandler(context: current.context)
                     }
-                    try channel.pipeline.syncOperations.addHandler(tlsHandler)
+                    try channel.pipeline.syncOperations.addHandlers(tlsHandler, FlushCoalescingHandler())
                 }.flatMap {
                     channel.configureCommonHTTPServerPipeline { streamChannel in
                         streamChannel.eventLoop.makeCompletedFuture {

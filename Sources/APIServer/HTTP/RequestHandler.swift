@@ -3,7 +3,8 @@ import NIOCore
 import NIOHTTP1
 
 /// Reads one request at a time from an HTTP/1 connection or one HTTP/2 stream, hands it to the
-/// responder off the event loop, and writes the answer back, streaming it when it is a watch.
+/// responder in a task that runs on this event loop (`EventLoopTaskExecutor`), and writes the answer back,
+/// streaming it when it is a watch.
 final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -21,6 +22,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: ByteBuffer?
     private var tooLarge = false
     private var inFlight: Task<Void, Never>?
+    private var executor: EventLoopTaskExecutor?
 
     init(
         responder: any HTTPResponder, connection: ConnectionIdentity, requests: InFlightRequests,
@@ -81,26 +83,38 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let uri = head.uri
         let gzip = compression.negotiated(headers)
         let id = requests.begin()
-        let task = Task {
+        let executor = self.executor ?? EventLoopTaskExecutor(context.eventLoop)
+        self.executor = executor
+        let task = Task(executorPreference: executor) {
             var request = HTTPRequest(
                 method: method, uri: uri, headers: headers, body: bodyBytes, user: fixedUser, remoteAddress: remote)
             request.clientCertificate = connection.certificate
             request.clientCertificateChain = connection.chain
-            let response = await responder.respond(to: request)
+            let response = await EventLoopTaskExecutor.$current.withValue(executor) {
+                await responder.respond(to: request)
+            }
             // Once a shutdown began, an HTTP/1.1 client is asked to take its next request elsewhere.
+            let keepAlive = keepAlive && !requests.isQuiescing
             switch response.body {
-            case .bytes:
-                try? await ResponseWriter.write(
-                    response, to: channel, version: version, keepAlive: keepAlive && !requests.isQuiescing,
-                    gzip: gzip
-                ).get()
+            case .bytes(let bytes):
+                // Written from this loop at once; compressing a large body is left to the global executor.
+                let written =
+                    ResponseCompression.applies(to: response, length: bytes.count, negotiated: gzip)
+                    ? await withTaskExecutorPreference(globalConcurrentExecutor) {
+                        ResponseWriter.write(response, to: channel, version: version, keepAlive: keepAlive, gzip: gzip)
+                    } : ResponseWriter.write(response, to: channel, version: version, keepAlive: keepAlive, gzip: gzip)
+                written.whenComplete { _ in requests.finished(id) }
+                return
             case .chunked(let body):
-                await ResponseWriter.write(
-                    response, chunks: body, to: channel, version: version,
-                    keepAlive: keepAlive && !requests.isQuiescing, gzip: gzip)
+                await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    await ResponseWriter.write(
+                        response, chunks: body, to: channel, version: version, keepAlive: keepAlive, gzip: gzip)
+                }
             case .stream(let chunks):
                 requests.streaming(id)
-                await ResponseWriter.stream(response, chunks: chunks, to: channel, version: version)
+                await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    await ResponseWriter.stream(response, chunks: chunks, to: channel, version: version)
+                }
             }
             requests.finished(id)
         }
@@ -144,7 +158,7 @@ enum ResponseWriter {
             body = ByteBuffer(bytes: bytes)
         }
         let head = responseHead(response, version: version, length: body.readableBytes, keepAlive: keepAlive)
-        return channel.eventLoop.flatSubmit {
+        let send: @Sendable () -> EventLoopFuture<Void> = {
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             if body.readableBytes > 0 {
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
@@ -153,6 +167,7 @@ enum ResponseWriter {
             if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
             return done
         }
+        return channel.eventLoop.inEventLoop ? send() : channel.eventLoop.flatSubmit(send)
     }
 
     /// Writes each chunk and waits for it to reach the socket before the next, so a slow watcher

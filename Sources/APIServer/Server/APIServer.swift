@@ -149,7 +149,14 @@ public final class APIServer: HTTPResponder {
         var response: HTTPResponse
         do {
             try authorize(request, info: info)
-            response = try await route(request, info: info)
+            if let verb = info?.verb, Self.mayRunLong.contains(verb) {
+                // A list's encoding (or a collection's deletes) can hold a thread for long: not the event loop's.
+                response = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    try await route(request, info: info)
+                }
+            } else {
+                response = try await route(request, info: info)
+            }
         } catch let error as APIError {
             response = .error(error)
             if error.code == 500 { logInternalError(error.message, request: request) }
@@ -168,6 +175,9 @@ public final class APIServer: HTTPResponder {
         }
         return response
     }
+
+    /// Verbs served off the request's event loop (`EventLoopTaskExecutor`).
+    static let mayRunLong: Set<String> = ["list", "watch", "deletecollection"]
 
     /// Upstream logs every internal error it answers: without the line a 500 cannot be traced afterwards.
     func logInternalError(_ message: String, request: HTTPRequest) {

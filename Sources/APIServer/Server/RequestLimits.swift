@@ -129,7 +129,8 @@ public final class RequestLimits: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 race.begin(continuation)
-                race.setWork(Task { race.finish(await work()) })
+                // On the request's event loop when it has one: an unstructured task would otherwise leave it.
+                race.setWork(Task(executorPreference: EventLoopTaskExecutor.current) { race.finish(await work()) })
                 let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanoseconds))) {
                     if race.finish(timedOut()) { race.cancelWork() }
                 }
