@@ -44,6 +44,9 @@ public struct Snapshot: Sendable {
 public struct ClusterSummary: Sendable {
     public var podsWithAffinity = 0
     public var podsWithRequiredAntiAffinity = 0
+    /// Pods whose terms score other pods' placement (`PodInfo.scoresOthers`): without any, and without
+    /// preferred terms of its own, a pod's InterPodAffinity scores are all 0 and its PreScore walks no node.
+    public var podsScoringOthers = 0
     /// Image name → nodes whose status lists it.
     public var imageNodes: [String: Int] = [:]
 
@@ -52,6 +55,7 @@ public struct ClusterSummary: Sendable {
     mutating func add(pod: PodInfo, by count: Int) {
         if pod.hasPodAffinity { podsWithAffinity += count }
         if pod.hasRequiredAntiAffinity { podsWithRequiredAntiAffinity += count }
+        if pod.scoresOthers { podsScoringOthers += count }
     }
 
     mutating func add(node: NodeInfo) {

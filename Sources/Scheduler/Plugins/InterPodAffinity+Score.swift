@@ -17,7 +17,7 @@ extension InterPodAffinity {
     func preScore(state: CycleState, pod: PodInfo, nodes: [NodeInfo]) -> PluginStatus {
         guard let terms = try? PodAffinityTerms(pod.pod) else { return .error("parsing pod affinity terms") }
         let hasPreferred = !terms.preferredAffinity.isEmpty || !terms.preferredAntiAffinity.isEmpty
-        if !hasPreferred, state.read(ClusterSummary.self)?.podsWithAffinity == 0 { return .skip }
+        if !hasPreferred, state.read(ClusterSummary.self)?.podsScoringOthers == 0 { return .skip }
         let allNodes = state.read(AllNodes.self)?.nodes ?? nodes
         let incomingLabels = handle.namespaceLabels(pod.namespace)
         var scoreState = ScoreState()
@@ -55,6 +55,8 @@ extension InterPodAffinity {
                 }
             }
         }
+        // Nothing scored anywhere: every node would score 0, so Score is skipped, as upstream.
+        if scoreState.topologyScore.isEmpty { return .skip }
         state.write(scoreState)
         return .success
     }

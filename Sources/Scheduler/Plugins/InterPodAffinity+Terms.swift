@@ -5,6 +5,12 @@ import Client
 struct TopologyPair: Sendable, Hashable {
     var key: String
     var value: String
+
+    // Filter looks pairs up for every node. A table's pairs mostly share one or two keys, so the value alone
+    // tells them apart: hashing only it, and comparing it first, halves the bytes hashed per lookup.
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+
+    static func == (a: TopologyPair, b: TopologyPair) -> Bool { a.value == b.value && a.key == b.key }
 }
 
 /// A pod (anti-)affinity term ready for matching, as upstream's `framework.AffinityTerm`: the namespaces

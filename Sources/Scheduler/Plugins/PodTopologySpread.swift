@@ -85,19 +85,26 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     struct FilterState: Sendable {
         var constraints: [SpreadConstraint]
         var counts: [TopologyPair: Int64] = [:]
-        /// Per topology key: how many domains there are and the smallest count among them.
-        var domains: [String: Int64] = [:]
-        var minimum: [String: Int64] = [:]
+        /// Per constraint, in order: the most matching pods a node's domain may hold for the pod to go there
+        /// (the least loaded domain's count plus maxSkew, less one when the pod matches the selector itself),
+        /// worked out once per cycle so Filter makes one lookup per node and constraint.
+        var limits: [Int64] = []
 
-        mutating func recomputeMinimum() {
+        /// Recomputes `limits` after `counts` changed; `labels` are the incoming pod's.
+        mutating func recomputeLimits(incoming labels: [String: String]) {
             var domains: [String: Int64] = [:]
             var minimum: [String: Int64] = [:]
             for (pair, count) in counts {
                 domains[pair.key, default: 0] += 1
                 minimum[pair.key] = min(minimum[pair.key] ?? count, count)
             }
-            self.domains = domains
-            self.minimum = minimum
+            limits = constraints.map { constraint in
+                // No domain counted yet: upstream's critical paths start at MaxInt32, so nothing is skewed.
+                var least = minimum[constraint.topologyKey] ?? Int64(Int32.max)
+                if (domains[constraint.topologyKey] ?? 0) < constraint.minDomains { least = 0 }
+                let selfMatch: Int64 = constraint.selector?.matches(labels) == true ? 1 : 0
+                return least + constraint.maxSkew - selfMatch
+            }
         }
     }
 
@@ -118,7 +125,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
                 counted.counts(for: key, nodes: nodes) { node in
                     Self.contributions(of: node, constraints: constraints, namespace: pod.namespace)
                 }.first ?? [:]
-            filterState.recomputeMinimum()
+            filterState.recomputeLimits(incoming: pod.labels)
             state.write(filterState)
             return PreFilterResult()
         }
@@ -137,7 +144,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
         }
         filterState.counts = partials.first ?? [:]
         for partial in partials.dropFirst() { filterState.counts.merge(partial, uniquingKeysWith: +) }
-        filterState.recomputeMinimum()
+        filterState.recomputeLimits(incoming: pod.labels)
         state.write(filterState)
         return PreFilterResult()
     }
@@ -173,25 +180,22 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
                 key: constraint.topologyKey, value: node.labels[constraint.topologyKey] ?? "")
             filterState.counts[pair, default: 0] += delta
         }
-        filterState.recomputeMinimum()
+        filterState.recomputeLimits(incoming: pod.labels)
         state.write(filterState)
     }
 
     func filter(state: CycleState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        state.read(FilterState.self) { filterState in Self.filter(filterState, pod: pod, node: node) } ?? .success
+        state.read(FilterState.self) { filterState in Self.filter(filterState, node: node) } ?? .success
     }
 
-    private static func filter(_ filterState: borrowing FilterState, pod: PodInfo, node: NodeInfo) -> PluginStatus {
-        for constraint in filterState.constraints {
-            guard let value = node.labels[constraint.topologyKey] else {
+    private static func filter(_ filterState: borrowing FilterState, node: NodeInfo) -> PluginStatus {
+        let labels = node.labels
+        for (index, constraint) in filterState.constraints.enumerated() {
+            guard let value = labels[constraint.topologyKey] else {
                 return .unresolvable(Self.missingLabel)
             }
-            // No domain counted yet: upstream's critical paths start at MaxInt32, so nothing is skewed.
-            var minimum = filterState.minimum[constraint.topologyKey] ?? Int64(Int32.max)
-            if (filterState.domains[constraint.topologyKey] ?? 0) < constraint.minDomains { minimum = 0 }
-            let selfMatch: Int64 = constraint.selector?.matches(pod.labels) == true ? 1 : 0
             let matching = filterState.counts[TopologyPair(key: constraint.topologyKey, value: value)] ?? 0
-            if matching + selfMatch - minimum > constraint.maxSkew {
+            if matching > filterState.limits[index] {
                 return .unschedulable(Self.constraintsMismatch)
             }
         }
