@@ -93,7 +93,7 @@ final class EtcdClient: Sendable {
             let future = GRPCConnection.connect(
                 to: target, tls: tls, connectTimeout: configuration.dialTimeout,
                 keepAlive: GRPCKeepAlive(time: configuration.keepAliveTime, timeout: configuration.keepAliveTimeout),
-                eventLoop: eventLoops[slot])
+                flushDelay: configuration.flushDelay, eventLoop: eventLoops[slot])
             state.slots[slot].connecting = future
             state.slots[slot].connectingTo = target
             return .success(future)

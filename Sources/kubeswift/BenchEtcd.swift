@@ -33,6 +33,9 @@ struct BenchEtcd: AsyncParsableCommand {
     @Option(help: "HTTP/2 connections to the member (the client's default when not given).")
     var connections: Int?
 
+    @Option(help: "Microseconds a connection holds writes while other calls await answers (default: the client's).")
+    var flushDelay: Int?
+
     @Flag(inversion: .prefixedNo, help: "Measure single-key ranges after the puts.")
     var ranges = true
 
@@ -52,6 +55,7 @@ struct BenchEtcd: AsyncParsableCommand {
             endpoints: try EtcdConfiguration.parseServers(etcdServers), caFile: etcdCafile,
             certificateFile: etcdCertfile, keyFile: etcdKeyfile)
         if let connections { configuration.connections = connections }
+        if let flushDelay { configuration.flushDelay = .microseconds(Int64(flushDelay)) }
         let store = try EtcdStore(configuration: configuration)
         defer { store.close() }
         let member = try EtcdMemberCPU(endpoint: configuration.endpoints[0])
@@ -102,6 +106,7 @@ struct BenchEtcd: AsyncParsableCommand {
             "etcdServers": etcdServers, "run": run, "objects": "\(objects)",
             "concurrency": concurrency.description, "valueBytes": "\(valueBytes)",
             "connections": connections.map(String.init) ?? "default",
+            "flushDelay": flushDelay.map { "\($0)us" } ?? "default",
         ])
     }
 }

@@ -31,6 +31,33 @@ import Testing
         _ = try channel.finish()
     }
 
+    @Test func whileOtherCallsAwaitAnswersTheFlushWaitsForTheDelay() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        let counter = FlushCounter()
+        let activity = GRPCConnectionActivity()
+        activity.callsAwaitingAnswers = 2
+        try channel.pipeline.syncOperations.addHandlers([
+            counter, GRPCFlushCoalescer(delay: .microseconds(100), activity: activity),
+        ])
+        channel.writeAndFlush(IOData.byteBuffer(ByteBuffer(string: "second call")), promise: nil)
+        loop.run()
+        #expect(counter.flushes == 0)
+        loop.advanceTime(by: .microseconds(99))
+        #expect(counter.flushes == 0)
+        // The PING ACK or call written meanwhile leaves with it.
+        channel.writeAndFlush(IOData.byteBuffer(ByteBuffer(string: "third call")), promise: nil)
+        loop.advanceTime(by: .microseconds(1))
+        #expect(counter.flushes == 1)
+
+        // Alone on the connection, a call leaves at the end of the tick.
+        activity.callsAwaitingAnswers = 1
+        channel.writeAndFlush(IOData.byteBuffer(ByteBuffer(string: "only call")), promise: nil)
+        loop.run()
+        #expect(counter.flushes == 2)
+        _ = try channel.finish()
+    }
+
     @Test(.enabled(if: EtcdProcess.isInstalled, "needs /usr/bin/etcd (apt-get install etcd-server)"))
     func callsStartedTogetherShareOneFlushAndEndWithoutResets() async throws {
         let member = try await EtcdProcess.start()

@@ -56,6 +56,7 @@ final class GRPCCallHandler: ChannelDuplexHandler {
             // The first call after a quiet spell starts the silence clock: no PING for an idle gap.
             if activity.openCalls == 0 { activity.lastRead = .now() }
             activity.openCalls += 1
+            if halfCloseAfterFirstMessage { activity.callsAwaitingAnswers += 1 }
         }
         if let timeout {
             timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
@@ -175,6 +176,7 @@ final class GRPCCallHandler: ChannelDuplexHandler {
         guard !finished else { return }
         finished = true
         activity?.openCalls -= 1
+        if halfCloseAfterFirstMessage { activity?.callsAwaitingAnswers -= 1 }
         timeoutTask?.cancel()
         timeoutTask = nil
         observer.finished(error)

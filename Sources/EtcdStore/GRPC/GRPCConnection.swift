@@ -106,7 +106,7 @@ final class GRPCConnection: Sendable {
     /// member that accepts TCP but does not answer (stopped, partitioned) is not taken for a live one.
     static func connect(
         to endpoint: GRPCEndpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount, keepAlive: GRPCKeepAlive,
-        eventLoop: any EventLoop
+        flushDelay: TimeAmount = .zero, eventLoop: any EventLoop
     ) -> EventLoopFuture<GRPCConnection> {
         let ready = eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
         let preface = eventLoop.makePromise(of: Void.self)
@@ -129,7 +129,8 @@ final class GRPCConnection: Sendable {
                         try sync.addHandler(monitor)
                         ready.succeed(
                             try Self.configureHTTP2(
-                                channel, before: monitor, keepAlive: keepAlive, activity: activity))
+                                channel, before: monitor, keepAlive: keepAlive, flushDelay: flushDelay,
+                                activity: activity))
                         return
                     }
                     guard let tls else { throw GRPCStatusError.unavailable("https endpoint without TLS", sent: false) }
@@ -141,7 +142,8 @@ final class GRPCConnection: Sendable {
                             }
                             ready.succeed(
                                 try Self.configureHTTP2(
-                                    channel, before: monitor, keepAlive: keepAlive, activity: activity))
+                                    channel, before: monitor, keepAlive: keepAlive, flushDelay: flushDelay,
+                                    activity: activity))
                         }
                     }
                     let serverName = endpoint.host.first?.isNumber == true || endpoint.host.contains(":")
@@ -173,10 +175,11 @@ final class GRPCConnection: Sendable {
     /// Puts HTTP/2 (behind the flush coalescer) in front of the monitor and the keepalive behind it.
     private static func configureHTTP2(
         _ channel: any Channel, before monitor: GRPCConnectionMonitor, keepAlive: GRPCKeepAlive,
-        activity: NIOLoopBoundBox<GRPCConnectionActivity>
+        flushDelay: TimeAmount, activity: NIOLoopBoundBox<GRPCConnectionActivity>
     ) throws -> NIOHTTP2Handler.StreamMultiplexer {
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(GRPCFlushCoalescer(), position: .before(monitor))
+        try sync.addHandler(
+            GRPCFlushCoalescer(delay: flushDelay, activity: activity.value), position: .before(monitor))
         let multiplexer = try sync.configureHTTP2Pipeline(
             mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration,
             position: .before(monitor)
@@ -221,10 +224,12 @@ struct GRPCKeepAlive: Sendable {
     var timeout: TimeAmount
 }
 
-/// What the keepalive needs to know of a connection's calls; confined to the connection's event loop,
+/// What the keepalive and the flush coalescer need to know of a connection's calls; confined to the connection's event loop,
 /// shared by its stream handlers (which note reads) and its monitor (which pings).
 final class GRPCConnectionActivity {
     var openCalls = 0
+    /// Unary calls sent and not yet answered: each answer is likely to be followed by another call.
+    var callsAwaitingAnswers = 0
     var lastRead = NIODeadline.now()
 }
 
