@@ -22,7 +22,10 @@ struct BenchWatchReport: Codable, Sendable {
     var maximumSendLagMilliseconds: Double
     var createMilliseconds: LatencySummary
 
-    /// Deliveries that arrived, that were owed (acknowledged creates × watchers), and the difference.
+    /// How long the bench waited for outstanding events after the last create was answered.
+    var drainSeconds: Int
+    /// Deliveries that arrived, that were owed (acknowledged creates × watchers), and the difference: events
+    /// lost, or not arrived by the end of the drain.
     var deliveries: Int
     var expectedDeliveries: Int
     var missedEvents: Int
@@ -68,7 +71,7 @@ struct BenchWatchReport: Codable, Sendable {
                 + "create latency \(describe(createMilliseconds))")
         if let firstCreateError { print("    first create error: \(firstCreateError)") }
         print(
-            "  deliveries:          \(deliveries) of \(expectedDeliveries) (\(missedEvents) missed, "
+            "  deliveries:          \(deliveries) of \(expectedDeliveries) (\(missedEvents) missed \(drainSeconds) s after the last create, "
                 + "\(duplicateEvents) duplicate, \(unexpectedEvents) unexpected, \(otherEvents) other events); "
                 + "\(format(deliveriesPerSecond, 0))/s")
         if endedWatches > 0 { print("    \(endedWatches) watches ended early; first: \(firstWatchEnd ?? "")") }
