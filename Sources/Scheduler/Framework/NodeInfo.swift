@@ -120,6 +120,11 @@ public struct NodeInfo: Sendable {
     /// One resource's amount allocatable and requested (or requested with upstream's defaults for absent CPU
     /// and memory requests), read in place for scoring.
     public func amounts(of name: String, nonZero: Bool) -> (requested: Int64, allocatable: Int64) {
+        amounts(of: ResourceName(name), nonZero: nonZero)
+    }
+
+    /// `amounts(of:nonZero:)` with the name resolved beforehand.
+    func amounts(of name: ResourceName, nonZero: Bool) -> (requested: Int64, allocatable: Int64) {
         let fields = storage
         let requested = nonZero ? fields.nonZeroRequested.amount(of: name) : fields.requested.amount(of: name)
         return (requested, fields.allocatable.amount(of: name))

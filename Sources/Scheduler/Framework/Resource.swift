@@ -61,12 +61,17 @@ public struct Resource: Sendable, Hashable {
 
     /// The amount of one named resource.
     public func amount(of name: String) -> Int64 {
+        amount(of: ResourceName(name))
+    }
+
+    /// The amount of one resource, its name resolved beforehand (scoring asks this per node).
+    func amount(of name: ResourceName) -> Int64 {
         switch name {
-        case "cpu": milliCPU
-        case "memory": memory
-        case "ephemeral-storage": ephemeralStorage
-        case "pods": allowedPodNumber
-        default: scalar[name] ?? 0
+        case .cpu: milliCPU
+        case .memory: memory
+        case .ephemeralStorage: ephemeralStorage
+        case .pods: allowedPodNumber
+        case .other(let name, _): scalar[name] ?? 0
         }
     }
 
@@ -80,6 +85,39 @@ public struct Resource: Sendable, Hashable {
         guard let slash = name.firstIndex(of: "/") else { return false }
         let domain = name[..<slash]
         return !(domain == "kubernetes.io" || domain.hasSuffix(".kubernetes.io"))
+    }
+}
+
+/// A resource name resolved once, where a plugin is configured, so scoring a node compares no strings.
+enum ResourceName: Sendable, Equatable {
+    case cpu
+    case memory
+    case ephemeralStorage
+    case pods
+    /// Any other name; `isScalar` as `Resource.isScalar` says (only those are ever counted).
+    case other(String, isScalar: Bool)
+
+    init(_ name: String) {
+        switch name {
+        case "cpu": self = .cpu
+        case "memory": self = .memory
+        case "ephemeral-storage": self = .ephemeralStorage
+        case "pods": self = .pods
+        default: self = .other(name, isScalar: Resource.isScalar(name))
+        }
+    }
+
+    /// CPU or memory: the resources with upstream's defaults for absent requests.
+    var hasNonZeroDefault: Bool {
+        switch self {
+        case .cpu, .memory: true
+        default: false
+        }
+    }
+
+    var isScalar: Bool {
+        if case .other(_, let isScalar) = self { return isScalar }
+        return false
     }
 }
 

@@ -98,6 +98,15 @@ struct ResourceAllocationScorer: Sendable {
     /// CPU and memory (the Fit strategies).
     let useRequested: Bool
     let score: Kind
+    /// `resources` with their names resolved.
+    private let resolved: [(name: ResourceName, weight: Int64)]
+
+    init(resources: [(name: String, weight: Int64)], useRequested: Bool, score: Kind) {
+        self.resources = resources
+        self.useRequested = useRequested
+        self.score = score
+        resolved = resources.map { (ResourceName($0.name), $0.weight) }
+    }
 
     /// Requested (node's pods plus this pod) and allocatable per resource; nil for a resource the node lacks.
     func usage(pod: PodInfo, node: NodeInfo) -> [(requested: Int64, allocatable: Int64, weight: Int64)] {
@@ -109,13 +118,13 @@ struct ResourceAllocationScorer: Sendable {
     /// Calls `body(requested, allocatable, weight)` for each entry `usage` would list, without building the
     /// list: Score runs this for every feasible node.
     private func forEachUsage(pod: PodInfo, node: NodeInfo, _ body: (Int64, Int64, Int64) -> Void) {
-        for resource in resources {
-            let actual = useRequested || (resource.name != "cpu" && resource.name != "memory")
+        for resource in resolved {
+            let actual = useRequested || !resource.name.hasNonZeroDefault
             let (onNode, allocatable) = node.amounts(of: resource.name, nonZero: !actual)
             guard allocatable > 0 else { continue }
             let forPod = actual ? pod.requests.amount(of: resource.name) : pod.nonZeroRequests.amount(of: resource.name)
             // An extended resource the pod does not ask for says nothing about this pod's fit: skip it.
-            if actual && forPod == 0 && Resource.isScalar(resource.name) { continue }
+            if actual && forPod == 0 && resource.name.isScalar { continue }
             body(onNode + forPod, allocatable, resource.weight)
         }
     }
