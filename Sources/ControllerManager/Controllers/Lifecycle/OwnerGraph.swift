@@ -102,7 +102,7 @@ struct OwnerGraph: Sendable {
         var suspicious = false
         for reference in owners {
             let ownerUID = UID(reference.uid ?? "")
-            guard var owner = nodes[ownerUID] else {
+            guard nodes[ownerUID] != nil else {
                 var virtual = Node(identity: ObjectIdentity(reference: reference, namespace: node.identity.namespace))
                 virtual.virtual = true
                 virtual.dependents = [dependent]
@@ -111,9 +111,10 @@ struct OwnerGraph: Sendable {
                 actions.append(.attemptToDelete(ownerUID))
                 continue
             }
-            owner.dependents.insert(dependent)
-            nodes[ownerUID] = owner
-            guard !suspicious else { continue }
+            // In place: through a copy of the node, each insert would copy the owner's whole dependents set,
+            // quadratic in a ReplicaSet's pods.
+            nodes[ownerUID]?.dependents.insert(dependent)
+            guard !suspicious, let owner = nodes[ownerUID] else { continue }
             let ownerNamespaced = !owner.identity.namespace.isEmpty
             if ownerNamespaced, owner.identity.namespace != node.identity.namespace {
                 if !owner.virtual, let action = Self.invalidNamespace(node, ownerUID: ownerUID) {
