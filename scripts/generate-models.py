@@ -30,7 +30,8 @@ Shape of each struct (the runtime half is Sources/Client/Models/ModelCoding.swif
   IntOrString → IntOrString, Time/MicroTime → String as sent, free-form objects (RawExtension,
   FieldsV1, untyped objects) → JSON;
 - scalars and nested structs are optional (nil = absent), nested structs `@Boxed` (one heap box, so an
-  absent one costs a pointer, not its inline size); arrays and maps are non-optional, default
+  absent one costs a pointer, not its inline size) and decoded through `ModelField.boxed`, which shares one box
+  among decodes of the same source JSON (SharedDecodedValues.swift); arrays and maps are non-optional, default
   empty and left out of the JSON when empty; a kind's metadata, spec and status are non-optional,
   metadata always written, spec and status left out when they encode to `{}`;
 - a public init with every parameter defaulted: required fields first, in the order the schema lists them
@@ -368,6 +369,10 @@ def render_struct(definition, schema, swift_name, names, kind):
             reader = f"try ModelField.array(entry.value, {key})"
         elif field.container == "map":
             reader = f"try ModelField.map(entry.value, {key})"
+        elif field.container == "value" and field.swift_type in structs:
+            # Into the wrapper's storage, so an empty object can share one box.
+            lines.append(f"            case {key}: self._{field.json_name} = try ModelField.boxed(entry.value, {key})")
+            continue
         else:
             reader = f"try ModelField.value(entry.value, {key})"
         lines.append(f"            case {key}: self.{field.ident} = {reader}")

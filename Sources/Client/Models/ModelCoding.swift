@@ -138,6 +138,11 @@ enum ModelField {
         return SharedValues.sharedArray(values, field: key)
     }
 
+    /// An optional nested model in its box, shared with other decodes of the same source (`SharedDecodedValues`).
+    static func boxed<T: ModelValue>(_ json: JSON, _ key: String) throws(ModelError) -> Boxed<T> {
+        try SharedDecodedValues.boxed(json) { () throws(ModelError) -> T? in try value(json, key) }
+    }
+
     static func map<T: ModelValue>(_ json: JSON, _ key: String) throws(ModelError) -> [String: T] {
         switch json {
         case .null:

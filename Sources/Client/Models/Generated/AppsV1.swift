@@ -179,9 +179,9 @@ public struct DaemonSetSpec: JSONModel, ModelValue {
             case "minReadySeconds": self.minReadySeconds = try ModelField.value(entry.value, "minReadySeconds")
             case "revisionHistoryLimit":
                 self.revisionHistoryLimit = try ModelField.value(entry.value, "revisionHistoryLimit")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
-            case "template": self.template = try ModelField.value(entry.value, "template")
-            case "updateStrategy": self.updateStrategy = try ModelField.value(entry.value, "updateStrategy")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
+            case "template": self._template = try ModelField.boxed(entry.value, "template")
+            case "updateStrategy": self._updateStrategy = try ModelField.boxed(entry.value, "updateStrategy")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -289,7 +289,7 @@ public struct DaemonSetUpdateStrategy: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "rollingUpdate": self.rollingUpdate = try ModelField.value(entry.value, "rollingUpdate")
+            case "rollingUpdate": self._rollingUpdate = try ModelField.boxed(entry.value, "rollingUpdate")
             case "type": self.type = try ModelField.value(entry.value, "type")
             default: unknownFields.entries.append(entry)
             }
@@ -449,9 +449,9 @@ public struct DeploymentSpec: JSONModel, ModelValue {
             case "replicas": self.replicas = try ModelField.value(entry.value, "replicas")
             case "revisionHistoryLimit":
                 self.revisionHistoryLimit = try ModelField.value(entry.value, "revisionHistoryLimit")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
-            case "strategy": self.strategy = try ModelField.value(entry.value, "strategy")
-            case "template": self.template = try ModelField.value(entry.value, "template")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
+            case "strategy": self._strategy = try ModelField.boxed(entry.value, "strategy")
+            case "template": self._template = try ModelField.boxed(entry.value, "template")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -551,7 +551,7 @@ public struct DeploymentStrategy: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "rollingUpdate": self.rollingUpdate = try ModelField.value(entry.value, "rollingUpdate")
+            case "rollingUpdate": self._rollingUpdate = try ModelField.boxed(entry.value, "rollingUpdate")
             case "type": self.type = try ModelField.value(entry.value, "type")
             default: unknownFields.entries.append(entry)
             }
@@ -693,8 +693,8 @@ public struct ReplicaSetSpec: JSONModel, ModelValue {
             switch entry.key {
             case "minReadySeconds": self.minReadySeconds = try ModelField.value(entry.value, "minReadySeconds")
             case "replicas": self.replicas = try ModelField.value(entry.value, "replicas")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
-            case "template": self.template = try ModelField.value(entry.value, "template")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
+            case "template": self._template = try ModelField.boxed(entry.value, "template")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -1067,19 +1067,19 @@ public struct StatefulSetSpec: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "minReadySeconds": self.minReadySeconds = try ModelField.value(entry.value, "minReadySeconds")
-            case "ordinals": self.ordinals = try ModelField.value(entry.value, "ordinals")
+            case "ordinals": self._ordinals = try ModelField.boxed(entry.value, "ordinals")
             case "persistentVolumeClaimRetentionPolicy":
-                self.persistentVolumeClaimRetentionPolicy = try ModelField.value(
+                self._persistentVolumeClaimRetentionPolicy = try ModelField.boxed(
                     entry.value, "persistentVolumeClaimRetentionPolicy")
             case "podManagementPolicy":
                 self.podManagementPolicy = try ModelField.value(entry.value, "podManagementPolicy")
             case "replicas": self.replicas = try ModelField.value(entry.value, "replicas")
             case "revisionHistoryLimit":
                 self.revisionHistoryLimit = try ModelField.value(entry.value, "revisionHistoryLimit")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
             case "serviceName": self.serviceName = try ModelField.value(entry.value, "serviceName")
-            case "template": self.template = try ModelField.value(entry.value, "template")
-            case "updateStrategy": self.updateStrategy = try ModelField.value(entry.value, "updateStrategy")
+            case "template": self._template = try ModelField.boxed(entry.value, "template")
+            case "updateStrategy": self._updateStrategy = try ModelField.boxed(entry.value, "updateStrategy")
             case "volumeClaimTemplates":
                 self.volumeClaimTemplates = try ModelField.array(entry.value, "volumeClaimTemplates")
             default: unknownFields.entries.append(entry)
@@ -1192,7 +1192,7 @@ public struct StatefulSetUpdateStrategy: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "rollingUpdate": self.rollingUpdate = try ModelField.value(entry.value, "rollingUpdate")
+            case "rollingUpdate": self._rollingUpdate = try ModelField.boxed(entry.value, "rollingUpdate")
             case "type": self.type = try ModelField.value(entry.value, "type")
             default: unknownFields.entries.append(entry)
             }

@@ -22,7 +22,7 @@ public struct ContainerResourceMetricSource: JSONModel, ModelValue {
             switch entry.key {
             case "container": self.container = try ModelField.value(entry.value, "container")
             case "name": self.name = try ModelField.value(entry.value, "name")
-            case "target": self.target = try ModelField.value(entry.value, "target")
+            case "target": self._target = try ModelField.boxed(entry.value, "target")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -58,7 +58,7 @@ public struct ContainerResourceMetricStatus: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "container": self.container = try ModelField.value(entry.value, "container")
-            case "current": self.current = try ModelField.value(entry.value, "current")
+            case "current": self._current = try ModelField.boxed(entry.value, "current")
             case "name": self.name = try ModelField.value(entry.value, "name")
             default: unknownFields.entries.append(entry)
             }
@@ -129,8 +129,8 @@ public struct ExternalMetricSource: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "metric": self.metric = try ModelField.value(entry.value, "metric")
-            case "target": self.target = try ModelField.value(entry.value, "target")
+            case "metric": self._metric = try ModelField.boxed(entry.value, "metric")
+            case "target": self._target = try ModelField.boxed(entry.value, "target")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -162,8 +162,8 @@ public struct ExternalMetricStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "current": self.current = try ModelField.value(entry.value, "current")
-            case "metric": self.metric = try ModelField.value(entry.value, "metric")
+            case "current": self._current = try ModelField.boxed(entry.value, "current")
+            case "metric": self._metric = try ModelField.boxed(entry.value, "metric")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -324,8 +324,8 @@ public struct HorizontalPodAutoscalerBehavior: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "scaleDown": self.scaleDown = try ModelField.value(entry.value, "scaleDown")
-            case "scaleUp": self.scaleUp = try ModelField.value(entry.value, "scaleUp")
+            case "scaleDown": self._scaleDown = try ModelField.boxed(entry.value, "scaleDown")
+            case "scaleUp": self._scaleUp = try ModelField.boxed(entry.value, "scaleUp")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -414,11 +414,11 @@ public struct HorizontalPodAutoscalerSpec: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "behavior": self.behavior = try ModelField.value(entry.value, "behavior")
+            case "behavior": self._behavior = try ModelField.boxed(entry.value, "behavior")
             case "maxReplicas": self.maxReplicas = try ModelField.value(entry.value, "maxReplicas")
             case "metrics": self.metrics = try ModelField.array(entry.value, "metrics")
             case "minReplicas": self.minReplicas = try ModelField.value(entry.value, "minReplicas")
-            case "scaleTargetRef": self.scaleTargetRef = try ModelField.value(entry.value, "scaleTargetRef")
+            case "scaleTargetRef": self._scaleTargetRef = try ModelField.boxed(entry.value, "scaleTargetRef")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -507,7 +507,7 @@ public struct MetricIdentifier: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "name": self.name = try ModelField.value(entry.value, "name")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -551,11 +551,11 @@ public struct MetricSpec: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "containerResource": self.containerResource = try ModelField.value(entry.value, "containerResource")
-            case "external": self.external = try ModelField.value(entry.value, "external")
-            case "object": self.object = try ModelField.value(entry.value, "object")
-            case "pods": self.pods = try ModelField.value(entry.value, "pods")
-            case "resource": self.resource = try ModelField.value(entry.value, "resource")
+            case "containerResource": self._containerResource = try ModelField.boxed(entry.value, "containerResource")
+            case "external": self._external = try ModelField.boxed(entry.value, "external")
+            case "object": self._object = try ModelField.boxed(entry.value, "object")
+            case "pods": self._pods = try ModelField.boxed(entry.value, "pods")
+            case "resource": self._resource = try ModelField.boxed(entry.value, "resource")
             case "type": self.type = try ModelField.value(entry.value, "type")
             default: unknownFields.entries.append(entry)
             }
@@ -604,11 +604,11 @@ public struct MetricStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "containerResource": self.containerResource = try ModelField.value(entry.value, "containerResource")
-            case "external": self.external = try ModelField.value(entry.value, "external")
-            case "object": self.object = try ModelField.value(entry.value, "object")
-            case "pods": self.pods = try ModelField.value(entry.value, "pods")
-            case "resource": self.resource = try ModelField.value(entry.value, "resource")
+            case "containerResource": self._containerResource = try ModelField.boxed(entry.value, "containerResource")
+            case "external": self._external = try ModelField.boxed(entry.value, "external")
+            case "object": self._object = try ModelField.boxed(entry.value, "object")
+            case "pods": self._pods = try ModelField.boxed(entry.value, "pods")
+            case "resource": self._resource = try ModelField.boxed(entry.value, "resource")
             case "type": self.type = try ModelField.value(entry.value, "type")
             default: unknownFields.entries.append(entry)
             }
@@ -730,9 +730,9 @@ public struct ObjectMetricSource: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "describedObject": self.describedObject = try ModelField.value(entry.value, "describedObject")
-            case "metric": self.metric = try ModelField.value(entry.value, "metric")
-            case "target": self.target = try ModelField.value(entry.value, "target")
+            case "describedObject": self._describedObject = try ModelField.boxed(entry.value, "describedObject")
+            case "metric": self._metric = try ModelField.boxed(entry.value, "metric")
+            case "target": self._target = try ModelField.boxed(entry.value, "target")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -770,9 +770,9 @@ public struct ObjectMetricStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "current": self.current = try ModelField.value(entry.value, "current")
-            case "describedObject": self.describedObject = try ModelField.value(entry.value, "describedObject")
-            case "metric": self.metric = try ModelField.value(entry.value, "metric")
+            case "current": self._current = try ModelField.boxed(entry.value, "current")
+            case "describedObject": self._describedObject = try ModelField.boxed(entry.value, "describedObject")
+            case "metric": self._metric = try ModelField.boxed(entry.value, "metric")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -805,8 +805,8 @@ public struct PodsMetricSource: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "metric": self.metric = try ModelField.value(entry.value, "metric")
-            case "target": self.target = try ModelField.value(entry.value, "target")
+            case "metric": self._metric = try ModelField.boxed(entry.value, "metric")
+            case "target": self._target = try ModelField.boxed(entry.value, "target")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -838,8 +838,8 @@ public struct PodsMetricStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "current": self.current = try ModelField.value(entry.value, "current")
-            case "metric": self.metric = try ModelField.value(entry.value, "metric")
+            case "current": self._current = try ModelField.boxed(entry.value, "current")
+            case "metric": self._metric = try ModelField.boxed(entry.value, "metric")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -872,7 +872,7 @@ public struct ResourceMetricSource: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "name": self.name = try ModelField.value(entry.value, "name")
-            case "target": self.target = try ModelField.value(entry.value, "target")
+            case "target": self._target = try ModelField.boxed(entry.value, "target")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -904,7 +904,7 @@ public struct ResourceMetricStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "current": self.current = try ModelField.value(entry.value, "current")
+            case "current": self._current = try ModelField.boxed(entry.value, "current")
             case "name": self.name = try ModelField.value(entry.value, "name")
             default: unknownFields.entries.append(entry)
             }

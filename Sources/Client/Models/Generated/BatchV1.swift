@@ -88,7 +88,7 @@ public struct CronJobSpec: JSONModel, ModelValue {
             case "concurrencyPolicy": self.concurrencyPolicy = try ModelField.value(entry.value, "concurrencyPolicy")
             case "failedJobsHistoryLimit":
                 self.failedJobsHistoryLimit = try ModelField.value(entry.value, "failedJobsHistoryLimit")
-            case "jobTemplate": self.jobTemplate = try ModelField.value(entry.value, "jobTemplate")
+            case "jobTemplate": self._jobTemplate = try ModelField.boxed(entry.value, "jobTemplate")
             case "schedule": self.schedule = try ModelField.value(entry.value, "schedule")
             case "startingDeadlineSeconds":
                 self.startingDeadlineSeconds = try ModelField.value(entry.value, "startingDeadlineSeconds")
@@ -317,13 +317,13 @@ public struct JobSpec: JSONModel, ModelValue {
             case "manualSelector": self.manualSelector = try ModelField.value(entry.value, "manualSelector")
             case "maxFailedIndexes": self.maxFailedIndexes = try ModelField.value(entry.value, "maxFailedIndexes")
             case "parallelism": self.parallelism = try ModelField.value(entry.value, "parallelism")
-            case "podFailurePolicy": self.podFailurePolicy = try ModelField.value(entry.value, "podFailurePolicy")
+            case "podFailurePolicy": self._podFailurePolicy = try ModelField.boxed(entry.value, "podFailurePolicy")
             case "podReplacementPolicy":
                 self.podReplacementPolicy = try ModelField.value(entry.value, "podReplacementPolicy")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
-            case "successPolicy": self.successPolicy = try ModelField.value(entry.value, "successPolicy")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
+            case "successPolicy": self._successPolicy = try ModelField.boxed(entry.value, "successPolicy")
             case "suspend": self.suspend = try ModelField.value(entry.value, "suspend")
-            case "template": self.template = try ModelField.value(entry.value, "template")
+            case "template": self._template = try ModelField.boxed(entry.value, "template")
             case "ttlSecondsAfterFinished":
                 self.ttlSecondsAfterFinished = try ModelField.value(entry.value, "ttlSecondsAfterFinished")
             default: unknownFields.entries.append(entry)
@@ -405,7 +405,7 @@ public struct JobStatus: JSONModel, ModelValue {
             case "succeeded": self.succeeded = try ModelField.value(entry.value, "succeeded")
             case "terminating": self.terminating = try ModelField.value(entry.value, "terminating")
             case "uncountedTerminatedPods":
-                self.uncountedTerminatedPods = try ModelField.value(entry.value, "uncountedTerminatedPods")
+                self._uncountedTerminatedPods = try ModelField.boxed(entry.value, "uncountedTerminatedPods")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -446,8 +446,8 @@ public struct JobTemplateSpec: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "metadata": self.metadata = try ModelField.value(entry.value, "metadata")
-            case "spec": self.spec = try ModelField.value(entry.value, "spec")
+            case "metadata": self._metadata = try ModelField.boxed(entry.value, "metadata")
+            case "spec": self._spec = try ModelField.boxed(entry.value, "spec")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -584,7 +584,7 @@ public struct PodFailurePolicyRule: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "action": self.action = try ModelField.value(entry.value, "action")
-            case "onExitCodes": self.onExitCodes = try ModelField.value(entry.value, "onExitCodes")
+            case "onExitCodes": self._onExitCodes = try ModelField.boxed(entry.value, "onExitCodes")
             case "onPodConditions": self.onPodConditions = try ModelField.array(entry.value, "onPodConditions")
             default: unknownFields.entries.append(entry)
             }

@@ -63,9 +63,9 @@ public struct Affinity: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "nodeAffinity": self.nodeAffinity = try ModelField.value(entry.value, "nodeAffinity")
-            case "podAffinity": self.podAffinity = try ModelField.value(entry.value, "podAffinity")
-            case "podAntiAffinity": self.podAntiAffinity = try ModelField.value(entry.value, "podAntiAffinity")
+            case "nodeAffinity": self._nodeAffinity = try ModelField.boxed(entry.value, "nodeAffinity")
+            case "podAffinity": self._podAffinity = try ModelField.boxed(entry.value, "podAffinity")
+            case "podAntiAffinity": self._podAntiAffinity = try ModelField.boxed(entry.value, "podAntiAffinity")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -307,7 +307,7 @@ public struct Binding: KubernetesObject, ModelValue {
             case "apiVersion": self.apiVersion = try ModelField.value(entry.value, "apiVersion")
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
-            case "target": self.target = try ModelField.value(entry.value, "target")
+            case "target": self._target = try ModelField.boxed(entry.value, "target")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -363,16 +363,17 @@ public struct CSIPersistentVolumeSource: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "controllerExpandSecretRef":
-                self.controllerExpandSecretRef = try ModelField.value(entry.value, "controllerExpandSecretRef")
+                self._controllerExpandSecretRef = try ModelField.boxed(entry.value, "controllerExpandSecretRef")
             case "controllerPublishSecretRef":
-                self.controllerPublishSecretRef = try ModelField.value(entry.value, "controllerPublishSecretRef")
+                self._controllerPublishSecretRef = try ModelField.boxed(entry.value, "controllerPublishSecretRef")
             case "driver": self.driver = try ModelField.value(entry.value, "driver")
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "nodeExpandSecretRef":
-                self.nodeExpandSecretRef = try ModelField.value(entry.value, "nodeExpandSecretRef")
+                self._nodeExpandSecretRef = try ModelField.boxed(entry.value, "nodeExpandSecretRef")
             case "nodePublishSecretRef":
-                self.nodePublishSecretRef = try ModelField.value(entry.value, "nodePublishSecretRef")
-            case "nodeStageSecretRef": self.nodeStageSecretRef = try ModelField.value(entry.value, "nodeStageSecretRef")
+                self._nodePublishSecretRef = try ModelField.boxed(entry.value, "nodePublishSecretRef")
+            case "nodeStageSecretRef":
+                self._nodeStageSecretRef = try ModelField.boxed(entry.value, "nodeStageSecretRef")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
             case "volumeAttributes": self.volumeAttributes = try ModelField.map(entry.value, "volumeAttributes")
             case "volumeHandle": self.volumeHandle = try ModelField.value(entry.value, "volumeHandle")
@@ -427,7 +428,7 @@ public struct CSIVolumeSource: JSONModel, ModelValue {
             case "driver": self.driver = try ModelField.value(entry.value, "driver")
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "nodePublishSecretRef":
-                self.nodePublishSecretRef = try ModelField.value(entry.value, "nodePublishSecretRef")
+                self._nodePublishSecretRef = try ModelField.boxed(entry.value, "nodePublishSecretRef")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
             case "volumeAttributes": self.volumeAttributes = try ModelField.map(entry.value, "volumeAttributes")
             default: unknownFields.entries.append(entry)
@@ -512,7 +513,7 @@ public struct CephFSPersistentVolumeSource: JSONModel, ModelValue {
             case "path": self.path = try ModelField.value(entry.value, "path")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
             case "secretFile": self.secretFile = try ModelField.value(entry.value, "secretFile")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "user": self.user = try ModelField.value(entry.value, "user")
             default: unknownFields.entries.append(entry)
             }
@@ -564,7 +565,7 @@ public struct CephFSVolumeSource: JSONModel, ModelValue {
             case "path": self.path = try ModelField.value(entry.value, "path")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
             case "secretFile": self.secretFile = try ModelField.value(entry.value, "secretFile")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "user": self.user = try ModelField.value(entry.value, "user")
             default: unknownFields.entries.append(entry)
             }
@@ -609,7 +610,7 @@ public struct CinderPersistentVolumeSource: JSONModel, ModelValue {
             switch entry.key {
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "volumeID": self.volumeID = try ModelField.value(entry.value, "volumeID")
             default: unknownFields.entries.append(entry)
             }
@@ -652,7 +653,7 @@ public struct CinderVolumeSource: JSONModel, ModelValue {
             switch entry.key {
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "volumeID": self.volumeID = try ModelField.value(entry.value, "volumeID")
             default: unknownFields.entries.append(entry)
             }
@@ -725,7 +726,7 @@ public struct ClusterTrustBundleProjection: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "labelSelector": self.labelSelector = try ModelField.value(entry.value, "labelSelector")
+            case "labelSelector": self._labelSelector = try ModelField.boxed(entry.value, "labelSelector")
             case "name": self.name = try ModelField.value(entry.value, "name")
             case "optional": self.optional = try ModelField.value(entry.value, "optional")
             case "path": self.path = try ModelField.value(entry.value, "path")
@@ -1075,16 +1076,16 @@ public struct Container: JSONModel, ModelValue {
             case "envFrom": self.envFrom = try ModelField.array(entry.value, "envFrom")
             case "image": self.image = try ModelField.value(entry.value, "image")
             case "imagePullPolicy": self.imagePullPolicy = try ModelField.value(entry.value, "imagePullPolicy")
-            case "lifecycle": self.lifecycle = try ModelField.value(entry.value, "lifecycle")
-            case "livenessProbe": self.livenessProbe = try ModelField.value(entry.value, "livenessProbe")
+            case "lifecycle": self._lifecycle = try ModelField.boxed(entry.value, "lifecycle")
+            case "livenessProbe": self._livenessProbe = try ModelField.boxed(entry.value, "livenessProbe")
             case "name": self.name = try ModelField.value(entry.value, "name")
             case "ports": self.ports = try ModelField.array(entry.value, "ports")
-            case "readinessProbe": self.readinessProbe = try ModelField.value(entry.value, "readinessProbe")
+            case "readinessProbe": self._readinessProbe = try ModelField.boxed(entry.value, "readinessProbe")
             case "resizePolicy": self.resizePolicy = try ModelField.array(entry.value, "resizePolicy")
-            case "resources": self.resources = try ModelField.value(entry.value, "resources")
+            case "resources": self._resources = try ModelField.boxed(entry.value, "resources")
             case "restartPolicy": self.restartPolicy = try ModelField.value(entry.value, "restartPolicy")
-            case "securityContext": self.securityContext = try ModelField.value(entry.value, "securityContext")
-            case "startupProbe": self.startupProbe = try ModelField.value(entry.value, "startupProbe")
+            case "securityContext": self._securityContext = try ModelField.boxed(entry.value, "securityContext")
+            case "startupProbe": self._startupProbe = try ModelField.boxed(entry.value, "startupProbe")
             case "stdin": self.stdin = try ModelField.value(entry.value, "stdin")
             case "stdinOnce": self.stdinOnce = try ModelField.value(entry.value, "stdinOnce")
             case "terminationMessagePath":
@@ -1267,9 +1268,9 @@ public struct ContainerState: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "running": self.running = try ModelField.value(entry.value, "running")
-            case "terminated": self.terminated = try ModelField.value(entry.value, "terminated")
-            case "waiting": self.waiting = try ModelField.value(entry.value, "waiting")
+            case "running": self._running = try ModelField.boxed(entry.value, "running")
+            case "terminated": self._terminated = try ModelField.boxed(entry.value, "terminated")
+            case "waiting": self._waiting = try ModelField.boxed(entry.value, "waiting")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -1456,14 +1457,14 @@ public struct ContainerStatus: JSONModel, ModelValue {
             case "containerID": self.containerID = try ModelField.value(entry.value, "containerID")
             case "image": self.image = try ModelField.value(entry.value, "image")
             case "imageID": self.imageID = try ModelField.value(entry.value, "imageID")
-            case "lastState": self.lastState = try ModelField.value(entry.value, "lastState")
+            case "lastState": self._lastState = try ModelField.boxed(entry.value, "lastState")
             case "name": self.name = try ModelField.value(entry.value, "name")
             case "ready": self.ready = try ModelField.value(entry.value, "ready")
-            case "resources": self.resources = try ModelField.value(entry.value, "resources")
+            case "resources": self._resources = try ModelField.boxed(entry.value, "resources")
             case "restartCount": self.restartCount = try ModelField.value(entry.value, "restartCount")
             case "started": self.started = try ModelField.value(entry.value, "started")
-            case "state": self.state = try ModelField.value(entry.value, "state")
-            case "user": self.user = try ModelField.value(entry.value, "user")
+            case "state": self._state = try ModelField.boxed(entry.value, "state")
+            case "user": self._user = try ModelField.boxed(entry.value, "user")
             case "volumeMounts": self.volumeMounts = try ModelField.array(entry.value, "volumeMounts")
             default: unknownFields.entries.append(entry)
             }
@@ -1506,7 +1507,7 @@ public struct ContainerUser: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "linux": self.linux = try ModelField.value(entry.value, "linux")
+            case "linux": self._linux = try ModelField.boxed(entry.value, "linux")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -1604,10 +1605,10 @@ public struct DownwardAPIVolumeFile: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "fieldRef": self.fieldRef = try ModelField.value(entry.value, "fieldRef")
+            case "fieldRef": self._fieldRef = try ModelField.boxed(entry.value, "fieldRef")
             case "mode": self.mode = try ModelField.value(entry.value, "mode")
             case "path": self.path = try ModelField.value(entry.value, "path")
-            case "resourceFieldRef": self.resourceFieldRef = try ModelField.value(entry.value, "resourceFieldRef")
+            case "resourceFieldRef": self._resourceFieldRef = try ModelField.boxed(entry.value, "resourceFieldRef")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -1715,7 +1716,7 @@ public struct EndpointAddress: JSONModel, ModelValue {
             case "hostname": self.hostname = try ModelField.value(entry.value, "hostname")
             case "ip": self.ip = try ModelField.value(entry.value, "ip")
             case "nodeName": self.nodeName = try ModelField.value(entry.value, "nodeName")
-            case "targetRef": self.targetRef = try ModelField.value(entry.value, "targetRef")
+            case "targetRef": self._targetRef = try ModelField.boxed(entry.value, "targetRef")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -1876,9 +1877,9 @@ public struct EnvFromSource: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "configMapRef": self.configMapRef = try ModelField.value(entry.value, "configMapRef")
+            case "configMapRef": self._configMapRef = try ModelField.boxed(entry.value, "configMapRef")
             case "prefix": self.prefix = try ModelField.value(entry.value, "prefix")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -1915,7 +1916,7 @@ public struct EnvVar: JSONModel, ModelValue {
             switch entry.key {
             case "name": self.name = try ModelField.value(entry.value, "name")
             case "value": self.value = try ModelField.value(entry.value, "value")
-            case "valueFrom": self.valueFrom = try ModelField.value(entry.value, "valueFrom")
+            case "valueFrom": self._valueFrom = try ModelField.boxed(entry.value, "valueFrom")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -1955,10 +1956,10 @@ public struct EnvVarSource: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "configMapKeyRef": self.configMapKeyRef = try ModelField.value(entry.value, "configMapKeyRef")
-            case "fieldRef": self.fieldRef = try ModelField.value(entry.value, "fieldRef")
-            case "resourceFieldRef": self.resourceFieldRef = try ModelField.value(entry.value, "resourceFieldRef")
-            case "secretKeyRef": self.secretKeyRef = try ModelField.value(entry.value, "secretKeyRef")
+            case "configMapKeyRef": self._configMapKeyRef = try ModelField.boxed(entry.value, "configMapKeyRef")
+            case "fieldRef": self._fieldRef = try ModelField.boxed(entry.value, "fieldRef")
+            case "resourceFieldRef": self._resourceFieldRef = try ModelField.boxed(entry.value, "resourceFieldRef")
+            case "secretKeyRef": self._secretKeyRef = try ModelField.boxed(entry.value, "secretKeyRef")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -2053,16 +2054,16 @@ public struct EphemeralContainer: JSONModel, ModelValue {
             case "envFrom": self.envFrom = try ModelField.array(entry.value, "envFrom")
             case "image": self.image = try ModelField.value(entry.value, "image")
             case "imagePullPolicy": self.imagePullPolicy = try ModelField.value(entry.value, "imagePullPolicy")
-            case "lifecycle": self.lifecycle = try ModelField.value(entry.value, "lifecycle")
-            case "livenessProbe": self.livenessProbe = try ModelField.value(entry.value, "livenessProbe")
+            case "lifecycle": self._lifecycle = try ModelField.boxed(entry.value, "lifecycle")
+            case "livenessProbe": self._livenessProbe = try ModelField.boxed(entry.value, "livenessProbe")
             case "name": self.name = try ModelField.value(entry.value, "name")
             case "ports": self.ports = try ModelField.array(entry.value, "ports")
-            case "readinessProbe": self.readinessProbe = try ModelField.value(entry.value, "readinessProbe")
+            case "readinessProbe": self._readinessProbe = try ModelField.boxed(entry.value, "readinessProbe")
             case "resizePolicy": self.resizePolicy = try ModelField.array(entry.value, "resizePolicy")
-            case "resources": self.resources = try ModelField.value(entry.value, "resources")
+            case "resources": self._resources = try ModelField.boxed(entry.value, "resources")
             case "restartPolicy": self.restartPolicy = try ModelField.value(entry.value, "restartPolicy")
-            case "securityContext": self.securityContext = try ModelField.value(entry.value, "securityContext")
-            case "startupProbe": self.startupProbe = try ModelField.value(entry.value, "startupProbe")
+            case "securityContext": self._securityContext = try ModelField.boxed(entry.value, "securityContext")
+            case "startupProbe": self._startupProbe = try ModelField.boxed(entry.value, "startupProbe")
             case "stdin": self.stdin = try ModelField.value(entry.value, "stdin")
             case "stdinOnce": self.stdinOnce = try ModelField.value(entry.value, "stdinOnce")
             case "targetContainerName":
@@ -2128,7 +2129,7 @@ public struct EphemeralVolumeSource: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "volumeClaimTemplate":
-                self.volumeClaimTemplate = try ModelField.value(entry.value, "volumeClaimTemplate")
+                self._volumeClaimTemplate = try ModelField.boxed(entry.value, "volumeClaimTemplate")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -2204,17 +2205,17 @@ public struct Event: KubernetesObject, ModelValue {
             case "count": self.count = try ModelField.value(entry.value, "count")
             case "eventTime": self.eventTime = try ModelField.value(entry.value, "eventTime")
             case "firstTimestamp": self.firstTimestamp = try ModelField.value(entry.value, "firstTimestamp")
-            case "involvedObject": self.involvedObject = try ModelField.value(entry.value, "involvedObject")
+            case "involvedObject": self._involvedObject = try ModelField.boxed(entry.value, "involvedObject")
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "lastTimestamp": self.lastTimestamp = try ModelField.value(entry.value, "lastTimestamp")
             case "message": self.message = try ModelField.value(entry.value, "message")
             case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
             case "reason": self.reason = try ModelField.value(entry.value, "reason")
-            case "related": self.related = try ModelField.value(entry.value, "related")
+            case "related": self._related = try ModelField.boxed(entry.value, "related")
             case "reportingComponent": self.reportingComponent = try ModelField.value(entry.value, "reportingComponent")
             case "reportingInstance": self.reportingInstance = try ModelField.value(entry.value, "reportingInstance")
-            case "series": self.series = try ModelField.value(entry.value, "series")
-            case "source": self.source = try ModelField.value(entry.value, "source")
+            case "series": self._series = try ModelField.boxed(entry.value, "series")
+            case "source": self._source = try ModelField.boxed(entry.value, "source")
             case "type": self.type = try ModelField.value(entry.value, "type")
             default: unknownFields.entries.append(entry)
             }
@@ -2417,7 +2418,7 @@ public struct FlexPersistentVolumeSource: JSONModel, ModelValue {
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "options": self.options = try ModelField.map(entry.value, "options")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -2465,7 +2466,7 @@ public struct FlexVolumeSource: JSONModel, ModelValue {
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "options": self.options = try ModelField.map(entry.value, "options")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -2930,7 +2931,7 @@ public struct ISCSIPersistentVolumeSource: JSONModel, ModelValue {
             case "lun": self.lun = try ModelField.value(entry.value, "lun")
             case "portals": self.portals = try ModelField.array(entry.value, "portals")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "targetPortal": self.targetPortal = try ModelField.value(entry.value, "targetPortal")
             default: unknownFields.entries.append(entry)
             }
@@ -3004,7 +3005,7 @@ public struct ISCSIVolumeSource: JSONModel, ModelValue {
             case "lun": self.lun = try ModelField.value(entry.value, "lun")
             case "portals": self.portals = try ModelField.array(entry.value, "portals")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "targetPortal": self.targetPortal = try ModelField.value(entry.value, "targetPortal")
             default: unknownFields.entries.append(entry)
             }
@@ -3116,8 +3117,8 @@ public struct Lifecycle: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "postStart": self.postStart = try ModelField.value(entry.value, "postStart")
-            case "preStop": self.preStop = try ModelField.value(entry.value, "preStop")
+            case "postStart": self._postStart = try ModelField.boxed(entry.value, "postStart")
+            case "preStop": self._preStop = try ModelField.boxed(entry.value, "preStop")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -3156,10 +3157,10 @@ public struct LifecycleHandler: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "exec": self.exec = try ModelField.value(entry.value, "exec")
-            case "httpGet": self.httpGet = try ModelField.value(entry.value, "httpGet")
-            case "sleep": self.sleep = try ModelField.value(entry.value, "sleep")
-            case "tcpSocket": self.tcpSocket = try ModelField.value(entry.value, "tcpSocket")
+            case "exec": self._exec = try ModelField.boxed(entry.value, "exec")
+            case "httpGet": self._httpGet = try ModelField.boxed(entry.value, "httpGet")
+            case "sleep": self._sleep = try ModelField.boxed(entry.value, "sleep")
+            case "tcpSocket": self._tcpSocket = try ModelField.boxed(entry.value, "tcpSocket")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -3812,7 +3813,7 @@ public struct NodeAffinity: JSONModel, ModelValue {
                 self.preferredDuringSchedulingIgnoredDuringExecution = try ModelField.array(
                     entry.value, "preferredDuringSchedulingIgnoredDuringExecution")
             case "requiredDuringSchedulingIgnoredDuringExecution":
-                self.requiredDuringSchedulingIgnoredDuringExecution = try ModelField.value(
+                self._requiredDuringSchedulingIgnoredDuringExecution = try ModelField.boxed(
                     entry.value, "requiredDuringSchedulingIgnoredDuringExecution")
             default: unknownFields.entries.append(entry)
             }
@@ -3896,7 +3897,7 @@ public struct NodeConfigSource: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "configMap": self.configMap = try ModelField.value(entry.value, "configMap")
+            case "configMap": self._configMap = try ModelField.boxed(entry.value, "configMap")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -3934,10 +3935,10 @@ public struct NodeConfigStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "active": self.active = try ModelField.value(entry.value, "active")
-            case "assigned": self.assigned = try ModelField.value(entry.value, "assigned")
+            case "active": self._active = try ModelField.boxed(entry.value, "active")
+            case "assigned": self._assigned = try ModelField.boxed(entry.value, "assigned")
             case "error": self.error = try ModelField.value(entry.value, "error")
-            case "lastKnownGood": self.lastKnownGood = try ModelField.value(entry.value, "lastKnownGood")
+            case "lastKnownGood": self._lastKnownGood = try ModelField.boxed(entry.value, "lastKnownGood")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -3969,7 +3970,7 @@ public struct NodeDaemonEndpoints: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "kubeletEndpoint": self.kubeletEndpoint = try ModelField.value(entry.value, "kubeletEndpoint")
+            case "kubeletEndpoint": self._kubeletEndpoint = try ModelField.boxed(entry.value, "kubeletEndpoint")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -4030,7 +4031,7 @@ public struct NodeRuntimeHandler: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "features": self.features = try ModelField.value(entry.value, "features")
+            case "features": self._features = try ModelField.boxed(entry.value, "features")
             case "name": self.name = try ModelField.value(entry.value, "name")
             default: unknownFields.entries.append(entry)
             }
@@ -4209,7 +4210,7 @@ public struct NodeSpec: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "configSource": self.configSource = try ModelField.value(entry.value, "configSource")
+            case "configSource": self._configSource = try ModelField.boxed(entry.value, "configSource")
             case "externalID": self.externalID = try ModelField.value(entry.value, "externalID")
             case "podCIDR": self.podCIDR = try ModelField.value(entry.value, "podCIDR")
             case "podCIDRs": self.podCIDRs = try ModelField.array(entry.value, "podCIDRs")
@@ -4284,11 +4285,11 @@ public struct NodeStatus: JSONModel, ModelValue {
             case "allocatable": self.allocatable = try ModelField.map(entry.value, "allocatable")
             case "capacity": self.capacity = try ModelField.map(entry.value, "capacity")
             case "conditions": self.conditions = try ModelField.array(entry.value, "conditions")
-            case "config": self.config = try ModelField.value(entry.value, "config")
-            case "daemonEndpoints": self.daemonEndpoints = try ModelField.value(entry.value, "daemonEndpoints")
-            case "features": self.features = try ModelField.value(entry.value, "features")
+            case "config": self._config = try ModelField.boxed(entry.value, "config")
+            case "daemonEndpoints": self._daemonEndpoints = try ModelField.boxed(entry.value, "daemonEndpoints")
+            case "features": self._features = try ModelField.boxed(entry.value, "features")
             case "images": self.images = try ModelField.array(entry.value, "images")
-            case "nodeInfo": self.nodeInfo = try ModelField.value(entry.value, "nodeInfo")
+            case "nodeInfo": self._nodeInfo = try ModelField.boxed(entry.value, "nodeInfo")
             case "phase": self.phase = try ModelField.value(entry.value, "phase")
             case "runtimeHandlers": self.runtimeHandlers = try ModelField.array(entry.value, "runtimeHandlers")
             case "volumesAttached": self.volumesAttached = try ModelField.array(entry.value, "volumesAttached")
@@ -4670,10 +4671,10 @@ public struct PersistentVolumeClaimSpec: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "accessModes": self.accessModes = try ModelField.array(entry.value, "accessModes")
-            case "dataSource": self.dataSource = try ModelField.value(entry.value, "dataSource")
-            case "dataSourceRef": self.dataSourceRef = try ModelField.value(entry.value, "dataSourceRef")
-            case "resources": self.resources = try ModelField.value(entry.value, "resources")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
+            case "dataSource": self._dataSource = try ModelField.boxed(entry.value, "dataSource")
+            case "dataSourceRef": self._dataSourceRef = try ModelField.boxed(entry.value, "dataSourceRef")
+            case "resources": self._resources = try ModelField.boxed(entry.value, "resources")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
             case "storageClassName": self.storageClassName = try ModelField.value(entry.value, "storageClassName")
             case "volumeAttributesClassName":
                 self.volumeAttributesClassName = try ModelField.value(entry.value, "volumeAttributesClassName")
@@ -4743,7 +4744,8 @@ public struct PersistentVolumeClaimStatus: JSONModel, ModelValue {
             case "currentVolumeAttributesClassName":
                 self.currentVolumeAttributesClassName = try ModelField.value(
                     entry.value, "currentVolumeAttributesClassName")
-            case "modifyVolumeStatus": self.modifyVolumeStatus = try ModelField.value(entry.value, "modifyVolumeStatus")
+            case "modifyVolumeStatus":
+                self._modifyVolumeStatus = try ModelField.boxed(entry.value, "modifyVolumeStatus")
             case "phase": self.phase = try ModelField.value(entry.value, "phase")
             default: unknownFields.entries.append(entry)
             }
@@ -4782,8 +4784,8 @@ public struct PersistentVolumeClaimTemplate: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "metadata": self.metadata = try ModelField.value(entry.value, "metadata")
-            case "spec": self.spec = try ModelField.value(entry.value, "spec")
+            case "metadata": self._metadata = try ModelField.boxed(entry.value, "metadata")
+            case "spec": self._spec = try ModelField.boxed(entry.value, "spec")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -4924,39 +4926,39 @@ public struct PersistentVolumeSpec: JSONModel, ModelValue {
             switch entry.key {
             case "accessModes": self.accessModes = try ModelField.array(entry.value, "accessModes")
             case "awsElasticBlockStore":
-                self.awsElasticBlockStore = try ModelField.value(entry.value, "awsElasticBlockStore")
-            case "azureDisk": self.azureDisk = try ModelField.value(entry.value, "azureDisk")
-            case "azureFile": self.azureFile = try ModelField.value(entry.value, "azureFile")
+                self._awsElasticBlockStore = try ModelField.boxed(entry.value, "awsElasticBlockStore")
+            case "azureDisk": self._azureDisk = try ModelField.boxed(entry.value, "azureDisk")
+            case "azureFile": self._azureFile = try ModelField.boxed(entry.value, "azureFile")
             case "capacity": self.capacity = try ModelField.map(entry.value, "capacity")
-            case "cephfs": self.cephfs = try ModelField.value(entry.value, "cephfs")
-            case "cinder": self.cinder = try ModelField.value(entry.value, "cinder")
-            case "claimRef": self.claimRef = try ModelField.value(entry.value, "claimRef")
-            case "csi": self.csi = try ModelField.value(entry.value, "csi")
-            case "fc": self.fc = try ModelField.value(entry.value, "fc")
-            case "flexVolume": self.flexVolume = try ModelField.value(entry.value, "flexVolume")
-            case "flocker": self.flocker = try ModelField.value(entry.value, "flocker")
-            case "gcePersistentDisk": self.gcePersistentDisk = try ModelField.value(entry.value, "gcePersistentDisk")
-            case "glusterfs": self.glusterfs = try ModelField.value(entry.value, "glusterfs")
-            case "hostPath": self.hostPath = try ModelField.value(entry.value, "hostPath")
-            case "iscsi": self.iscsi = try ModelField.value(entry.value, "iscsi")
-            case "local": self.local = try ModelField.value(entry.value, "local")
+            case "cephfs": self._cephfs = try ModelField.boxed(entry.value, "cephfs")
+            case "cinder": self._cinder = try ModelField.boxed(entry.value, "cinder")
+            case "claimRef": self._claimRef = try ModelField.boxed(entry.value, "claimRef")
+            case "csi": self._csi = try ModelField.boxed(entry.value, "csi")
+            case "fc": self._fc = try ModelField.boxed(entry.value, "fc")
+            case "flexVolume": self._flexVolume = try ModelField.boxed(entry.value, "flexVolume")
+            case "flocker": self._flocker = try ModelField.boxed(entry.value, "flocker")
+            case "gcePersistentDisk": self._gcePersistentDisk = try ModelField.boxed(entry.value, "gcePersistentDisk")
+            case "glusterfs": self._glusterfs = try ModelField.boxed(entry.value, "glusterfs")
+            case "hostPath": self._hostPath = try ModelField.boxed(entry.value, "hostPath")
+            case "iscsi": self._iscsi = try ModelField.boxed(entry.value, "iscsi")
+            case "local": self._local = try ModelField.boxed(entry.value, "local")
             case "mountOptions": self.mountOptions = try ModelField.array(entry.value, "mountOptions")
-            case "nfs": self.nfs = try ModelField.value(entry.value, "nfs")
-            case "nodeAffinity": self.nodeAffinity = try ModelField.value(entry.value, "nodeAffinity")
+            case "nfs": self._nfs = try ModelField.boxed(entry.value, "nfs")
+            case "nodeAffinity": self._nodeAffinity = try ModelField.boxed(entry.value, "nodeAffinity")
             case "persistentVolumeReclaimPolicy":
                 self.persistentVolumeReclaimPolicy = try ModelField.value(entry.value, "persistentVolumeReclaimPolicy")
             case "photonPersistentDisk":
-                self.photonPersistentDisk = try ModelField.value(entry.value, "photonPersistentDisk")
-            case "portworxVolume": self.portworxVolume = try ModelField.value(entry.value, "portworxVolume")
-            case "quobyte": self.quobyte = try ModelField.value(entry.value, "quobyte")
-            case "rbd": self.rbd = try ModelField.value(entry.value, "rbd")
-            case "scaleIO": self.scaleIO = try ModelField.value(entry.value, "scaleIO")
+                self._photonPersistentDisk = try ModelField.boxed(entry.value, "photonPersistentDisk")
+            case "portworxVolume": self._portworxVolume = try ModelField.boxed(entry.value, "portworxVolume")
+            case "quobyte": self._quobyte = try ModelField.boxed(entry.value, "quobyte")
+            case "rbd": self._rbd = try ModelField.boxed(entry.value, "rbd")
+            case "scaleIO": self._scaleIO = try ModelField.boxed(entry.value, "scaleIO")
             case "storageClassName": self.storageClassName = try ModelField.value(entry.value, "storageClassName")
-            case "storageos": self.storageos = try ModelField.value(entry.value, "storageos")
+            case "storageos": self._storageos = try ModelField.boxed(entry.value, "storageos")
             case "volumeAttributesClassName":
                 self.volumeAttributesClassName = try ModelField.value(entry.value, "volumeAttributesClassName")
             case "volumeMode": self.volumeMode = try ModelField.value(entry.value, "volumeMode")
-            case "vsphereVolume": self.vsphereVolume = try ModelField.value(entry.value, "vsphereVolume")
+            case "vsphereVolume": self._vsphereVolume = try ModelField.boxed(entry.value, "vsphereVolume")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -5196,10 +5198,10 @@ public struct PodAffinityTerm: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "labelSelector": self.labelSelector = try ModelField.value(entry.value, "labelSelector")
+            case "labelSelector": self._labelSelector = try ModelField.boxed(entry.value, "labelSelector")
             case "matchLabelKeys": self.matchLabelKeys = try ModelField.array(entry.value, "matchLabelKeys")
             case "mismatchLabelKeys": self.mismatchLabelKeys = try ModelField.array(entry.value, "mismatchLabelKeys")
-            case "namespaceSelector": self.namespaceSelector = try ModelField.value(entry.value, "namespaceSelector")
+            case "namespaceSelector": self._namespaceSelector = try ModelField.boxed(entry.value, "namespaceSelector")
             case "namespaces": self.namespaces = try ModelField.array(entry.value, "namespaces")
             case "topologyKey": self.topologyKey = try ModelField.value(entry.value, "topologyKey")
             default: unknownFields.entries.append(entry)
@@ -5617,7 +5619,7 @@ public struct PodSecurityContext: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "appArmorProfile": self.appArmorProfile = try ModelField.value(entry.value, "appArmorProfile")
+            case "appArmorProfile": self._appArmorProfile = try ModelField.boxed(entry.value, "appArmorProfile")
             case "fsGroup": self.fsGroup = try ModelField.value(entry.value, "fsGroup")
             case "fsGroupChangePolicy":
                 self.fsGroupChangePolicy = try ModelField.value(entry.value, "fsGroupChangePolicy")
@@ -5626,13 +5628,13 @@ public struct PodSecurityContext: JSONModel, ModelValue {
             case "runAsUser": self.runAsUser = try ModelField.value(entry.value, "runAsUser")
             case "seLinuxChangePolicy":
                 self.seLinuxChangePolicy = try ModelField.value(entry.value, "seLinuxChangePolicy")
-            case "seLinuxOptions": self.seLinuxOptions = try ModelField.value(entry.value, "seLinuxOptions")
-            case "seccompProfile": self.seccompProfile = try ModelField.value(entry.value, "seccompProfile")
+            case "seLinuxOptions": self._seLinuxOptions = try ModelField.boxed(entry.value, "seLinuxOptions")
+            case "seccompProfile": self._seccompProfile = try ModelField.boxed(entry.value, "seccompProfile")
             case "supplementalGroups": self.supplementalGroups = try ModelField.array(entry.value, "supplementalGroups")
             case "supplementalGroupsPolicy":
                 self.supplementalGroupsPolicy = try ModelField.value(entry.value, "supplementalGroupsPolicy")
             case "sysctls": self.sysctls = try ModelField.array(entry.value, "sysctls")
-            case "windowsOptions": self.windowsOptions = try ModelField.value(entry.value, "windowsOptions")
+            case "windowsOptions": self._windowsOptions = try ModelField.boxed(entry.value, "windowsOptions")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -5768,11 +5770,11 @@ public struct PodSpec: JSONModel, ModelValue {
             switch entry.key {
             case "activeDeadlineSeconds":
                 self.activeDeadlineSeconds = try ModelField.value(entry.value, "activeDeadlineSeconds")
-            case "affinity": self.affinity = try ModelField.value(entry.value, "affinity")
+            case "affinity": self._affinity = try ModelField.boxed(entry.value, "affinity")
             case "automountServiceAccountToken":
                 self.automountServiceAccountToken = try ModelField.value(entry.value, "automountServiceAccountToken")
             case "containers": self.containers = try ModelField.array(entry.value, "containers")
-            case "dnsConfig": self.dnsConfig = try ModelField.value(entry.value, "dnsConfig")
+            case "dnsConfig": self._dnsConfig = try ModelField.boxed(entry.value, "dnsConfig")
             case "dnsPolicy": self.dnsPolicy = try ModelField.value(entry.value, "dnsPolicy")
             case "enableServiceLinks": self.enableServiceLinks = try ModelField.value(entry.value, "enableServiceLinks")
             case "ephemeralContainers":
@@ -5787,19 +5789,19 @@ public struct PodSpec: JSONModel, ModelValue {
             case "initContainers": self.initContainers = try ModelField.array(entry.value, "initContainers")
             case "nodeName": self.nodeName = try ModelField.value(entry.value, "nodeName")
             case "nodeSelector": self.nodeSelector = try ModelField.map(entry.value, "nodeSelector")
-            case "os": self.os = try ModelField.value(entry.value, "os")
+            case "os": self._os = try ModelField.boxed(entry.value, "os")
             case "overhead": self.overhead = try ModelField.map(entry.value, "overhead")
             case "preemptionPolicy": self.preemptionPolicy = try ModelField.value(entry.value, "preemptionPolicy")
             case "priority": self.priority = try ModelField.value(entry.value, "priority")
             case "priorityClassName": self.priorityClassName = try ModelField.value(entry.value, "priorityClassName")
             case "readinessGates": self.readinessGates = try ModelField.array(entry.value, "readinessGates")
             case "resourceClaims": self.resourceClaims = try ModelField.array(entry.value, "resourceClaims")
-            case "resources": self.resources = try ModelField.value(entry.value, "resources")
+            case "resources": self._resources = try ModelField.boxed(entry.value, "resources")
             case "restartPolicy": self.restartPolicy = try ModelField.value(entry.value, "restartPolicy")
             case "runtimeClassName": self.runtimeClassName = try ModelField.value(entry.value, "runtimeClassName")
             case "schedulerName": self.schedulerName = try ModelField.value(entry.value, "schedulerName")
             case "schedulingGates": self.schedulingGates = try ModelField.array(entry.value, "schedulingGates")
-            case "securityContext": self.securityContext = try ModelField.value(entry.value, "securityContext")
+            case "securityContext": self._securityContext = try ModelField.boxed(entry.value, "securityContext")
             case "serviceAccount": self.serviceAccount = try ModelField.value(entry.value, "serviceAccount")
             case "serviceAccountName": self.serviceAccountName = try ModelField.value(entry.value, "serviceAccountName")
             case "setHostnameAsFQDN": self.setHostnameAsFQDN = try ModelField.value(entry.value, "setHostnameAsFQDN")
@@ -5991,7 +5993,7 @@ public struct PodTemplate: KubernetesObject, ModelValue {
             case "apiVersion": self.apiVersion = try ModelField.value(entry.value, "apiVersion")
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
-            case "template": self.template = try ModelField.value(entry.value, "template")
+            case "template": self._template = try ModelField.boxed(entry.value, "template")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -6025,8 +6027,8 @@ public struct PodTemplateSpec: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "metadata": self.metadata = try ModelField.value(entry.value, "metadata")
-            case "spec": self.spec = try ModelField.value(entry.value, "spec")
+            case "metadata": self._metadata = try ModelField.boxed(entry.value, "metadata")
+            case "spec": self._spec = try ModelField.boxed(entry.value, "spec")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -6132,7 +6134,7 @@ public struct PreferredSchedulingTerm: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "preference": self.preference = try ModelField.value(entry.value, "preference")
+            case "preference": self._preference = try ModelField.boxed(entry.value, "preference")
             case "weight": self.weight = try ModelField.value(entry.value, "weight")
             default: unknownFields.entries.append(entry)
             }
@@ -6185,15 +6187,15 @@ public struct Probe: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "exec": self.exec = try ModelField.value(entry.value, "exec")
+            case "exec": self._exec = try ModelField.boxed(entry.value, "exec")
             case "failureThreshold": self.failureThreshold = try ModelField.value(entry.value, "failureThreshold")
-            case "grpc": self.grpc = try ModelField.value(entry.value, "grpc")
-            case "httpGet": self.httpGet = try ModelField.value(entry.value, "httpGet")
+            case "grpc": self._grpc = try ModelField.boxed(entry.value, "grpc")
+            case "httpGet": self._httpGet = try ModelField.boxed(entry.value, "httpGet")
             case "initialDelaySeconds":
                 self.initialDelaySeconds = try ModelField.value(entry.value, "initialDelaySeconds")
             case "periodSeconds": self.periodSeconds = try ModelField.value(entry.value, "periodSeconds")
             case "successThreshold": self.successThreshold = try ModelField.value(entry.value, "successThreshold")
-            case "tcpSocket": self.tcpSocket = try ModelField.value(entry.value, "tcpSocket")
+            case "tcpSocket": self._tcpSocket = try ModelField.boxed(entry.value, "tcpSocket")
             case "terminationGracePeriodSeconds":
                 self.terminationGracePeriodSeconds = try ModelField.value(entry.value, "terminationGracePeriodSeconds")
             case "timeoutSeconds": self.timeoutSeconds = try ModelField.value(entry.value, "timeoutSeconds")
@@ -6342,7 +6344,7 @@ public struct RBDPersistentVolumeSource: JSONModel, ModelValue {
             case "monitors": self.monitors = try ModelField.array(entry.value, "monitors")
             case "pool": self.pool = try ModelField.value(entry.value, "pool")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "user": self.user = try ModelField.value(entry.value, "user")
             default: unknownFields.entries.append(entry)
             }
@@ -6402,7 +6404,7 @@ public struct RBDVolumeSource: JSONModel, ModelValue {
             case "monitors": self.monitors = try ModelField.array(entry.value, "monitors")
             case "pool": self.pool = try ModelField.value(entry.value, "pool")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "user": self.user = try ModelField.value(entry.value, "user")
             default: unknownFields.entries.append(entry)
             }
@@ -6551,7 +6553,7 @@ public struct ReplicationControllerSpec: JSONModel, ModelValue {
             case "minReadySeconds": self.minReadySeconds = try ModelField.value(entry.value, "minReadySeconds")
             case "replicas": self.replicas = try ModelField.value(entry.value, "replicas")
             case "selector": self.selector = try ModelField.map(entry.value, "selector")
-            case "template": self.template = try ModelField.value(entry.value, "template")
+            case "template": self._template = try ModelField.boxed(entry.value, "template")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -6796,7 +6798,7 @@ public struct ResourceQuotaSpec: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "hard": self.hard = try ModelField.map(entry.value, "hard")
-            case "scopeSelector": self.scopeSelector = try ModelField.value(entry.value, "scopeSelector")
+            case "scopeSelector": self._scopeSelector = try ModelField.boxed(entry.value, "scopeSelector")
             case "scopes": self.scopes = try ModelField.array(entry.value, "scopes")
             default: unknownFields.entries.append(entry)
             }
@@ -6998,7 +7000,7 @@ public struct ScaleIOPersistentVolumeSource: JSONModel, ModelValue {
             case "gateway": self.gateway = try ModelField.value(entry.value, "gateway")
             case "protectionDomain": self.protectionDomain = try ModelField.value(entry.value, "protectionDomain")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "sslEnabled": self.sslEnabled = try ModelField.value(entry.value, "sslEnabled")
             case "storageMode": self.storageMode = try ModelField.value(entry.value, "storageMode")
             case "storagePool": self.storagePool = try ModelField.value(entry.value, "storagePool")
@@ -7067,7 +7069,7 @@ public struct ScaleIOVolumeSource: JSONModel, ModelValue {
             case "gateway": self.gateway = try ModelField.value(entry.value, "gateway")
             case "protectionDomain": self.protectionDomain = try ModelField.value(entry.value, "protectionDomain")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "sslEnabled": self.sslEnabled = try ModelField.value(entry.value, "sslEnabled")
             case "storageMode": self.storageMode = try ModelField.value(entry.value, "storageMode")
             case "storagePool": self.storagePool = try ModelField.value(entry.value, "storagePool")
@@ -7480,8 +7482,8 @@ public struct SecurityContext: JSONModel, ModelValue {
             switch entry.key {
             case "allowPrivilegeEscalation":
                 self.allowPrivilegeEscalation = try ModelField.value(entry.value, "allowPrivilegeEscalation")
-            case "appArmorProfile": self.appArmorProfile = try ModelField.value(entry.value, "appArmorProfile")
-            case "capabilities": self.capabilities = try ModelField.value(entry.value, "capabilities")
+            case "appArmorProfile": self._appArmorProfile = try ModelField.boxed(entry.value, "appArmorProfile")
+            case "capabilities": self._capabilities = try ModelField.boxed(entry.value, "capabilities")
             case "privileged": self.privileged = try ModelField.value(entry.value, "privileged")
             case "procMount": self.procMount = try ModelField.value(entry.value, "procMount")
             case "readOnlyRootFilesystem":
@@ -7489,9 +7491,9 @@ public struct SecurityContext: JSONModel, ModelValue {
             case "runAsGroup": self.runAsGroup = try ModelField.value(entry.value, "runAsGroup")
             case "runAsNonRoot": self.runAsNonRoot = try ModelField.value(entry.value, "runAsNonRoot")
             case "runAsUser": self.runAsUser = try ModelField.value(entry.value, "runAsUser")
-            case "seLinuxOptions": self.seLinuxOptions = try ModelField.value(entry.value, "seLinuxOptions")
-            case "seccompProfile": self.seccompProfile = try ModelField.value(entry.value, "seccompProfile")
-            case "windowsOptions": self.windowsOptions = try ModelField.value(entry.value, "windowsOptions")
+            case "seLinuxOptions": self._seLinuxOptions = try ModelField.boxed(entry.value, "seLinuxOptions")
+            case "seccompProfile": self._seccompProfile = try ModelField.boxed(entry.value, "seccompProfile")
+            case "windowsOptions": self._windowsOptions = try ModelField.boxed(entry.value, "windowsOptions")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -7798,7 +7800,7 @@ public struct ServiceSpec: JSONModel, ModelValue {
             case "selector": self.selector = try ModelField.map(entry.value, "selector")
             case "sessionAffinity": self.sessionAffinity = try ModelField.value(entry.value, "sessionAffinity")
             case "sessionAffinityConfig":
-                self.sessionAffinityConfig = try ModelField.value(entry.value, "sessionAffinityConfig")
+                self._sessionAffinityConfig = try ModelField.boxed(entry.value, "sessionAffinityConfig")
             case "trafficDistribution":
                 self.trafficDistribution = try ModelField.value(entry.value, "trafficDistribution")
             case "type": self.type = try ModelField.value(entry.value, "type")
@@ -7852,7 +7854,7 @@ public struct ServiceStatus: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "conditions": self.conditions = try ModelField.array(entry.value, "conditions")
-            case "loadBalancer": self.loadBalancer = try ModelField.value(entry.value, "loadBalancer")
+            case "loadBalancer": self._loadBalancer = try ModelField.boxed(entry.value, "loadBalancer")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -7882,7 +7884,7 @@ public struct SessionAffinityConfig: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "clientIP": self.clientIP = try ModelField.value(entry.value, "clientIP")
+            case "clientIP": self._clientIP = try ModelField.boxed(entry.value, "clientIP")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -7953,7 +7955,7 @@ public struct StorageOSPersistentVolumeSource: JSONModel, ModelValue {
             switch entry.key {
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "volumeName": self.volumeName = try ModelField.value(entry.value, "volumeName")
             case "volumeNamespace": self.volumeNamespace = try ModelField.value(entry.value, "volumeNamespace")
             default: unknownFields.entries.append(entry)
@@ -8001,7 +8003,7 @@ public struct StorageOSVolumeSource: JSONModel, ModelValue {
             switch entry.key {
             case "fsType": self.fsType = try ModelField.value(entry.value, "fsType")
             case "readOnly": self.readOnly = try ModelField.value(entry.value, "readOnly")
-            case "secretRef": self.secretRef = try ModelField.value(entry.value, "secretRef")
+            case "secretRef": self._secretRef = try ModelField.boxed(entry.value, "secretRef")
             case "volumeName": self.volumeName = try ModelField.value(entry.value, "volumeName")
             case "volumeNamespace": self.volumeNamespace = try ModelField.value(entry.value, "volumeNamespace")
             default: unknownFields.entries.append(entry)
@@ -8272,7 +8274,7 @@ public struct TopologySpreadConstraint: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "labelSelector": self.labelSelector = try ModelField.value(entry.value, "labelSelector")
+            case "labelSelector": self._labelSelector = try ModelField.boxed(entry.value, "labelSelector")
             case "matchLabelKeys": self.matchLabelKeys = try ModelField.array(entry.value, "matchLabelKeys")
             case "maxSkew": self.maxSkew = try ModelField.value(entry.value, "maxSkew")
             case "minDomains": self.minDomains = try ModelField.value(entry.value, "minDomains")
@@ -8468,39 +8470,39 @@ public struct Volume: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "awsElasticBlockStore":
-                self.awsElasticBlockStore = try ModelField.value(entry.value, "awsElasticBlockStore")
-            case "azureDisk": self.azureDisk = try ModelField.value(entry.value, "azureDisk")
-            case "azureFile": self.azureFile = try ModelField.value(entry.value, "azureFile")
-            case "cephfs": self.cephfs = try ModelField.value(entry.value, "cephfs")
-            case "cinder": self.cinder = try ModelField.value(entry.value, "cinder")
-            case "configMap": self.configMap = try ModelField.value(entry.value, "configMap")
-            case "csi": self.csi = try ModelField.value(entry.value, "csi")
-            case "downwardAPI": self.downwardAPI = try ModelField.value(entry.value, "downwardAPI")
-            case "emptyDir": self.emptyDir = try ModelField.value(entry.value, "emptyDir")
-            case "ephemeral": self.ephemeral = try ModelField.value(entry.value, "ephemeral")
-            case "fc": self.fc = try ModelField.value(entry.value, "fc")
-            case "flexVolume": self.flexVolume = try ModelField.value(entry.value, "flexVolume")
-            case "flocker": self.flocker = try ModelField.value(entry.value, "flocker")
-            case "gcePersistentDisk": self.gcePersistentDisk = try ModelField.value(entry.value, "gcePersistentDisk")
-            case "gitRepo": self.gitRepo = try ModelField.value(entry.value, "gitRepo")
-            case "glusterfs": self.glusterfs = try ModelField.value(entry.value, "glusterfs")
-            case "hostPath": self.hostPath = try ModelField.value(entry.value, "hostPath")
-            case "image": self.image = try ModelField.value(entry.value, "image")
-            case "iscsi": self.iscsi = try ModelField.value(entry.value, "iscsi")
+                self._awsElasticBlockStore = try ModelField.boxed(entry.value, "awsElasticBlockStore")
+            case "azureDisk": self._azureDisk = try ModelField.boxed(entry.value, "azureDisk")
+            case "azureFile": self._azureFile = try ModelField.boxed(entry.value, "azureFile")
+            case "cephfs": self._cephfs = try ModelField.boxed(entry.value, "cephfs")
+            case "cinder": self._cinder = try ModelField.boxed(entry.value, "cinder")
+            case "configMap": self._configMap = try ModelField.boxed(entry.value, "configMap")
+            case "csi": self._csi = try ModelField.boxed(entry.value, "csi")
+            case "downwardAPI": self._downwardAPI = try ModelField.boxed(entry.value, "downwardAPI")
+            case "emptyDir": self._emptyDir = try ModelField.boxed(entry.value, "emptyDir")
+            case "ephemeral": self._ephemeral = try ModelField.boxed(entry.value, "ephemeral")
+            case "fc": self._fc = try ModelField.boxed(entry.value, "fc")
+            case "flexVolume": self._flexVolume = try ModelField.boxed(entry.value, "flexVolume")
+            case "flocker": self._flocker = try ModelField.boxed(entry.value, "flocker")
+            case "gcePersistentDisk": self._gcePersistentDisk = try ModelField.boxed(entry.value, "gcePersistentDisk")
+            case "gitRepo": self._gitRepo = try ModelField.boxed(entry.value, "gitRepo")
+            case "glusterfs": self._glusterfs = try ModelField.boxed(entry.value, "glusterfs")
+            case "hostPath": self._hostPath = try ModelField.boxed(entry.value, "hostPath")
+            case "image": self._image = try ModelField.boxed(entry.value, "image")
+            case "iscsi": self._iscsi = try ModelField.boxed(entry.value, "iscsi")
             case "name": self.name = try ModelField.value(entry.value, "name")
-            case "nfs": self.nfs = try ModelField.value(entry.value, "nfs")
+            case "nfs": self._nfs = try ModelField.boxed(entry.value, "nfs")
             case "persistentVolumeClaim":
-                self.persistentVolumeClaim = try ModelField.value(entry.value, "persistentVolumeClaim")
+                self._persistentVolumeClaim = try ModelField.boxed(entry.value, "persistentVolumeClaim")
             case "photonPersistentDisk":
-                self.photonPersistentDisk = try ModelField.value(entry.value, "photonPersistentDisk")
-            case "portworxVolume": self.portworxVolume = try ModelField.value(entry.value, "portworxVolume")
-            case "projected": self.projected = try ModelField.value(entry.value, "projected")
-            case "quobyte": self.quobyte = try ModelField.value(entry.value, "quobyte")
-            case "rbd": self.rbd = try ModelField.value(entry.value, "rbd")
-            case "scaleIO": self.scaleIO = try ModelField.value(entry.value, "scaleIO")
-            case "secret": self.secret = try ModelField.value(entry.value, "secret")
-            case "storageos": self.storageos = try ModelField.value(entry.value, "storageos")
-            case "vsphereVolume": self.vsphereVolume = try ModelField.value(entry.value, "vsphereVolume")
+                self._photonPersistentDisk = try ModelField.boxed(entry.value, "photonPersistentDisk")
+            case "portworxVolume": self._portworxVolume = try ModelField.boxed(entry.value, "portworxVolume")
+            case "projected": self._projected = try ModelField.boxed(entry.value, "projected")
+            case "quobyte": self._quobyte = try ModelField.boxed(entry.value, "quobyte")
+            case "rbd": self._rbd = try ModelField.boxed(entry.value, "rbd")
+            case "scaleIO": self._scaleIO = try ModelField.boxed(entry.value, "scaleIO")
+            case "secret": self._secret = try ModelField.boxed(entry.value, "secret")
+            case "storageos": self._storageos = try ModelField.boxed(entry.value, "storageos")
+            case "vsphereVolume": self._vsphereVolume = try ModelField.boxed(entry.value, "vsphereVolume")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -8690,7 +8692,7 @@ public struct VolumeNodeAffinity: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "required": self.required = try ModelField.value(entry.value, "required")
+            case "required": self._required = try ModelField.boxed(entry.value, "required")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -8731,12 +8733,13 @@ public struct VolumeProjection: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "clusterTrustBundle": self.clusterTrustBundle = try ModelField.value(entry.value, "clusterTrustBundle")
-            case "configMap": self.configMap = try ModelField.value(entry.value, "configMap")
-            case "downwardAPI": self.downwardAPI = try ModelField.value(entry.value, "downwardAPI")
-            case "secret": self.secret = try ModelField.value(entry.value, "secret")
+            case "clusterTrustBundle":
+                self._clusterTrustBundle = try ModelField.boxed(entry.value, "clusterTrustBundle")
+            case "configMap": self._configMap = try ModelField.boxed(entry.value, "configMap")
+            case "downwardAPI": self._downwardAPI = try ModelField.boxed(entry.value, "downwardAPI")
+            case "secret": self._secret = try ModelField.boxed(entry.value, "secret")
             case "serviceAccountToken":
-                self.serviceAccountToken = try ModelField.value(entry.value, "serviceAccountToken")
+                self._serviceAccountToken = try ModelField.boxed(entry.value, "serviceAccountToken")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -8848,7 +8851,7 @@ public struct WeightedPodAffinityTerm: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "podAffinityTerm": self.podAffinityTerm = try ModelField.value(entry.value, "podAffinityTerm")
+            case "podAffinityTerm": self._podAffinityTerm = try ModelField.boxed(entry.value, "podAffinityTerm")
             case "weight": self.weight = try ModelField.value(entry.value, "weight")
             default: unknownFields.entries.append(entry)
             }

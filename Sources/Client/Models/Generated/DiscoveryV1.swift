@@ -76,12 +76,12 @@ public struct Endpoint: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "addresses": self.addresses = try ModelField.array(entry.value, "addresses")
-            case "conditions": self.conditions = try ModelField.value(entry.value, "conditions")
+            case "conditions": self._conditions = try ModelField.boxed(entry.value, "conditions")
             case "deprecatedTopology": self.deprecatedTopology = try ModelField.map(entry.value, "deprecatedTopology")
-            case "hints": self.hints = try ModelField.value(entry.value, "hints")
+            case "hints": self._hints = try ModelField.boxed(entry.value, "hints")
             case "hostname": self.hostname = try ModelField.value(entry.value, "hostname")
             case "nodeName": self.nodeName = try ModelField.value(entry.value, "nodeName")
-            case "targetRef": self.targetRef = try ModelField.value(entry.value, "targetRef")
+            case "targetRef": self._targetRef = try ModelField.boxed(entry.value, "targetRef")
             case "zone": self.zone = try ModelField.value(entry.value, "zone")
             default: unknownFields.entries.append(entry)
             }

@@ -66,18 +66,18 @@ public struct EventsV1Event: KubernetesObject, ModelValue {
                 self.deprecatedFirstTimestamp = try ModelField.value(entry.value, "deprecatedFirstTimestamp")
             case "deprecatedLastTimestamp":
                 self.deprecatedLastTimestamp = try ModelField.value(entry.value, "deprecatedLastTimestamp")
-            case "deprecatedSource": self.deprecatedSource = try ModelField.value(entry.value, "deprecatedSource")
+            case "deprecatedSource": self._deprecatedSource = try ModelField.boxed(entry.value, "deprecatedSource")
             case "eventTime": self.eventTime = try ModelField.value(entry.value, "eventTime")
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
             case "note": self.note = try ModelField.value(entry.value, "note")
             case "reason": self.reason = try ModelField.value(entry.value, "reason")
-            case "regarding": self.regarding = try ModelField.value(entry.value, "regarding")
-            case "related": self.related = try ModelField.value(entry.value, "related")
+            case "regarding": self._regarding = try ModelField.boxed(entry.value, "regarding")
+            case "related": self._related = try ModelField.boxed(entry.value, "related")
             case "reportingController":
                 self.reportingController = try ModelField.value(entry.value, "reportingController")
             case "reportingInstance": self.reportingInstance = try ModelField.value(entry.value, "reportingInstance")
-            case "series": self.series = try ModelField.value(entry.value, "series")
+            case "series": self._series = try ModelField.boxed(entry.value, "series")
             case "type": self.type = try ModelField.value(entry.value, "type")
             default: unknownFields.entries.append(entry)
             }

@@ -94,7 +94,7 @@ public struct DeleteOptions: JSONModel, ModelValue {
                     entry.value, "ignoreStoreReadErrorWithClusterBreakingPotential")
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "orphanDependents": self.orphanDependents = try ModelField.value(entry.value, "orphanDependents")
-            case "preconditions": self.preconditions = try ModelField.value(entry.value, "preconditions")
+            case "preconditions": self._preconditions = try ModelField.boxed(entry.value, "preconditions")
             case "propagationPolicy": self.propagationPolicy = try ModelField.value(entry.value, "propagationPolicy")
             default: unknownFields.entries.append(entry)
             }

@@ -20,7 +20,7 @@ public struct HTTPIngressPath: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "backend": self.backend = try ModelField.value(entry.value, "backend")
+            case "backend": self._backend = try ModelField.boxed(entry.value, "backend")
             case "path": self.path = try ModelField.value(entry.value, "path")
             case "pathType": self.pathType = try ModelField.value(entry.value, "pathType")
             default: unknownFields.entries.append(entry)
@@ -168,8 +168,8 @@ public struct IngressBackend: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "resource": self.resource = try ModelField.value(entry.value, "resource")
-            case "service": self.service = try ModelField.value(entry.value, "service")
+            case "resource": self._resource = try ModelField.boxed(entry.value, "resource")
+            case "service": self._service = try ModelField.boxed(entry.value, "service")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -295,7 +295,7 @@ public struct IngressClassSpec: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "controller": self.controller = try ModelField.value(entry.value, "controller")
-            case "parameters": self.parameters = try ModelField.value(entry.value, "parameters")
+            case "parameters": self._parameters = try ModelField.boxed(entry.value, "parameters")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -431,7 +431,7 @@ public struct IngressRule: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "host": self.host = try ModelField.value(entry.value, "host")
-            case "http": self.http = try ModelField.value(entry.value, "http")
+            case "http": self._http = try ModelField.boxed(entry.value, "http")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -464,7 +464,7 @@ public struct IngressServiceBackend: JSONModel, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "name": self.name = try ModelField.value(entry.value, "name")
-            case "port": self.port = try ModelField.value(entry.value, "port")
+            case "port": self._port = try ModelField.boxed(entry.value, "port")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -503,7 +503,7 @@ public struct IngressSpec: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "defaultBackend": self.defaultBackend = try ModelField.value(entry.value, "defaultBackend")
+            case "defaultBackend": self._defaultBackend = try ModelField.boxed(entry.value, "defaultBackend")
             case "ingressClassName": self.ingressClassName = try ModelField.value(entry.value, "ingressClassName")
             case "rules": self.rules = try ModelField.array(entry.value, "rules")
             case "tls": self.tls = try ModelField.array(entry.value, "tls")
@@ -538,7 +538,7 @@ public struct IngressStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "loadBalancer": self.loadBalancer = try ModelField.value(entry.value, "loadBalancer")
+            case "loadBalancer": self._loadBalancer = try ModelField.boxed(entry.value, "loadBalancer")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -717,9 +717,9 @@ public struct NetworkPolicyPeer: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "ipBlock": self.ipBlock = try ModelField.value(entry.value, "ipBlock")
-            case "namespaceSelector": self.namespaceSelector = try ModelField.value(entry.value, "namespaceSelector")
-            case "podSelector": self.podSelector = try ModelField.value(entry.value, "podSelector")
+            case "ipBlock": self._ipBlock = try ModelField.boxed(entry.value, "ipBlock")
+            case "namespaceSelector": self._namespaceSelector = try ModelField.boxed(entry.value, "namespaceSelector")
+            case "podSelector": self._podSelector = try ModelField.boxed(entry.value, "podSelector")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -798,7 +798,7 @@ public struct NetworkPolicySpec: JSONModel, ModelValue {
             switch entry.key {
             case "egress": self.egress = try ModelField.array(entry.value, "egress")
             case "ingress": self.ingress = try ModelField.array(entry.value, "ingress")
-            case "podSelector": self.podSelector = try ModelField.value(entry.value, "podSelector")
+            case "podSelector": self._podSelector = try ModelField.boxed(entry.value, "podSelector")
             case "policyTypes": self.policyTypes = try ModelField.array(entry.value, "policyTypes")
             default: unknownFields.entries.append(entry)
             }

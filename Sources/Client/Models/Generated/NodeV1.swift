@@ -66,8 +66,8 @@ public struct RuntimeClass: KubernetesObject, ModelValue {
             case "handler": self.handler = try ModelField.value(entry.value, "handler")
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
-            case "overhead": self.overhead = try ModelField.value(entry.value, "overhead")
-            case "scheduling": self.scheduling = try ModelField.value(entry.value, "scheduling")
+            case "overhead": self._overhead = try ModelField.boxed(entry.value, "overhead")
+            case "scheduling": self._scheduling = try ModelField.boxed(entry.value, "scheduling")
             default: unknownFields.entries.append(entry)
             }
         }

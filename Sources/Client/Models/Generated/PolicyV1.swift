@@ -27,7 +27,7 @@ public struct Eviction: KubernetesObject, ModelValue {
         for entry in try ModelField.object(json) {
             switch entry.key {
             case "apiVersion": self.apiVersion = try ModelField.value(entry.value, "apiVersion")
-            case "deleteOptions": self.deleteOptions = try ModelField.value(entry.value, "deleteOptions")
+            case "deleteOptions": self._deleteOptions = try ModelField.boxed(entry.value, "deleteOptions")
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
             default: unknownFields.entries.append(entry)
@@ -124,7 +124,7 @@ public struct PodDisruptionBudgetSpec: JSONModel, ModelValue {
             switch entry.key {
             case "maxUnavailable": self.maxUnavailable = try ModelField.value(entry.value, "maxUnavailable")
             case "minAvailable": self.minAvailable = try ModelField.value(entry.value, "minAvailable")
-            case "selector": self.selector = try ModelField.value(entry.value, "selector")
+            case "selector": self._selector = try ModelField.boxed(entry.value, "selector")
             case "unhealthyPodEvictionPolicy":
                 self.unhealthyPodEvictionPolicy = try ModelField.value(entry.value, "unhealthyPodEvictionPolicy")
             default: unknownFields.entries.append(entry)

@@ -176,7 +176,7 @@ public struct CSINodeDriver: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "allocatable": self.allocatable = try ModelField.value(entry.value, "allocatable")
+            case "allocatable": self._allocatable = try ModelField.boxed(entry.value, "allocatable")
             case "name": self.name = try ModelField.value(entry.value, "name")
             case "nodeID": self.nodeID = try ModelField.value(entry.value, "nodeID")
             case "topologyKeys": self.topologyKeys = try ModelField.array(entry.value, "topologyKeys")
@@ -264,7 +264,7 @@ public struct CSIStorageCapacity: KubernetesObject, ModelValue {
             case "kind": self.kind = try ModelField.value(entry.value, "kind")
             case "maximumVolumeSize": self.maximumVolumeSize = try ModelField.value(entry.value, "maximumVolumeSize")
             case "metadata": self.metadata = try ModelField.value(entry.value, "metadata") ?? ObjectMeta()
-            case "nodeTopology": self.nodeTopology = try ModelField.value(entry.value, "nodeTopology")
+            case "nodeTopology": self._nodeTopology = try ModelField.boxed(entry.value, "nodeTopology")
             case "storageClassName": self.storageClassName = try ModelField.value(entry.value, "storageClassName")
             default: unknownFields.entries.append(entry)
             }
@@ -461,7 +461,7 @@ public struct VolumeAttachmentSource: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "inlineVolumeSpec": self.inlineVolumeSpec = try ModelField.value(entry.value, "inlineVolumeSpec")
+            case "inlineVolumeSpec": self._inlineVolumeSpec = try ModelField.boxed(entry.value, "inlineVolumeSpec")
             case "persistentVolumeName":
                 self.persistentVolumeName = try ModelField.value(entry.value, "persistentVolumeName")
             default: unknownFields.entries.append(entry)
@@ -499,7 +499,7 @@ public struct VolumeAttachmentSpec: JSONModel, ModelValue {
             switch entry.key {
             case "attacher": self.attacher = try ModelField.value(entry.value, "attacher")
             case "nodeName": self.nodeName = try ModelField.value(entry.value, "nodeName")
-            case "source": self.source = try ModelField.value(entry.value, "source")
+            case "source": self._source = try ModelField.boxed(entry.value, "source")
             default: unknownFields.entries.append(entry)
             }
         }
@@ -539,10 +539,10 @@ public struct VolumeAttachmentStatus: JSONModel, ModelValue {
         self.init()
         for entry in try ModelField.object(json) {
             switch entry.key {
-            case "attachError": self.attachError = try ModelField.value(entry.value, "attachError")
+            case "attachError": self._attachError = try ModelField.boxed(entry.value, "attachError")
             case "attached": self.attached = try ModelField.value(entry.value, "attached")
             case "attachmentMetadata": self.attachmentMetadata = try ModelField.map(entry.value, "attachmentMetadata")
-            case "detachError": self.detachError = try ModelField.value(entry.value, "detachError")
+            case "detachError": self._detachError = try ModelField.boxed(entry.value, "detachError")
             default: unknownFields.entries.append(entry)
             }
         }
