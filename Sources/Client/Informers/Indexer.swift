@@ -91,6 +91,15 @@ public final class Indexer<Object: KubernetesObject>: Sendable {
     /// Every object in its shared box, for an informer to hand its handlers without copying.
     func listCached() -> [CachedObject<Object>] { state.withLockedValue { Array($0.items.values) } }
 
+    /// The boxes of the objects in `namespace`, or of every object when nil, for a lister to filter and sort
+    /// before it copies out only the objects it returns.
+    func listCached(namespace: String?) -> [CachedObject<Object>] {
+        state.withLockedValue { state in
+            guard let namespace else { return Array(state.items.values) }
+            return (state.indices[Self.namespaceIndex]?[namespace] ?? []).compactMap { state.items[$0] }
+        }
+    }
+
     /// Every key, in no particular order.
     public func listKeys() -> [ObjectKey] { state.withLockedValue { Array($0.items.keys) } }
 
@@ -102,9 +111,14 @@ public final class Indexer<Object: KubernetesObject>: Sendable {
 
     /// The objects whose index `name` produced `value`.
     public func byIndex(_ name: String, _ value: String) throws(IndexerError) -> [Object] {
-        let objects: [Object]? = state.withLockedValue { state in
+        try byIndexCached(name, value).map(\.value)
+    }
+
+    /// The boxes of the objects whose index `name` produced `value`.
+    func byIndexCached(_ name: String, _ value: String) throws(IndexerError) -> [CachedObject<Object>] {
+        let objects: [CachedObject<Object>]? = state.withLockedValue { state in
             guard state.indexers[name] != nil else { return nil }
-            return (state.indices[name]?[value] ?? []).compactMap { state.items[$0]?.value }
+            return (state.indices[name]?[value] ?? []).compactMap { state.items[$0] }
         }
         guard let objects else { throw .unknownIndex(name) }
         return objects

@@ -10,14 +10,10 @@ public struct Lister<Object: KubernetesObject>: Sendable {
     }
 
     /// The objects in `namespace` (every namespace when nil) whose labels match `selector`, sorted by key.
+    /// Filtered and sorted as the cache's boxes, so each returned object is copied once (a `Pod` is hundreds of
+    /// bytes inline; a sync listing a namespace of 10,000 pods made three copies of each).
     public func list(namespace: String? = nil, selector: LabelSelector = .everything) -> [Object] {
-        let candidates: [Object]
-        if let namespace {
-            candidates = (try? indexer.byIndex(Indexer<Object>.namespaceIndex, namespace)) ?? []
-        } else {
-            candidates = indexer.list()
-        }
-        return candidates.filter { selector.matches($0.metadata.labels) }.sorted { $0.key < $1.key }
+        Self.sortedByKey(indexer.listCached(namespace: namespace).filter { selector.matches($0.value.metadata.labels) })
     }
 
     /// The object named `name` in `namespace` ("" for cluster-scoped kinds), if cached.
@@ -27,6 +23,11 @@ public struct Lister<Object: KubernetesObject>: Sendable {
 
     /// The objects whose index `indexName` produced `value`, sorted by key.
     public func byIndex(_ indexName: String, _ value: String) throws(IndexerError) -> [Object] {
-        try indexer.byIndex(indexName, value).sorted { $0.key < $1.key }
+        Self.sortedByKey(try indexer.byIndexCached(indexName, value))
+    }
+
+    /// The boxed objects copied out in key order, each key computed once.
+    private static func sortedByKey(_ boxes: [CachedObject<Object>]) -> [Object] {
+        boxes.map { (key: $0.value.key, cached: $0) }.sorted { $0.key < $1.key }.map(\.cached.value)
     }
 }
