@@ -130,6 +130,27 @@ final class InterPodAffinityTests: XCTestCase {
         XCTAssertEqual(normalized, [100 * (5 - 0) / (10 - 0), 100, 0])
     }
 
+    func testPreScoreSkipsWhenNoPodCanScoreTheIncomingOne() throws {
+        let plugin = try plugin()
+        let web = PodInfo(Fixtures.pod("web", labels: ["app": "web"]))
+        // Existing pods with required anti-affinity alone score nothing: the walk over the nodes is skipped.
+        let guarded = nodes(extra: ["n2": pod("guard", antiAffinity: [Fixtures.term(["app": "web"])])])
+        let state = CycleState()
+        state.write(Snapshot(nodes: guarded).summary)
+        XCTAssertEqual(state.read(ClusterSummary.self)?.podsScoringOthers, 0)
+        XCTAssertEqual(plugin.preScore(state: state, pod: web, nodes: guarded).code, .skip)
+        // Preferred terms of its own that select no pod score nothing either: Score is skipped, as upstream.
+        let seeker = PodInfo(pod("seeker", preferred: [(10, Fixtures.term(["app": "cache"], topologyKey: zone))]))
+        XCTAssertEqual(plugin.preScore(state: state, pod: seeker, nodes: guarded).code, .skip)
+        // A pod whose preferred affinity selects web pods counts: PreScore runs.
+        let follower = nodes(extra: ["n3": pod("f", preferred: [(3, Fixtures.term(["app": "web"], topologyKey: zone))])]
+        )
+        let scoring = CycleState()
+        scoring.write(Snapshot(nodes: follower).summary)
+        XCTAssertEqual(scoring.read(ClusterSummary.self)?.podsScoringOthers, 1)
+        XCTAssertEqual(plugin.preScore(state: scoring, pod: web, nodes: follower).code, .success)
+    }
+
     func testExistingPodsRequiredAffinityScoresAtTheHardWeight() throws {
         let follower = pod("follower", affinity: [Fixtures.term(["app": "web"], topologyKey: zone)])
         let all = nodes(extra: ["n3": follower])
