@@ -1,17 +1,18 @@
 #!/bin/bash
-# Lists in JSON and in protobuf (issues 10 and 16): one kube-apiserver on the embedded store with N objects
+# Lists in JSON and in protobuf (issues 10 and 16): one kube-apiserver on the embedded store with COUNT objects
 # (default 5,000 small one-container pods; `configmaps` makes 300-byte ConfigMaps as issue 16's workload), then
-# lists of them with h2load over TLS and HTTP/2, 20 one at a time per case: full lists and pages of 500
-# (`limit=500`), each plain and with `Accept-Encoding: gzip`. Per case: lists/s, mean latency, bytes per list
-# on the wire, the server's CPU ms per list, and its peak RSS during the case (VmHWM, reset before each case).
+# lists of them with h2load over TLS and HTTP/2, LISTS (default 20) one at a time per case: full lists and pages
+# of 500 (`limit=500`), each plain and with `Accept-Encoding: gzip`. Per case: lists/s, mean latency, bytes per
+# list on the wire, the server's CPU ms per list, and its peak RSS during the case (VmHWM, reset before each case).
 # Needs a release build, h2load and openssl; uses only 127.0.0.153.
 #
-#   scripts/bench-list-formats.sh [KUBE_APISERVER] [COUNT] [pods|configmaps]
+#   [LISTS=20] scripts/bench-list-formats.sh [KUBE_APISERVER] [COUNT] [pods|configmaps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BINARY=${1:-.build/release/kube-apiserver}
 COUNT=${2:-5000}
 KIND=${3:-pods}
+LISTS=${LISTS:-20}
 STATE=$(mktemp -d /tmp/kubeswift-bench-lists-XXXXXX)
 SERVER=
 cleanup() {
@@ -61,15 +62,15 @@ for query in "" "?limit=500"; do
       h2load "${H[@]}" "${E[@]}" -n 3 -c 1 "$URL/api/v1/namespaces/bench/$KIND$query" >/dev/null 2>&1 # warm-up
       echo 5 >"/proc/$SERVER/clear_refs" # resets VmHWM to the current RSS
       c0=$(cpu)
-      out=$(h2load "${H[@]}" "${E[@]}" -n 20 -c 1 -m 1 "$URL/api/v1/namespaces/bench/$KIND$query" 2>&1)
+      out=$(h2load "${H[@]}" "${E[@]}" -n "$LISTS" -c 1 -m 1 "$URL/api/v1/namespaces/bench/$KIND$query" 2>&1)
       c1=$(cpu)
       printf '%-38s %-11s %-8s lists/s=%-7s 2xx=%-3s mean=%-9s bytes/list=%-9s server-cpu-ms/list=%-6s peak-rss-mb=%s\n' \
         "$accept" "${query:-full}" "$encoding" \
         "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")" \
         "$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")" \
         "$(awk '/^time for request:/{print $6}' <<<"$out")" \
-        "$(($(sed -n 's/^traffic: .* (\([0-9]*\)) total.*/\1/p' <<<"$out") / 20))" \
-        "$(echo "scale=1;($c1-$c0)*1000/$TICKS/20" | bc)" "$(peak)"
+        "$(($(sed -n 's/^traffic: .* (\([0-9]*\)) total.*/\1/p' <<<"$out") / LISTS))" \
+        "$(echo "scale=2;($c1-$c0)*1000/$TICKS/$LISTS" | bc)" "$(peak)"
     done
   done
 done

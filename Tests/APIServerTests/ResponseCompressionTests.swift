@@ -61,12 +61,13 @@ final class ResponseCompressionTests: XCTestCase {
         guard case .bytes(let bytes) = ChunkedBody.body(small) else { return XCTFail("three digits are one chunk") }
         XCTAssertEqual(String(decoding: bytes, as: UTF8.self), "[012]")
 
-        let element = [UInt8](repeating: UInt8(ascii: "x"), count: 10_000)
+        XCTAssertGreaterThan(ListChunks.chunkBytes, ResponseCompression.thresholdBytes)
+        let element = [UInt8](repeating: UInt8(ascii: "x"), count: 30_000)
         let large = ListChunks(head: [], tail: [], count: 40) { _, out in out.append(contentsOf: element) }
-        guard case .chunked(let body) = ChunkedBody.body(large) else { return XCTFail("400 KB is chunked") }
-        XCTAssertEqual(Array(body).map(\.count), [140_000, 140_000, 120_000])
-        XCTAssertEqual(body.collect().count, 400_000)
-        XCTAssertEqual(body.collect().count, 400_000, "a body iterates afresh")
+        guard case .chunked(let body) = ChunkedBody.body(large) else { return XCTFail("1.2 MB is chunked") }
+        XCTAssertEqual(Array(body).map(\.count), [540_000, 540_000, 120_000])
+        XCTAssertEqual(body.collect().count, 1_200_000)
+        XCTAssertEqual(body.collect().count, 1_200_000, "a body iterates afresh")
     }
 
     func testFeatureGatesParseAsUpstreamsFlag() throws {

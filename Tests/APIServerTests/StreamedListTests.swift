@@ -11,7 +11,7 @@ import XCTest
 /// cache and from storage; lists that fit one chunk stay whole bodies with a length.
 final class StreamedListTests: XCTestCase {
     static let path = "/api/v1/namespaces/default/configmaps"
-    static let count = 150
+    static let count = 300
 
     func testLargeListsFromTheCacheAreChunksOfTheWholeList() async throws {
         let server = try await Self.server(watchCache: true)
@@ -111,7 +111,7 @@ final class StreamedListTests: XCTestCase {
         return server
     }
 
-    /// Creates `count` ConfigMaps of about 2 KB each, half of it metadata, so their lists span several chunks;
+    /// Creates `count` ConfigMaps of about 3 KB each, most of it metadata, so their lists span several chunks;
     /// returns them as created, in name order, and waits until a cached list has them all.
     static func fill(_ server: APIServer) async throws -> [JSON] {
         var items: [JSON] = []
@@ -119,7 +119,7 @@ final class StreamedListTests: XCTestCase {
             let name = String(format: "cm-%04d", index)
             var body = ConsistentReadTests.configMap(name, value: String(repeating: "x\(index % 10)", count: 500))
             // Metadata of this size makes metadata-only lists and tables span chunks too.
-            body.setMeta("annotations", ["note": .string(String(repeating: "n\(index % 10)", count: 500))])
+            body.setMeta("annotations", ["note": .string(String(repeating: "n\(index % 10)", count: 1_000))])
             let response = await server.respond(to: request(.POST, path, body: body))
             guard case .bytes(let bytes) = response.body, response.status == .created else {
                 throw TestClusterError("create \(name): \(response.status)")

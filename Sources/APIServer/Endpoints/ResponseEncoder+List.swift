@@ -129,9 +129,10 @@ extension ResponseEncoder {
 /// A list's body in chunks of a little over `chunkBytes`, each made when the response writer asks for it:
 /// the head, then as many elements as fill a chunk, and the tail after the last.
 struct ListChunks: IteratorProtocol, Sendable {
-    /// Equal to the compression threshold, so a body of more than one chunk is always worth gzipping, and
-    /// large enough that a chunk's write costs little next to its encoding.
-    static let chunkBytes = ResponseCompression.thresholdBytes
+    /// Large enough that a page of 500 ordinary objects stays one body, and that each chunk's trip to the
+    /// event loop and back costs little next to its encoding; above the compression threshold, so a body of
+    /// more than one chunk is always worth gzipping.
+    static let chunkBytes = 512 * 1024
 
     private var head: [UInt8]?
     private let tail: [UInt8]
