@@ -1,8 +1,8 @@
-import TestSupport
 import APIMachinery
 import Foundation
 import NIOHTTP1
 import Storage
+import TestSupport
 import XCTest
 
 @testable import APIServer
@@ -124,6 +124,11 @@ final class AuditRequestTests: XCTestCase {
             let auditID = try XCTUnwrap(response.headers.first(name: "Audit-Id"))
             XCTAssertNotNil(UUID(uuidString: auditID), auditID)
             XCTAssertEqual(auditID, auditID.lowercased())
+            // Version 4, RFC 4122 variant.
+            let characters = Array(auditID)
+            XCTAssertEqual(characters.count, 36)
+            XCTAssertEqual(characters.count > 14 ? characters[14] : nil, "4", auditID)
+            XCTAssertTrue(characters.count > 19 && "89ab".contains(characters[19]), auditID)
             seen.insert(auditID)
         }
         XCTAssertEqual(seen.count, 50)

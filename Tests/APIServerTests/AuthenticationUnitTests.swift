@@ -234,6 +234,15 @@ final class AuthenticationUnitTests: XCTestCase {
         }
     }
 
+    func testBearerTokenSchemeIsCaseInsensitiveAndTheTokenTrimmed() {
+        XCTAssertEqual(Authenticator.bearerToken("Bearer abc"), "abc")
+        XCTAssertEqual(Authenticator.bearerToken("bEaReR   abc  "), "abc")
+        XCTAssertEqual(Authenticator.bearerToken(" Bearer abc"), "abc")
+        for refused in ["Bearer", "Bearer ", "Bearer    ", "Basic abc", "Bearerx abc", "Bear abc", "", "abc"] {
+            XCTAssertNil(Authenticator.bearerToken(refused), refused)
+        }
+    }
+
     func testKeyFilesInEveryUpstreamForm() throws {
         let ec = try CertificateAuthority.create(keyAlgorithm: .ecdsaP256)
         let rsa = try CertificateAuthority.create(keyAlgorithm: .rsa2048)

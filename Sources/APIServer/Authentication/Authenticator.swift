@@ -67,10 +67,14 @@ public struct Authenticator: Sendable {
     }
 
     /// `Bearer <token>`, the scheme case-insensitive, as upstream's bearer-token authenticator reads it.
+    /// Read byte by byte: on every request, so no split or lowercased copies.
     static func bearerToken(_ header: String) -> String? {
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = String(parts[1]).trimmingSpaces
+        let value = header.drop { $0 == " " }
+        guard let space = value.utf8.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = value.utf8[..<space]
+        // `| 0x20` lowercases ASCII letters and maps no other byte onto one.
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let token = String(value[space...]).trimmingSpaces
         return token.isEmpty ? nil : token
     }
 
