@@ -61,21 +61,45 @@ public final class HTTPServer: Sendable {
     /// Binds and starts serving `settings` as they are; returns once the socket listens.
     public static func start(
         host: String, port: Int, tls settings: TLSSettings, responder: any HTTPResponder, group: any EventLoopGroup,
-        compressResponses: Bool = true
+        compressResponses: Bool = true, maxStreamsPerConnection: Int = HTTPServer.defaultMaxStreamsPerConnection
     ) async throws -> HTTPServer {
         let tls = try ServingTLS(settings: settings, logger: Logger(label: "kube-apiserver"))
         return try await start(
-            host: host, port: port, tls: tls, responder: responder, group: group, compressResponses: compressResponses)
+            host: host, port: port, tls: tls, responder: responder, group: group, compressResponses: compressResponses,
+            maxStreamsPerConnection: maxStreamsPerConnection)
+    }
+
+    /// Upstream kube-apiserver's `--http2-max-streams-per-connection` default (its recommended serving options).
+    public static let defaultMaxStreamsPerConnection = 1000
+
+    /// HTTP/2 settings as upstream's server sends them: `maxStreams` concurrent streams, header lists up to its
+    /// 1 MiB `MaxHeaderBytes`, and 256 KiB frames and per-stream windows, so most request bodies arrive in one
+    /// frame without waiting for a window update.
+    static func http2Configuration(maxStreams: Int) -> (
+        connection: NIOHTTP2Handler.ConnectionConfiguration, stream: NIOHTTP2Handler.StreamConfiguration
+    ) {
+        let bodyFrame = 256 * 1024
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: maxStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 20),
+            HTTP2Setting(parameter: .maxFrameSize, value: bodyFrame),
+            HTTP2Setting(parameter: .initialWindowSize, value: bodyFrame),
+        ]
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.targetWindowSize = bodyFrame
+        return (connection, stream)
     }
 
     /// Binds and starts serving; each connection gets `tls`'s pair of the moment it is accepted. Large
     /// responses are gzipped for clients that ask, unless `compressResponses` is off (`ResponseCompression`).
     public static func start(
         host: String, port: Int, tls: ServingTLS, responder: any HTTPResponder, group: any EventLoopGroup,
-        compressResponses: Bool = true
+        compressResponses: Bool = true, maxStreamsPerConnection: Int = HTTPServer.defaultMaxStreamsPerConnection
     ) async throws -> HTTPServer {
         let requests = InFlightRequests()
         let compression = ResponseCompression(enabled: compressResponses)
+        let http2 = http2Configuration(maxStreams: maxStreamsPerConnection)
         let bootstrap = serverBootstrap(group: group)
             .childChannelInitializer { channel in
                 let identity = ConnectionIdentity()
@@ -96,7 +120,9 @@ public final class HTTPServer: Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandlers(tlsHandler, FlushCoalescingHandler())
                 }.flatMap {
-                    channel.configureCommonHTTPServerPipeline { streamChannel in
+                    channel.configureCommonHTTPServerPipeline(
+                        connectionConfiguration: http2.connection, streamConfiguration: http2.stream
+                    ) { streamChannel in
                         streamChannel.eventLoop.makeCompletedFuture {
                             try streamChannel.pipeline.syncOperations.addHandler(
                                 RequestHandler(

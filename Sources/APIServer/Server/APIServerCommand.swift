@@ -66,6 +66,8 @@ public enum APIServerCommand {
             FlagDefinition("audit-policy-file"),
             FlagDefinition("event-ttl", default: "1h0m0s"),
             FlagDefinition("max-requests-inflight", default: "400"),
+            FlagDefinition(
+                "http2-max-streams-per-connection", default: String(HTTPServer.defaultMaxStreamsPerConnection)),
             FlagDefinition("max-mutating-requests-inflight", default: "200"),
             FlagDefinition("request-timeout", default: "1m0s"),
             FlagDefinition("watch-cache", bool: true, default: "true"),
@@ -159,13 +161,20 @@ public enum APIServerCommand {
 
         let server = try await HTTPServer.start(
             host: bindAddress, port: securePort, tls: tls.serving, responder: apiServer,
-            group: group, compressResponses: gates.apiResponseCompression)
+            group: group, compressResponses: gates.apiResponseCompression,
+            maxStreamsPerConnection: try http2MaxStreams(flags))
         let lifecycle = try await startLifecycle(
             lifecycleOptions, apiServer: apiServer, advertise: advertise,
             securePort: server.localAddress?.port ?? securePort,
             logger: logger, group: group)
         logger.info("Serving securely on \(bindAddress):\(server.localAddress?.port ?? securePort)")
         return Running(server: server, apiServer: apiServer, lifecycle: lifecycle)
+    }
+
+    /// `--http2-max-streams-per-connection`; zero or less means Go's HTTP/2 default, 250, as upstream's.
+    static func http2MaxStreams(_ flags: FlagSet) throws -> Int {
+        let value = try flags.int("http2-max-streams-per-connection")
+        return value > 0 ? value : 250
     }
 
     static func openStorage(_ flags: FlagSet, logger: Logger) throws -> any KeyValueStore {
