@@ -18,7 +18,10 @@ struct BenchWatch: AsyncParsableCommand {
     @Option(help: "Concurrent watches.")
     var watchers: Int = 100
 
-    @Option(help: "HTTP/2 connections the watches share (default: one per 100 watches, as a client that opens a connection per 100 streams).")
+    @Option(
+        help:
+            "HTTP/2 connections the watches share (default: one per 100 watches, as a client that opens a connection per 100 streams)."
+    )
     var connections: Int?
 
     @Option(help: "Creates per second, sent on schedule whether or not earlier ones were answered.")
