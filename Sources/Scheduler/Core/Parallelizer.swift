@@ -58,6 +58,22 @@ struct Parallelizer: Sendable {
         return results
     }
 
+    /// `map` for a search that `stop` usually ends early: the first `minimumParallelItems` items run on the
+    /// calling thread and only a search still going past them is shared out. A filter pass stops at upstream's
+    /// adaptive count (500 of 5,000 nodes in SchedulingBasic), so deciding by the node count alone woke a
+    /// second thread every cycle for work one thread finishes sooner, on cores the API server needs.
+    func search<T: Sendable>(_ count: Int, stop: @Sendable () -> Bool, _ body: @Sendable (Int) -> T) -> [T] {
+        let head = Swift.min(count, Self.minimumParallelItems)
+        var results: [T] = []
+        for index in 0..<head {
+            if stop() { return results }
+            results.append(body(index))
+        }
+        guard head < count, !stop() else { return results }
+        results.append(contentsOf: map(count - head, stop: stop) { body(head + $0) })
+        return results
+    }
+
     /// Upstream's `chunkSizeFor`: about the square root of the work, so an early stop wastes little (a worker
     /// finishes the chunk it holds) while claiming stays rare.
     static func chunkSize(_ count: Int, workers: Int) -> Int {

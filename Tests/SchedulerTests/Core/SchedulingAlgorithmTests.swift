@@ -92,6 +92,28 @@ final class ParallelizerTests: XCTestCase {
         XCTAssertEqual(results, Array(0..<results.count), "the results are a prefix of the order, without gaps")
     }
 
+    func testASearchThatStopsWithinItsHeadRunsInOrderAndStopsExactly() {
+        let done = Mutex(0)
+        let results = Parallelizer(parallelism: 16).search(5000, stop: { done.withLock { $0 } >= 100 }) { index in
+            done.withLock { $0 += 1 }
+            return index
+        }
+        XCTAssertEqual(results, Array(0..<100), "the calling thread alone evaluated just what was needed")
+    }
+
+    func testASearchGoingPastItsHeadStillLeavesAPrefix() {
+        let done = Mutex(0)
+        let results = Parallelizer(parallelism: 16).search(5000, stop: { done.withLock { $0 } >= 3000 }) { index in
+            done.withLock { $0 += 1 }
+            return index
+        }
+        XCTAssertGreaterThanOrEqual(results.count, 3000)
+        XCTAssertLessThan(results.count, 5000, "the search stopped early")
+        XCTAssertEqual(results, Array(0..<results.count), "the results are a prefix of the order, without gaps")
+        let all = Parallelizer(parallelism: 16).search(5000, stop: { false }) { $0 }
+        XCTAssertEqual(all, Array(0..<5000))
+    }
+
     func testAParallelSearchFindsTheSameNumberOfNodesAsUpstream() throws {
         let nodes = (0..<1000).map { index in
             Fixtures.nodeInfo(Fixtures.node("n\(index)", cpu: index % 2 == 0 ? "4" : "1"))
