@@ -8,6 +8,13 @@ import APIMachinery
 protocol ModelValue: Sendable, Hashable {
     init(modelJSON: JSON) throws(ModelError)
     var modelJSON: JSON { get }
+    /// Whether every value equal to `value` encodes exactly as it does, so decoded copies may share one
+    /// (`SharedValues`); false unless the type says otherwise.
+    static func encodesIdentically(_ value: Self) -> Bool
+}
+
+extension ModelValue {
+    static func encodesIdentically(_ value: Self) -> Bool { false }
 }
 
 extension ModelValue where Self: JSONModel {
