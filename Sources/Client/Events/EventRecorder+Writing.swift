@@ -52,7 +52,8 @@ extension EventRecorder {
     private func updateSeries(_ event: JSON) async -> Outcome {
         let path = Self.collection(event) + "/" + Query.escape(Self.name(of: event))
         do {
-            _ = try await client.patchJSON(path: path, ["series": event["series"] ?? .null], type: .merge)
+            let patch: JSON = ["series": event["series"] ?? .null]
+            _ = try await client.patch(path: path, body: patch.encoded(), contentType: PatchType.merge.rawValue)
             return .done
         } catch let error as StatusError where error.code == 404 || error.code == 409 {
             // The event expired (event TTL) or was replaced: the series lives on in a new one.
@@ -69,7 +70,8 @@ extension EventRecorder {
         var event = event
         event.set(["metadata", "resourceVersion"], to: nil)
         do {
-            _ = try await client.postJSON(path: Self.collection(event), event)
+            // The created event is not needed: parsing it back cost the scheduler CPU on every binding.
+            _ = try await client.post(path: Self.collection(event), body: event.encoded())
         } catch let error as StatusError where error.code == 409 {
             logger.debug("Server rejected event \(Self.name(of: event)) (will not retry!): \(error)")
         } catch let error as StatusError {
