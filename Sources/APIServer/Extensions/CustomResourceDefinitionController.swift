@@ -19,6 +19,12 @@ final class CustomResourceDefinitionController: Sendable {
     private let cleanupInterval: Duration
     /// Definitions (by uid) whose custom resources are being deleted now.
     private let cleaning = NIOLockedValueBox<Set<String>>([])
+    /// Definitions (by uid) whose custom resources are all gone: no longer served, even in the moment between
+    /// lifting their finalizer and this server seeing them deleted, so a client that reads the definition's
+    /// 404 then finds its resource 404 too.
+    private let withdrawn = NIOLockedValueBox<Set<String>>([])
+    /// The last sync started; the next waits for it.
+    private let syncs = NIOLockedValueBox<Task<Result<Int64, any Error>, Never>?>(nil)
     private static let logger = Logger(label: "kube-apiserver.apiextensions")
 
     init(
@@ -54,9 +60,22 @@ final class CustomResourceDefinitionController: Sendable {
         }
     }
 
-    /// Names, establishes and serves every definition; returns the revision it read them at.
+    /// Names, establishes and serves every definition; returns the revision it read them at. Syncs run one
+    /// after another, so an earlier sync never serves what a later one withdrew.
     @discardableResult
     func syncAll() async throws -> Int64 {
+        let sync = syncs.withLockedValue { previous in
+            let next = Task { [previous] () -> Result<Int64, any Error> in
+                _ = await previous?.value
+                do { return .success(try await syncOnce()) } catch { return .failure(error) }
+            }
+            previous = next
+            return next
+        }
+        return try await sync.value.get()
+    }
+
+    private func syncOnce() async throws -> Int64 {
         let page = try await definitions.list(namespace: nil, options: ListOptions())
         let all = page.items.sorted {
             ($0.creationTimestamp ?? "", $0.name ?? "") < ($1.creationTimestamp ?? "", $1.name ?? "")
@@ -71,7 +90,14 @@ final class CustomResourceDefinitionController: Sendable {
             named.append(CustomResourceDefinitionNaming(others: others).named(object))
         }
         // Serve first, then report Established: a client that sees the condition finds the resource served.
-        let served = named.map(CustomResourceDefinitionView.init).filter(\.isEstablished)
+        let uids = Set(named.compactMap(\.uid))
+        let withdrawn = withdrawn.withLockedValue {
+            $0.formIntersection(uids)
+            return $0
+        }
+        let served = named.map(CustomResourceDefinitionView.init).filter {
+            $0.isEstablished && !withdrawn.contains($0.object.uid ?? "")
+        }
         await serve(served.flatMap(\.servedResources))
         for (old, new) in zip(all, named) where new != old {
             await writeStatus(new)
@@ -121,7 +147,7 @@ final class CustomResourceDefinitionController: Sendable {
             name, status: "True", reason: "InstanceDeletionInProgress",
             message: "CustomResource deletion is in progress")
         guard let definition = Self.storageResource(view) else {
-            await finish(name)
+            await finish(view)
             return
         }
         let store = makeStore(definition)
@@ -143,10 +169,13 @@ final class CustomResourceDefinitionController: Sendable {
             }
             try? await Task.sleep(for: cleanupInterval)
         }
-        await finish(name)
+        await finish(view)
     }
 
-    private func finish(_ name: String) async {
+    private func finish(_ view: CustomResourceDefinitionView) async {
+        let name = view.name
+        withdrawn.withLockedValue { _ = $0.insert(view.object.uid ?? "") }
+        _ = try? await syncAll()
         await updateTerminating(
             name, status: "False", reason: "InstanceDeletionCompleted", message: "removed all instances")
         do {
