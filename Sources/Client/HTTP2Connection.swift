@@ -80,6 +80,7 @@ final class HTTP2Connection: PooledConnection {
                     }
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                    try sync.addHandler(FlushCoalescingHandler())
                     try sync.addHandler(alpn)
                     try sync.addHandler(monitor)
                 }
