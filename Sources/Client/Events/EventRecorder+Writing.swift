@@ -37,14 +37,14 @@ extension EventRecorder {
     }
 
     /// Sends `write`, its `tries`-th attempt; keeps it in `retries` if the server could not be reached.
-    func perform(_ write: EventAggregator.Write, tries: Int, retries: inout WriteRetries) async {
+    func perform(_ write: EventAggregator.Write, tries: Int) async {
         let outcome: Outcome
         switch write {
         case .create(let event): outcome = await create(event)
         case .updateSeries(let event): outcome = await updateSeries(event)
         }
         guard case .unreachable(let error) = outcome else { return }
-        if !retries.add(write, tries: tries + 1) {
+        if !retries.withLockedValue({ $0.add(write, tries: tries + 1) }) {
             logger.error("Unable to write event \(Self.name(write)) (retry limit exceeded!): \(error)")
         }
     }

@@ -18,6 +18,8 @@ public final class EventRecorder: Sendable {
     public static let defaultBufferSize = 1000
     /// How often `run()` retries unreachable writes and flushes series (upstream's retry sleep).
     static let tick: Duration = .seconds(10)
+    /// Writes in flight at most; upstream bounds them only by the client's rate limit.
+    static let maximumWritesInFlight = 128
     /// The events API limits a note to 1 kB.
     static let noteLimit = 1024
 
@@ -33,8 +35,8 @@ public final class EventRecorder: Sendable {
     private let continuation: AsyncStream<Command>.Continuation
     /// Events handed to `eventf` and not yet dealt with by `run()`.
     private let backlog = NIOLockedValueBox(0)
-    /// Writes waiting for another try; published by `run()` for tests.
-    private let retryBacklog = NIOLockedValueBox(0)
+    /// Writes that could not reach the server, tried again on the next tick.
+    let retries: NIOLockedValueBox<WriteRetries>
     /// The last name's timestamp, so two events in one clock tick still get distinct names.
     private let lastNameTime = NIOLockedValueBox<Int64>(0)
 
@@ -55,6 +57,7 @@ public final class EventRecorder: Sendable {
         self.timeSource = timeSource
         self.logger = logger
         self.bufferSize = bufferSize
+        retries = NIOLockedValueBox(WriteRetries(limit: bufferSize))
         (events, continuation) = AsyncStream.makeStream(of: Command.self, bufferingPolicy: .bufferingOldest(bufferSize))
     }
 
@@ -76,6 +79,9 @@ public final class EventRecorder: Sendable {
     }
 
     /// Writes the queued events until the calling task is cancelled; call it once, for the recorder's life.
+    /// Writes go out concurrently, as upstream's broadcaster sends each on a goroutine of its own: one at a
+    /// time, a busy API server's latency capped the rate so far below a scheduler's bindings that the queue
+    /// filled and most `Scheduled` events were dropped. Aggregation and the spam filter stay on this task.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             let continuation = self.continuation
@@ -86,21 +92,32 @@ public final class EventRecorder: Sendable {
                 }
             }
             var aggregator = EventAggregator()
-            var retries = WriteRetries(limit: bufferSize)
+            // Children added and not yet awaited (the ticker included), so finished ones are reaped.
+            var children = 1
             for await command in events {
+                var writes: [(write: EventAggregator.Write, tries: Int)] = []
                 switch command {
                 case .record(let event):
                     if let write = aggregator.record(event, now: timeSource.now, wallNow: timeSource.wallNow) {
-                        await perform(write, tries: 0, retries: &retries)
+                        writes.append((write, 0))
                     }
                 case .flush:
-                    for retry in retries.takeAll() { await perform(retry.write, tries: retry.tries, retries: &retries) }
-                    for write in aggregator.flush(now: timeSource.now) {
-                        await perform(write, tries: 0, retries: &retries)
+                    writes = retries.withLockedValue { $0.takeAll() }
+                    writes += aggregator.flush(now: timeSource.now).map { (write: $0, tries: 0) }
+                }
+                // A recorded event counts as queued until its write is done (`queued`, which tests wait on).
+                var recorded = false
+                if case .record = command { recorded = true }
+                if recorded && writes.isEmpty { backlog.withLockedValue { $0 -= 1 } }
+                for (index, write) in writes.enumerated() {
+                    while children > Self.maximumWritesInFlight, await group.next() != nil { children -= 1 }
+                    children += 1
+                    let counted = recorded && index == 0
+                    group.addTask {
+                        await self.perform(write.write, tries: write.tries)
+                        if counted { self.backlog.withLockedValue { $0 -= 1 } }
                     }
                 }
-                retryBacklog.withLockedValue { $0 = retries.count }
-                if case .record = command { backlog.withLockedValue { $0 -= 1 } }
             }
             group.cancelAll()
         }
@@ -110,7 +127,7 @@ public final class EventRecorder: Sendable {
     var queued: Int { backlog.withLockedValue { $0 } }
 
     /// Writes waiting to be tried again after the server could not be reached.
-    var retrying: Int { retryBacklog.withLockedValue { $0 } }
+    var retrying: Int { retries.withLockedValue { $0.count } }
 
     private func makeEvent(
         regarding: ObjectReference, related: ObjectReference?, type: EventType, reason: String, action: String,
