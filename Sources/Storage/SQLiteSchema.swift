@@ -65,6 +65,9 @@ enum SQL {
     static let insertLog =
         "INSERT INTO log (rev, key, value, create_rev, lease, deleted, prev_rev) VALUES (?, ?, ?, ?, ?, ?, ?)"
     static let insertCurrent = "INSERT INTO current (key, rev, create_rev, lease) VALUES (?, ?, ?, ?)"
+    /// Changes nothing (`changes()` is 0) when the key exists.
+    static let insertCurrentIfAbsent =
+        "INSERT OR IGNORE INTO current (key, rev, create_rev, lease) VALUES (?, ?, ?, ?)"
     static let updateCurrent = "UPDATE current SET rev = ?, lease = ? WHERE key = ?"
     static let deleteCurrent = "DELETE FROM current WHERE key = ?"
     static let setCompacted = "INSERT OR REPLACE INTO meta (name, value) VALUES ('compacted', ?)"

@@ -4,6 +4,13 @@ import GRDB
 extension SQLiteStore {
     public func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue {
         try await write { db, context in
+            // Without a lease to check, claiming the key is the existence check: one statement, not a read first.
+            if lease == 0 {
+                guard let created = try Self.insertNew(db, &context, key: key, value: value) else {
+                    throw StorageError.keyExists(key: key)
+                }
+                return created
+            }
             if try Self.existing(db, key: key) != nil { throw StorageError.keyExists(key: key) }
             try Self.checkLease(db, lease)
             return try Self.put(db, &context, key: key, value: value, lease: lease, previous: nil).current
@@ -141,6 +148,23 @@ extension SQLiteStore {
         context.revision = revision
         context.events.append(event)
         return event
+    }
+
+    /// A create of a key without a lease: nil, having changed nothing, when the key exists.
+    static func insertNew(_ db: Database, _ context: inout WriteContext, key: String, value: [UInt8]) throws
+        -> KeyValue?
+    {
+        let revision = context.revision + 1
+        let storedKey = StoredKey.encode(key)
+        try db.cachedStatement(sql: SQL.insertCurrentIfAbsent).execute(arguments: [storedKey, revision, revision, 0])
+        guard db.changesCount > 0 else { return nil }
+        try db.cachedStatement(sql: SQL.insertLog).execute(arguments: [
+            revision, storedKey, Data(value), revision, 0, false, 0,
+        ])
+        let kv = KeyValue(key: key, value: value, createRevision: revision, modRevision: revision, lease: 0)
+        context.revision = revision
+        context.events.append(WatchEvent(kind: .put, current: kv, previous: nil))
+        return kv
     }
 
     @discardableResult static func remove(_ db: Database, _ context: inout WriteContext, previous: KeyValue) throws

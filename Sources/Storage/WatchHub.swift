@@ -94,22 +94,7 @@ final class WatchHub: Sendable {
             var gone: [Int] = []
             var index = state.watchers.startIndex
             while index != state.watchers.endIndex {
-                // Read fields one by one: holding a copy of the watcher would make every append
-                // to its `pending` buffer copy the buffer.
-                let range = state.watchers.values[index].range
-                let after = state.watchers.values[index].after
-                let continuation = state.watchers.values[index].continuation
-                let isPending = state.watchers.values[index].pending != nil
-                for event in events where event.revision > after && range.contains(event.current.key) {
-                    if isPending {
-                        state.watchers.values[index].pending?.append(event)
-                    } else if case .terminated = continuation.yield(.event(event)) {
-                        gone.append(state.watchers.keys[index])
-                        break
-                    } else {
-                        state.watchers.values[index].heardSinceProgress = true
-                    }
-                }
+                if !Self.deliver(events, to: &state.watchers.values[index]) { gone.append(state.watchers.keys[index]) }
                 index = state.watchers.index(after: index)
             }
             for id in gone { state.watchers[id] = nil }
@@ -118,6 +103,22 @@ final class WatchHub: Sendable {
                 Self.sendProgress(&state, force: true)
             }
         }
+    }
+
+    /// Hands `events` to one watcher, reached in place: reading its fields through the dictionary's getter
+    /// copied the whole watcher for each (perf of SQLite creates: a store has a watcher per watch cache, and
+    /// those copies were 1.7% of the server). False when the watcher's stream has ended.
+    private static func deliver(_ events: [WatchEvent], to watcher: inout Watcher) -> Bool {
+        for event in events where event.revision > watcher.after && watcher.range.contains(event.current.key) {
+            if watcher.pending != nil {
+                watcher.pending?.append(event)
+            } else if case .terminated = watcher.continuation.yield(.event(event)) {
+                return false
+            } else {
+                watcher.heardSinceProgress = true
+            }
+        }
+        return true
     }
 
     /// A progress request: every live watcher that asked for notifications hears the last published
