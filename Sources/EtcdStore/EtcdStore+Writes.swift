@@ -3,22 +3,22 @@ public import Storage
 
 /// Writes as etcd transactions. Each one compares the key's create or mod revision, so a write that
 /// is retried after its answer was lost (the member died after applying it) cannot apply twice: the
-/// repetition's compare fails, and the key's current state, returned by the transaction's failure
-/// branch, tells whether the first attempt landed (our value at a newer revision) or someone else won.
+/// repetition's compare fails, and the key's current state (the transaction's failure branch, or for a
+/// create a read after it) tells whether the first attempt landed (our value at a newer revision) or
+/// someone else won.
 /// Unconditional updates and deletes read the key first and then compare, for the same reason.
 extension EtcdStore {
     public func create(key: String, value: [UInt8], lease: LeaseID) async throws -> KeyValue {
         var txn = Etcdserverpb_TxnRequest()
         txn.compare = [Self.compare(key, .create, equalTo: 0)]
         txn.success = [Self.put(key, value, lease: lease, previous: false)]
-        txn.failure = [Self.get(key)]
+        // No failure branch: only a retried create asks what is there, so the common create sends no range.
         let (response, retried) = try await transaction(txn, lease: lease)
         if response.succeeded {
             let revision = response.header.revision
             return KeyValue(key: key, value: value, createRevision: revision, modRevision: revision, lease: lease)
         }
-        let current = Self.rangeResult(response)
-        if retried, let current, current.value == value, current.lease == lease,
+        if retried, let current = try await get(key: key), current.value == value, current.lease == lease,
             current.createRevision == current.modRevision
         {
             return current  // our first attempt created it
