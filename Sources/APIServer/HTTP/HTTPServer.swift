@@ -102,7 +102,7 @@ public final class HTTPServer: Sendable {
         let http2 = http2Configuration(maxStreams: maxStreamsPerConnection)
         let bootstrap = serverBootstrap(group: group)
             .childChannelInitializer { channel in
-                let identity = ConnectionIdentity()
+                let identity = ConnectionIdentity(remoteAddress: channel.remoteAddress?.ipAddress ?? "")
                 requests.connectionOpened(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let current = tls.current
@@ -124,7 +124,12 @@ public final class HTTPServer: Sendable {
                         connectionConfiguration: http2.connection, streamConfiguration: http2.stream
                     ) { streamChannel in
                         streamChannel.eventLoop.makeCompletedFuture {
-                            try streamChannel.pipeline.syncOperations.addHandler(
+                            let pipeline = streamChannel.pipeline.syncOperations
+                            // An HTTP/2 stream (it has the frame codec), not an HTTP/1.1 connection.
+                            if (try? pipeline.handler(type: HTTP2FramePayloadToHTTP1ServerCodec.self)) != nil {
+                                try pipeline.addHandler(HTTP2ResponseFrameHandler(), position: .first)
+                            }
+                            try pipeline.addHandler(
                                 RequestHandler(
                                     responder: responder, connection: identity, requests: requests,
                                     compression: compression))

@@ -77,7 +77,10 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let connection = self.connection
         let requests = self.requests
         let fixedUser = self.fixedUser
-        let remote = channel.parent?.remoteAddress?.ipAddress ?? channel.remoteAddress?.ipAddress ?? ""
+        let remote =
+            connection.remoteAddress.isEmpty
+            ? channel.parent?.remoteAddress?.ipAddress ?? channel.remoteAddress?.ipAddress ?? ""
+            : connection.remoteAddress
         let headers = head.headers
         let method = head.method
         let uri = head.uri
@@ -88,8 +91,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let task = Task(executorPreference: executor) {
             var request = HTTPRequest(
                 method: method, uri: uri, headers: headers, body: bodyBytes, user: fixedUser, remoteAddress: remote)
-            request.clientCertificate = connection.certificate
-            request.clientCertificateChain = connection.chain
+            (request.clientCertificate, request.clientCertificateChain) = connection.credentials
             let response = await EventLoopTaskExecutor.$current.withValue(executor) {
                 await responder.respond(to: request)
             }
