@@ -150,25 +150,7 @@ final class Auditor: Sendable {
     }
 
     /// A version 4 UUID, lowercase, formatted in place (no arrays: it is made for every request).
-    static func randomUUID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = (generator.next() & ~0xF000) | 0x4000  // version 4
-        let low = (generator.next() & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant
-        return String(unsafeUninitializedCapacity: 36) { out in
-            var at = 0
-            for nibble in 0..<32 {
-                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
-                    out[at] = UInt8(ascii: "-")
-                    at += 1
-                }
-                let word = nibble < 16 ? high : low
-                let value = UInt8(truncatingIfNeeded: word >> UInt64(60 - (nibble % 16) * 4)) & 0xF
-                out[at] = value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
-                at += 1
-            }
-            return at
-        }
-    }
+    static func randomUUID() -> String { RandomIdentifiers.uuid() }
 
     static func attributes(_ request: HTTPRequest, info: RequestInfo?) -> AuditAttributes {
         guard let info else {

@@ -206,7 +206,7 @@ public final class RegistryStore: Sendable {
             object.setMeta("name", .string(Self.generatedName(generateName)))
         }
         let name = object.name ?? ""
-        object.setMeta("uid", .string(UUID().uuidString.lowercased()))
+        object.setMeta("uid", .string(RandomIdentifiers.uuid()))
         object.setMeta("creationTimestamp", .string(Timestamp.now()))
         object.setMeta("resourceVersion", nil)
         object.setMeta("deletionTimestamp", nil)
@@ -295,9 +295,7 @@ public final class RegistryStore: Sendable {
     /// Five characters from upstream's alphabet (no vowels, no look-alikes).
     static func generatedName(_ base: String) -> String {
         let trimmed = base.count > 58 ? String(base.prefix(58)) : base
-        if let suffix = generatedSuffix { return trimmed + suffix() }
-        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-        return trimmed + String((0..<5).map { _ in alphabet.randomElement() ?? "x" })
+        return trimmed + (generatedSuffix?() ?? RandomIdentifiers.nameSuffix())
     }
 
     /// Replaces the random suffix within a task, so a test can make generated names collide.
