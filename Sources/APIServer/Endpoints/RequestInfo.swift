@@ -12,39 +12,49 @@ struct RequestInfo: Sendable, Equatable {
     var subresource: String?
     var verb: String
 
+    /// get, list and watch: they run no admission and write nothing.
+    var isRead: Bool { verb == "get" || verb == "list" || verb == "watch" }
+
     /// Nil when the path is not a resource path (discovery, health, OpenAPI and so on).
     init?(method: HTTPMethod, path: String, query: [String: String]) {
-        var parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard let root = parts.first else { return nil }
+        // Substrings of the path, made Strings only once they are fields: it is parsed for every request.
+        let all = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard let root = all.first else { return nil }
+        var parts = all[...]
         switch root {
         case "api":
             guard parts.count >= 3 else { return nil }
             group = ""
-            version = parts[1]
-            parts.removeFirst(2)
+            version = String(all[1])
+            parts = parts.dropFirst(2)
         case "apis":
             guard parts.count >= 4 else { return nil }
-            group = parts[1]
-            version = parts[2]
-            parts.removeFirst(3)
+            group = String(all[1])
+            version = String(all[2])
+            parts = parts.dropFirst(3)
         default:
             return nil
         }
         var watchPrefix = false
         if parts.first == "watch" {
             watchPrefix = true
-            parts.removeFirst()
+            parts = parts.dropFirst()
         }
         // /namespaces/{ns}/{resource}... is namespaced; /namespaces and /namespaces/{name}[/sub] are the namespace kind.
-        if parts.count >= 3, parts[0] == "namespaces", !["status", "finalize"].contains(parts[2]) {
-            namespace = parts[1]
-            parts.removeFirst(2)
+        if parts.count >= 3, parts[parts.startIndex] == "namespaces" {
+            let third = parts[parts.startIndex + 2]
+            if third != "status", third != "finalize" {
+                namespace = String(parts[parts.startIndex + 1])
+                parts = parts.dropFirst(2)
+            }
         }
         guard !parts.isEmpty, parts.count <= 3 else { return nil }
-        resource = parts[0]
-        name = parts.count > 1 ? parts[1] : nil
-        subresource = parts.count > 2 ? parts[2] : nil
-        let isWatch = watchPrefix || query["watch"] == "true" || query["watch"] == "1"
+        let start = parts.startIndex
+        resource = String(parts[start])
+        name = parts.count > 1 ? String(parts[start + 1]) : nil
+        subresource = parts.count > 2 ? String(parts[start + 2]) : nil
+        let watch = method == .GET && !watchPrefix ? query["watch"] : nil
+        let isWatch = watchPrefix || watch == "true" || watch == "1"
         switch method {
         case .GET: verb = name == nil ? (isWatch ? "watch" : "list") : (isWatch ? "watch" : "get")
         case .HEAD: verb = "get"

@@ -6,8 +6,10 @@ extension APIServer {
     /// a protobuf client reads protobuf errors.
     /// Admission webhooks' warnings go back as `Warning` headers, on refusals too.
     func handleResource(_ request: HTTPRequest, info: RequestInfo) async throws -> HTTPResponse {
-        let warnings = AdmissionWarnings()
+        // Reads run no admission, so they collect no warnings.
+        let warnings = info.isRead ? nil : AdmissionWarnings()
         do {
+            guard let warnings else { return try await serveResource(request, info: info) }
             let response = try await AdmissionWarnings.$current.withValue(warnings) {
                 try await serveResource(request, info: info)
             }
@@ -20,7 +22,7 @@ extension APIServer {
                         accept: request.header("accept"), capabilities: ResponseEncoder.capabilities(store))
                 }?.media ?? .json
             let response = ResponseEncoder.error(error, media: media)
-            return response.addingWarnings(warnings.all)
+            return response.addingWarnings(warnings?.all ?? [])
         }
     }
 
@@ -38,8 +40,10 @@ extension APIServer {
         if definition.namespaced, namespace == nil, info.name != nil || info.verb == "create" {
             throw APIError.resourceNotFound()
         }
+        // Reads write nothing, so they need no field manager (made from the User-Agent otherwise).
         let write = WriteOptions(
-            dryRun: request.query["dryRun"] == "All", fieldManager: WriteOptions.fieldManager(request),
+            dryRun: request.query["dryRun"] == "All",
+            fieldManager: info.isRead ? nil : WriteOptions.fieldManager(request),
             user: request.user)
         if let dryRun = request.query["dryRun"], !dryRun.isEmpty, dryRun != "All" {
             throw APIError.badRequest("dryRun: Unsupported value: \"\(dryRun)\": supported values: \"All\"")
@@ -166,7 +170,10 @@ extension APIServer {
     /// Parses a request body: JSON, or the Kubernetes protobuf typed kubectl commands send; 415 for other
     /// media types and 400 for malformed bodies.
     func decodeBody(_ request: HTTPRequest) throws(APIError) -> JSON {
-        let contentType = (request.header("content-type") ?? "application/json").lowercased()
+        let given = request.header("content-type")
+        // The usual header needs no parsing of media type and parameters (perf: 0.7% of a create).
+        if given == nil || given == "application/json" { return try Self.decodeJSON(request.body) }
+        let contentType = (given ?? "application/json").lowercased()
         let mediaType = contentType.split(separator: ";").first.map { String($0).trimmingSpaces } ?? ""
         if KubernetesProtobuf.isProtobuf(contentType: mediaType) {
             do {
@@ -180,9 +187,14 @@ extension APIServer {
             throw APIError.unsupportedMediaType(
                 mediaType, accepted: ["application/json", "application/vnd.kubernetes.protobuf"])
         }
+        return try Self.decodeJSON(request.body)
+    }
+
+    /// A JSON body, which must be an object.
+    static func decodeJSON(_ bytes: [UInt8]) throws(APIError) -> JSON {
         let body: JSON
         do {
-            body = try JSON.parse(request.body)
+            body = try JSON.parse(bytes)
         } catch {
             throw APIError.badRequest("error decoding request body: \(error.message)")
         }

@@ -16,10 +16,11 @@ extension WriteOptions {
     /// Upstream's longest `fieldManager`, in bytes.
     static let fieldManagerMaxLength = 128
 
+    private static let optionsKinds = ["create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"]
+
     /// Upstream's check of a given `fieldManager` on creates, updates and patches, with the options kind of the verb.
     static func validateFieldManager(_ request: HTTPRequest, verb: String) throws(APIError) {
-        let kinds = ["create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"]
-        guard let manager = request.query["fieldManager"], let kind = kinds[verb] else { return }
+        guard let manager = request.query["fieldManager"], let kind = optionsKinds[verb] else { return }
         if manager.utf8.count > fieldManagerMaxLength {
             throw APIError.invalidOptions(
                 kind, field: "fieldManager", reason: "FieldValueTooLong",

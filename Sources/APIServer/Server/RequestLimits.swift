@@ -62,8 +62,9 @@ public final class RequestLimits: Sendable {
             if requested > .zero, requested < timeout { timeout = requested }
         }
         let mutating = !Self.nonMutatingVerbs.contains(info?.verb ?? request.method.rawValue.lowercased())
-        let counted = !Self.exemptPaths.contains(request.path) && acquire(mutating: mutating, user: request.user)
-        if !counted, !Self.exemptPaths.contains(request.path), !isPrivileged(request.user) {
+        let exempt = Self.exemptPaths.contains(request.path)
+        let counted = !exempt && acquire(mutating: mutating, user: request.user)
+        if !counted, !exempt, !isPrivileged(request.user) {
             return Self.tooManyRequests()
         }
         let release: @Sendable () -> Void = { [self] in if counted { self.release(mutating: mutating) } }
@@ -131,10 +132,12 @@ public final class RequestLimits: Sendable {
                 race.begin(continuation)
                 // On the request's event loop when it has one: an unstructured task would otherwise leave it.
                 race.setWork(Task(executorPreference: EventLoopTaskExecutor.current) { race.finish(await work()) })
-                let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanoseconds))) {
-                    if race.finish(timedOut()) { race.cancelWork() }
+                // A callback rather than `scheduleTask`: no promise and future made and failed for every request.
+                if let timer = try? eventLoop.scheduleCallback(
+                    in: .nanoseconds(Int64(timeout.nanoseconds)), handler: race)
+                {
+                    race.setTimer(timer)
                 }
-                race.setTimer(timer)
             }
         } onCancel: {
             race.cancelWork()
@@ -152,11 +155,11 @@ extension Duration {
 }
 
 /// Who answers first, the work or the timer; the loser's result is dropped.
-private final class TimeoutRace: @unchecked Sendable {
+private final class TimeoutRace: NIOScheduledCallbackHandler, @unchecked Sendable {
     private let lock = NIOLock()
     private var continuation: CheckedContinuation<HTTPResponse, Never>?
     private var work: Task<Void, Never>?
-    private var timer: Scheduled<Void>?
+    private var timer: NIOScheduledCallback?
     private var finished = false
 
     private var cancelled = false
@@ -174,7 +177,12 @@ private final class TimeoutRace: @unchecked Sendable {
         if cancel { work.cancel() }
     }
 
-    func setTimer(_ timer: Scheduled<Void>) {
+    /// The deadline passed first: 504, and the work is cancelled.
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        if finish(RequestLimits.timedOut()) { cancelWork() }
+    }
+
+    func setTimer(_ timer: NIOScheduledCallback) {
         let cancel = lock.withLock {
             if finished { return true }
             self.timer = timer
@@ -186,7 +194,7 @@ private final class TimeoutRace: @unchecked Sendable {
     /// Resumes the waiting request with `response`; false when the other side already did.
     @discardableResult
     func finish(_ response: HTTPResponse) -> Bool {
-        let (continuation, timer): (CheckedContinuation<HTTPResponse, Never>?, Scheduled<Void>?) = lock.withLock {
+        let (continuation, timer): (CheckedContinuation<HTTPResponse, Never>?, NIOScheduledCallback?) = lock.withLock {
             guard !finished else { return (nil, nil) }
             finished = true
             defer {
