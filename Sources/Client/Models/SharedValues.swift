@@ -21,9 +21,30 @@ enum SharedValues {
     private static let strings = NIOLockedValueBox(Set<String>())
     private static let values = NIOLockedValueBox(Set<SharedValue>())
 
-    /// A table entry: `AnyHashable` is not `Sendable`, but only `Sendable` values are ever put in one.
-    private struct SharedValue: Hashable, @unchecked Sendable {
-        let value: AnyHashable
+    /// A table entry, compared as its own type: `AnyHashable` compares a map or an array by first converting it
+    /// to one of `AnyHashable`s, an allocation per element on every lookup of a pod's labels.
+    private struct SharedValue: Hashable, Sendable {
+        let value: any Hashable & Sendable
+        /// Computed once, outside the table's lock.
+        let hash: Int
+
+        init(_ value: some Hashable & Sendable) {
+            self.value = value
+            var hasher = Hasher()
+            value.hash(into: &hasher)
+            hash = hasher.finalize()
+        }
+
+        static func == (lhs: SharedValue, rhs: SharedValue) -> Bool {
+            lhs.hash == rhs.hash && equal(lhs.value, rhs.value)
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+        private static func equal<Value: Hashable & Sendable>(_ lhs: Value, _ rhs: any Hashable & Sendable) -> Bool {
+            guard let rhs = rhs as? Value else { return false }
+            return lhs == rhs
+        }
     }
 
     /// Fields whose values identify one object and so never repeat across objects: looking them up would only
@@ -64,8 +85,9 @@ enum SharedValues {
     }
 
     private static func sharedValue<Value: Hashable & Sendable>(_ value: Value) -> Value {
-        let member = values.withLockedValue { insert(SharedValue(value: AnyHashable(value)), into: &$0) }
-        return member.value.base as? Value ?? value
+        let entry = SharedValue(value)
+        let member = values.withLockedValue { insert(entry, into: &$0) }
+        return member.value as? Value ?? value
     }
 
     static func isASCII(_ value: String) -> Bool { value.utf8.allSatisfy { $0 < 0x80 } }
