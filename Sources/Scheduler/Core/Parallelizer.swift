@@ -58,12 +58,16 @@ struct Parallelizer: Sendable {
         return results
     }
 
-    /// `map` for a search that `stop` usually ends early: the first `minimumParallelItems` items run on the
-    /// calling thread and only a search still going past them is shared out. A filter pass stops at upstream's
-    /// adaptive count (500 of 5,000 nodes in SchedulingBasic), so deciding by the node count alone woke a
-    /// second thread every cycle for work one thread finishes sooner, on cores the API server needs.
-    func search<T: Sendable>(_ count: Int, stop: @Sendable () -> Bool, _ body: @Sendable (Int) -> T) -> [T] {
-        let head = Swift.min(count, Self.minimumParallelItems)
+    /// `map` for a search that `stop` usually ends early: the first `expected` items (at most
+    /// `minimumParallelItems`) run on the calling thread, and only a search still going past them is shared
+    /// out. A filter pass where every node fits stops at upstream's adaptive count (500 of 5,000 nodes in
+    /// SchedulingBasic), and deciding by the node count alone woke a second thread every cycle for work one
+    /// thread finishes sooner, on cores the API server needs; where many nodes do not fit (anti-affinity,
+    /// spreading) the search goes on past the count and the rest runs on all workers.
+    func search<T: Sendable>(_ count: Int, expected: Int, stop: @Sendable () -> Bool, _ body: @Sendable (Int) -> T)
+        -> [T]
+    {
+        let head = Swift.max(0, Swift.min(count, expected, Self.minimumParallelItems))
         var results: [T] = []
         for index in 0..<head {
             if stop() { return results }

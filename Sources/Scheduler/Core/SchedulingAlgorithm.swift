@@ -60,7 +60,9 @@ public struct SchedulingAlgorithm: Sendable {
             nodes.withUnsafeBufferPointer { nodeBuffer in
                 filters.withReferences { filterBuffer in
                     nonisolated(unsafe) let (nodeBuffer, filterBuffer) = (nodeBuffer, filterBuffer)
-                    return parallelizer.search(count, stop: { found.load(ordering: .relaxed) >= wanted }) { offset in
+                    return parallelizer.search(
+                        count, expected: wanted, stop: { found.load(ordering: .relaxed) >= wanted }
+                    ) { offset in
                         let position = start + offset < count ? start + offset : start + offset - count
                         if let allowed, !allowed.contains(nodeBuffer[position].name) { return excluded }
                         let status = Profile.runFilter(filterBuffer, state: state, pod: pod, node: nodeBuffer[position])

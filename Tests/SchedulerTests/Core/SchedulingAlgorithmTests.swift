@@ -94,7 +94,8 @@ final class ParallelizerTests: XCTestCase {
 
     func testASearchThatStopsWithinItsHeadRunsInOrderAndStopsExactly() {
         let done = Mutex(0)
-        let results = Parallelizer(parallelism: 16).search(5000, stop: { done.withLock { $0 } >= 100 }) { index in
+        let results = Parallelizer(parallelism: 16).search(5000, expected: 100, stop: { done.withLock { $0 } >= 100 }) {
+            index in
             done.withLock { $0 += 1 }
             return index
         }
@@ -103,14 +104,15 @@ final class ParallelizerTests: XCTestCase {
 
     func testASearchGoingPastItsHeadStillLeavesAPrefix() {
         let done = Mutex(0)
-        let results = Parallelizer(parallelism: 16).search(5000, stop: { done.withLock { $0 } >= 3000 }) { index in
+        let results = Parallelizer(parallelism: 16).search(5000, expected: 1000, stop: { done.withLock { $0 } >= 3000 })
+        { index in
             done.withLock { $0 += 1 }
             return index
         }
         XCTAssertGreaterThanOrEqual(results.count, 3000)
         XCTAssertLessThan(results.count, 5000, "the search stopped early")
         XCTAssertEqual(results, Array(0..<results.count), "the results are a prefix of the order, without gaps")
-        let all = Parallelizer(parallelism: 16).search(5000, stop: { false }) { $0 }
+        let all = Parallelizer(parallelism: 16).search(5000, expected: 5000, stop: { false }) { $0 }
         XCTAssertEqual(all, Array(0..<5000))
     }
 
