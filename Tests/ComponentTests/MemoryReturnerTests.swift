@@ -77,4 +77,12 @@ final class MemoryReturnerTests: XCTestCase {
         #endif
         MemoryReturner.trimHeap()
     }
+
+    func testGlibcTakesTheAllocatorSettings() {
+        #if canImport(Glibc)
+            XCTAssertTrue(MemoryReturner.tuneAllocator())
+        #else
+            XCTAssertFalse(MemoryReturner.tuneAllocator())
+        #endif
+    }
 }

@@ -41,8 +41,10 @@ public enum ControllerManagerCommand {
 
     /// Parses `arguments` (without the program name), runs until SIGTERM or lost leadership; the exit code.
     public static func main(arguments: [String]) async -> Int32 {
-        await ComponentCommandLine.main(component: "kube-controller-manager", definitions: flags, arguments: arguments)
-        {
+        MemoryReturner.tuneAllocator()
+        return await ComponentCommandLine.main(
+            component: "kube-controller-manager", definitions: flags, arguments: arguments
+        ) {
             await run($0, logger: $1)
         }
     }
