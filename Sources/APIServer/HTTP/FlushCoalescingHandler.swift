@@ -4,11 +4,31 @@ import NIOCore
 /// streams that finish in one event-loop tick would each cost a TLS flush, a write syscall and a TCP segment.
 /// This handler turns all flushes of a tick into one, at the end of the tick, so a busy connection sends
 /// several responses per syscall. A close flushes first, so nothing written before it (a GOAWAY) is lost.
+///
+/// The tick's small writes (HTTP/2 frame headers, HEADERS frames, small bodies) are also copied into one
+/// buffer, so TLS seals them as one record rather than one per write (three per response); large ones
+/// (list chunks) go as they are, after what was gathered before them.
 final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
+    /// Writes up to this size are gathered; copying more would cost more than the records it saves.
+    static let gatheredLimit = 16 * 1024
+
     private var flushPending = false
+    private var gathered: ByteBuffer?
+    private var gatheredPromises: [EventLoopPromise<Void>] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .byteBuffer(var buffer) = unwrapOutboundIn(data), buffer.readableBytes <= Self.gatheredLimit else {
+            writeGathered(context: context)
+            context.write(data, promise: promise)
+            return
+        }
+        if gathered == nil { gathered = context.channel.allocator.buffer(capacity: 4096) }
+        gathered?.writeBuffer(&buffer)
+        if let promise { gatheredPromises.append(promise) }
+    }
 
     func flush(context: ChannelHandlerContext) {
         guard !flushPending else { return }
@@ -18,11 +38,13 @@ final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHand
         context.eventLoop.assumeIsolated().execute { [self] in
             guard flushPending else { return }
             flushPending = false
+            writeGathered(context: context)
             context.flush()
         }
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        writeGathered(context: context)
         if flushPending {
             flushPending = false
             context.flush()
@@ -31,10 +53,33 @@ final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHand
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        writeGathered(context: context)
         if flushPending {
             flushPending = false
             context.flush()
         }
+    }
+
+    /// Passes on what was gathered as one write, whose outcome completes every gathered write's promise.
+    private func writeGathered(context: ChannelHandlerContext) {
+        guard let buffer = gathered, buffer.readableBytes > 0 else { return }
+        gathered = nil
+        let promise: EventLoopPromise<Void>?
+        switch gatheredPromises.count {
+        case 0:
+            promise = nil
+        case 1:
+            promise = gatheredPromises[0]
+        default:
+            let promises = gatheredPromises
+            let combined = context.eventLoop.makePromise(of: Void.self)
+            combined.futureResult.whenComplete { result in
+                for waiting in promises { waiting.completeWith(result) }
+            }
+            promise = combined
+        }
+        gatheredPromises.removeAll(keepingCapacity: true)
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
     }
 }
 
