@@ -17,20 +17,19 @@ struct RequestInfo: Sendable, Equatable {
 
     /// Nil when the path is not a resource path (discovery, health, OpenAPI and so on).
     init?(method: HTTPMethod, path: String, query: [String: String]) {
-        // Substrings of the path, made Strings only once they are fields: it is parsed for every request.
-        let all = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard let root = all.first else { return nil }
-        var parts = all[...]
+        // Split on UTF-8 bytes: the generic split walks Characters, 1.5% of a GET.
+        var parts = path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }[...]
+        guard let root = parts.first else { return nil }
         switch root {
         case "api":
             guard parts.count >= 3 else { return nil }
             group = ""
-            version = String(all[1])
+            version = parts[1]
             parts = parts.dropFirst(2)
         case "apis":
             guard parts.count >= 4 else { return nil }
-            group = String(all[1])
-            version = String(all[2])
+            group = parts[1]
+            version = parts[2]
             parts = parts.dropFirst(3)
         default:
             return nil
@@ -44,15 +43,15 @@ struct RequestInfo: Sendable, Equatable {
         if parts.count >= 3, parts[parts.startIndex] == "namespaces" {
             let third = parts[parts.startIndex + 2]
             if third != "status", third != "finalize" {
-                namespace = String(parts[parts.startIndex + 1])
+                namespace = parts[parts.startIndex + 1]
                 parts = parts.dropFirst(2)
             }
         }
         guard !parts.isEmpty, parts.count <= 3 else { return nil }
         let start = parts.startIndex
-        resource = String(parts[start])
-        name = parts.count > 1 ? String(parts[start + 1]) : nil
-        subresource = parts.count > 2 ? String(parts[start + 2]) : nil
+        resource = parts[start]
+        name = parts.count > 1 ? parts[start + 1] : nil
+        subresource = parts.count > 2 ? parts[start + 2] : nil
         let watch = method == .GET && !watchPrefix ? query["watch"] : nil
         let isWatch = watchPrefix || watch == "true" || watch == "1"
         switch method {
