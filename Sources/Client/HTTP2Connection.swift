@@ -1,3 +1,4 @@
+import Component
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHPACK

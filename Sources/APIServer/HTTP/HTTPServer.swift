@@ -1,4 +1,5 @@
 public import APIMachinery
+import Component
 import Logging
 public import NIOCore
 import NIOHTTP1

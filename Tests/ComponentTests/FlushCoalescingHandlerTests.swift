@@ -2,7 +2,7 @@ import NIOCore
 import NIOEmbedded
 import XCTest
 
-@testable import APIServer
+@testable import Component
 
 /// The connection's flushes of one event-loop tick become one, at the end of the tick; a close sends what
 /// was written first.

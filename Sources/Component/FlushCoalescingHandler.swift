@@ -1,25 +1,28 @@
-import NIOCore
+public import NIOCore
 
-/// Between TLS and HTTP: every response flushes its connection, so the responses of an HTTP/2 connection's
-/// streams that finish in one event-loop tick would each cost a TLS flush, a write syscall and a TCP segment.
-/// This handler turns all flushes of a tick into one, at the end of the tick, so a busy connection sends
-/// several responses per syscall. A close flushes first, so nothing written before it (a GOAWAY) is lost.
+/// Between TLS and HTTP, on the API server's connections and the client's: every response (or request) flushes
+/// its connection, so the streams of an HTTP/2 connection that finish in one event-loop tick would each cost a
+/// TLS flush, a write syscall and a TCP segment. This handler turns all flushes of a tick into one, at the end
+/// of the tick, so a busy connection sends several messages per syscall. A close flushes first, so nothing
+/// written before it (a GOAWAY) is lost.
 ///
 /// The tick's small writes (HTTP/2 frame headers, HEADERS frames, small bodies) are also copied into one
 /// buffer, so TLS seals them as one record rather than one per write (three per response); large ones
 /// (list chunks) go as they are, after what was gathered before them.
-final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = IOData
-    typealias OutboundOut = IOData
+public final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHandler {
+    public typealias OutboundIn = IOData
+    public typealias OutboundOut = IOData
 
     /// Writes up to this size are gathered; copying more would cost more than the records it saves.
-    static let gatheredLimit = 16 * 1024
+    public static let gatheredLimit = 16 * 1024
 
     private var flushPending = false
     private var gathered: ByteBuffer?
     private var gatheredPromises: [EventLoopPromise<Void>] = []
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public init() {}
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard case .byteBuffer(var buffer) = unwrapOutboundIn(data), buffer.readableBytes <= Self.gatheredLimit else {
             writeGathered(context: context)
             context.write(data, promise: promise)
@@ -30,7 +33,7 @@ final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHand
         if let promise { gatheredPromises.append(promise) }
     }
 
-    func flush(context: ChannelHandlerContext) {
+    public func flush(context: ChannelHandlerContext) {
         guard !flushPending else { return }
         flushPending = true
         // A task queued now runs after the tasks already queued for this tick (the other streams' writes) and
@@ -43,7 +46,7 @@ final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHand
         }
     }
 
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         writeGathered(context: context)
         if flushPending {
             flushPending = false
@@ -52,7 +55,7 @@ final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHand
         context.close(mode: mode, promise: promise)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         writeGathered(context: context)
         if flushPending {
             flushPending = false
