@@ -146,11 +146,8 @@ final class Auditor: Sendable {
     /// The client's `Audit-ID` header when it sent one, else a new random UUID.
     static func auditID(_ request: HTTPRequest) -> String {
         if let given = request.header("Audit-ID"), !given.isEmpty { return given }
-        return randomUUID()
+        return RandomIdentifiers.uuid()
     }
-
-    /// A version 4 UUID, lowercase, formatted in place (no arrays: it is made for every request).
-    static func randomUUID() -> String { RandomIdentifiers.uuid() }
 
     static func attributes(_ request: HTTPRequest, info: RequestInfo?) -> AuditAttributes {
         guard let info else {
