@@ -47,9 +47,6 @@ extension EtcdStore {
         // An empty SnapshotRequest: zero bytes of protobuf.
         let stream = connection.openCall(
             path: Method.snapshot, unary: true, timeout: nil, firstMessage: ByteBuffer(), observer: observer)
-        stream.whenFailure { error in
-            continuation.finish(throwing: GRPCStatusError.unavailable("\(error)", sent: false))
-        }
         var written = 0
         do {
             for try await message in messages {
@@ -60,7 +57,7 @@ extension EtcdStore {
                 }
             }
         } catch {
-            stream.whenSuccess { $0.close(promise: nil) }
+            stream.cancel()
             throw error
         }
         return written

@@ -49,12 +49,12 @@ import Testing
 
     @Test func statusComesFromTrailersWithPercentEncodedMessages() {
         let ok: HPACKHeaders = ["grpc-status": "0"]
-        #expect(GRPCCallHandler.status(from: ok) == nil)
+        #expect(GRPCCall.status(from: ok) == nil)
         let failed: HPACKHeaders = ["grpc-status": "11", "grpc-message": "etcdserver: mvcc: required revision%20has"]
-        let error = GRPCCallHandler.status(from: failed)
+        let error = GRPCCall.status(from: failed)
         #expect(error?.code == .outOfRange)
         #expect(error?.message == "etcdserver: mvcc: required revision has")
-        #expect(GRPCCallHandler.status(from: [:])?.code == .internal)
+        #expect(GRPCCall.status(from: [:])?.code == .internal)
     }
 
     @Test func endpointsParseLikeEtcdServersFlag() throws {

@@ -7,13 +7,11 @@ extension GRPCConnection {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let stream = openCall(
             path: path, unary: true, timeout: timeout, firstMessage: request, observer: UnaryObserver(promise))
-        stream.whenFailure { error in promise.fail(GRPCStatusError.unavailable("\(error)", sent: false)) }
         do {
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
             } onCancel: {
-                promise.fail(GRPCStatusError(code: .cancelled, message: "context canceled"))
-                stream.whenSuccess { $0.close(promise: nil) }
+                stream.cancel()
             }
         } catch let error as GRPCStatusError {
             throw error
@@ -30,13 +28,12 @@ extension GRPCConnection {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let observer = FirstResponseObserver(promise: promise, accept: accept)
         let stream = openCall(path: path, unary: false, timeout: timeout, firstMessage: request, observer: observer)
-        stream.whenFailure { error in promise.fail(GRPCStatusError.unavailable("\(error)", sent: false)) }
-        promise.futureResult.whenComplete { _ in stream.whenSuccess { $0.close(promise: nil) } }
+        promise.futureResult.whenComplete { _ in stream.cancel() }
         do {
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
             } onCancel: {
-                promise.fail(GRPCStatusError(code: .cancelled, message: "context canceled"))
+                stream.cancel()
             }
         } catch let error as GRPCStatusError {
             throw error

@@ -44,23 +44,21 @@ public struct GRPCEndpoint: Sendable, Hashable, CustomStringConvertible {
     var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// One HTTP/2 connection to one etcd member; every call is a stream on it.
+/// One HTTP/2 connection to one etcd member; every call is a stream on it (`GRPCCallMultiplexer`).
 final class GRPCConnection: Sendable {
     let endpoint: GRPCEndpoint
     let channel: any Channel
-    private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    private let multiplexer: NIOLoopBound<GRPCCallMultiplexer>
     private let goingAway: NIOLockedValueBox<Bool>
-    private let activity: NIOLoopBoundBox<GRPCConnectionActivity>
 
     private init(
-        endpoint: GRPCEndpoint, channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer,
-        goingAway: NIOLockedValueBox<Bool>, activity: NIOLoopBoundBox<GRPCConnectionActivity>
+        endpoint: GRPCEndpoint, channel: any Channel, multiplexer: NIOLoopBound<GRPCCallMultiplexer>,
+        goingAway: NIOLockedValueBox<Bool>
     ) {
         self.endpoint = endpoint
         self.channel = channel
         self.multiplexer = multiplexer
         self.goingAway = goingAway
-        self.activity = activity
     }
 
     /// False once the socket closed or the server sent GOAWAY.
@@ -83,22 +81,24 @@ final class GRPCConnection: Sendable {
         return headers
     }
 
-    /// Opens a stream for one call; `firstMessage` leaves with the headers, and messages written to the
-    /// returned channel later are framed and sent.
+    /// Opens a stream for one call; `firstMessage` leaves with the headers, and messages sent through the
+    /// returned handle later are framed and sent. A call that cannot start ends at once as unavailable.
     func openCall(
         path: String, unary: Bool, timeout: TimeAmount?, metadata: [(String, String)] = [],
         firstMessage: ByteBuffer? = nil, observer: any GRPCCallObserver
-    ) -> EventLoopFuture<any Channel> {
-        let headers = headers(path: path, timeout: timeout, metadata: metadata)
-        let activity = activity
-        return multiplexer.createStreamChannel { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(
-                    GRPCCallHandler(
-                        headers: headers, halfCloseAfterFirstMessage: unary, timeout: timeout, observer: observer,
-                        firstMessage: firstMessage, activity: activity.value))
-            }
+    ) -> GRPCCallStream {
+        let call = GRPCCall(
+            headers: headers(path: path, timeout: timeout, metadata: metadata), halfCloseAfterFirstMessage: unary,
+            timeout: timeout, observer: observer, firstMessage: firstMessage)
+        let stream = GRPCCallStream(
+            call: NIOLoopBoundBox.makeBoxSendingValue(call, eventLoop: channel.eventLoop), multiplexer: multiplexer)
+        let multiplexer = multiplexer
+        if channel.eventLoop.inEventLoop {
+            multiplexer.value.start(stream.call.value)
+        } else {
+            channel.eventLoop.execute { multiplexer.value.start(stream.call.value) }
         }
+        return stream
     }
 
     /// Connects and sets up HTTP/2: with TLS and ALPN "h2" for https, with prior knowledge for http. The
@@ -108,7 +108,7 @@ final class GRPCConnection: Sendable {
         to endpoint: GRPCEndpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount, keepAlive: GRPCKeepAlive,
         flushDelay: TimeAmount = .zero, eventLoop: any EventLoop
     ) -> EventLoopFuture<GRPCConnection> {
-        let ready = eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+        let ready = eventLoop.makePromise(of: NIOLoopBound<GRPCCallMultiplexer>.self)
         let preface = eventLoop.makePromise(of: Void.self)
         let prefaceTimeout = eventLoop.scheduleTask(in: connectTimeout) {
             preface.fail(
@@ -162,9 +162,7 @@ final class GRPCConnection: Sendable {
         }
         return connected.flatMap { channel in
             ready.futureResult.and(preface.futureResult).map { multiplexer, _ in
-                GRPCConnection(
-                    endpoint: endpoint, channel: channel, multiplexer: multiplexer, goingAway: goingAway,
-                    activity: activity)
+                GRPCConnection(endpoint: endpoint, channel: channel, multiplexer: multiplexer, goingAway: goingAway)
             }.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
                 throw error
@@ -172,20 +170,24 @@ final class GRPCConnection: Sendable {
         }
     }
 
-    /// Puts HTTP/2 (behind the flush coalescer) in front of the monitor and the keepalive behind it.
+    /// Puts HTTP/2 (behind the flush coalescer) in front of the monitor, and the calls and the keepalive
+    /// behind it.
     private static func configureHTTP2(
         _ channel: any Channel, before monitor: GRPCConnectionMonitor, keepAlive: GRPCKeepAlive,
         flushDelay: TimeAmount, activity: NIOLoopBoundBox<GRPCConnectionActivity>
-    ) throws -> NIOHTTP2Handler.StreamMultiplexer {
+    ) throws -> NIOLoopBound<GRPCCallMultiplexer> {
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(
             GRPCFlushCoalescer(delay: flushDelay, activity: activity.value), position: .before(monitor))
-        let multiplexer = try sync.configureHTTP2Pipeline(
-            mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration,
-            position: .before(monitor)
-        ) { pushed in pushed.close() }
+        try sync.addHandler(
+            NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration), position: .before(monitor)
+        )
+        let multiplexer = GRPCCallMultiplexer(
+            activity: activity.value, goingAway: monitor.goingAway, streamWindow: streamWindow,
+            connectionWindow: connectionWindow)
+        try sync.addHandler(multiplexer)
         try sync.addHandler(GRPCKeepAliveHandler(keepAlive, goingAway: monitor.goingAway, activity: activity.value))
-        return multiplexer
+        return NIOLoopBound(multiplexer, eventLoop: channel.eventLoop)
     }
 
     /// Large windows so a big range answer streams without a WINDOW_UPDATE round trip per 64 KiB.
@@ -204,14 +206,7 @@ final class GRPCConnection: Sendable {
             HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
             HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
         ]
-        configuration.targetWindowSize = connectionWindow
         configuration.controlFrameRateLimit.maximumCount = controlFramesPerWindow
-        return configuration
-    }
-
-    private static var streamConfiguration: NIOHTTP2Handler.StreamConfiguration {
-        var configuration = NIOHTTP2Handler.StreamConfiguration()
-        configuration.targetWindowSize = streamWindow
         return configuration
     }
 }
@@ -238,12 +233,12 @@ final class GRPCConnectionActivity {
 final class GRPCConnectionMonitor: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTP2Frame
 
-    private let ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>
+    private let ready: EventLoopPromise<NIOLoopBound<GRPCCallMultiplexer>>
     private let preface: EventLoopPromise<Void>
     let goingAway: NIOLockedValueBox<Bool>
 
     init(
-        ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>, preface: EventLoopPromise<Void>,
+        ready: EventLoopPromise<NIOLoopBound<GRPCCallMultiplexer>>, preface: EventLoopPromise<Void>,
         goingAway: NIOLockedValueBox<Bool>
     ) {
         self.ready = ready
@@ -261,6 +256,8 @@ final class GRPCConnectionMonitor: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream's error is its call's alone: the multiplexer behind ends that call.
+        if error is NIOHTTP2Errors.StreamError { return context.fireErrorCaught(error) }
         ready.fail(GRPCStatusError.unavailable("\(error)", sent: false))
         preface.fail(GRPCStatusError.unavailable("\(error)", sent: false))
         context.close(promise: nil)
@@ -303,6 +300,7 @@ final class GRPCKeepAliveHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Every frame: the multiplexer in front passes them all on.
         activity.lastRead = .now()
         if case .ping(let data, ack: true) = unwrapInboundIn(data).payload, outstandingPing?.data == data {
             outstandingPing = nil

@@ -12,7 +12,7 @@ final class EtcdWatchStream: Sendable {
     private struct State {
         var machine = WatchStreamStateMachine()
         var continuations: [Int64: Continuation] = [:]
-        var channel: (any Channel)?
+        var call: GRPCCallStream?
         var nextID: Int64 = 1
         var closed = false
     }
@@ -57,15 +57,15 @@ final class EtcdWatchStream: Sendable {
 
     /// Ends every watch with `.unavailable` and closes the stream.
     func close() {
-        let (continuations, channel) = state.withLockedValue { state in
+        let (continuations, call) = state.withLockedValue { state in
             state.closed = true
             defer { state.continuations = [:] }
-            return (state.continuations, state.channel)
+            return (state.continuations, state.call)
         }
         for continuation in continuations.values {
             continuation.finish(throwing: StorageError.unavailable("etcd store is closed"))
         }
-        channel?.close(promise: nil)
+        call?.cancel()
     }
 
     private func perform(_ actions: [WatchStreamStateMachine.Action]) {
@@ -108,10 +108,10 @@ final class EtcdWatchStream: Sendable {
     }
 
     private func send(_ request: Etcdserverpb_WatchRequest) {
-        guard let channel = state.withLockedValue({ $0.channel }),
+        guard let call = state.withLockedValue({ $0.call }),
             let bytes = try? request.serializedBytes() as [UInt8]
         else { return }
-        channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+        call.send(ByteBuffer(bytes: bytes))
     }
 
     private func open(generation: Int) async {
@@ -119,15 +119,15 @@ final class EtcdWatchStream: Sendable {
             let connection = try await client.connection(slot: 0)
             let observer = WatchStreamObserver(owner: self, generation: generation, connection: connection)
             // etcd's WithRequireLeader: a member cut off from the leader ends the stream instead of going quiet.
-            let channel = try await connection.openCall(
-                path: Self.path, unary: false, timeout: nil, metadata: [("hasleader", "true")], observer: observer
-            ).get()
+            // A stream that fails at once tells the observer, which moves the machine past this generation.
+            let call = connection.openCall(
+                path: Self.path, unary: false, timeout: nil, metadata: [("hasleader", "true")], observer: observer)
             let actions = state.withLockedValue { state -> [WatchStreamStateMachine.Action] in
                 if state.closed { return [] }
-                state.channel = channel
+                state.call = call
                 return state.machine.streamOpened(generation: generation)
             }
-            if state.withLockedValue({ $0.closed }) { channel.close(promise: nil) }
+            if state.withLockedValue({ $0.closed }) { call.cancel() }
             perform(actions)
         } catch {
             client.logger.debug("etcd watch stream could not be opened: \(error)")
