@@ -187,7 +187,10 @@ final class WatchCacheTests: XCTestCase {
 
     func testAWatcherBehindTheWindowReadsStoragesHistory() async throws {
         let storage = CountingStore()
-        let server = try await makeServer(storage) { $0.windowCapacity = 5 }
+        let server = try await makeServer(storage) {
+            $0.windowCapacity = 5
+            $0.windowUpperBound = 5
+        }
         let start = try await create(server, "first")
         let live = try await watch(server, "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=\(start)")
         for index in 0..<20 { try await create(server, "cm-\(index)") }
@@ -247,6 +250,7 @@ final class WatchCacheTests: XCTestCase {
     func testAWatcherThatStopsReadingIsEndedAndResumesWithoutLoss() async throws {
         let server = try await makeServer(CountingStore()) {
             $0.windowCapacity = 5
+            $0.windowUpperBound = 5
             $0.watcherBacklog = 10
         }
         let start = try await create(server, "first")
@@ -283,7 +287,10 @@ final class WatchCacheTests: XCTestCase {
 
     func testACompactedResourceVersionBehindTheWindowGets410() async throws {
         let storage = CountingStore()
-        let server = try await makeServer(storage) { $0.windowCapacity = 1 }
+        let server = try await makeServer(storage) {
+            $0.windowCapacity = 1
+            $0.windowUpperBound = 1
+        }
         let old = try await create(server, "old")
         try await create(server, "middle")
         let newest = try await create(server, "new")
@@ -328,6 +335,7 @@ final class WatchCacheTests: XCTestCase {
         let server = try await makeServer(storage) {
             $0.bookmarkInterval = .milliseconds(300)
             $0.windowCapacity = 1
+            $0.windowUpperBound = 1
         }
         let start = try await create(server, "first")
         try await create(server, "second")

@@ -8,6 +8,9 @@ extension APIServerCommand {
         var configuration = WatchCacheConfiguration()
         configuration.windowCapacity = try flags.int("default-watch-cache-size")
         if configuration.windowCapacity < 0 { throw fail("--default-watch-cache-size can not be negative value") }
+        // Upstream sizes every window by its history alone; a size given here fixes the window instead, so a
+        // test or an operator can bound what the cache holds.
+        if flags.isSet("default-watch-cache-size") { configuration.windowUpperBound = configuration.windowCapacity }
         for entry in flags.list("watch-cache-sizes") {
             let parts = entry.split(separator: "#", omittingEmptySubsequences: false)
             guard parts.count == 2 else { throw fail("invalid value of watch cache size: \(entry)") }

@@ -6,9 +6,17 @@ import Storage
 
 /// `--watch-cache`, `--default-watch-cache-size` and `--watch-cache-sizes`, and what a watcher may fall behind by.
 public struct WatchCacheConfiguration: Sendable {
-    /// Recent changes kept per resource for watchers that start behind the newest one (upstream's
-    /// `--default-watch-cache-size`, 100); 0 turns off the caches of resources without a size of their own.
+    /// Recent changes kept per resource for watchers that start behind the newest one, at first and at least
+    /// (upstream's `--default-watch-cache-size`, 100); 0 turns off the caches of resources without a size of
+    /// their own.
     public var windowCapacity = 100
+    /// The most changes a window grows to: as upstream's, a full window whose oldest change is younger than
+    /// `eventFreshDuration` doubles, so a watcher that lists and then watches under a burst of writes is still
+    /// served from the cache rather than by a storage watch of its own that parses every change again.
+    /// Sizes given on the command line fix the window (see `APIServerCommand.watchCache`).
+    public var windowUpperBound = 100 * 1024
+    /// How much history a window tries to keep: upstream's 75 s, a bookmark interval and then some.
+    public var eventFreshDuration = Duration.seconds(75)
     /// `--watch-cache-sizes`: windows by `resource` (core group) or `resource.group`; 0 turns that cache off.
     public var sizes: [String: Int] = [:]
     /// Changes a watcher may fall behind by before its watch is ended, as upstream ends unresponsive
@@ -28,7 +36,11 @@ public struct WatchCacheConfiguration: Sendable {
     /// The configuration of one resource's cache, or nil when its size is 0.
     func resource(_ resource: String, group: String) -> WatchCacheConfiguration? {
         var configuration = self
-        configuration.windowCapacity = sizes[group.isEmpty ? resource : "\(resource).\(group)"] ?? windowCapacity
+        if let size = sizes[group.isEmpty ? resource : "\(resource).\(group)"] {
+            configuration.windowCapacity = size
+            configuration.windowUpperBound = size
+        }
+        configuration.windowUpperBound = max(configuration.windowUpperBound, configuration.windowCapacity)
         return configuration.windowCapacity > 0 ? configuration : nil
     }
 }
@@ -83,6 +95,10 @@ final class WatchCache: Sendable {
         /// The newest revision the cache knows complete: its last change or storage's last progress notification.
         var revision: Revision = 0
         var window = CircularBuffer<CachedEvent>()
+        /// When each event of `window` came, for its resizing.
+        var arrivals = CircularBuffer<ContinuousClock.Instant>()
+        /// How many events `window` keeps now, between the configuration's capacity and upper bound.
+        var capacity = 0
         var watchers: [Int: Watcher] = [:]
         var nextID = 0
     }
@@ -107,6 +123,7 @@ final class WatchCache: Sendable {
         self.prefix = prefix
         self.storage = storage
         self.configuration = configuration
+        state.withLockedValue { $0.capacity = configuration.windowCapacity }
         revisions = RevisionCoalescer(storage: storage)
     }
 
@@ -174,7 +191,7 @@ final class WatchCache: Sendable {
     var bookmarkInterval: Duration { configuration.bookmarkInterval }
 
     /// The buffer a watcher needs beyond its initial list: the window it may be sent at once, then its backlog.
-    var watcherBuffer: Int { configuration.windowCapacity + configuration.watcherBacklog }
+    var watcherBuffer: Int { state.withLockedValue { $0.capacity } + configuration.watcherBacklog }
 
     /// Sends `event` if the watcher sees it and has not had it yet; false when the watcher has to go (it left or
     /// fell too far behind), and then the caller finishes its queue once the lock is released.
@@ -246,10 +263,14 @@ final class WatchCache: Sendable {
 
     private func publish(_ event: CachedEvent) {
         let gone = state.withLockedValue { state -> [WatchQueue] in
-            if state.window.count >= configuration.windowCapacity, let evicted = state.window.popFirst() {
+            let now = ContinuousClock.now
+            state.resizeWindow(now: now, configuration: configuration)
+            while state.window.count >= state.capacity, let evicted = state.window.popFirst() {
+                state.arrivals.removeFirst()
                 state.windowStart = evicted.revision
             }
             state.window.append(event)
+            state.arrivals.append(now)
             state.revision = max(state.revision, event.revision)
             if let object = event.cachedObject {
                 state.objects.put(object)
@@ -318,6 +339,8 @@ final class WatchCache: Sendable {
             defer {
                 state.phase = .idle
                 state.window.removeAll()
+                state.arrivals.removeAll()
+                state.capacity = configuration.windowCapacity
                 state.watchers = [:]
                 state.ready = false
                 state.objects = CachedObjects()
@@ -331,6 +354,22 @@ final class WatchCache: Sendable {
         for watcher in watchers {
             if let error { watcher.queue.push(.error(error)) }
             watcher.queue.finish()
+        }
+    }
+}
+
+extension WatchCache.State {
+    /// Upstream's resizing, before an event joins a full window: double while the oldest event is fresh, halve
+    /// once even the newest quarter is stale, within the configured bounds.
+    mutating func resizeWindow(now: ContinuousClock.Instant, configuration: WatchCacheConfiguration) {
+        guard window.count >= capacity, let oldest = arrivals.first else { return }
+        if now - oldest < configuration.eventFreshDuration {
+            capacity = min(capacity * 2, configuration.windowUpperBound)
+        } else if capacity / 4 > 0, capacity > configuration.windowCapacity,
+            now - arrivals[arrivals.index(arrivals.endIndex, offsetBy: -(capacity / 4))]
+                > configuration.eventFreshDuration
+        {
+            capacity = max(capacity / 2, configuration.windowCapacity)
         }
     }
 }
