@@ -3,7 +3,8 @@
 # load with h2load (TLS, HTTP/2, a bearer token, 16 clients, 300-byte ConfigMaps): 8,000 creates, 20,000 gets,
 # paged lists (limit=500) and full lists of the ~8,500 objects, with the CPU seconds each server and its etcd
 # spent in every phase (from /proc). One run each, ours first. Needs a release build, /usr/bin/etcd, h2load
-# and openssl; uses only 127.0.0.151-154.
+# and openssl; uses only 127.0.0.151-154. With PERF_DIR set, each phase of each server is also recorded with
+# `perf record -g` into PERF_DIR/LABEL-PHASE.perf (read with `perf report -i FILE --no-children`).
 #
 #   scripts/bench-etcd-upstream.sh UPSTREAM_KUBE_APISERVER [OUR_KUBE_APISERVER]
 #
@@ -64,7 +65,13 @@ run() { # label binary server-ip etcd-ip extra-flags...
     local name=$1; shift
     local s0 e0 s1 e1 out
     s0=$(cpu "$SERVER") e0=$(cpu "$ETCD")
+    local recorder=
+    if [[ -n ${PERF_DIR:-} ]]; then
+      perf record -q -F 999 -g -p "$SERVER" -o "$PERF_DIR/$label-$name.perf" 2>"$PERF_DIR/$label-$name.log" &
+      recorder=$!
+    fi
     out=$(h2load "${H[@]}" "$@" 2>&1)
+    [[ -n $recorder ]] && { kill -TERM "$recorder"; wait "$recorder" 2>/dev/null || true; }
     s1=$(cpu "$SERVER") e1=$(cpu "$ETCD")
     printf '%-9s %-16s req/s=%-9s 2xx=%-6s mean=%-9s server-cpu-s=%-6s etcd-cpu-s=%-6s load=%s\n' "$label" "$name" \
       "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")" \

@@ -98,6 +98,88 @@ import Testing
         #expect(!flushes.joined().contains(.rstStream))
         #expect(flushes.joined().filter { $0 == .headers }.count == calls + 1)
     }
+
+    /// Answers larger than the stream's 4 MiB window and, twice over, the connection's 16 MiB arrive whole:
+    /// the multiplexer tops the windows up as the member's DATA is consumed.
+    @Test(.enabled(if: EtcdProcess.isInstalled, "needs /usr/bin/etcd (apt-get install etcd-server)"))
+    func answersLargerThanTheWindowsArriveWhole() async throws {
+        let member = try await EtcdProcess.start()
+        let connection = try await Self.connect(member)
+        defer { connection.close() }
+        let value = Data(repeating: UInt8(ascii: "v"), count: 1 << 20)
+        for index in 0..<12 {
+            var put = Etcdserverpb_PutRequest()
+            put.key = Data("/big/\(index)".utf8)
+            put.value = value
+            _ = try await connection.unary(
+                path: "/etcdserverpb.KV/Put", request: ByteBuffer(bytes: try put.serializedBytes() as [UInt8]),
+                timeout: .seconds(10))
+        }
+        var range = Etcdserverpb_RangeRequest()
+        range.key = Data("/big/".utf8)
+        range.rangeEnd = Data("/big0".utf8)
+        let request = ByteBuffer(bytes: try range.serializedBytes() as [UInt8])
+        for _ in 0..<2 {
+            let answer = try await connection.unary(
+                path: EtcdStore.Method.range, request: request, timeout: .seconds(30))
+            let response = try Etcdserverpb_RangeResponse(serializedBytes: Array(answer.readableBytesView))
+            #expect(response.kvs.count == 12)
+            #expect(response.kvs.allSatisfy { $0.value == value })
+        }
+    }
+
+    /// A cancelled call ends as cancelled and resets its stream; a call past its deadline ends as
+    /// deadline exceeded; the connection serves the next call either way.
+    @Test(.enabled(if: EtcdProcess.isInstalled, "needs /usr/bin/etcd (apt-get install etcd-server)"))
+    func cancelledAndLateCallsEndAloneAndTheConnectionGoesOn() async throws {
+        let member = try await EtcdProcess.start()
+        let connection = try await Self.connect(member)
+        defer { connection.close() }
+        let recorder = OutboundFrameRecorder()
+        try await connection.channel.pipeline.addHandler(recorder, position: .first)
+
+        // A watch never answers by itself: cancel it.
+        var create = Etcdserverpb_WatchCreateRequest()
+        create.key = Data("/nothing".utf8)
+        var watch = Etcdserverpb_WatchRequest()
+        watch.createRequest = create
+        let ended = connection.channel.eventLoop.makePromise(of: Void.self)
+        let stream = connection.openCall(
+            path: "/etcdserverpb.Watch/Watch", unary: false, timeout: nil,
+            firstMessage: ByteBuffer(bytes: try watch.serializedBytes() as [UInt8]), observer: CompletionObserver(ended)
+        )
+        try await Task.sleep(for: .milliseconds(200))
+        stream.cancel()
+        await #expect(throws: GRPCStatusError(code: .cancelled, message: "context canceled")) {
+            try await ended.futureResult.get()
+        }
+
+        // The same watch with a deadline ends by itself.
+        let late = connection.channel.eventLoop.makePromise(of: Void.self)
+        _ = connection.openCall(
+            path: "/etcdserverpb.Watch/Watch", unary: false, timeout: .milliseconds(100),
+            firstMessage: ByteBuffer(bytes: try watch.serializedBytes() as [UInt8]), observer: CompletionObserver(late))
+        await #expect(throws: GRPCStatusError(code: .deadlineExceeded, message: "context deadline exceeded")) {
+            try await late.futureResult.get()
+        }
+
+        var range = Etcdserverpb_RangeRequest()
+        range.key = Data("/nothing".utf8)
+        let answer = try await connection.unary(
+            path: EtcdStore.Method.range, request: ByteBuffer(bytes: try range.serializedBytes() as [UInt8]),
+            timeout: .seconds(10))
+        #expect(try Etcdserverpb_RangeResponse(serializedBytes: Array(answer.readableBytesView)).kvs.isEmpty)
+        #expect(recorder.flushes.joined().filter { $0 == .rstStream }.count == 2)
+    }
+
+    private static func connect(_ member: EtcdProcess) async throws -> GRPCConnection {
+        let endpoint = try #require(GRPCEndpoint(url: member.clientURL))
+        return try await GRPCConnection.connect(
+            to: endpoint, tls: nil, connectTimeout: .seconds(5),
+            keepAlive: GRPCKeepAlive(time: .seconds(10), timeout: .seconds(5)),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next()
+        ).get()
+    }
 }
 
 /// Counts flushes reaching the socket.
