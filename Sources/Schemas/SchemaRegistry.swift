@@ -22,6 +22,8 @@ public final class SchemaRegistry: Sendable {
     private let namesByKind: [GroupVersionKind: String]
     /// The definitions' field structure in the compact form pruning walks.
     let pruneTree: PruneTree
+    /// The definitions' shapes as field management walks them.
+    let fieldShapes: FieldShapeTree
 
     /// Parses a document of the shape the generator writes: `{"definitions": {...}, "version": "..."}`.
     public init(definitionsJSON: String) throws(SchemaError) {
@@ -53,6 +55,7 @@ public final class SchemaRegistry: Sendable {
         self.definitions = definitions
         self.namesByKind = namesByKind
         self.pruneTree = PruneTree(definitions: definitions)
+        self.fieldShapes = FieldShapeTree(definitions: definitions)
     }
 
     /// The upstream definition name of a kind, e.g. `io.k8s.api.apps.v1.Deployment`.
@@ -63,6 +66,9 @@ public final class SchemaRegistry: Sendable {
         namesByKind[kind].flatMap { definitions[$0] }
     }
 
+    /// The field-shape node of a kind's top-level schema.
+    func fieldShapeRoot(for kind: GroupVersionKind) -> Int? { namesByKind[kind].flatMap { fieldShapes.roots[$0] } }
+
     /// A definition by upstream name.
     public func definition(named name: String) -> Schema? { definitions[name] }
 
@@ -71,7 +77,9 @@ public final class SchemaRegistry: Sendable {
 
     /// Follows `$ref`s until a concrete node; the extensions of the referring node win, as
     /// upstream puts patch strategies on the field, not on the referenced type.
-    public func resolve(_ schema: Schema) -> Schema {
+    public func resolve(_ schema: Schema) -> Schema { Self.resolve(schema, in: definitions) }
+
+    static func resolve(_ schema: Schema, in definitions: [String: Schema]) -> Schema {
         var current = schema
         // References never chain deeply; the bound only guards against a malformed document.
         for _ in 0..<8 {

@@ -94,4 +94,39 @@ final class FieldManagementCreateTests: XCTestCase {
                 SchemaRegistry.shared.compare(nil, object, kind: kind).added, "round \(round): \(object.jsonString)")
         }
     }
+
+    func testRandomCreatesRecordTheComparisonsManagedFieldsBytes() {
+        var random = SeededRandom(seed: 0xF1E1D5)
+        let now = "2026-01-01T00:00:00Z"
+        for round in 0..<600 {
+            let kind = FieldManagementFuzzTests.kinds[random.next(below: FieldManagementFuzzTests.kinds.count)]
+            var object = FieldManagementFuzzTests.randomJSON(&random, object: true)
+            if random.next(below: 2) == 0 {
+                object.setMeta("name", "n")
+                object.setMeta("labels", ["app": "web"])
+            }
+            for manager in [FieldManager(kind: kind), FieldManager(kind: kind, resetFields: ["status"])] {
+                var created = object
+                manager.update(&created, live: nil, manager: "m", now: now)
+                let expected = Self.comparedCreate(object, manager: manager, name: "m", now: now)
+                XCTAssertEqual(
+                    created.encoded(), expected.encoded(), "round \(round): \(object.jsonString)")
+            }
+        }
+    }
+
+    /// The parser keeps the last of duplicate keys, but an object built in code may hold both: the trie merges them.
+    func testCreateWithADuplicateKeyMergesItsFields() throws {
+        let kind = GroupVersionKind(group: "", version: "v1", kind: "ConfigMap")
+        let object = JSON.object(
+            JSONObject([
+                ("metadata", ["name": "a", "labels": ["x": "1"]]), ("data", ["a": "1"]), ("data", ["b": "2"]),
+            ]))
+        let manager = FieldManager(kind: kind)
+        var created = object
+        manager.update(&created, live: nil, manager: "m", now: "2026-01-01T00:00:00Z")
+        let fields = manager.tracked(SchemaRegistry.shared.createdFields(of: object, kind: kind))
+        XCTAssertEqual(FieldManager.entries(of: created).map(\.fields), [fields])
+        XCTAssertTrue(fields.contains([.field("data"), .field("b")]))
+    }
 }

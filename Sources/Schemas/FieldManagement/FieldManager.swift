@@ -79,6 +79,18 @@ public struct FieldManager: Sendable {
         } else {
             entries = live.map(Self.entries(of:)) ?? []
         }
+        if live == nil, entries.isEmpty, let fields = createdFieldsV1(of: object) {
+            // A create nobody else owns fields of: its entry is written straight from the object.
+            guard !fields.isEmpty else {
+                object.setMeta("managedFields", nil)
+                return
+            }
+            let entry = ManagedFieldsEntry.json(
+                manager: manager, operation: .update, apiVersion: apiVersion, time: now, fieldsV1: .object(fields),
+                subresource: subresource)
+            object.setMeta("managedFields", .array([entry]))
+            return
+        }
         let after = incoming == nil ? object : Self.withoutManagedFields(object)
         let changed: FieldSet
         let removed: FieldSet

@@ -53,13 +53,24 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
 
     /// The entry as the API writes it, fields in upstream's order.
     public var json: JSON {
-        var object: JSONObject = [
-            "manager": .string(manager), "operation": .string(operation.rawValue), "apiVersion": .string(apiVersion),
-        ]
-        if let time { object["time"] = .string(time) }
-        object["fieldsType"] = "FieldsV1"
-        object["fieldsV1"] = fields.fieldsV1
-        if !subresource.isEmpty { object["subresource"] = .string(subresource) }
+        Self.json(
+            manager: manager, operation: operation, apiVersion: apiVersion, time: time, fieldsV1: fields.fieldsV1,
+            subresource: subresource)
+    }
+
+    /// An entry as the API writes it, from its FieldsV1 JSON.
+    static func json(
+        manager: String, operation: Operation, apiVersion: String, time: String?, fieldsV1: JSON, subresource: String
+    ) -> JSON {
+        var object = JSONObject()
+        object.entries.reserveCapacity(7)
+        object.entries.append(("manager", .string(manager)))
+        object.entries.append(("operation", .string(operation.rawValue)))
+        object.entries.append(("apiVersion", .string(apiVersion)))
+        if let time { object.entries.append(("time", .string(time))) }
+        object.entries.append(("fieldsType", "FieldsV1"))
+        object.entries.append(("fieldsV1", fieldsV1))
+        if !subresource.isEmpty { object.entries.append(("subresource", .string(subresource))) }
         return .object(object)
     }
 
