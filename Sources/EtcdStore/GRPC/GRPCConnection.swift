@@ -50,6 +50,8 @@ final class GRPCConnection: Sendable {
     let channel: any Channel
     private let multiplexer: NIOLoopBound<GRPCCallMultiplexer>
     private let goingAway: NIOLockedValueBox<Bool>
+    /// The fixed headers of the calls every request makes (Range, Txn), built once rather than per call.
+    private let commonHeaders: [String: HPACKHeaders]
 
     private init(
         endpoint: GRPCEndpoint, channel: any Channel, multiplexer: NIOLoopBound<GRPCCallMultiplexer>,
@@ -59,6 +61,10 @@ final class GRPCConnection: Sendable {
         self.channel = channel
         self.multiplexer = multiplexer
         self.goingAway = goingAway
+        commonHeaders = Dictionary(
+            uniqueKeysWithValues: [EtcdStore.Method.range, EtcdStore.Method.txn].map {
+                ($0, Self.fixedHeaders(path: $0, endpoint: endpoint))
+            })
     }
 
     /// False once the socket closed or the server sent GOAWAY.
@@ -68,17 +74,21 @@ final class GRPCConnection: Sendable {
 
     /// The headers of a call to `path` (`/etcdserverpb.KV/Range`); `grpc-timeout` carries the deadline.
     func headers(path: String, timeout: TimeAmount?, metadata: [(String, String)]) -> HPACKHeaders {
-        var headers: HPACKHeaders = [
-            ":method": "POST", ":scheme": endpoint.secure ? "https" : "http", ":path": path,
-            ":authority": endpoint.authority, "content-type": "application/grpc", "te": "trailers",
-            "user-agent": "kubeswift-etcd-client",
-        ]
+        var headers = commonHeaders[path] ?? Self.fixedHeaders(path: path, endpoint: endpoint)
         if let timeout {
             // grpc-timeout allows at most 8 digits; milliseconds cover 27 hours.
             headers.add(name: "grpc-timeout", value: "\(min(max(timeout.nanoseconds / 1_000_000, 1), 99_999_999))m")
         }
         for (name, value) in metadata { headers.add(name: name, value: value) }
         return headers
+    }
+
+    private static func fixedHeaders(path: String, endpoint: GRPCEndpoint) -> HPACKHeaders {
+        [
+            ":method": "POST", ":scheme": endpoint.secure ? "https" : "http", ":path": path,
+            ":authority": endpoint.authority, "content-type": "application/grpc", "te": "trailers",
+            "user-agent": "kubeswift-etcd-client",
+        ]
     }
 
     /// Opens a stream for one call; `firstMessage` leaves with the headers, and messages sent through the
