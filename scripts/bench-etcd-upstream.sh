@@ -4,7 +4,10 @@
 # paged lists (limit=500) and full lists of the ~8,500 objects, with the CPU seconds each server and its etcd
 # spent in every phase (from /proc). One run each, ours first. Needs a release build, /usr/bin/etcd, h2load
 # and openssl; uses only 127.0.0.151-154. With PERF_DIR set, each phase of each server is also recorded with
-# `perf record -g` into PERF_DIR/LABEL-PHASE.perf (read with `perf report -i FILE --no-children`).
+# `perf record -g` into PERF_DIR/LABEL-PHASE.perf (read with `perf report -i FILE --no-children`). With ROUNDS=N
+# (default 1) the pair runs N times, the order alternating (ours first, then upstream first, ...), and a last
+# table gives each figure's median over the rounds and the ratio of the medians: this machine's noise moves
+# single runs by 20-30 %.
 #
 #   scripts/bench-etcd-upstream.sh UPSTREAM_KUBE_APISERVER [OUR_KUBE_APISERVER]
 #
@@ -77,7 +80,8 @@ run() { # label binary server-ip etcd-ip extra-flags...
       "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")" \
       "$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")" \
       "$(awk '/^time for request:/{print $6}' <<<"$out")" \
-      "$(echo "scale=2;($s1-$s0)/$TICKS" | bc)" "$(echo "scale=2;($e1-$e0)/$TICKS" | bc)" "$(cut -d' ' -f1 /proc/loadavg)"
+      "$(echo "scale=2;($s1-$s0)/$TICKS" | bc)" "$(echo "scale=2;($e1-$e0)/$TICKS" | bc)" "$(cut -d' ' -f1 /proc/loadavg)" |
+      tee -a "$STATE/lines"
   }
   phase create-8000-c16 -n 8000 -c 16 -m 1 -d "$STATE/body.json" "$cms"
   phase get-20000-c16 -n 20000 -c 16 -m 4 "$cms/one"
@@ -88,7 +92,29 @@ run() { # label binary server-ip etcd-ip extra-flags...
   kill "$ETCD"; wait "$ETCD" 2>/dev/null || true; ETCD=
 }
 
-echo "== $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-run ours "$OURS" 127.0.0.151 127.0.0.152
-run upstream "$UPSTREAM" 127.0.0.153 127.0.0.154 --insecure-port=0 \
-  --enable-admission-plugins=NamespaceLifecycle,ServiceAccount
+ours() { run ours "$OURS" 127.0.0.151 127.0.0.152; }
+upstream() {
+  run upstream "$UPSTREAM" 127.0.0.153 127.0.0.154 --insecure-port=0 \
+    --enable-admission-plugins=NamespaceLifecycle,ServiceAccount
+}
+
+ROUNDS=${ROUNDS:-1}
+echo "== $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS round(s)"
+for round in $(seq 1 "$ROUNDS"); do
+  if ((round % 2)); then ours; upstream; else upstream; ours; fi
+done
+((ROUNDS > 1)) || exit 0
+echo "== medians over $ROUNDS rounds (ours / upstream)"
+for phase in create-8000-c16 get-20000-c16 list-limit500 list-all; do
+  median() { # label field
+    # h2load's mean carries its unit (us, ms or s): medians of it are in ms.
+    grep "^$1 *$phase " "$STATE/lines" | sed -n "s/.* $2=\([0-9.]*[a-z]*\).*/\1/p" |
+      awk '/us$/ {print $1 / 1000; next} /ms$/ {print $1 + 0; next} /s$/ {print $1 * 1000; next} {print $1}' |
+      sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
+  }
+  for field in req/s mean server-cpu-s etcd-cpu-s; do # mean in ms
+    o=$(median ours "$field") u=$(median upstream "$field")
+    printf '%-16s %-13s ours=%-9s upstream=%-9s ratio=%s\n' "$phase" "$field" "$o" "$u" \
+      "$(awk -v o="$o" -v u="$u" 'BEGIN {printf (u > 0 ? "%.2f" : "-"), o / u}')"
+  done
+done
