@@ -212,10 +212,11 @@ public final class Profile: Sendable {
                             nodeBuffer, pluginBuffer, rawBuffer
                         )
                         parallelizer.forEach(count) { index in
-                            let node = nodeBuffer[index]
-                            for (position, plugin) in pluginBuffer.enumerated() {
-                                output[position * count + index] = plugin._withUnsafeGuaranteedRef {
-                                    $0.plugin.score(state: state, pod: pod, node: node)
+                            NodeInfo.withUnretained(nodeBuffer.baseAddress.unsafelyUnwrapped + index) { node in
+                                for (position, plugin) in pluginBuffer.enumerated() {
+                                    output[position * count + index] = plugin._withUnsafeGuaranteedRef {
+                                        $0.plugin.score(state: state, pod: pod, node: node)
+                                    }
                                 }
                             }
                         }

@@ -26,7 +26,5 @@ struct NodeResourcesBalancedAllocation: PreScorePlugin, ScorePlugin {
         return scorer.score(pod: pod, node: node)
     }
 
-    private func requestsAny(_ pod: PodInfo) -> Bool {
-        scorer.resources.contains { pod.requests.amount(of: $0.name) > 0 }
-    }
+    private func requestsAny(_ pod: PodInfo) -> Bool { scorer.requestsAny(pod) }
 }

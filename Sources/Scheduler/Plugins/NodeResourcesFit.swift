@@ -100,12 +100,26 @@ struct ResourceAllocationScorer: Sendable {
     let score: Kind
     /// `resources` with their names resolved.
     private let resolved: [(name: ResourceName, weight: Int64)]
+    /// The weights when the resources are upstream's default, CPU then memory: scored from the node's fields
+    /// directly, without walking `resolved` (each element an enum with a string to copy) for every node.
+    private let cpuThenMemory: (cpu: Int64, memory: Int64)?
 
     init(resources: [(name: String, weight: Int64)], useRequested: Bool, score: Kind) {
         self.resources = resources
         self.useRequested = useRequested
         self.score = score
         resolved = resources.map { (ResourceName($0.name), $0.weight) }
+        if resolved.count == 2, resolved[0].name == .cpu, resolved[1].name == .memory {
+            cpuThenMemory = (resolved[0].weight, resolved[1].weight)
+        } else {
+            cpuThenMemory = nil
+        }
+    }
+
+    /// Whether the pod requests any of the scored resources (BalancedAllocation skips pods that request none).
+    func requestsAny(_ pod: PodInfo) -> Bool {
+        if cpuThenMemory != nil { return pod.requests.milliCPU > 0 || pod.requests.memory > 0 }
+        return resolved.contains { pod.requests.amount(of: $0.name) > 0 }
     }
 
     /// Requested (node's pods plus this pod) and allocatable per resource; nil for a resource the node lacks.
@@ -118,6 +132,17 @@ struct ResourceAllocationScorer: Sendable {
     /// Calls `body(requested, allocatable, weight)` for each entry `usage` would list, without building the
     /// list: Score runs this for every feasible node.
     private func forEachUsage(pod: PodInfo, node: NodeInfo, _ body: (Int64, Int64, Int64) -> Void) {
+        if let weights = cpuThenMemory {
+            // CPU and memory have defaults for absent requests: the Fit strategies count with them.
+            let onNode = node.cpuAndMemory(nonZero: !useRequested)
+            let podCPU = useRequested ? pod.requests.milliCPU : pod.nonZeroRequests.milliCPU
+            let podMemory = useRequested ? pod.requests.memory : pod.nonZeroRequests.memory
+            if onNode.allocatableCPU > 0 { body(onNode.requestedCPU + podCPU, onNode.allocatableCPU, weights.cpu) }
+            if onNode.allocatableMemory > 0 {
+                body(onNode.requestedMemory + podMemory, onNode.allocatableMemory, weights.memory)
+            }
+            return
+        }
         for resource in resolved {
             let actual = useRequested || !resource.name.hasNonZeroDefault
             let (onNode, allocatable) = node.amounts(of: resource.name, nonZero: !actual)

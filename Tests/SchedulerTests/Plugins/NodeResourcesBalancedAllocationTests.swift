@@ -24,4 +24,36 @@ final class NodeResourcesBalancedAllocationTests: XCTestCase {
             Harness.scores(withGPU, pod: Fixtures.pod("even", cpu: "1", memory: "2Gi"), nodes: [node]).raw, [100],
             "an extended resource the pod does not request is left out, as upstream")
     }
+
+    /// Upstream's default resources, CPU then memory, are scored from the node's fields directly; listed the
+    /// other way round they go the general way. Every strategy here is symmetric in the two, so both must agree.
+    func testTheCPUAndMemoryShortcutScoresAsTheGeneralPath() {
+        let nodes = [
+            Fixtures.nodeInfo(Fixtures.node("empty")),
+            Fixtures.nodeInfo(
+                Fixtures.node("busy", cpu: "2", memory: "4Gi"),
+                pods: [Fixtures.pod("a", cpu: "500m", memory: "1Gi"), Fixtures.pod("b")]),
+            Fixtures.nodeInfo(Fixtures.node("full", cpu: "1", memory: "1Gi"), pods: [Fixtures.pod("c", cpu: "2")]),
+            Fixtures.nodeInfo(Fixtures.node("nomemory", memory: "0")),
+        ]
+        let pods = [
+            Fixtures.info(Fixtures.pod("p", cpu: "100m", memory: "500Mi")),
+            Fixtures.info(Fixtures.pod("cpuonly", cpu: "1")), Fixtures.info(Fixtures.pod("besteffort")),
+        ]
+        let kinds: [(ResourceAllocationScorer.Kind, Bool)] = [(.least, false), (.most, false), (.balanced, true)]
+        for (kind, useRequested) in kinds {
+            let shortcut = ResourceAllocationScorer(
+                resources: [("cpu", 1), ("memory", 1)], useRequested: useRequested, score: kind)
+            let general = ResourceAllocationScorer(
+                resources: [("memory", 1), ("cpu", 1)], useRequested: useRequested, score: kind)
+            for pod in pods {
+                XCTAssertEqual(shortcut.requestsAny(pod), general.requestsAny(pod), pod.name)
+                for node in nodes {
+                    XCTAssertEqual(
+                        shortcut.score(pod: pod, node: node), general.score(pod: pod, node: node),
+                        "\(kind) \(pod.name) on \(node.name)")
+                }
+            }
+        }
+    }
 }
