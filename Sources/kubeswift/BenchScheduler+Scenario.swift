@@ -134,6 +134,8 @@ private struct PhaseTimes {
     var boundCount = 0
     var watchError: String?
     var watchEnded = false
+    /// Set before the bench closes the watch itself, so the reset that follows is not reported.
+    var closing = false
 
     init(count: Int) {
         sent = Array(repeating: nil, count: count)
@@ -151,44 +153,47 @@ enum PodPhase {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let selector = "\(SchedulerScenario.phaseLabel)=\(phase)"
-        // Only bound pods: a pod enters the watch (ADDED) when it is bound, so the bench decodes one event per
+        // Only bound pods: a pod enters the watch (ADDED) when it is bound, so the bench scans one event per
         // pod rather than two, and takes less of the CPU the two processes it measures share with it.
         let boundOnly = "spec.nodeName!="
-        let indexByName = Dictionary(
-            bodies.enumerated().map { ($0.element.namespace + "/" + $0.element.name, $0.offset) },
-            uniquingKeysWith: { first, _ in first })
         let times = NIOLockedValueBox(PhaseTimes(count: bodies.count))
+        // Every pod of a phase is in one namespace, so its name alone finds it (see `BoundPodScanner`).
+        let scanner = BoundPodScanner(
+            indexByName: Dictionary(
+                bodies.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { first, _ in first }))
+        precondition(Set(bodies.map(\.namespace)).count <= 1, "a phase's pods share one namespace")
 
         // Watch from the list's resourceVersion, so no bind between the two is missed.
         let list = try await cluster.client.getJSON(
             path: "/api/v1/pods", query: ["labelSelector": selector, "fieldSelector": boundOnly, "limit": "1"])
-        var query: Query = ["labelSelector": selector, "fieldSelector": boundOnly]
+        var query: Query = ["watch": "true", "labelSelector": selector, "fieldSelector": boundOnly]
         if let version = list["metadata"]?["resourceVersion"]?.stringValue { query.append("resourceVersion", version) }
-        let stream = try await cluster.watcher.watch(path: "/api/v1/pods", query: query)
-        let watch = Task {
-            do {
-                for try await event in stream where event.type == .added || event.type == .modified {
-                    let now = clock.now
-                    guard let node = event.object["spec"]?["nodeName"]?.stringValue, !node.isEmpty,
-                        let name = event.object.name,
-                        let namespace = event.object["metadata"]?["namespace"]?.stringValue,
-                        let index = indexByName[namespace + "/" + name]
-                    else { continue }
-                    times.withLockedValue { times in
-                        if times.bound[index] == nil {
-                            times.bound[index] = now
-                            times.boundCount += 1
-                        }
+        // Only this stream's event loop calls `receive`; the lines' lock is never contended.
+        let lines = NIOLockedValueBox(BenchLineBuffer())
+        let watch = try await cluster.watcher.streamBody(Request(method: .get, path: "/api/v1/pods", query: query)) {
+            buffer in
+            let now = clock.now
+            var found: [BoundPodScanner.Found] = []
+            lines.withLockedValue { $0.append(buffer.readableBytesView) { found.append(scanner.scan($0)) } }
+            guard found.contains(where: { $0 != .nothing }) else { return }
+            times.withLockedValue { times in
+                for result in found {
+                    switch result {
+                    case .bound(let index) where times.bound[index] == nil:
+                        times.bound[index] = now
+                        times.boundCount += 1
+                    case .error(let line):
+                        times.watchError = times.watchError ?? line
+                    default:
+                        break
                     }
                 }
-                times.withLockedValue { $0.watchEnded = true }
-            } catch {
-                // Closing the stream once the phase is over may surface as an error; only others count.
-                let cancelled = Task.isCancelled
-                times.withLockedValue {
-                    $0.watchEnded = true
-                    if !cancelled { $0.watchError = "\(error)" }
-                }
+            }
+        } finished: { error in
+            // Closing the stream once the phase is over may surface as an error; only earlier ones count.
+            times.withLockedValue { times in
+                if !times.closing, let error { times.watchError = times.watchError ?? "\(error)" }
+                times.watchEnded = true
             }
         }
         defer { watch.cancel() }
@@ -215,8 +220,8 @@ enum PodPhase {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+        times.withLockedValue { $0.closing = true }
         watch.cancel()
-        _ = await watch.result
 
         return times.withLockedValue { times in
             let firstSent = times.sent.compactMap { $0 }.min()
