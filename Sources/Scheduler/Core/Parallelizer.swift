@@ -69,8 +69,7 @@ struct Parallelizer: Sendable {
     {
         let head = Swift.max(0, Swift.min(count, expected, Self.minimumParallelItems))
         var results: [T] = []
-        // Once, rather than doubling as it fills: each growth past a kilobyte is a large-bin malloc, which makes
-        // glibc consolidate the fast bins the JSON decoding fills (malloc_consolidate was 2.6% of the scheduler).
+        // Once, rather than doubling as it fills (each growth a copy and a free, per cycle).
         results.reserveCapacity(head)
         for index in 0..<head {
             if stop() { return results }

@@ -212,6 +212,11 @@ public final class Profile: Sendable {
                             nodeBuffer, pluginBuffer, rawBuffer
                         )
                         parallelizer.forEach(count) { index in
+                            if index + SchedulingAlgorithm.prefetchDistance < count {
+                                NodeInfo.prefetch(
+                                    nodeBuffer.baseAddress.unsafelyUnwrapped + index
+                                        + SchedulingAlgorithm.prefetchDistance)
+                            }
                             NodeInfo.withUnretained(nodeBuffer.baseAddress.unsafelyUnwrapped + index) { node in
                                 for (position, plugin) in pluginBuffer.enumerated() {
                                     output[position * count + index] = plugin._withUnsafeGuaranteedRef {
