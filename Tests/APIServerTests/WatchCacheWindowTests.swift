@@ -84,13 +84,34 @@ final class WatchCacheWindowTests: XCTestCase {
         XCTAssertEqual(perResource.windowUpperBound, 300)
     }
 
-    private static let event: CachedEvent = {
+    func testAWatcherIsSentTheWindowFromItsRevisionOn() {
+        var state = WatchCache.State()
+        for revision in stride(from: Revision(10), through: 50, by: 10) {
+            state.window.append(Self.event(revision: revision))
+        }
+        func first(_ after: Revision) -> Revision? {
+            let index = state.firstEvent(after: after)
+            return index == state.window.endIndex ? nil : state.window[index].revision
+        }
+        XCTAssertEqual(first(0), 10)
+        XCTAssertEqual(first(10), 20)
+        XCTAssertEqual(first(35), 40)
+        XCTAssertEqual(first(49), 50)
+        XCTAssertNil(first(50))
+        XCTAssertNil(first(99))
+        XCTAssertEqual(WatchCache.State().firstEvent(after: 3), WatchCache.State().window.endIndex)
+    }
+
+    private static let event = event(revision: 1)
+
+    private static let configMaps = APIServer(storage: MemoryStore(), configuration: APIServer.Configuration())
+        .store(resource: "configmaps")!.definition
+
+    private static func event(revision: Revision) -> CachedEvent {
         let value = KeyValue(
             key: "/registry/configmaps/default/a",
             value: Array(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#.utf8),
-            createRevision: 1, modRevision: 1, lease: 0)
-        let definition = APIServer(storage: MemoryStore(), configuration: APIServer.Configuration()).store(
-            resource: "configmaps")!.definition
-        return CachedEvent(WatchEvent(kind: .put, current: value, previous: nil), definition: definition)!
-    }()
+            createRevision: 1, modRevision: revision, lease: 0)
+        return CachedEvent(WatchEvent(kind: .put, current: value, previous: nil), definition: configMaps)!
+    }
 }

@@ -141,7 +141,8 @@ final class WatchCache: Sendable {
             let id = state.nextID
             state.nextID += 1
             var watcher = Watcher(scope: scope, options: options, after: after, queue: queue, lastBookmark: .now)
-            for event in state.window where event.revision > after {
+            // A grown window holds up to 102,400 changes: find the first one after `after` by halving.
+            for event in state.window[state.firstEvent(after: after)...] {
                 guard Self.send(event, to: &watcher) else {
                     fellBehind = true
                     return id
@@ -359,6 +360,21 @@ final class WatchCache: Sendable {
 }
 
 extension WatchCache.State {
+    /// The index of the window's first event with a revision above `after`; the window is in revision order.
+    func firstEvent(after: Revision) -> CircularBuffer<CachedEvent>.Index {
+        var low = 0
+        var high = window.count
+        while low < high {
+            let middle = (low + high) / 2
+            if window[window.index(window.startIndex, offsetBy: middle)].revision > after {
+                high = middle
+            } else {
+                low = middle + 1
+            }
+        }
+        return window.index(window.startIndex, offsetBy: low)
+    }
+
     /// Upstream's resizing, before an event joins a full window: double while the oldest event is fresh, halve
     /// once even the newest quarter is stale, within the configured bounds.
     mutating func resizeWindow(now: ContinuousClock.Instant, configuration: WatchCacheConfiguration) {
