@@ -108,7 +108,7 @@ echo "== medians over $ROUNDS rounds (ours / upstream)"
 for phase in create-8000-c16 get-20000-c16 list-limit500 list-all; do
   median() { # label field
     # h2load's mean carries its unit (us, ms or s): medians of it are in ms.
-    grep "^$1 *$phase " "$STATE/lines" | sed -n "s/.* $2=\([0-9.]*[a-z]*\).*/\1/p" |
+    grep "^$1 *$phase " "$STATE/lines" | sed -n "s|.* $2=\([0-9.]*[a-z]*\).*|\1|p" |
       awk '/us$/ {print $1 / 1000; next} /ms$/ {print $1 + 0; next} /s$/ {print $1 * 1000; next} {print $1}' |
       sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
   }
