@@ -54,19 +54,19 @@ public struct WatchEvent: Sendable, Hashable {
 
 /// Splits a byte stream into newline-terminated lines, whatever the chunk boundaries are: a line may
 /// arrive in many DATA frames, and one frame may carry many lines.
-struct LineSplitter {
+public struct LineSplitter: Sendable {
     private var buffer: [UInt8] = []
     /// Where the search for "\n" resumes, so a long line arriving in small chunks is scanned once.
     private var scanned = 0
     /// A line longer than this ends the stream instead of growing memory without bound.
-    let maximumLineLength: Int
+    public let maximumLineLength: Int
 
-    init(maximumLineLength: Int = 64 << 20) {
+    public init(maximumLineLength: Int = 64 << 20) {
         self.maximumLineLength = maximumLineLength
     }
 
     /// Appends `bytes` and calls `line` for every complete non-blank line (without its "\n").
-    mutating func append(_ bytes: some Collection<UInt8>, line: (ArraySlice<UInt8>) throws -> Void) throws {
+    public mutating func append(_ bytes: some Collection<UInt8>, line: (ArraySlice<UInt8>) throws -> Void) throws {
         buffer.append(contentsOf: bytes)
         var start = 0
         var index = scanned
@@ -86,7 +86,7 @@ struct LineSplitter {
     }
 
     /// The unterminated rest at the end of the stream, if it holds anything.
-    mutating func finish() -> [UInt8]? {
+    public mutating func finish() -> [UInt8]? {
         defer {
             buffer = []
             scanned = 0

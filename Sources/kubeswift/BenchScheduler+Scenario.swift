@@ -169,12 +169,17 @@ enum PodPhase {
         var query: Query = ["watch": "true", "labelSelector": selector, "fieldSelector": boundOnly]
         if let version = list["metadata"]?["resourceVersion"]?.stringValue { query.append("resourceVersion", version) }
         // Only this stream's event loop calls `receive`; the lines' lock is never contended.
-        let lines = NIOLockedValueBox(BenchLineBuffer())
+        let lines = NIOLockedValueBox(LineSplitter())
         let watch = try await cluster.watcher.streamBody(Request(method: .get, path: "/api/v1/pods", query: query)) {
             buffer in
             let now = clock.now
             var found: [BoundPodScanner.Found] = []
-            lines.withLockedValue { $0.append(buffer.readableBytesView) { found.append(scanner.scan($0)) } }
+            // A line past the splitter's 64 MiB bound is no pod event; it ends the phase's watch as an error.
+            do {
+                try lines.withLockedValue { try $0.append(buffer.readableBytesView) { found.append(scanner.scan($0)) } }
+            } catch {
+                found.append(.error("\(error)"))
+            }
             guard found.contains(where: { $0 != .nothing }) else { return }
             times.withLockedValue { times in
                 for result in found {

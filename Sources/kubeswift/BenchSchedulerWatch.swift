@@ -43,30 +43,6 @@ struct BoundPodScanner: Sendable {
 
     /// The index just past the first occurrence of `key` in `bytes`.
     private static func end(of key: [UInt8], in bytes: ArraySlice<UInt8>) -> Int? {
-        guard let first = key.first, bytes.count >= key.count else { return nil }
-        var start = bytes.startIndex
-        let last = bytes.endIndex - key.count
-        while start <= last {
-            guard let candidate = bytes[start...last].firstIndex(of: first) else { return nil }
-            if bytes[candidate..<(candidate + key.count)].elementsEqual(key) { return candidate + key.count }
-            start = candidate + 1
-        }
-        return nil
-    }
-}
-
-/// Cuts a byte stream into lines whatever its chunk boundaries, and hands each complete line on.
-struct BenchLineBuffer {
-    private var pending: [UInt8] = []
-
-    /// Appends `bytes` and calls `line` for each line they complete (without the newline).
-    mutating func append(_ bytes: some Sequence<UInt8>, _ line: (ArraySlice<UInt8>) -> Void) {
-        pending.append(contentsOf: bytes)
-        var start = pending.startIndex
-        while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            if newline > start { line(pending[start..<newline]) }
-            start = newline + 1
-        }
-        pending.removeSubrange(..<start)
+        bytes.firstRange(of: key)?.upperBound
     }
 }

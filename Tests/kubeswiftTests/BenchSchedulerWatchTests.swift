@@ -1,4 +1,5 @@
 import APIMachinery
+import Client
 import XCTest
 
 @testable import kubeswift
@@ -32,14 +33,14 @@ final class BenchSchedulerWatchTests: XCTestCase {
         XCTAssertTrue(text.contains("Expired"))
     }
 
-    func testLinesAreFoundWhateverTheChunkBoundaries() {
+    func testLinesAreFoundWhateverTheChunkBoundaries() throws {
         let stream =
             line("ADDED", name: "pod-0", nodeName: "a") + [10] + line("ADDED", name: "pod-1", nodeName: "b") + [10]
         for cut in [1, 7, 40, stream.count - 1] {
-            var lines = BenchLineBuffer()
+            var lines = LineSplitter()
             var found: [BoundPodScanner.Found] = []
             for chunk in [stream[..<cut], stream[cut...]] {
-                lines.append(chunk) { found.append(scanner.scan($0)) }
+                try lines.append(chunk) { found.append(scanner.scan($0)) }
             }
             XCTAssertEqual(found, [.bound(0), .bound(1)], "cut at \(cut)")
         }

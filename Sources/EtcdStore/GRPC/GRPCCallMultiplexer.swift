@@ -158,6 +158,11 @@ struct GRPCCallStream: Sendable {
     let call: NIOLoopBoundBox<GRPCCall>
     let multiplexer: NIOLoopBound<GRPCCallMultiplexer>
 
+    /// Opens the call's stream (`GRPCConnection.openCall` does, once).
+    func start() {
+        onLoop { $0.start($1) }
+    }
+
     /// Sends one more request message (streaming calls).
     func send(_ message: ByteBuffer) {
         onLoop { $0.send(message, on: $1) }

@@ -102,12 +102,7 @@ final class GRPCConnection: Sendable {
             timeout: timeout, observer: observer, firstMessage: firstMessage)
         let stream = GRPCCallStream(
             call: NIOLoopBoundBox.makeBoxSendingValue(call, eventLoop: channel.eventLoop), multiplexer: multiplexer)
-        let multiplexer = multiplexer
-        if channel.eventLoop.inEventLoop {
-            multiplexer.value.start(stream.call.value)
-        } else {
-            channel.eventLoop.execute { multiplexer.value.start(stream.call.value) }
-        }
+        stream.start()
         return stream
     }
 
