@@ -68,9 +68,17 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "HTTP2Streams",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "EtcdStore",
             dependencies: [
-                "Storage",
+                "Storage", "HTTP2Streams",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -87,7 +95,7 @@ let package = Package(
             name: "APIServer",
             dependencies: [
                 "APIMachinery", "Schemas", "StructuralSchema", "Storage", "EtcdStore", "Operations", "Component",
-                "Authorization", "Quota",
+                "Authorization", "Quota", "HTTP2Streams",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,7 +136,7 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
-                "APIMachinery", "Operations", "Component",
+                "APIMachinery", "Operations", "Component", "HTTP2Streams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -203,7 +211,8 @@ let package = Package(
         .testTarget(
             name: "APIMachineryTests", dependencies: ["APIMachinery", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: upcoming),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "EtcdStore", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(
+            name: "StorageTests", dependencies: ["Storage", "EtcdStore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
             name: "EtcdStoreTests",
             dependencies: [

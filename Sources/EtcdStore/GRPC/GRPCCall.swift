@@ -1,3 +1,4 @@
+import HTTP2Streams
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -10,12 +11,12 @@ protocol GRPCCallObserver: AnyObject, Sendable {
     func finished(_ error: GRPCStatusError?)
 }
 
-/// One gRPC call on one HTTP/2 stream of a `GRPCCallMultiplexer`, confined to the connection's event loop.
+/// One gRPC call on one HTTP/2 stream of a connection's `HTTP2StreamTable`, confined to the connection's event loop.
 /// The first request message leaves with the headers, in one flush, as grpc-go's writer sends them; the
 /// last one ends the request stream when the call is unary (`halfCloseAfterFirstMessage`). Responses are
 /// deframed and passed to the observer; the status comes from the trailers, or from the headers of a
 /// trailers-only answer.
-final class GRPCCall {
+final class GRPCCall: HTTP2TableStream {
     let headers: HPACKHeaders
     let halfCloseAfterFirstMessage: Bool
     let timeout: TimeAmount?
@@ -25,6 +26,9 @@ final class GRPCCall {
     /// Set when the headers leave: stream IDs must rise in the order streams open.
     var streamID: HTTP2StreamID?
     var timeoutTask: Scheduled<Void>?
+    /// The calls of the connection it runs on, which end it; set when it starts. The cycle through the stream
+    /// table lasts until the call ends, when the table lets it go.
+    var owner: GRPCCalls?
     private var reader = GRPCMessageReader()
     private var responseHeadersSeen = false
     /// Whether a request message left: a failure after that may have reached etcd.
@@ -54,8 +58,29 @@ final class GRPCCall {
         return .data(.init(data: .byteBuffer(framed), endStream: requestEnded))
     }
 
+    func receive(_ payload: HTTP2Frame.FramePayload) {
+        if case .some(let status) = status(after: payload) { owner?.end(self, status) }
+    }
+
+    func terminated(_ reason: HTTP2StreamTermination) {
+        streamClosed()
+        let status: GRPCStatusError
+        switch reason {
+        case .closed(let code):
+            // Closed under the call without a frame that ended it: a GOAWAY that left it unprocessed, or a reset.
+            let unprocessed = code == .refusedStream
+            status = .unavailable(
+                "stream closed (\(code.map { "\($0)" } ?? "no error"))", sent: !unprocessed && requestSent)
+        case .streamError(let error):
+            status = .unavailable("\(error)", sent: requestSent)
+        case .connectionClosed:
+            status = .unavailable("error reading from server: connection closed", sent: true)
+        }
+        owner?.end(self, status)
+    }
+
     /// Takes one frame of the response; returns the status when it ends the call (`.some(nil)` for OK).
-    func receive(_ payload: HTTP2Frame.FramePayload) -> GRPCStatusError?? {
+    private func status(after payload: HTTP2Frame.FramePayload) -> GRPCStatusError?? {
         guard !finished else { return .none }
         switch payload {
         case .headers(let frame):

@@ -1,3 +1,4 @@
+import HTTP2Streams
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHPACK
@@ -44,22 +45,22 @@ public struct GRPCEndpoint: Sendable, Hashable, CustomStringConvertible {
     var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// One HTTP/2 connection to one etcd member; every call is a stream on it (`GRPCCallMultiplexer`).
+/// One HTTP/2 connection to one etcd member; every call is a stream on it (`GRPCCalls`).
 final class GRPCConnection: Sendable {
     let endpoint: GRPCEndpoint
     let channel: any Channel
-    private let multiplexer: NIOLoopBound<GRPCCallMultiplexer>
+    private let calls: NIOLoopBound<GRPCCalls>
     private let goingAway: NIOLockedValueBox<Bool>
     /// The fixed headers of the calls every request makes (Range, Txn), built once rather than per call.
     private let commonHeaders: [String: HPACKHeaders]
 
     private init(
-        endpoint: GRPCEndpoint, channel: any Channel, multiplexer: NIOLoopBound<GRPCCallMultiplexer>,
+        endpoint: GRPCEndpoint, channel: any Channel, calls: NIOLoopBound<GRPCCalls>,
         goingAway: NIOLockedValueBox<Bool>
     ) {
         self.endpoint = endpoint
         self.channel = channel
-        self.multiplexer = multiplexer
+        self.calls = calls
         self.goingAway = goingAway
         commonHeaders = Dictionary(
             uniqueKeysWithValues: [EtcdStore.Method.range, EtcdStore.Method.txn].map {
@@ -101,7 +102,7 @@ final class GRPCConnection: Sendable {
             headers: headers(path: path, timeout: timeout, metadata: metadata), halfCloseAfterFirstMessage: unary,
             timeout: timeout, observer: observer, firstMessage: firstMessage)
         let stream = GRPCCallStream(
-            call: NIOLoopBoundBox.makeBoxSendingValue(call, eventLoop: channel.eventLoop), multiplexer: multiplexer)
+            call: NIOLoopBoundBox.makeBoxSendingValue(call, eventLoop: channel.eventLoop), calls: calls)
         stream.start()
         return stream
     }
@@ -113,7 +114,7 @@ final class GRPCConnection: Sendable {
         to endpoint: GRPCEndpoint, tls: NIOSSLContext?, connectTimeout: TimeAmount, keepAlive: GRPCKeepAlive,
         flushDelay: TimeAmount = .zero, eventLoop: any EventLoop
     ) -> EventLoopFuture<GRPCConnection> {
-        let ready = eventLoop.makePromise(of: NIOLoopBound<GRPCCallMultiplexer>.self)
+        let ready = eventLoop.makePromise(of: NIOLoopBound<GRPCCalls>.self)
         let preface = eventLoop.makePromise(of: Void.self)
         let prefaceTimeout = eventLoop.scheduleTask(in: connectTimeout) {
             preface.fail(
@@ -166,8 +167,8 @@ final class GRPCConnection: Sendable {
             ready.fail(error)
         }
         return connected.flatMap { channel in
-            ready.futureResult.and(preface.futureResult).map { multiplexer, _ in
-                GRPCConnection(endpoint: endpoint, channel: channel, multiplexer: multiplexer, goingAway: goingAway)
+            ready.futureResult.and(preface.futureResult).map { calls, _ in
+                GRPCConnection(endpoint: endpoint, channel: channel, calls: calls, goingAway: goingAway)
             }.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
                 throw error
@@ -180,19 +181,20 @@ final class GRPCConnection: Sendable {
     private static func configureHTTP2(
         _ channel: any Channel, before monitor: GRPCConnectionMonitor, keepAlive: GRPCKeepAlive,
         flushDelay: TimeAmount, activity: NIOLoopBoundBox<GRPCConnectionActivity>
-    ) throws -> NIOLoopBound<GRPCCallMultiplexer> {
+    ) throws -> NIOLoopBound<GRPCCalls> {
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(
             GRPCFlushCoalescer(delay: flushDelay, activity: activity.value), position: .before(monitor))
         try sync.addHandler(
             NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration), position: .before(monitor)
         )
-        let multiplexer = GRPCCallMultiplexer(
-            activity: activity.value, goingAway: monitor.goingAway, streamWindow: streamWindow,
-            connectionWindow: connectionWindow)
-        try sync.addHandler(multiplexer)
+        // The keepalive behind sees every frame: any read shows the member is alive.
+        let table = HTTP2StreamTable(
+            streamWindow: streamWindow, connectionWindow: connectionWindow, forwardsStreamFrames: true)
+        try sync.addHandler(table)
         try sync.addHandler(GRPCKeepAliveHandler(keepAlive, goingAway: monitor.goingAway, activity: activity.value))
-        return NIOLoopBound(multiplexer, eventLoop: channel.eventLoop)
+        let calls = GRPCCalls(table: table, activity: activity.value, goingAway: monitor.goingAway)
+        return NIOLoopBound(calls, eventLoop: channel.eventLoop)
     }
 
     /// Large windows so a big range answer streams without a WINDOW_UPDATE round trip per 64 KiB.
@@ -238,12 +240,12 @@ final class GRPCConnectionActivity {
 final class GRPCConnectionMonitor: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTP2Frame
 
-    private let ready: EventLoopPromise<NIOLoopBound<GRPCCallMultiplexer>>
+    private let ready: EventLoopPromise<NIOLoopBound<GRPCCalls>>
     private let preface: EventLoopPromise<Void>
     let goingAway: NIOLockedValueBox<Bool>
 
     init(
-        ready: EventLoopPromise<NIOLoopBound<GRPCCallMultiplexer>>, preface: EventLoopPromise<Void>,
+        ready: EventLoopPromise<NIOLoopBound<GRPCCalls>>, preface: EventLoopPromise<Void>,
         goingAway: NIOLockedValueBox<Bool>
     ) {
         self.ready = ready
@@ -261,7 +263,7 @@ final class GRPCConnectionMonitor: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A stream's error is its call's alone: the multiplexer behind ends that call.
+        // A stream's error is its call's alone: the stream table behind ends that call.
         if error is NIOHTTP2Errors.StreamError { return context.fireErrorCaught(error) }
         ready.fail(GRPCStatusError.unavailable("\(error)", sent: false))
         preface.fail(GRPCStatusError.unavailable("\(error)", sent: false))
@@ -305,7 +307,7 @@ final class GRPCKeepAliveHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Every frame: the multiplexer in front passes them all on.
+        // Every frame: the stream table in front passes them all on.
         activity.lastRead = .now()
         if case .ping(let data, ack: true) = unwrapInboundIn(data).payload, outstandingPing?.data == data {
             outstandingPing = nil
