@@ -214,6 +214,17 @@ let package = Package(
         .testTarget(
             name: "StorageTests", dependencies: ["Storage", "EtcdStore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
+            name: "HTTP2StreamsTests",
+            dependencies: [
+                "HTTP2Streams",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "EtcdStoreTests",
             dependencies: [
                 "EtcdStore", "Storage", "TestSupport", "Operations",
