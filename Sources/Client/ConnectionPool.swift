@@ -10,12 +10,12 @@ protocol PooledConnection: AnyObject, Sendable {
     var isUsable: Bool { get }
     /// Completes once it is closed.
     var closeFuture: EventLoopFuture<Void> { get }
-    /// Sends one request; its `StreamHandler` answers `response`. The returned channel is closed to cancel the
-    /// request; a failed future means the request was never sent.
+    /// Sends one request; its `StreamHandler` answers `response`, failing it with `StreamNotOpened` when the
+    /// request was never sent. The returned handle cancels the request.
     func openStream(
         headers: HPACKHeaders, body: ByteBuffer?, response: EventLoopPromise<Response>,
         consumer: (any StreamBodyConsumer)?, timeout: TimeAmount?
-    ) -> EventLoopFuture<any Channel>
+    ) -> StreamCancelHandle
     func close()
 }
 

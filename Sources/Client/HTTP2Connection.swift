@@ -1,4 +1,5 @@
 import Component
+import HTTP2Streams
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHPACK
@@ -7,39 +8,64 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
-/// One TLS connection speaking HTTP/2, on which every request is a stream.
+/// One TLS connection speaking HTTP/2, on which every request is a stream: an entry of the connection's
+/// `HTTP2StreamTable` behind NIO's HTTP/2 handler, not a child channel with a pipeline of its own.
 final class HTTP2Connection: PooledConnection {
     let channel: any Channel
-    private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    private let table: NIOLoopBound<HTTP2StreamTable>
     private let goingAway: NIOLockedValueBox<Bool>
 
-    private init(
-        channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer, goingAway: NIOLockedValueBox<Bool>
-    ) {
+    private init(channel: any Channel, table: NIOLoopBound<HTTP2StreamTable>, goingAway: NIOLockedValueBox<Bool>) {
         self.channel = channel
-        self.multiplexer = multiplexer
+        self.table = table
         self.goingAway = goingAway
     }
 
-    /// False once the socket closed or the server sent GOAWAY; new streams then go to a new connection.
+    /// False once the socket closed, the server sent GOAWAY or the stream IDs ran out; new streams then go to a
+    /// new connection.
     var isUsable: Bool { channel.isActive && !goingAway.withLockedValue { $0 } }
 
     var eventLoop: any EventLoop { channel.eventLoop }
 
     var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
-    /// Opens a stream carrying one request; its `StreamHandler` answers `response`.
+    /// Opens a stream carrying one request (on the event loop, soon after this returns); its `StreamHandler`
+    /// answers `response`, with `StreamNotOpened` when the stream could not open.
     func openStream(
         headers: HPACKHeaders, body: ByteBuffer?, response: EventLoopPromise<Response>,
         consumer: (any StreamBodyConsumer)?, timeout: TimeAmount?
-    ) -> EventLoopFuture<any Channel> {
-        multiplexer.createStreamChannel { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(
-                    StreamHandler(
-                        headers: headers, body: body, response: response, consumer: consumer, timeout: timeout))
-            }
+    ) -> StreamCancelHandle {
+        let eventLoop = channel.eventLoop
+        let handler = NIOLoopBoundBox.makeBoxSendingValue(
+            StreamHandler(headers: headers, body: body, response: response, consumer: consumer, timeout: timeout),
+            eventLoop: eventLoop)
+        let handle = StreamCancelHandle(handler: handler, eventLoop: eventLoop)
+        consumer?.attach(to: handle)
+        let table = self.table
+        let goingAway = self.goingAway
+        if eventLoop.inEventLoop {
+            Self.open(handler.value, on: table.value, goingAway: goingAway)
+        } else {
+            eventLoop.execute { Self.open(handler.value, on: table.value, goingAway: goingAway) }
         }
+        return handle
+    }
+
+    /// The streams open on the connection now (for tests: a finished or cancelled request leaves none behind).
+    func openStreamCount() -> EventLoopFuture<Int> {
+        let table = self.table
+        return channel.eventLoop.submit { table.value.count }
+    }
+
+    private static func open(_ handler: StreamHandler, on table: HTTP2StreamTable, goingAway: NIOLockedValueBox<Bool>) {
+        guard !handler.isFinished else { return }
+        guard !goingAway.withLockedValue({ $0 }), let eventLoop = table.eventLoop, let id = table.open(handler) else {
+            // Out of stream IDs, the connection takes no more requests: the pool connects afresh.
+            if !table.hasStreamIDsLeft { goingAway.withLockedValue { $0 = true } }
+            handler.notOpened(.connectionClosed)
+            return
+        }
+        handler.start(.table(table, id), on: eventLoop)
     }
 
     func close() {
@@ -56,7 +82,7 @@ final class HTTP2Connection: PooledConnection {
         host: String, port: Int, serverHostname: String?, tls: NIOSSLContext, connectTimeout: TimeAmount,
         eventLoop: any EventLoop
     ) -> EventLoopFuture<HTTP2Connection> {
-        let ready = eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+        let ready = eventLoop.makePromise(of: NIOLoopBound<HTTP2StreamTable>.self)
         let goingAway = NIOLockedValueBox(false)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
@@ -72,11 +98,13 @@ final class HTTP2Connection: PooledConnection {
                             return channel.close()
                         }
                         return channel.eventLoop.makeCompletedFuture {
-                            let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                                mode: .client, connectionConfiguration: connectionConfiguration,
-                                streamConfiguration: streamConfiguration, position: .before(monitor)
-                            ) { pushed in pushed.close() }
-                            ready.succeed(multiplexer)
+                            let sync = channel.pipeline.syncOperations
+                            try sync.addHandler(
+                                NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration),
+                                position: .before(monitor))
+                            let table = HTTP2StreamTable(streamWindow: streamWindow, connectionWindow: connectionWindow)
+                            try sync.addHandler(table, position: .before(monitor))
+                            ready.succeed(NIOLoopBound(table, eventLoop: channel.eventLoop))
                         }
                     }
                     let sync = channel.pipeline.syncOperations
@@ -91,8 +119,8 @@ final class HTTP2Connection: PooledConnection {
             ready.fail(error)
             throw error
         }.flatMap { channel in
-            ready.futureResult.map { multiplexer in
-                HTTP2Connection(channel: channel, multiplexer: multiplexer, goingAway: goingAway)
+            ready.futureResult.map { table in
+                HTTP2Connection(channel: channel, table: table, goingAway: goingAway)
             }.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
                 throw error
@@ -111,12 +139,6 @@ final class HTTP2Connection: PooledConnection {
         configuration.targetWindowSize = connectionWindow
         return configuration
     }
-
-    private static var streamConfiguration: NIOHTTP2Handler.StreamConfiguration {
-        var configuration = NIOHTTP2Handler.StreamConfiguration()
-        configuration.targetWindowSize = streamWindow
-        return configuration
-    }
 }
 
 /// Sits at the end of the connection pipeline: reports handshake and ALPN failures to whoever waits for
@@ -124,16 +146,16 @@ final class HTTP2Connection: PooledConnection {
 final class ConnectionMonitor: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTP2Frame
 
-    private let ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>
+    private let ready: EventLoopPromise<NIOLoopBound<HTTP2StreamTable>>
     private let goingAway: NIOLockedValueBox<Bool>
 
-    init(ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>, goingAway: NIOLockedValueBox<Bool>) {
+    init(ready: EventLoopPromise<NIOLoopBound<HTTP2StreamTable>>, goingAway: NIOLockedValueBox<Bool>) {
         self.ready = ready
         self.goingAway = goingAway
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Only stream-0 frames reach here (SETTINGS, PING, GOAWAY); the multiplexer took the rest.
+        // Only stream-0 frames reach here (SETTINGS, PING, GOAWAY); the stream table took the rest.
         if case .goAway = unwrapInboundIn(data).payload {
             goingAway.withLockedValue { $0 = true }
         }

@@ -1,3 +1,4 @@
+import HTTP2Streams
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHPACK
@@ -47,24 +48,43 @@ final class PlainHTTPConnections: PooledConnection {
     func openStream(
         headers: HPACKHeaders, body: ByteBuffer?, response: EventLoopPromise<Response>,
         consumer: (any StreamBodyConsumer)?, timeout: TimeAmount?
-    ) -> EventLoopFuture<any Channel> {
+    ) -> StreamCancelHandle {
         let reusable = consumer == nil
-        return channel().flatMap { channel in
-            channel.eventLoop.makeCompletedFuture {
-                let pipeline = channel.pipeline.syncOperations
-                let handler = StreamHandler(
-                    headers: headers, body: body, response: response, consumer: consumer, timeout: timeout)
-                try pipeline.handler(type: HTTP1FrameAdapter.self).begin { keepAlive in
-                    pipeline.removeHandler(handler, promise: nil)
-                    if keepAlive && reusable {
-                        self.release(channel)
-                    } else {
-                        channel.close(promise: nil)
-                    }
-                }
-                try pipeline.addHandler(handler)
-                return channel
+        let handler = NIOLoopBoundBox.makeBoxSendingValue(
+            StreamHandler(headers: headers, body: body, response: response, consumer: consumer, timeout: timeout),
+            eventLoop: eventLoop)
+        let handle = StreamCancelHandle(handler: handler, eventLoop: eventLoop)
+        consumer?.attach(to: handle)
+        // Every connection is on `eventLoop`, so this runs there, as the handler needs.
+        channel().whenComplete { result in
+            switch result {
+            case .failure(let error):
+                handler.value.notOpened(error as? ClientError ?? .connectionClosed)
+            case .success(let channel):
+                self.begin(handler.value, on: channel, reusable: reusable)
             }
+        }
+        return handle
+    }
+
+    private func begin(_ handler: StreamHandler, on channel: any Channel, reusable: Bool) {
+        // Cancelled while the connection was being found: the connection was never used.
+        guard !handler.isFinished else { return release(channel) }
+        let pipeline = channel.pipeline.syncOperations
+        do {
+            try pipeline.handler(type: HTTP1FrameAdapter.self).begin { keepAlive in
+                pipeline.removeHandler(handler, promise: nil)
+                if keepAlive && reusable {
+                    self.release(channel)
+                } else {
+                    channel.close(promise: nil)
+                }
+            }
+            // Adding it sends the request (`handlerAdded`).
+            try pipeline.addHandler(handler)
+        } catch {
+            handler.notOpened(.connectionClosed)
+            channel.close(promise: nil)
         }
     }
 
@@ -230,5 +250,31 @@ final class HTTP1FrameAdapter: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// The plain transport takes a request's handler out of the connection's pipeline once its response ended.
-extension StreamHandler: RemovableChannelHandler {}
+/// On plain HTTP/1.1 a request's handler sits in its connection's pipeline behind the `HTTP1FrameAdapter`, which
+/// takes it out once its response ended.
+extension StreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        start(.channel(context), on: context.eventLoop)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Removed after its response ended, or torn down with the connection: nothing may stay unanswered.
+        terminated(.connectionClosed)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receive(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        terminated(.connectionClosed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        abandon(.invalidResponse("\(error)"))
+    }
+}

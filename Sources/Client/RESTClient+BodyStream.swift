@@ -4,21 +4,25 @@ public import NIOCore
 /// An open streamed response (a watch in any format) whose body goes, undecoded, to the caller's handler.
 /// Cancelling resets the HTTP/2 stream, which ends the request server-side.
 public final class BodyStream: Sendable {
-    private let channel = NIOLockedValueBox<(any Channel)?>(nil)
-    private let cancelled = NIOLockedValueBox(false)
+    private let state = NIOLockedValueBox<(request: StreamCancelHandle?, cancelled: Bool)>((nil, false))
 
     fileprivate init() {}
 
     /// Ends the stream; its `finished` handler then runs with the reset's error, if it has not run yet.
     public func cancel() {
-        let stream = channel.withLockedValue { $0 }
-        cancelled.withLockedValue { $0 = true }
-        stream?.close(promise: nil)
+        let request = state.withLockedValue { state in
+            state.cancelled = true
+            return state.request
+        }
+        request?.cancel()
     }
 
-    fileprivate func attach(_ stream: any Channel) {
-        channel.withLockedValue { $0 = stream }
-        if cancelled.withLockedValue({ $0 }) { stream.close(promise: nil) }
+    fileprivate func attach(_ request: StreamCancelHandle) {
+        let cancelled = state.withLockedValue { state in
+            state.request = request
+            return state.cancelled
+        }
+        if cancelled { request.cancel() }
     }
 }
 
@@ -28,7 +32,7 @@ private struct BodyForwarder: StreamBodyConsumer {
     let receive: @Sendable (ByteBuffer) -> Void
     let finished: @Sendable ((any Error)?) -> Void
 
-    func attach(to stream: any Channel) { self.stream.attach(stream) }
+    func attach(to request: StreamCancelHandle) { stream.attach(request) }
     func receive(_ buffer: ByteBuffer) throws { receive(buffer) }
     func finish(_ error: (any Error)?) { finished(error) }
 }

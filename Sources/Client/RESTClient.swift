@@ -219,17 +219,18 @@ public final class RESTClient: Sendable {
         let response = connection.eventLoop.makePromise(of: Response.self)
         let stream = connection.openStream(
             headers: headers, body: body, response: response, consumer: consumer, timeout: timeout)
-        stream.whenFailure { response.fail(NotSent(underlying: $0)) }
         return try await withTaskCancellationHandler {
             do {
                 return try await response.futureResult.get()
+            } catch let error as StreamNotOpened {
+                throw NotSent(underlying: error.underlying)
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 throw error
             }
         } onCancel: {
-            // Closing the stream sends RST_STREAM; the handler then fails the promise.
-            stream.whenSuccess { $0.close(promise: nil) }
+            // Resets the stream; the handler then fails the promise.
+            stream.cancel()
         }
     }
 

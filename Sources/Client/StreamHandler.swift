@@ -1,22 +1,48 @@
+import HTTP2Streams
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
 /// Receives a streamed response body on the stream's event loop (a watch).
 protocol StreamBodyConsumer: Sendable {
-    /// The stream now carrying the request (a retry attaches a new one); closing it cancels the request.
-    func attach(to stream: any Channel)
+    /// The request now in flight (a retry attaches a new one); cancelling the handle ends the request.
+    func attach(to stream: StreamCancelHandle)
     /// Body bytes; a thrown error ends the stream.
     func receive(_ buffer: ByteBuffer) throws
     /// The body that followed a 2xx head ended: cleanly with nil, else with the error.
     func finish(_ error: (any Error)?)
 }
 
-/// One request on one HTTP/2 stream: writes the request once the stream is active, then feeds the
-/// response frames through a `ResponseStateMachine`.
-final class StreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
+/// Cancels one request in flight from any thread: on the connection's event loop the request fails (or its
+/// streamed body ends) as if the connection closed, and its HTTP/2 stream is reset (HTTP/1.1: its connection
+/// closed).
+struct StreamCancelHandle: Sendable {
+    let handler: NIOLoopBoundBox<StreamHandler>
+    let eventLoop: any EventLoop
+
+    func cancel() {
+        let handler = self.handler
+        // Always queued, never run inline: the start that `openStream` queued before it then runs first.
+        eventLoop.execute { handler.value.cancel() }
+    }
+}
+
+/// The request's stream never opened (the connection closed, is going away or ran out of stream IDs), so the
+/// server never saw it and any verb may be sent again elsewhere.
+struct StreamNotOpened: Error {
+    let underlying: ClientError
+}
+
+/// One request on one stream: writes the request's HEADERS and DATA in one flush, then feeds the response
+/// frames through a `ResponseStateMachine`. On HTTP/2 it is an entry of the connection's `HTTP2StreamTable`;
+/// on HTTP/1.1 a handler in the connection's pipeline behind an adapter (`PlainHTTPConnections`). Confined to
+/// the connection's event loop.
+final class StreamHandler: HTTP2TableStream {
+    /// Where the request's frames go, once it started.
+    enum Transport {
+        case table(HTTP2StreamTable, HTTP2StreamID)
+        case channel(ChannelHandlerContext)
+    }
 
     private let headers: HPACKHeaders
     private let body: ByteBuffer?
@@ -25,7 +51,7 @@ final class StreamHandler: ChannelInboundHandler {
     private let consumer: (any StreamBodyConsumer)?
     private let timeout: TimeAmount?
     private var machine: ResponseStateMachine
-    private var requestWritten = false
+    private var transport: Transport?
     private var responseDelivered = false
     private var timeoutTask: Scheduled<Void>?
 
@@ -41,67 +67,99 @@ final class StreamHandler: ChannelInboundHandler {
         self.machine = ResponseStateMachine(streaming: consumer != nil)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        consumer?.attach(to: context.channel)
+    /// The response ended, failed or was cancelled.
+    var isFinished: Bool { machine.isFinished }
+
+    /// Sends the request on `transport`; false (and nothing written) when it was cancelled before it started.
+    @discardableResult
+    func start(_ transport: Transport, on eventLoop: any EventLoop) -> Bool {
+        guard !machine.isFinished else { return false }
+        self.transport = transport
         if let timeout {
-            timeoutTask = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-                self.perform(self.machine.terminate(.timeout), context: context)
-                context.close(promise: nil)
-            }
+            timeoutTask = eventLoop.assumeIsolated().scheduleTask(in: timeout) { self.abandon(.timeout) }
         }
-        if context.channel.isActive { writeRequest(context: context) }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        // The pipeline is torn down after the stream closes; nothing may stay unanswered.
-        perform(machine.terminate(.connectionClosed), context: context)
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        writeRequest(context: context)
-        context.fireChannelActive()
-    }
-
-    private func writeRequest(context: ChannelHandlerContext) {
-        guard !requestWritten else { return }
-        requestWritten = true
         let hasBody = (body?.readableBytes ?? 0) > 0
-        let head = HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: !hasBody))
-        context.write(wrapOutboundOut(head), promise: nil)
-        if hasBody, let body {
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(body), endStream: true))), promise: nil)
+        send(.headers(.init(headers: headers, endStream: !hasBody)))
+        if hasBody, let body { send(.data(.init(data: .byteBuffer(body), endStream: true))) }
+        switch transport {
+        case .table(let table, _): table.flush()
+        case .channel(let context): context.flush()
         }
-        context.flush()
+        return true
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+    /// The stream could not be opened: the caller learns the request was never sent.
+    func notOpened(_ error: ClientError) {
+        _ = machine.terminate(error)
+        guard !responseDelivered else { return }
+        responseDelivered = true
+        response.fail(StreamNotOpened(underlying: error))
+    }
+
+    /// The caller gave up (task cancelled, watch stopped): fails what is unanswered and resets the stream.
+    func cancel() { abandon(.connectionClosed) }
+
+    private func send(_ payload: HTTP2Frame.FramePayload) {
+        switch transport {
+        case .table(let table, let id): table.write(payload, on: id)
+        case .channel(let context): context.write(NIOAny(payload), promise: nil)
+        case nil: break
+        }
+    }
+
+    /// Ends the request with `error` and abandons the stream: RST_STREAM, or on HTTP/1.1 a closed connection.
+    func abandon(_ error: ClientError) {
+        perform(machine.terminate(error))
+        switch transport {
+        case .table(let table, let id): table.reset(id)
+        case .channel(let context): context.close(promise: nil)
+        case nil: break
+        }
+        transport = nil
+    }
+
+    func receive(_ payload: HTTP2Frame.FramePayload) {
+        // Whether the peer is done with the stream, so it needs no reset from us.
+        var peerEnded = false
+        switch payload {
         case .headers(let frame):
-            perform(machine.receiveHeaders(frame.headers, endStream: frame.endStream), context: context)
+            peerEnded = frame.endStream
+            perform(machine.receiveHeaders(frame.headers, endStream: frame.endStream))
         case .data(let frame):
+            peerEnded = frame.endStream
             guard case .byteBuffer(let buffer) = frame.data else {
-                perform(machine.terminate(.invalidResponse("unexpected file region")), context: context)
+                abandon(.invalidResponse("unexpected file region"))
                 return
             }
-            perform(machine.receiveData(buffer, endStream: frame.endStream), context: context)
+            perform(machine.receiveData(buffer, endStream: frame.endStream))
         case .rstStream(let code):
-            perform(machine.terminate(.invalidResponse("stream reset by the server: \(code)")), context: context)
+            peerEnded = true
+            perform(machine.terminate(.invalidResponse("stream reset by the server: \(code)")))
         default:
-            break
+            return
+        }
+        guard machine.isFinished, transport != nil else { return }
+        if peerEnded {
+            // Our side ended with the request's last frame, so the stream closes on its own.
+            if case .table(let table, let id) = transport { table.forget(id) }
+            transport = nil
+        } else {
+            // A broken response, or a consumer that refused the body: the server must stop sending.
+            abandon(.connectionClosed)
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        perform(machine.terminate(.connectionClosed), context: context)
-        context.fireChannelInactive()
+    func terminated(_ reason: HTTP2StreamTermination) {
+        // The table (or the connection) is already done with the stream: nothing to reset.
+        transport = nil
+        if case .streamError(let error) = reason {
+            perform(machine.terminate(.invalidResponse("\(error)")))
+        } else {
+            perform(machine.terminate(.connectionClosed))
+        }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        perform(machine.terminate(.invalidResponse("\(error)")), context: context)
-        context.close(promise: nil)
-    }
-
-    private func perform(_ action: ResponseStateMachine.Action, context: ChannelHandlerContext) {
+    private func perform(_ action: ResponseStateMachine.Action) {
         switch action {
         case .none:
             return
@@ -115,7 +173,6 @@ final class StreamHandler: ChannelInboundHandler {
             } catch {
                 consumer?.finish(error)
                 _ = machine.terminate(.connectionClosed)
-                context.close(promise: nil)
             }
         case .complete(let whole):
             // A streaming request that got an error answer: the caller throws it; no stream is handed out.

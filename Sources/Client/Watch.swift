@@ -109,9 +109,9 @@ final class WatchDecoder: StreamBodyConsumer {
         self.continuation = continuation
     }
 
-    func attach(to stream: any Channel) {
+    func attach(to request: StreamCancelHandle) {
         // Ending iteration (or dropping the stream) resets the HTTP/2 stream, which ends the watch server-side.
-        continuation.onTermination = { _ in stream.close(promise: nil) }
+        continuation.onTermination = { _ in request.cancel() }
     }
 
     func receive(_ buffer: ByteBuffer) throws {
