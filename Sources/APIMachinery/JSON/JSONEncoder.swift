@@ -57,20 +57,34 @@ extension JSON {
 
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Escapes like Go's encoder: quotes, backslashes, control bytes, and <, >, & as \u escapes.
+    /// Escapes like Go's encoder: quotes, backslashes, control bytes, and <, >, &, U+2028 and U+2029 as \u
+    /// escapes. Runs without any are found eight bytes at a time and copied whole.
     public static func encodeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { buffer in
             var runStart = 0
-            for index in 0..<buffer.count {
+            var index = 0
+            while true {
+                index = ByteScan.firstEscapeCandidate(buffer, from: index)
+                guard index < buffer.count else { break }
                 let byte = buffer[index]
-                let needsEscape =
-                    byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
-                    || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
-                guard needsEscape else { continue }
+                if byte == 0xE2 {
+                    // U+2028 and U+2029 (E2 80 A8/A9) end a line in JavaScript; other E2 sequences pass.
+                    guard index + 2 < buffer.count, buffer[index + 1] == 0x80, buffer[index + 2] & 0xFE == 0xA8 else {
+                        index += 1
+                        continue
+                    }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<index]))
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x32, 0x30, 0x32])
+                    out.append(buffer[index + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                    index += 3
+                    runStart = index
+                    continue
+                }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<index]))
-                runStart = index + 1
+                index += 1
+                runStart = index
                 switch byte {
                 case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
                 case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
@@ -88,5 +102,31 @@ extension JSON {
             out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count]))
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension ByteScan {
+    /// The offset of the first byte at or after `start` that may need escaping (`"`, `\`, a control byte,
+    /// `<`, `>`, `&`, or 0xE2, which starts U+2028 and U+2029), or `bytes.count`.
+    static func firstEscapeCandidate(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var offset = start
+        while offset + 8 <= bytes.count {
+            let word = word(bytes, offset)
+            let found =
+                equal(word, UInt8(ascii: "\"")) | equal(word, UInt8(ascii: "\\")) | below(word, 0x20)
+                | equal(word, UInt8(ascii: "<")) | equal(word, UInt8(ascii: ">")) | equal(word, UInt8(ascii: "&"))
+                | equal(word, 0xE2)
+            if found != 0 { return offset + found.trailingZeroBitCount >> 3 }
+            offset += 8
+        }
+        while offset < bytes.count {
+            switch bytes[offset] {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0..<0x20, UInt8(ascii: "<"), UInt8(ascii: ">"),
+                UInt8(ascii: "&"), 0xE2:
+                return offset
+            default: offset += 1
+            }
+        }
+        return offset
     }
 }

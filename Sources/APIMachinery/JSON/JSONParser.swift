@@ -9,9 +9,20 @@ extension JSON {
     /// Parses one JSON document; trailing non-space bytes are an error. Depth is bounded so hostile
     /// input cannot exhaust the stack.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSON {
-        let array = bytes as? [UInt8] ?? Array(bytes)
-        var parser = JSONParser(bytes: array)
-        return try parser.parseDocument()
+        try parse(bytes, skipping: [])
+    }
+
+    /// Parses one JSON document, leaving out the member at `path` (object keys from the top, such as
+    /// `["object", "metadata", "managedFields"]`): its value is checked for balanced brackets and strings but
+    /// never built, for a reader that would drop it anyway. An empty path leaves nothing out.
+    public static func parse(_ bytes: some Collection<UInt8>, skipping path: [String]) throws(JSONParseError)
+        -> JSON
+    {
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in
+            JSONParser.parse(buffer, skipping: path)
+        }
+        let result = parsed ?? Array(bytes).withUnsafeBufferPointer { JSONParser.parse($0, skipping: path) }
+        return try result.get()
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
@@ -19,20 +30,38 @@ extension JSON {
     }
 }
 
-/// A recursive-descent parser over bytes; for a duplicate key the last value wins, as in Go.
-struct JSONParser {
+/// A recursive-descent parser over bytes; for a duplicate key the last value wins, as in Go. An object's or
+/// array's members are collected on one stack shared by the whole document and moved into an array of
+/// exactly their count when it closes, so no container is grown (and copied) member by member.
+struct JSONParser: ~Copyable {
     static let maxDepth = 512
 
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     var depth = 0
+    /// The member path left out, and how much of it the enclosing keys match (-1: off the path).
+    let skipPath: [String]
+    var members = MemberStack<(key: String, value: JSON)>()
+    var elements = MemberStack<JSON>()
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, skipping path: [String]) {
+        self.bytes = bytes
+        skipPath = path
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, skipping path: [String]) -> Result<JSON, JSONParseError> {
+        var parser = JSONParser(bytes: bytes, skipping: path)
+        do throws(JSONParseError) {
+            return .success(try parser.parseDocument())
+        } catch {
+            return .failure(error)
+        }
+    }
 
     mutating func parseDocument() throws(JSONParseError) -> JSON {
         skipSpace()
         guard index < bytes.count else { throw error("unexpected end of JSON input") }
-        let value = try parseValue()
+        let value = try parseValue(onPath: skipPath.isEmpty ? -1 : 0)
         skipSpace()
         if index < bytes.count {
             throw error("invalid character \(quoted(bytes[index])) after top-level value")
@@ -60,10 +89,11 @@ struct JSONParser {
         }
     }
 
-    mutating func parseValue() throws(JSONParseError) -> JSON {
+    /// `onPath`: how many keys of the skipped path the enclosing objects matched, or -1.
+    mutating func parseValue(onPath: Int = -1) throws(JSONParseError) -> JSON {
         guard index < bytes.count else { throw error("unexpected end of JSON input") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "{"): return try parseObject(onPath: onPath)
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): return try parseLiteral("true", .bool(true))
@@ -95,16 +125,16 @@ struct JSONParser {
         if depth > Self.maxDepth { throw error("exceeded max depth") }
     }
 
-    mutating func parseObject() throws(JSONParseError) -> JSON {
+    mutating func parseObject(onPath: Int) throws(JSONParseError) -> JSON {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object = JSONObject()
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        let base = members.count
         while true {
             skipSpace()
             guard index < bytes.count else { throw error("unexpected end of JSON input") }
@@ -119,11 +149,16 @@ struct JSONParser {
             }
             index += 1
             skipSpace()
-            let value = try parseValue()
-            if object.entries.contains(where: { $0.key == key }) {
-                object[key] = value
+            if onPath >= 0, key == skipPath[onPath] {
+                if onPath + 1 == skipPath.count {
+                    try skipValue()
+                } else {
+                    let value = try parseValue(onPath: onPath + 1)
+                    append(key, value, from: base)
+                }
             } else {
-                object.entries.append((key, value))
+                let value = try parseValue()
+                append(key, value, from: base)
             }
             skipSpace()
             guard index < bytes.count else { throw error("unexpected end of JSON input") }
@@ -131,32 +166,44 @@ struct JSONParser {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(object)
+                return .object(JSONObject(members.pop(from: base)))
             default: throw error("invalid character \(quoted(bytes[index])) after object key:value pair")
             }
         }
+    }
+
+    /// Adds a member to the object collected from `base`; a repeated key replaces the earlier value in place.
+    private mutating func append(_ key: String, _ value: JSON, from base: Int) {
+        let length = key.utf8.count
+        for offset in base..<members.count where members[offset].key.utf8.count == length {
+            if members[offset].key == key {
+                members[offset].value = value
+                return
+            }
+        }
+        members.push((key, value))
     }
 
     mutating func parseArray() throws(JSONParseError) -> JSON {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var array: [JSON] = []
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(array)
+            return .array([])
         }
+        let base = elements.count
         while true {
             skipSpace()
-            array.append(try parseValue())
+            elements.push(try parseValue())
             skipSpace()
             guard index < bytes.count else { throw error("unexpected end of JSON input") }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
                 index += 1
-                return .array(array)
+                return .array(elements.pop(from: base))
             default: throw error("invalid character \(quoted(bytes[index])) after array element")
             }
         }
@@ -187,12 +234,27 @@ struct JSONParser {
             }
             try digits()
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if isInteger, let value = smallInteger(start..<index) { return .int(value) }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let value = Int64(text) { return .int(value) }
         guard let value = Double(text), value.isFinite else {
             throw JSONParseError(message: "number \(text) out of range", offset: start)
         }
         return .double(value)
+    }
+
+    /// An integer of at most 18 digits, which cannot overflow, read without making a String first.
+    private func smallInteger(_ range: Range<Int>) -> Int64? {
+        var offset = range.lowerBound
+        let negative = bytes[offset] == UInt8(ascii: "-")
+        if negative { offset += 1 }
+        guard range.upperBound - offset <= 18 else { return nil }
+        var value: Int64 = 0
+        while offset < range.upperBound {
+            value = value &* 10 &+ Int64(bytes[offset] &- UInt8(ascii: "0"))
+            offset += 1
+        }
+        return negative ? -value : value
     }
 
     mutating func digits() throws(JSONParseError) {
@@ -201,93 +263,5 @@ struct JSONParser {
             throw error("invalid character \(quoted(bytes[index])) in numeric literal")
         }
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-    }
-
-    mutating func parseString() throws(JSONParseError) -> String {
-        index += 1
-        let start = index
-        // Fast path: no escapes. Decoding from a buffer pointer takes the standard library's specialized
-        // UTF-8 path (invalid sequences become U+FFFD); a generic collection would validate through
-        // unspecialized code that looks up type metadata for every string.
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let end = index
-                index += 1
-                return bytes.withUnsafeBufferPointer {
-                    String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self)
-                }
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("invalid character \(quoted(byte)) in string literal") }
-            index += 1
-        }
-        var scratch = Array(bytes[start..<index])
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "\""):
-                index += 1
-                return String(decoding: scratch, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                index += 1
-                guard index < bytes.count else { throw error("unexpected end of JSON input") }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""): scratch.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): scratch.append(UInt8(ascii: "\\"))
-                case UInt8(ascii: "/"): scratch.append(UInt8(ascii: "/"))
-                case UInt8(ascii: "b"): scratch.append(0x08)
-                case UInt8(ascii: "f"): scratch.append(0x0C)
-                case UInt8(ascii: "n"): scratch.append(0x0A)
-                case UInt8(ascii: "r"): scratch.append(0x0D)
-                case UInt8(ascii: "t"): scratch.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                        bytes[index + 1] == UInt8(ascii: "u")
-                    {
-                        let save = index
-                        index += 2
-                        let low = try hex4()
-                        if (0xDC00..<0xE000).contains(low) {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            index = save
-                        }
-                    }
-                    // Lone surrogates become U+FFFD, as Go does.
-                    let value = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                    scratch.append(contentsOf: Array(String(Character(value)).utf8))
-                default:
-                    index -= 1
-                    throw error("invalid character \(quoted(escape)) in string escape code")
-                }
-            default:
-                if byte < 0x20 { throw error("invalid character \(quoted(byte)) in string literal") }
-                scratch.append(byte)
-                index += 1
-            }
-        }
-        throw error("unexpected end of JSON input")
-    }
-
-    mutating func hex4() throws(JSONParseError) -> UInt32 {
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard index < bytes.count else { throw error("unexpected end of JSON input") }
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error("invalid character \(quoted(byte)) in \\u hexadecimal character escape")
-            }
-            value = value * 16 + digit
-            index += 1
-        }
-        return value
     }
 }
