@@ -1,5 +1,6 @@
 import APIMachinery
 import Logging
+import NIOCore
 import TestSupport
 import XCTest
 
@@ -80,5 +81,75 @@ final class ResourceClientTests: XCTestCase {
             return XCTFail("an ERROR event did not decode")
         }
         XCTAssertEqual(status.code, 410)
+    }
+
+    func testAWatchDecodesEachChangeAndCanLeaveManagedFieldsOut() async throws {
+        let endpoint = try await LocalAPIServer.shared.start()
+        let client = try RESTClient(kubeconfigPath: endpoint.kubeconfigPath)
+        let namespace = uniqueNamespace("typed-watch")
+        try await client.createNamespace(namespace)
+        var stripping = ResourceClient<ConfigMap>(client: client, namespace: namespace)
+        stripping.dropsManagedFields = true
+        let keeping = ResourceClient<ConfigMap>(client: client, namespace: namespace)
+        let stripped = try await stripping.watch()
+        let kept = try await keeping.watch()
+        _ = try await keeping.create(ConfigMap(data: ["a": "1"], metadata: ObjectMeta(name: "c")), fieldManager: "me")
+        _ = try await keeping.patch("c", ["data": ["a": "2"]])
+
+        for (changes, hasManagedFields) in [(stripped, false), (kept, true)] {
+            var iterator = changes.makeAsyncIterator()
+            var seen: [String] = []
+            while seen.count < 2, let change = try await iterator.next() {
+                switch change {
+                case .added(let object), .modified(let object):
+                    guard object.metadata.name == "c" else { continue }
+                    seen.append(object.data["a"] ?? "")
+                    XCTAssertEqual(object.metadata.managedFields.isEmpty, !hasManagedFields)
+                    XCTAssertEqual(object.metadata.namespace, namespace, "the rest of metadata is kept")
+                default: continue
+                }
+            }
+            XCTAssertEqual(seen, ["1", "2"])
+        }
+        await client.shutdown()
+    }
+
+    func testTheWatchDecoderSplitsLinesAnywhereAndEndsOnABadOne() async throws {
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let (changes, continuation) = WatchChanges<ConfigMap>.makeStream()
+        let decoder = WatchChangeDecoder<ConfigMap>(
+            continuation: continuation, skipping: ResourceClient<ConfigMap>.managedFieldsPath, logger: logger)
+        let body = Array(
+            (#"{"type":"ADDED","object":{"metadata":{"name":"a","managedFields":[{"manager":"m"}]}}}"# + "\n"
+                + #"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"7"}}}"# + "\n"
+                + #"{"type":"DELETED","object":{"metadata":{"name":"a"}}}"#).utf8)
+        for start in stride(from: 0, to: body.count, by: 5) {
+            decoder.receive(ByteBuffer(bytes: body[start..<min(start + 5, body.count)]))
+        }
+        decoder.finish(nil)
+        XCTAssertTrue(decoder.hasEnded)
+        var names: [String] = []
+        for try await change in changes {
+            switch change {
+            case .added(let object):
+                XCTAssertEqual(object.metadata.managedFields, [])
+                names.append("+" + (object.metadata.name ?? ""))
+            case .deleted(let object): names.append("-" + (object.metadata.name ?? ""))
+            case .bookmark(let version): names.append("@" + version)
+            default: XCTFail("unexpected \(change)")
+            }
+        }
+        XCTAssertEqual(names, ["+a", "@7", "-a"], "the last line needs no newline")
+
+        let (bad, badContinuation) = WatchChanges<ConfigMap>.makeStream()
+        let failing = WatchChangeDecoder<ConfigMap>(continuation: badContinuation, skipping: [], logger: logger)
+        failing.receive(ByteBuffer(string: "{\"type\":\"ADDED\"}\n"))
+        XCTAssertTrue(failing.hasEnded)
+        do {
+            for try await _ in bad { XCTFail("a change from a bad line") }
+            XCTFail("the watch ended cleanly")
+        } catch let error as ClientError {
+            XCTAssertEqual(error, .invalidWatchEvent("no \"object\""))
+        }
     }
 }

@@ -70,9 +70,15 @@ public struct RESTListWatch<Object: KubernetesObject>: ListWatch {
     public let scope: ListScope
     let resources: ResourceClient<Object>
 
-    public init(client: RESTClient, scope: ListScope = .all, logger: Logger = Logger(label: "kubeswift.reflector")) {
+    /// `dropsManagedFields`: watched objects come without `metadata.managedFields` (`ResourceClient`).
+    public init(
+        client: RESTClient, scope: ListScope = .all, logger: Logger = Logger(label: "kubeswift.reflector"),
+        dropsManagedFields: Bool = false
+    ) {
         self.scope = scope
-        resources = ResourceClient(client: client, namespace: scope.namespace, logger: logger)
+        var resources = ResourceClient<Object>(client: client, namespace: scope.namespace, logger: logger)
+        resources.dropsManagedFields = dropsManagedFields
+        self.resources = resources
     }
 
     public func list(limit: Int, continueToken: String?, resourceVersion: String) async throws -> ListPage<Object> {

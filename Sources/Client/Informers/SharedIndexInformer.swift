@@ -52,7 +52,10 @@ public final class SharedIndexInformer<Object: KubernetesObject>: Sendable {
         logger: Logger = Logger(label: "kubeswift.informer"), transform: (any InformerTransform)? = nil
     ) {
         self.init(
-            listWatch: RESTListWatch<Object>(client: client, scope: scope, logger: logger), resyncPeriod: resyncPeriod,
+            listWatch: RESTListWatch<Object>(
+                client: client, scope: scope, logger: logger, dropsManagedFields: transform?.dropsManagedFields ?? false
+            ),
+            resyncPeriod: resyncPeriod,
             indexers: indexers, time: time, logger: logger, transform: transform)
     }
 

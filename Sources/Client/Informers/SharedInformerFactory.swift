@@ -123,11 +123,19 @@ public final class SharedInformerFactory: Sendable {
 /// closure, so one value serves a whole factory.
 public protocol InformerTransform: Sendable {
     func transform<Object: KubernetesObject>(_ object: Object) -> Object
+    /// Whether the transform empties `metadata.managedFields`, so the informer's watches need not build them.
+    var dropsManagedFields: Bool { get }
+}
+
+extension InformerTransform {
+    public var dropsManagedFields: Bool { false }
 }
 
 /// Drops `metadata.managedFields`, which no controller reads and which can be most of a small object's size.
 public struct StripManagedFields: InformerTransform {
     public init() {}
+
+    public var dropsManagedFields: Bool { true }
 
     public func transform<Object: KubernetesObject>(_ object: Object) -> Object {
         guard !object.metadata.managedFields.isEmpty else { return object }

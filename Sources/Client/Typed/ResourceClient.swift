@@ -16,6 +16,9 @@ public struct ResourceClient<Object: KubernetesObject>: Sendable {
     /// kinds); `create` and `update` use the object's own namespace when it has one.
     public let namespace: String?
     let logger: Logger
+    /// Whether watched objects come without `metadata.managedFields`, for a cache that drops them anyway
+    /// (`StripManagedFields`): a watch then never builds them, which were up to half of a pod's JSON.
+    public var dropsManagedFields = false
 
     public init(client: RESTClient, namespace: String? = nil, logger: Logger = Logger(label: "kubeswift.client")) {
         self.client = client
@@ -96,34 +99,6 @@ public struct ResourceClient<Object: KubernetesObject>: Sendable {
         _ = try await client.deleteJSON(path: path(name: name), options: options?.toJSON())
     }
 
-    /// WATCH from `resourceVersion` ("" for now on), with bookmarks; events that do not decode are logged and
-    /// skipped.
-    public func watch(
-        resourceVersion: String = "", labelSelector: String = "", fieldSelector: String = "",
-        timeout: Duration? = nil
-    ) async throws -> WatchChanges<Object> {
-        var query = selectors(labelSelector: labelSelector, fieldSelector: fieldSelector)
-        query.append("allowWatchBookmarks", "true")
-        if let timeout { query.append("timeoutSeconds", String(max(1, timeout.components.seconds))) }
-        if !resourceVersion.isEmpty { query.append("resourceVersion", resourceVersion) }
-        let events = try await client.watch(path: path(), query: query)
-        let (changes, continuation) = WatchChanges<Object>.makeStream()
-        let logger = self.logger
-        let pump = Task {
-            do {
-                for try await event in events {
-                    if let change = Self.change(event, logger: logger) { continuation.yield(change) }
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        // The consumer stopping cancels the pump, whose iteration ending closes the HTTP/2 stream.
-        continuation.onTermination = { _ in pump.cancel() }
-        return changes
-    }
-
     private func put(_ object: Object, subresource: String?, dryRun: Bool, fieldManager: String?) async throws
         -> Object
     {
@@ -136,14 +111,14 @@ public struct ResourceClient<Object: KubernetesObject>: Sendable {
                 query: writeQuery(dryRun, fieldManager), object.toJSON()))
     }
 
-    private func path(namespace objectNamespace: String? = nil, name: String? = nil, subresource: String? = nil)
+    func path(namespace objectNamespace: String? = nil, name: String? = nil, subresource: String? = nil)
         -> String
     {
         let namespace = objectNamespace.flatMap { $0.isEmpty ? nil : $0 } ?? self.namespace
         return Object.resource.path(namespace: namespace, name: name, subresource: subresource)
     }
 
-    private func selectors(labelSelector: String, fieldSelector: String) -> Query {
+    func selectors(labelSelector: String, fieldSelector: String) -> Query {
         var query = Query()
         if !labelSelector.isEmpty { query.append("labelSelector", labelSelector) }
         if !fieldSelector.isEmpty { query.append("fieldSelector", fieldSelector) }

@@ -47,7 +47,10 @@ struct Setup: Sendable {
         recorder = EventRecorder(
             client: eventClient, reportingController: "default-scheduler", reportingInstance: identity,
             logger: logger)
-        informers = SharedInformerFactory(client: client, logger: logger)
+        // Upstream's scheduler drops its pods' managedFields: it never reads them, and it writes pods only
+        // through bindings, status patches and deletes, so a stripped object is never written back whole.
+        // Here every kind's are dropped (the scheduler writes none of the others), and watches never build them.
+        informers = SharedInformerFactory(client: client, logger: logger, transform: StripManagedFields())
         let served = await Self.servedResources(client, groupVersion: "storage.k8s.io/v1")
         let csiNodes = served.contains("csinodes") ? informers.informer(for: CSINode.self) : nil
         let storageClasses = served.contains("storageclasses") ? informers.informer(for: StorageClass.self) : nil
