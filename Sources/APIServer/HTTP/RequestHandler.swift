@@ -2,9 +2,8 @@ import APIMachinery
 import NIOCore
 import NIOHTTP1
 
-/// Reads one request at a time from an HTTP/1 connection or one HTTP/2 stream, hands it to the
-/// responder in a task that runs on this event loop (`EventLoopTaskExecutor`), and writes the answer back,
-/// streaming it when it is a watch.
+/// Reads one request at a time from an HTTP/1.1 connection and hands it to `RequestServing`, which answers it
+/// through the connection (`HTTP1ResponseSink`). HTTP/2 streams are `HTTP2ServerStream`s instead.
 final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -12,85 +11,116 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Bodies above this are refused with 413, as upstream's 3 MiB limit.
     static let maxBodyBytes = 3 * 1024 * 1024
 
-    private let responder: any HTTPResponder
-    private let connection: ConnectionIdentity
-    private let requests: InFlightRequests
-    /// The user every request is served as, skipping authentication: the plain local port's superuser.
-    private let fixedUser: UserInfo?
-    private let compression: ResponseCompression
-    private var head: HTTPRequestHead?
-    private var body: ByteBuffer?
-    private var tooLarge = false
+    private let serving: RequestServing
+    private var reader = RequestReader()
     private var inFlight: Task<Void, Never>?
     private var executor: EventLoopTaskExecutor?
 
-    init(
-        responder: any HTTPResponder, connection: ConnectionIdentity, requests: InFlightRequests,
-        fixedUser: UserInfo? = nil, compression: ResponseCompression = ResponseCompression(enabled: true)
-    ) {
-        self.responder = responder
-        self.connection = connection
-        self.requests = requests
-        self.fixedUser = fixedUser
-        self.compression = compression
-    }
+    init(serving: RequestServing) { self.serving = serving }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            self.head = head
-            self.body = nil
-            self.tooLarge = false
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > Self.maxBodyBytes {
-                tooLarge = true
-            }
-        case .body(var chunk):
-            guard !tooLarge else { return }
-            if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBodyBytes {
-                tooLarge = true
-                body = nil
-            } else if body == nil {
-                body = chunk
-            } else {
-                body?.writeBuffer(&chunk)
-            }
+            reader.begin(head)
+        case .body(let chunk):
+            reader.append(chunk)
         case .end:
-            guard let head else { return }
-            self.head = nil
-            dispatch(context: context, head: head)
+            guard let request = reader.end() else { return }
+            let executor = self.executor ?? EventLoopTaskExecutor(context.eventLoop)
+            self.executor = executor
+            inFlight = serving.serve(request, sink: HTTP1ResponseSink(channel: context.channel), executor: executor)
         }
     }
 
-    private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let channel = context.channel
+    func channelInactive(context: ChannelHandlerContext) {
+        // A closed connection ends its watch.
+        inFlight?.cancel()
+        context.fireChannelInactive()
+    }
+}
+
+/// A request as read: its head, and its body unless that was over the limit.
+struct ReadRequest {
+    var head: HTTPRequestHead
+    var body: ByteBuffer?
+    var tooLarge: Bool
+}
+
+/// The request being read from a connection or stream: the head, then the body up to
+/// `RequestHandler.maxBodyBytes` (past that only the fact that it was too large).
+struct RequestReader {
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var tooLarge = false
+
+    mutating func begin(_ head: HTTPRequestHead) {
+        self.head = head
+        body = nil
+        tooLarge = false
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            length > RequestHandler.maxBodyBytes
+        {
+            tooLarge = true
+        }
+    }
+
+    mutating func append(_ chunk: ByteBuffer) {
+        guard !tooLarge, head != nil else { return }
+        var chunk = chunk
+        if (body?.readableBytes ?? 0) + chunk.readableBytes > RequestHandler.maxBodyBytes {
+            tooLarge = true
+            body = nil
+        } else if body == nil {
+            body = chunk
+        } else {
+            body?.writeBuffer(&chunk)
+        }
+    }
+
+    /// The whole request, once its end was read; nil when no head came first.
+    mutating func end() -> ReadRequest? {
+        guard let head else { return nil }
+        defer {
+            self.head = nil
+            body = nil
+        }
+        return ReadRequest(head: head, body: body, tooLarge: tooLarge)
+    }
+}
+
+/// What serving a request needs, shared by a listener's HTTP/1.1 connections and HTTP/2 streams: runs the
+/// responder in a task on the event loop that read the request (`EventLoopTaskExecutor`) and writes the answer
+/// to the request's `ResponseSink`, streaming it when it is a watch.
+struct RequestServing: Sendable {
+    let responder: any HTTPResponder
+    let connection: ConnectionIdentity
+    let requests: InFlightRequests
+    /// The user every request is served as, skipping authentication: the plain local port's superuser.
+    let fixedUser: UserInfo?
+    let compression: ResponseCompression
+
+    /// Starts answering `request`; the task is what a closed connection or reset stream cancels.
+    func serve(_ request: ReadRequest, sink: some ResponseSink, executor: EventLoopTaskExecutor) -> Task<Void, Never>? {
+        let head = request.head
         let keepAlive = head.isKeepAlive
         let version = head.version
-        if tooLarge {
+        if request.tooLarge {
             ResponseWriter.write(
-                HTTPResponse.error(.tooLarge(limit: Self.maxBodyBytes)), to: channel, version: version, keepAlive: false
-            )
-            return
+                HTTPResponse.error(.tooLarge(limit: RequestHandler.maxBodyBytes)), to: sink, version: version,
+                keepAlive: false)
+            return nil
         }
-        let bodyBytes = body.map { Array($0.readableBytesView) } ?? []
-        body = nil
+        let bodyBytes = request.body.map { Array($0.readableBytesView) } ?? []
         let responder = self.responder
         let connection = self.connection
         let requests = self.requests
         let fixedUser = self.fixedUser
-        let remote =
-            connection.remoteAddress.isEmpty
-            ? channel.parent?.remoteAddress?.ipAddress ?? channel.remoteAddress?.ipAddress ?? ""
-            : connection.remoteAddress
-        let headers = head.headers
-        let method = head.method
-        let uri = head.uri
-        let gzip = compression.negotiated(headers)
+        let gzip = compression.negotiated(head.headers)
         let id = requests.begin()
-        let executor = self.executor ?? EventLoopTaskExecutor(context.eventLoop)
-        self.executor = executor
         let task = Task(executorPreference: executor) {
             var request = HTTPRequest(
-                method: method, uri: uri, headers: headers, body: bodyBytes, user: fixedUser, remoteAddress: remote)
+                method: head.method, uri: head.uri, headers: head.headers, body: bodyBytes, user: fixedUser,
+                remoteAddress: connection.remoteAddress)
             (request.clientCertificate, request.clientCertificateChain) = connection.credentials
             let response = await EventLoopTaskExecutor.$current.withValue(executor) {
                 await responder.respond(to: request)
@@ -103,102 +133,24 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let written =
                     ResponseCompression.applies(to: response, length: bytes.count, negotiated: gzip)
                     ? await withTaskExecutorPreference(globalConcurrentExecutor) {
-                        ResponseWriter.write(response, to: channel, version: version, keepAlive: keepAlive, gzip: gzip)
-                    } : ResponseWriter.write(response, to: channel, version: version, keepAlive: keepAlive, gzip: gzip)
+                        ResponseWriter.write(response, to: sink, version: version, keepAlive: keepAlive, gzip: gzip)
+                    } : ResponseWriter.write(response, to: sink, version: version, keepAlive: keepAlive, gzip: gzip)
                 written.whenComplete { _ in requests.finished(id) }
                 return
             case .chunked(let body):
                 await withTaskExecutorPreference(globalConcurrentExecutor) {
                     await ResponseWriter.write(
-                        response, chunks: body, to: channel, version: version, keepAlive: keepAlive, gzip: gzip)
+                        response, chunks: body, to: sink, version: version, keepAlive: keepAlive, gzip: gzip)
                 }
             case .stream(let chunks):
                 requests.streaming(id)
                 await withTaskExecutorPreference(globalConcurrentExecutor) {
-                    await ResponseWriter.stream(response, chunks: chunks, to: channel, version: version)
+                    await ResponseWriter.stream(response, chunks: chunks, to: sink, version: version)
                 }
             }
             requests.finished(id)
         }
         requests.attach(id, task: task)
-        inFlight = task
+        return task
     }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        // A closed connection or reset stream ends its watch.
-        inFlight?.cancel()
-        context.fireChannelInactive()
-    }
-}
-
-/// Writes responses on a channel from any task; kept apart from the handler, which is loop-bound.
-enum ResponseWriter {
-    static func responseHead(_ response: HTTPResponse, version: HTTPVersion, length: Int?, keepAlive: Bool)
-        -> HTTPResponseHead
-    {
-        var headers = response.headers
-        if let length { headers.replaceOrAdd(name: "Content-Length", value: String(length)) }
-        if !keepAlive, version.major == 1 { headers.replaceOrAdd(name: "Connection", value: "close") }
-        return HTTPResponseHead(version: version, status: response.status, headers: headers)
-    }
-
-    /// Writes a whole response, gzipped when `gzip` was negotiated and the body is large enough
-    /// (`ResponseCompression`); the future completes once its end reached the socket.
-    @discardableResult
-    static func write(
-        _ response: HTTPResponse, to channel: any Channel, version: HTTPVersion, keepAlive: Bool, gzip: Bool = false
-    ) -> EventLoopFuture<Void> {
-        guard case .bytes(let bytes) = response.body else { return channel.eventLoop.makeSucceededVoidFuture() }
-        var response = response
-        let body: ByteBuffer
-        if ResponseCompression.applies(to: response, length: bytes.count, negotiated: gzip),
-            let compressed = try? GzipStream().compress(bytes, finish: true)
-        {
-            ResponseCompression.mark(&response.headers)
-            body = compressed
-        } else {
-            body = ByteBuffer(bytes: bytes)
-        }
-        let head = responseHead(response, version: version, length: body.readableBytes, keepAlive: keepAlive)
-        let send: @Sendable () -> EventLoopFuture<Void> = {
-            channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            if body.readableBytes > 0 {
-                channel.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil)
-            }
-            let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
-            if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
-            return done
-        }
-        return channel.eventLoop.inEventLoop ? send() : channel.eventLoop.flatSubmit(send)
-    }
-
-    /// Writes each chunk as it comes and waits only while the channel is not writable, so a slow watcher
-    /// holds at most the channel's buffered bytes here. Cancelling the task ends the stream cleanly: the chunks stop
-    /// and the end is still written.
-    static func stream(
-        _ response: HTTPResponse, chunks: AsyncStream<[UInt8]>, to channel: any Channel, version: HTTPVersion
-    )
-        async
-    {
-        let head = responseHead(response, version: version, length: nil, keepAlive: true)
-        do {
-            try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
-            for await chunk in chunks {
-                let written = channel.eventLoop.makePromise(of: Void.self)
-                channel.writeAndFlush(
-                    HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk))), promise: written)
-                // Waiting for every chunk to reach the socket cost each event of each watcher a wake-up of this task
-                // from the event loop (perf of bench watch: a tenth of the server's time in those task switches);
-                // wait only while the stream pushes back (its HTTP/2 window or the socket is full), so a slow watcher
-                // still holds at most the channel's high-water mark here. A failed write closes the stream, which
-                // cancels this task and ends the watch.
-                written.futureResult.whenFailure { _ in channel.close(promise: nil) }
-                if !channel.isWritable { try await written.futureResult.get() }
-            }
-            try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
-        } catch {
-            channel.close(promise: nil)
-        }
-    }
-
 }

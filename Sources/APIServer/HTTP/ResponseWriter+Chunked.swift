@@ -7,7 +7,7 @@ extension ResponseWriter {
     /// the body is never whole in memory. Without a Content-Length, HTTP/1.1 frames it as chunked encoding and
     /// HTTP/2 as DATA frames.
     static func write(
-        _ response: HTTPResponse, chunks body: ChunkedBody, to channel: any Channel, version: HTTPVersion,
+        _ response: HTTPResponse, chunks body: ChunkedBody, to sink: some ResponseSink, version: HTTPVersion,
         keepAlive: Bool, gzip: Bool
     ) async {
         var response = response
@@ -17,9 +17,8 @@ extension ResponseWriter {
             compressor = try? GzipStream()
             if compressor != nil { ResponseCompression.mark(&response.headers) }
         }
-        let head = responseHead(response, version: version, length: nil, keepAlive: keepAlive)
+        var head: HTTPResponseHead? = responseHead(response, version: version, length: nil, keepAlive: keepAlive)
         do {
-            channel.write(HTTPServerResponsePart.head(head), promise: nil)
             var chunks = body.makeIterator()
             var sending: EventLoopFuture<Void>?
             var current = chunks.next()
@@ -28,15 +27,25 @@ extension ResponseWriter {
                 let buffer =
                     try compressor?.compress(chunk, finish: following == nil) ?? ByteBuffer(bytes: chunk)
                 try await sending?.get()
-                sending = channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+                // The head leaves with the first chunk.
+                if let first = head {
+                    head = nil
+                    sending = sink.send(.head(first), .body(.byteBuffer(buffer)))
+                } else {
+                    sending = sink.send(.body(.byteBuffer(buffer)))
+                }
                 current = following
             }
             try await sending?.get()
-            try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
-            if !keepAlive { try await channel.close() }
+            if let head {
+                try await sink.send(.head(head), .end(nil)).get()
+            } else {
+                try await sink.send(.end(nil)).get()
+            }
+            if !keepAlive { sink.eventLoop.execute { sink.close() } }
         } catch {
             // The head is out: a client that lost the connection or got a cut body sees a broken response.
-            channel.close(promise: nil)
+            sink.abort()
         }
     }
 }
