@@ -276,5 +276,6 @@ extension StreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         abandon(.invalidResponse("\(error)"))
+        context.close(promise: nil)
     }
 }

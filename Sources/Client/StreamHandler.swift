@@ -91,6 +91,8 @@ final class StreamHandler: HTTP2TableStream {
     /// The stream could not be opened: the caller learns the request was never sent.
     func notOpened(_ error: ClientError) {
         _ = machine.terminate(error)
+        timeoutTask?.cancel()
+        timeoutTask = nil
         guard !responseDelivered else { return }
         responseDelivered = true
         response.fail(StreamNotOpened(underlying: error))
@@ -134,7 +136,12 @@ final class StreamHandler: HTTP2TableStream {
             perform(machine.receiveData(buffer, endStream: frame.endStream))
         case .rstStream(let code):
             peerEnded = true
-            perform(machine.terminate(.invalidResponse("stream reset by the server: \(code)")))
+            if code == .refusedStream && !responseDelivered {
+                // RFC 9113 8.7: a refused stream was not processed, so any verb may be sent again.
+                notOpened(.connectionClosed)
+            } else {
+                perform(machine.terminate(.invalidResponse("stream reset by the server: \(code)")))
+            }
         default:
             return
         }
