@@ -68,6 +68,12 @@ public struct LineSplitter: Sendable {
     /// Appends `bytes` and calls `line` for every complete non-blank line (without its "\n").
     public mutating func append(_ bytes: some Collection<UInt8>, line: (ArraySlice<UInt8>) throws -> Void) throws {
         buffer.append(contentsOf: bytes)
+        try splitAppended(line: line)
+    }
+
+    /// Not generic, so callers in other modules (the scheduler bench) run it specialized: the generic `append`
+    /// runs unspecialized there, and its byte loop through protocol witnesses was a third of the bench client.
+    private mutating func splitAppended(line: (ArraySlice<UInt8>) throws -> Void) throws {
         var start = 0
         var index = scanned
         while index < buffer.count {

@@ -43,6 +43,14 @@ struct BoundPodScanner: Sendable {
 
     /// The index just past the first occurrence of `key` in `bytes`.
     private static func end(of key: [UInt8], in bytes: ArraySlice<UInt8>) -> Int? {
-        bytes.firstRange(of: key)?.upperBound
+        // Not `firstRange(of:)`: for byte slices Foundation's `DataProtocol` overload wins, and it ran unspecialized,
+        // element by element through protocol witnesses (a third of the bench client's CPU).
+        guard let first = key.first else { return bytes.startIndex }
+        var from = bytes.startIndex
+        while let candidate = bytes[from...].firstIndex(of: first) {
+            if bytes[candidate...].starts(with: key) { return candidate + key.count }
+            from = candidate + 1
+        }
+        return nil
     }
 }
