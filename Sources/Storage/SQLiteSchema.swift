@@ -50,10 +50,6 @@ enum SQL {
         SELECT max(IFNULL((SELECT max(rev) FROM log), 0), IFNULL((SELECT value FROM meta WHERE name = 'compacted'), 0)),
                IFNULL((SELECT value FROM meta WHERE name = 'compacted'), 0)
         """
-    static let currentOne = """
-        SELECT c.key, l.value, c.create_rev, c.rev, c.lease
-        FROM current AS c CROSS JOIN log AS l ON l.rev = c.rev WHERE c.key = ?
-        """
     static let currentAll = """
         SELECT c.key, l.value, c.create_rev, c.rev, c.lease
         FROM current AS c CROSS JOIN log AS l ON l.rev = c.rev

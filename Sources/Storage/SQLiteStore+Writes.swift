@@ -11,7 +11,7 @@ extension SQLiteStore {
                 }
                 return created
             }
-            if try Self.existing(db, key: key) != nil { throw StorageError.keyExists(key: key) }
+            if self.existing(context, key: key) != nil { throw StorageError.keyExists(key: key) }
             try Self.checkLease(db, lease)
             return try Self.put(db, &context, key: key, value: value, lease: lease, previous: nil).current
         }
@@ -21,7 +21,7 @@ extension SQLiteStore {
         -> KeyValue
     {
         try await write { db, context in
-            guard let previous = try Self.existing(db, key: key) else { throw StorageError.keyNotFound(key: key) }
+            guard let previous = self.existing(context, key: key) else { throw StorageError.keyNotFound(key: key) }
             if let expectedRevision, expectedRevision != previous.modRevision {
                 throw StorageError.conflict(current: previous)
             }
@@ -33,7 +33,7 @@ extension SQLiteStore {
     public func delete(key: String, expectedRevision: Revision?) async throws -> (deleted: KeyValue, revision: Revision)
     {
         let (deleted, revision) = try await write { db, context in
-            guard let previous = try Self.existing(db, key: key) else { throw StorageError.keyNotFound(key: key) }
+            guard let previous = self.existing(context, key: key) else { throw StorageError.keyNotFound(key: key) }
             if let expectedRevision, expectedRevision != previous.modRevision {
                 throw StorageError.conflict(current: previous)
             }
@@ -122,9 +122,12 @@ extension SQLiteStore {
 
     // MARK: Row helpers (writer connection only)
 
-    static func existing(_ db: Database, key: String) throws -> KeyValue? {
-        let cursor = try Row.fetchCursor(db.cachedStatement(sql: SQL.currentOne), arguments: [StoredKey.encode(key)])
-        return try cursor.next()?.keyValue()
+    /// The key's value as this write sees it: the batch's own latest change to it, else the committed state,
+    /// which memory holds exactly (the commit path updates it), so no read of the database is needed.
+    func existing(_ context: WriteContext, key: String) -> KeyValue? {
+        let bytes = Array(key.utf8)
+        if let event = context.changed[bytes] { return event.kind == .put ? event.current : nil }
+        return state.withLock { $0.current[bytes] }
     }
 
     @discardableResult static func put(
@@ -146,7 +149,7 @@ extension SQLiteStore {
         let kv = KeyValue(key: key, value: value, createRevision: createRevision, modRevision: revision, lease: lease)
         let event = WatchEvent(kind: .put, current: kv, previous: previous)
         context.revision = revision
-        context.events.append(event)
+        context.record(event)
         return event
     }
 
@@ -163,7 +166,7 @@ extension SQLiteStore {
         ])
         let kv = KeyValue(key: key, value: value, createRevision: revision, modRevision: revision, lease: 0)
         context.revision = revision
-        context.events.append(WatchEvent(kind: .put, current: kv, previous: nil))
+        context.record(WatchEvent(kind: .put, current: kv, previous: nil))
         return kv
     }
 
@@ -179,7 +182,7 @@ extension SQLiteStore {
         let tombstone = KeyValue(key: previous.key, value: [], createRevision: 0, modRevision: revision)
         let event = WatchEvent(kind: .delete, current: tombstone, previous: previous)
         context.revision = revision
-        context.events.append(event)
+        context.record(event)
         return event
     }
 

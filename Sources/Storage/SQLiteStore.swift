@@ -34,7 +34,14 @@ public final class SQLiteStore: KeyValueStore, LeaseExpiring, @unchecked Sendabl
         var revision: Revision
         let compacted: Revision
         var events: [WatchEvent] = []
+        /// This batch's latest change to each key it wrote, by the key's UTF-8 bytes as `State.current`.
+        var changed: [[UInt8]: WatchEvent] = [:]
         var afterCommit: [(inout State) -> Void] = []
+
+        mutating func record(_ event: WatchEvent) {
+            events.append(event)
+            changed[Array(event.current.key.utf8)] = event
+        }
     }
 
     let pool: DatabasePool

@@ -82,4 +82,55 @@ import Testing
         for _ in 0..<100 where weakStore != nil { try await Task.sleep(for: .milliseconds(10)) }
         #expect(weakStore == nil)
     }
+
+    /// Writes see the key as the writes before them left it, in the same group-committed batch too: the previous
+    /// value comes from memory and the batch's own changes, not from a read of the database.
+    @Test func writesToOneKeyInOneBatchSeeEachOther() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteStore(path: directory.path("store.sqlite"))
+        defer { try? store.close() }
+        let lease = try await store.grantLease(ttlSeconds: 60)
+        let first = try await store.create(key: "k", value: bytes("0"), lease: 0)
+        // Concurrent updates all expecting the first revision: exactly one wins, whatever batches they share.
+        let winners = await withTaskGroup(of: Bool.self) { group in
+            for index in 1...20 {
+                group.addTask {
+                    (try? await store.update(
+                        key: "k", value: bytes("\(index)"), expectedRevision: first.modRevision, lease: 0)) != nil
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners == 1)
+        // Chains of create, update and delete of fresh keys, issued together so batches hold several.
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    let key = "chain/\(index)"
+                    do {
+                        let created = try await store.create(key: key, value: bytes("a"), lease: lease)
+                        async let again = try? await store.create(key: key, value: bytes("b"), lease: lease)
+                        let updated = try await store.update(
+                            key: key, value: bytes("c"), expectedRevision: created.modRevision, lease: 0)
+                        #expect(await again == nil, "a second create of a live key fails")
+                        #expect(updated.createRevision == created.modRevision)
+                        let deleted = try await store.delete(key: key, expectedRevision: updated.modRevision)
+                        #expect(deleted.deleted.value == bytes("c"))
+                        return "ok"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(outcomes == Array(repeating: "ok", count: 20))
+        let current = try await store.get(key: "k")
+        #expect(current.map { $0.modRevision > first.modRevision } == true)
+        #expect(try await store.range(start: "chain/", end: "chain0", limit: 0, revision: nil).items.isEmpty)
+        await expectError(.keyNotFound(key: "chain/0")) {
+            try await store.update(key: "chain/0", value: [], expectedRevision: nil, lease: 0)
+        }
+    }
 }
