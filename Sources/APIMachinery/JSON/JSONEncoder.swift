@@ -108,6 +108,7 @@ extension JSON {
 extension ByteScan {
     /// The offset of the first byte at or after `start` that may need escaping (`"`, `\`, a control byte,
     /// `<`, `>`, `&`, or 0xE2, which starts U+2028 and U+2029), or `bytes.count`.
+    @inline(__always)
     static func firstEscapeCandidate(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var offset = start
         while offset + 8 <= bytes.count {

@@ -164,13 +164,14 @@ struct MemberStack<Element>: ~Copyable {
 
     /// The elements from `base` on, as an array of exactly their count; the stack ends at `base`.
     mutating func pop(from base: Int) -> [Element] {
-        let popped = count - base
-        let source = storage + base
+        // Appending moved elements to a reserved array, rather than initializing its buffer in place, keeps to
+        // the array code specialized for `Element`: the in-place initializer looked the array's type metadata up
+        // at run time for every container.
+        var array: [Element] = []
+        array.reserveCapacity(count - base)
+        for offset in base..<count { array.append((storage + offset).move()) }
         count = base
-        return [Element](unsafeUninitializedCapacity: popped) { buffer, initialized in
-            if let target = buffer.baseAddress { target.moveInitialize(from: source, count: popped) }
-            initialized = popped
-        }
+        return array
     }
 }
 
@@ -201,6 +202,7 @@ enum ByteScan {
     }
 
     /// The offset of the first `"`, `\` or control byte at or after `start`, or `bytes.count`.
+    @inline(__always)
     static func firstStringSpecial(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var offset = start
         while offset + 8 <= bytes.count {
