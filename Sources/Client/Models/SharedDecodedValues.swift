@@ -67,15 +67,23 @@ struct ExactJSON: Hashable, Sendable {
         case (.bool(let a), .bool(let b)): return a == b
         case (.int(let a), .int(let b)): return a == b
         case (.double(let a), .double(let b)): return a.bitPattern == b.bitPattern
-        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.string(let a), .string(let b)): return sameBytes(a, b)
         case (.array(let a), .array(let b)): return a.count == b.count && zip(a, b).allSatisfy(identical)
         case (.object(let a), .object(let b)):
             return a.count == b.count
                 && zip(a.entries, b.entries).allSatisfy {
-                    $0.key.utf8.elementsEqual($1.key.utf8) && identical($0.value, $1.value)
+                    sameBytes($0.key, $1.key) && identical($0.value, $1.value)
                 }
         default: return false
         }
+    }
+
+    /// Byte equality of two strings' UTF-8, compared as buffers: iterating the views compared byte by byte.
+    private static func sameBytes(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        var lhs = lhs
+        var rhs = rhs
+        return lhs.withUTF8 { left in rhs.withUTF8 { right in left.elementsEqual(right) } }
     }
 
     private static func hash(_ json: JSON, into hasher: inout Hasher) {

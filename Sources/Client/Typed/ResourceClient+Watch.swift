@@ -1,4 +1,4 @@
-public import APIMachinery
+import APIMachinery
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
