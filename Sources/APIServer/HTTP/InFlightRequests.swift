@@ -1,27 +1,29 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP2
+import Synchronization
 
 /// The open connections and the requests being served on them, so a graceful shutdown can tell clients to go
 /// elsewhere, end watches cleanly and wait for the rest to finish.
 ///
 /// A request is counted from the moment its head is read until its response is written; a watch (any
 /// streamed response) is counted apart, since it never finishes by itself and is ended with ``endStreams()``.
+/// An ordinary request costs two atomic additions and an atomic load, no lock: only connections and watches,
+/// which are few and long-lived, are kept under the lock.
 final class InFlightRequests: Sendable {
-    private struct Entry {
-        var streaming = false
-        var task: Task<Void, Never>?
-    }
-
     private struct State {
         var connections: [ObjectIdentifier: any Channel] = [:]
-        var requests: [UInt64: Entry] = [:]
-        var nextID: UInt64 = 0
+        var streams: [UInt64: Task<Void, Never>] = [:]
+        var nextStreamID: UInt64 = 0
         var quiescing = false
         var endingStreams = false
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Requests begun and not yet finished, watches aside.
+    private let requests = Atomic<Int>(0)
+    /// `State.quiescing`, read without the lock by every response.
+    private let quiescing = Atomic<Bool>(false)
 
     /// Tracks `channel` until it closes; a connection accepted while quiescing is told to close at once.
     func connectionOpened(_ channel: any Channel) {
@@ -36,47 +38,43 @@ final class InFlightRequests: Sendable {
         if quiescing { Self.quiesce(channel) }
     }
 
-    /// Counts a request whose head was just read; its id goes to ``attach(_:task:)`` and ``finished(_:)``.
-    func begin() -> UInt64 {
-        state.withLockedValue { state in
-            state.nextID += 1
-            state.requests[state.nextID] = Entry()
-            return state.nextID
-        }
+    /// Counts a request whose head was just read, until ``finished()`` or ``streaming(_:)``.
+    func begin() {
+        requests.add(1, ordering: .relaxed)
     }
 
-    /// The task serving request `id`, which ``endStreams()`` cancels if the response turns out to be a stream.
-    func attach(_ id: UInt64, task: Task<Void, Never>) {
-        let cancel = state.withLockedValue { state -> Bool in
-            guard state.requests[id] != nil else { return false }
-            state.requests[id]?.task = task
-            return state.endingStreams && state.requests[id]?.streaming == true
+    /// A request's response is written.
+    func finished() {
+        requests.subtract(1, ordering: .releasing)
+    }
+
+    /// A request answers with a stream written by `task`: it no longer holds up the drain, and `task` is
+    /// cancelled with the other streams; the id goes to ``streamFinished(_:)``.
+    func streaming(_ task: Task<Void, Never>) -> UInt64 {
+        let (id, cancel) = state.withLockedValue { state in
+            state.nextStreamID += 1
+            state.streams[state.nextStreamID] = task
+            return (state.nextStreamID, state.endingStreams)
         }
+        requests.subtract(1, ordering: .releasing)
         if cancel { task.cancel() }
+        return id
     }
 
-    /// Request `id` answers with a stream: it no longer holds up the drain, and ends with the other streams.
-    func streaming(_ id: UInt64) {
-        let task = state.withLockedValue { state -> Task<Void, Never>? in
-            state.requests[id]?.streaming = true
-            return state.endingStreams ? state.requests[id]?.task : nil
-        }
-        task?.cancel()
-    }
-
-    /// Request `id`'s response is written (or its stream ended).
-    func finished(_ id: UInt64) {
-        _ = state.withLockedValue { $0.requests.removeValue(forKey: id) }
+    /// Stream `id` ended.
+    func streamFinished(_ id: UInt64) {
+        _ = state.withLockedValue { $0.streams.removeValue(forKey: id) }
     }
 
     /// True once a shutdown began: HTTP/1.1 responses then ask the client to close the connection.
-    var isQuiescing: Bool { state.withLockedValue { $0.quiescing } }
+    var isQuiescing: Bool { quiescing.load(ordering: .acquiring) }
 
     /// Tells every connection to take no new requests: HTTP/1.1 ones close once their current response is
     /// written, HTTP/2 ones get a GOAWAY so clients open their next stream elsewhere.
     func quiesce() {
         let channels = state.withLockedValue { state in
             state.quiescing = true
+            quiescing.store(true, ordering: .releasing)
             return Array(state.connections.values)
         }
         for channel in channels { Self.quiesce(channel) }
@@ -101,14 +99,14 @@ final class InFlightRequests: Sendable {
     func endStreams() {
         let tasks = state.withLockedValue { state in
             state.endingStreams = true
-            return state.requests.values.filter(\.streaming).compactMap(\.task)
+            return Array(state.streams.values)
         }
         for task in tasks { task.cancel() }
     }
 
     /// Requests being answered, watches aside.
-    var requestCount: Int { state.withLockedValue { $0.requests.values.count { !$0.streaming } } }
+    var requestCount: Int { requests.load(ordering: .acquiring) }
 
     /// Watches still streaming.
-    var streamCount: Int { state.withLockedValue { $0.requests.values.count(where: \.streaming) } }
+    var streamCount: Int { state.withLockedValue { $0.streams.count } }
 }

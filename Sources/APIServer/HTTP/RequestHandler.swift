@@ -116,8 +116,8 @@ struct RequestServing: Sendable {
         let requests = self.requests
         let fixedUser = self.fixedUser
         let gzip = compression.negotiated(head.headers)
-        let id = requests.begin()
-        let task = Task(executorPreference: executor) {
+        requests.begin()
+        return Task(executorPreference: executor) {
             var request = HTTPRequest(
                 method: head.method, uri: head.uri, headers: head.headers, body: bodyBytes, user: fixedUser,
                 remoteAddress: connection.remoteAddress)
@@ -135,22 +135,27 @@ struct RequestServing: Sendable {
                     ? await withTaskExecutorPreference(globalConcurrentExecutor) {
                         ResponseWriter.write(response, to: sink, version: version, keepAlive: keepAlive, gzip: gzip)
                     } : ResponseWriter.write(response, to: sink, version: version, keepAlive: keepAlive, gzip: gzip)
-                written.whenComplete { _ in requests.finished(id) }
-                return
+                written.whenComplete { _ in requests.finished() }
             case .chunked(let body):
                 await withTaskExecutorPreference(globalConcurrentExecutor) {
                     await ResponseWriter.write(
                         response, chunks: body, to: sink, version: version, keepAlive: keepAlive, gzip: gzip)
                 }
+                requests.finished()
             case .stream(let chunks):
-                requests.streaming(id)
-                await withTaskExecutorPreference(globalConcurrentExecutor) {
+                // A watch is written by a task of its own, the one a shutdown's endStreams() cancels, so that
+                // ordinary requests need not register theirs; cancelling this request cancels it too.
+                let stream = Task(executorPreference: globalConcurrentExecutor) {
                     await ResponseWriter.stream(response, chunks: chunks, to: sink, version: version)
                 }
+                let id = requests.streaming(stream)
+                await withTaskCancellationHandler {
+                    await stream.value
+                } onCancel: {
+                    stream.cancel()
+                }
+                requests.streamFinished(id)
             }
-            requests.finished(id)
         }
-        requests.attach(id, task: task)
-        return task
     }
 }
