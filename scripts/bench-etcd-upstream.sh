@@ -7,7 +7,8 @@
 # `perf record -g` into PERF_DIR/LABEL-PHASE.perf (read with `perf report -i FILE --no-children`). With ROUNDS=N
 # (default 1) the pair runs N times, the order alternating (ours first, then upstream first, ...), and a last
 # table gives each figure's median over the rounds and the ratio of the medians: this machine's noise moves
-# single runs by 20-30 %.
+# single runs by 20-30 %. ONLY=ours (or upstream) runs one server alone; KEEP_STATE=1 keeps the state
+# directory with both servers' and etcds' logs.
 #
 #   scripts/bench-etcd-upstream.sh UPSTREAM_KUBE_APISERVER [OUR_KUBE_APISERVER]
 #
@@ -23,7 +24,7 @@ cleanup() {
   [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null || true
   [[ -n $ETCD ]] && kill "$ETCD" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$STATE"
+  [[ -n ${KEEP_STATE:-} ]] || rm -rf "$STATE"
 }
 trap cleanup EXIT
 
@@ -73,14 +74,17 @@ run() { # label binary server-ip etcd-ip extra-flags...
       perf record -q -F 999 -g -p "$SERVER" -o "$PERF_DIR/$label-$name.perf" 2>"$PERF_DIR/$label-$name.log" &
       recorder=$!
     fi
-    out=$(h2load "${H[@]}" "$@" 2>&1)
+    # `times` in the subshell: its second line is the CPU its children (h2load) used, user then system.
+    out=$(h2load "${H[@]}" "$@" 2>&1; times)
     [[ -n $recorder ]] && { kill -TERM "$recorder"; wait "$recorder" 2>/dev/null || true; }
     s1=$(cpu "$SERVER") e1=$(cpu "$ETCD")
-    printf '%-9s %-16s req/s=%-9s 2xx=%-6s mean=%-9s server-cpu-s=%-6s etcd-cpu-s=%-6s load=%s\n' "$label" "$name" \
+    printf '%-9s %-16s req/s=%-9s 2xx=%-6s mean=%-9s server-cpu-s=%-6s etcd-cpu-s=%-6s h2load-cpu-s=%-6s load=%s\n' \
+      "$label" "$name" \
       "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")" \
       "$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")" \
       "$(awk '/^time for request:/{print $6}' <<<"$out")" \
-      "$(echo "scale=2;($s1-$s0)/$TICKS" | bc)" "$(echo "scale=2;($e1-$e0)/$TICKS" | bc)" "$(cut -d' ' -f1 /proc/loadavg)" |
+      "$(echo "scale=2;($s1-$s0)/$TICKS" | bc)" "$(echo "scale=2;($e1-$e0)/$TICKS" | bc)" \
+      "$(tail -1 <<<"$out" | awk '{gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4}')" "$(cut -d' ' -f1 /proc/loadavg)" |
       tee -a "$STATE/lines"
   }
   phase create-8000-c16 -n 8000 -c 16 -m 1 -d "$STATE/body.json" "$cms"
@@ -101,7 +105,11 @@ upstream() {
 ROUNDS=${ROUNDS:-1}
 echo "== $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS round(s)"
 for round in $(seq 1 "$ROUNDS"); do
-  if ((round % 2)); then ours; upstream; else upstream; ours; fi
+  case ${ONLY:-} in
+    ours) ours ;;
+    upstream) upstream ;;
+    *) if ((round % 2)); then ours; upstream; else upstream; ours; fi ;;
+  esac
 done
 ((ROUNDS > 1)) || exit 0
 echo "== medians over $ROUNDS rounds (ours / upstream)"
@@ -112,7 +120,7 @@ for phase in create-8000-c16 get-20000-c16 list-limit500 list-all; do
       awk '/us$/ {print $1 / 1000; next} /ms$/ {print $1 + 0; next} /s$/ {print $1 * 1000; next} {print $1}' |
       sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
   }
-  for field in req/s mean server-cpu-s etcd-cpu-s; do # mean in ms
+  for field in req/s mean server-cpu-s etcd-cpu-s h2load-cpu-s; do # mean in ms
     o=$(median ours "$field") u=$(median upstream "$field")
     printf '%-16s %-13s ours=%-9s upstream=%-9s ratio=%s\n' "$phase" "$field" "$o" "$u" \
       "$(awk -v o="$o" -v u="$u" 'BEGIN {printf (u > 0 ? "%.2f" : "-"), o / u}')"
