@@ -49,11 +49,16 @@ public final class HTTP2StreamTable: ChannelInboundHandler {
     ///   - accept: for a server, makes the stream for each one the peer opens.
     ///   - forwardsStreamFrames: pass streams' frames on down the pipeline too (a keepalive that notes every
     ///     read); connection frames (SETTINGS, PING, GOAWAY) always go on.
-    public init(streamWindow: Int, connectionWindow: Int, accept: Acceptor? = nil, forwardsStreamFrames: Bool = false) {
+    ///   - firstStreamID: the ID `open` gives first (odd); tests start near the end of the ID space.
+    public init(
+        streamWindow: Int, connectionWindow: Int, accept: Acceptor? = nil, forwardsStreamFrames: Bool = false,
+        firstStreamID: Int32 = 1
+    ) {
         self.streamWindow = streamWindow
         self.connectionWindow = connectionWindow
         self.accept = accept
         self.forwardsStreamFrames = forwardsStreamFrames
+        self.nextStreamID = firstStreamID
     }
 
     public func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -76,7 +81,7 @@ public final class HTTP2StreamTable: ChannelInboundHandler {
     /// Enters a stream of ours under the next client stream ID; nil when the connection is closed or out of IDs.
     /// Its HEADERS must be the next frame written, since IDs must rise in the order streams open.
     public func open(_ stream: any HTTP2TableStream) -> HTTP2StreamID? {
-        guard isActive, nextStreamID < Int32.max - 1 else { return nil }
+        guard isActive, hasStreamIDsLeft else { return nil }
         let id = HTTP2StreamID(Int(nextStreamID))
         nextStreamID += 2
         streams[id] = stream

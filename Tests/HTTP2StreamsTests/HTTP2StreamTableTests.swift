@@ -56,8 +56,9 @@ import Testing
     static let request: HPACKHeaders = [":method": "GET", ":scheme": "https", ":path": "/", ":authority": "x"]
 
     /// Both tables keep NIO's default 65,535-byte windows, so anything larger needs their WINDOW_UPDATEs.
-    func makePair(accept: @escaping HTTP2StreamTable.Acceptor) throws -> Pair {
-        let clientTable = HTTP2StreamTable(streamWindow: 65_535, connectionWindow: 65_535)
+    func makePair(firstStreamID: Int32 = 1, accept: @escaping HTTP2StreamTable.Acceptor) throws -> Pair {
+        let clientTable = HTTP2StreamTable(
+            streamWindow: 65_535, connectionWindow: 65_535, firstStreamID: firstStreamID)
         let serverTable = HTTP2StreamTable(streamWindow: 65_535, connectionWindow: 65_535, accept: accept)
         let client = EmbeddedChannel()
         let server = EmbeddedChannel()
@@ -104,6 +105,26 @@ import Testing
             return
         }
         #expect(pair.clientTable.open(RecordingStream()) == 3)
+    }
+
+    @Test func streamIDsRunOutBeforeTheyWouldWrapAndTheLastOnesStillWork() throws {
+        var served: [HTTP2StreamID: RecordingStream] = [:]
+        let pair = try makePair(firstStreamID: Int32.max - 4) { id, _ in
+            let stream = RecordingStream()
+            served[id] = stream
+            return stream
+        }
+        var opened: [HTTP2StreamID] = []
+        while let id = pair.clientTable.open(RecordingStream()) {
+            opened.append(id)
+            pair.clientTable.write(.headers(.init(headers: Self.request, endStream: true)), on: id)
+        }
+        pair.clientTable.flush()
+        try pair.pump()
+        #expect(opened == [HTTP2StreamID(Int(Int32.max - 4)), HTTP2StreamID(Int(Int32.max - 2))])
+        #expect(!pair.clientTable.hasStreamIDsLeft)
+        // The peer got both: the table's IDs were ones the HTTP/2 layer accepts.
+        #expect(Set(served.keys) == Set(opened))
     }
 
     @Test func aStreamTheServerDoesNotAcceptIsRefused() throws {
