@@ -27,6 +27,10 @@ final class HTTP2Connection: PooledConnection {
 
     var eventLoop: any EventLoop { channel.eventLoop }
 
+    /// The first stream ID of the connections a task opens: tests start near the end of the ID space to see the
+    /// IDs run out.
+    @TaskLocal static var firstStreamID: Int32 = 1
+
     var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
     /// Opens a stream carrying one request (on the event loop, soon after this returns); its `StreamHandler`
@@ -84,6 +88,7 @@ final class HTTP2Connection: PooledConnection {
     ) -> EventLoopFuture<HTTP2Connection> {
         let ready = eventLoop.makePromise(of: NIOLoopBound<HTTP2StreamTable>.self)
         let goingAway = NIOLockedValueBox(false)
+        let firstStreamID = Self.firstStreamID
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
@@ -102,7 +107,9 @@ final class HTTP2Connection: PooledConnection {
                             try sync.addHandler(
                                 NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration),
                                 position: .before(monitor))
-                            let table = HTTP2StreamTable(streamWindow: streamWindow, connectionWindow: connectionWindow)
+                            let table = HTTP2StreamTable(
+                                streamWindow: streamWindow, connectionWindow: connectionWindow,
+                                firstStreamID: firstStreamID)
                             try sync.addHandler(table, position: .before(monitor))
                             ready.succeed(NIOLoopBound(table, eventLoop: channel.eventLoop))
                         }

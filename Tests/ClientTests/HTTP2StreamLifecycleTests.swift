@@ -62,6 +62,19 @@ final class HTTP2StreamLifecycleTests: XCTestCase {
         await client.shutdown()
     }
 
+    func testRunningOutOfStreamIDsRetiresTheConnectionAndLaterRequestsGoToNewOnes() async throws {
+        let client = try await adminClient()
+        // Each connection has two stream IDs left: five requests need three connections, and none fails.
+        try await HTTP2Connection.$firstStreamID.withValue(Int32.max - 4) {
+            for _ in 0..<5 {
+                let response = try await client.get(path: "/version")
+                XCTAssertEqual(response.status, 200)
+            }
+        }
+        XCTAssertEqual(client.connectionsOpened, 3)
+        XCTAssertEqual(client.pool.openConnections().filter(\.isUsable).count, 1)
+    }
+
     func testCancellingOneWatchResetsOnlyItsStream() async throws {
         let client = try await adminClient()
         let namespace = uniqueNamespace("cancel")
