@@ -1,6 +1,7 @@
 import APIMachinery
 import ArgumentParser
 import Client
+import Component
 import EtcdStore
 import Foundation
 import Storage
@@ -74,10 +75,12 @@ struct BenchEtcd: AsyncParsableCommand {
                 run: run, level: level, count: objects, set: "etcd", valueBytes: valueBytes)
             // A create is what the API server sends for a POST: a transaction comparing create_revision to 0.
             let before = await member?.seconds()
+            let clientBefore = MemoryReturner.processCPUTime()
             reporter.record(
                 await LoadRunner.run("etcd put (create txn)", count: objects, concurrency: level) { index in
                     _ = try await store.create(key: values[index].key, value: values[index].value, lease: 0)
                 })
+            Self.noteClientCPU(since: clientBefore, operations: objects, reporter: reporter)
             await member?.note(since: before, operations: objects, reporter: reporter)
             keys += values.map(\.key)
         }
@@ -85,10 +88,12 @@ struct BenchEtcd: AsyncParsableCommand {
         for level in concurrency.levels where ranges {
             // A linearizable single-key range, what a GET costs the API server.
             let before = await member?.seconds()
+            let clientBefore = MemoryReturner.processCPUTime()
             reporter.record(
                 await LoadRunner.run("etcd range (one key)", count: objects, concurrency: level) { index in
                     _ = try await store.get(key: readKeys[index % readKeys.count])
                 })
+            Self.noteClientCPU(since: clientBefore, operations: objects, reporter: reporter)
             await member?.note(since: before, operations: objects, reporter: reporter)
         }
         if keep {
@@ -108,6 +113,17 @@ struct BenchEtcd: AsyncParsableCommand {
             "connections": connections.map(String.init) ?? "default",
             "flushDelay": flushDelay.map { "\($0)us" } ?? "default",
         ])
+    }
+}
+
+extension BenchEtcd {
+    /// Prints this process's CPU since `before`, per operation: what the etcd client (our gRPC, HTTP/2 and
+    /// protobuf) costs the caller, beside what the member spends.
+    static func noteClientCPU(since before: Duration, operations: Int, reporter: BenchReporter) {
+        let seconds = (MemoryReturner.processCPUTime() - before) / .seconds(1)
+        reporter.note(
+            "    client CPU: \(String(format: "%.2f", seconds)) s, \(String(format: "%.1f", seconds / Double(operations) * 1e6)) µs per operation"
+        )
     }
 }
 
