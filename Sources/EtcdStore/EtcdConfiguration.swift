@@ -22,10 +22,11 @@ public struct EtcdConfiguration: Sendable {
     /// How long the PING's acknowledgement may take before the member counts as gone and the connection
     /// is closed, so calls and watches move to the next member (etcd's client: `DialKeepAliveTimeout`).
     public var keepAliveTimeout: TimeAmount = .seconds(3)
-    /// HTTP/2 connections to the member, each on its own event loop; unary calls take them in turn and
-    /// the watch stream rides on the first. One, as etcd's Go client: 16 calls in flight then reach etcd
-    /// in fewer, fuller segments (half the member's reads of two connections) and, measured on 2 cores,
-    /// at 10–40 % more puts per second; more help only where one event loop is the limit.
+    /// HTTP/2 connections to the member that calls made off the client's event loops take in turn (each
+    /// other loop has one more, for the calls made on it); the watch stream rides on the first. One, as
+    /// etcd's Go client: 16 calls in flight then reach etcd in fewer, fuller segments (half the member's
+    /// reads of two connections) and, measured on 2 cores, at 10–40 % more puts per second; more help only
+    /// where one event loop is the limit.
     public var connections = 1
     /// How long a connection holds its writes, while other calls await answers, to send them with the
     /// writes that follow those answers: etcd then reads several calls per wake-up (zero: each event-loop
