@@ -20,6 +20,8 @@ final class EtcdClient: Sendable {
     private let eventLoops: [any EventLoop]
     /// The slots that calls made off the group's loops take in turn.
     private let sharedSlots: Int
+    /// The slot of each loop's own connection (its first), for the calls made on that loop.
+    private let slotOfLoop: [ObjectIdentifier: Int]
     private let state: NIOLockedValueBox<State>
     let logger: Logger
 
@@ -49,6 +51,8 @@ final class EtcdClient: Sendable {
         let others = group.makeIterator().filter { loop in !shared.contains { $0 === loop } }
         self.eventLoops = shared + others
         self.sharedSlots = shared.count
+        self.slotOfLoop = Dictionary(
+            eventLoops.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: min)
         self.state = NIOLockedValueBox(State(slots: Array(repeating: Slot(), count: eventLoops.count)))
         self.logger = logger
     }
@@ -67,7 +71,9 @@ final class EtcdClient: Sendable {
     /// cores shared with etcd, API creates were faster this way in 13 of 14 alternating pairs (one binary,
     /// switched by an environment variable), by a median of about 10 %.
     func connection() async throws(GRPCStatusError) -> GRPCConnection {
-        if let own = eventLoops.firstIndex(where: { $0.inEventLoop }) { return try await connection(slot: own) }
+        if let current = MultiThreadedEventLoopGroup.currentEventLoop, let own = slotOfLoop[ObjectIdentifier(current)] {
+            return try await connection(slot: own)
+        }
         let slot = state.withLockedValue { state in
             defer { state.nextSlot = (state.nextSlot + 1) % sharedSlots }
             return state.nextSlot
