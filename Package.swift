@@ -227,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "EtcdStoreTests",
             dependencies: [
-                "EtcdStore", "Storage", "TestSupport", "Operations",
+                "EtcdStore", "HTTP2Streams", "Storage", "TestSupport", "Operations",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

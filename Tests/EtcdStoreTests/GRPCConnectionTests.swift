@@ -1,7 +1,10 @@
 import Foundation
+import HTTP2Streams
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
+import NIOHPACK
+import NIOHTTP2
 import NIOPosix
 import TestSupport
 import Testing
@@ -170,6 +173,48 @@ import Testing
             timeout: .seconds(10))
         #expect(try Etcdserverpb_RangeResponse(serializedBytes: Array(answer.readableBytesView)).kvs.isEmpty)
         #expect(recorder.flushes.joined().filter { $0 == .rstStream }.count == 2)
+    }
+
+    /// etcd's own deadline (from `grpc-timeout`) may end a watch as `Unknown: context deadline exceeded`. That
+    /// answer can be read before our timer runs on a busy loop; it still ends the call as deadline exceeded, which
+    /// callers retry. An answer before the deadline keeps the member's status.
+    @Test func theMembersAnswerAfterTheDeadlineEndsTheCallAsDeadlineExceeded() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2379)).wait()
+        let table = HTTP2StreamTable(streamWindow: 1 << 16, connectionWindow: 1 << 16)
+        try channel.pipeline.syncOperations.addHandler(table)
+        let calls = GRPCCalls(
+            table: table, activity: GRPCConnectionActivity(), goingAway: NIOLockedValueBox(false))
+        let unknown: HPACKHeaders = [
+            ":status": "200", "content-type": "application/grpc", "grpc-status": "2",
+            "grpc-message": "context deadline exceeded",
+        ]
+
+        func call(timeout: TimeAmount) -> (GRPCCall, EventLoopFuture<Void>) {
+            let ended = loop.makePromise(of: Void.self)
+            let call = GRPCCall(
+                headers: [:], halfCloseAfterFirstMessage: false, deadline: .now() + timeout,
+                observer: CompletionObserver(ended), firstMessage: nil)
+            calls.start(call)
+            return (call, ended.futureResult)
+        }
+        // The embedded loop's clock stands still, so the timer never runs: only the member's answer ends these.
+        let (late, lateEnded) = call(timeout: .milliseconds(1))
+        let (early, earlyEnded) = call(timeout: .seconds(60))
+        usleep(5_000)
+        for stream in [late, early] {
+            let id = try #require(stream.streamID)
+            try channel.writeInbound(
+                HTTP2Frame(streamID: id, payload: .headers(.init(headers: unknown, endStream: true))))
+        }
+        #expect(throws: GRPCStatusError(code: .deadlineExceeded, message: "context deadline exceeded")) {
+            try lateEnded.wait()
+        }
+        #expect(throws: GRPCStatusError(code: .unknown, message: "context deadline exceeded")) {
+            try earlyEnded.wait()
+        }
+        _ = try channel.finish(acceptAlreadyClosed: true)
     }
 
     private static func connect(_ member: EtcdProcess) async throws -> GRPCConnection {

@@ -19,7 +19,8 @@ protocol GRPCCallObserver: AnyObject, Sendable {
 final class GRPCCall: HTTP2TableStream {
     let headers: HPACKHeaders
     let halfCloseAfterFirstMessage: Bool
-    let timeout: TimeAmount?
+    /// When the call's time runs out: fixed with its `grpc-timeout`, so ours never ends after the member's.
+    let deadline: NIODeadline?
     let observer: any GRPCCallObserver
     /// The first request message, sent with the headers.
     var firstMessage: ByteBuffer?
@@ -39,12 +40,12 @@ final class GRPCCall: HTTP2TableStream {
     private(set) var finished = false
 
     init(
-        headers: HPACKHeaders, halfCloseAfterFirstMessage: Bool, timeout: TimeAmount?, observer: any GRPCCallObserver,
+        headers: HPACKHeaders, halfCloseAfterFirstMessage: Bool, deadline: NIODeadline?, observer: any GRPCCallObserver,
         firstMessage: ByteBuffer?
     ) {
         self.headers = headers
         self.halfCloseAfterFirstMessage = halfCloseAfterFirstMessage
-        self.timeout = timeout
+        self.deadline = deadline
         self.observer = observer
         self.firstMessage = firstMessage
     }
@@ -140,6 +141,15 @@ final class GRPCCall: HTTP2TableStream {
         timeoutTask = nil
         observer.finished(error)
         return true
+    }
+
+    /// A failure that ends the call once its deadline has passed is the deadline's. The member's own deadline
+    /// (`grpc-timeout`) starts after ours, so its answer (etcd may say `Unknown: context deadline exceeded`) comes
+    /// late; on a busy loop it is read before our timer runs, and callers retry on deadlines, not on unknowns.
+    func pastDeadline(_ error: GRPCStatusError) -> GRPCStatusError {
+        guard error.code != .deadlineExceeded, error.code != .cancelled, let deadline, NIODeadline.now() >= deadline
+        else { return error }
+        return GRPCStatusError(code: .deadlineExceeded, message: "context deadline exceeded")
     }
 
     /// Whether the member must be told the call is abandoned: a stream both sides ended is already closed.

@@ -34,8 +34,8 @@ final class GRPCCalls {
         if activity.openCalls == 0 { activity.lastRead = .now() }
         activity.openCalls += 1
         if call.halfCloseAfterFirstMessage { activity.callsAwaitingAnswers += 1 }
-        if let timeout = call.timeout, let loop = table.eventLoop {
-            call.timeoutTask = loop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+        if let deadline = call.deadline, let loop = table.eventLoop {
+            call.timeoutTask = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
                 end(call, GRPCStatusError(code: .deadlineExceeded, message: "context deadline exceeded"))
             }
         }
@@ -61,7 +61,7 @@ final class GRPCCalls {
 
     /// Finishes a call once, resets its stream if it is still open and forgets it.
     func end(_ call: GRPCCall, _ error: GRPCStatusError?) {
-        guard call.finish(error) else { return }
+        guard call.finish(error.map { call.pastDeadline($0) }) else { return }
         activity.openCalls -= 1
         if call.halfCloseAfterFirstMessage { activity.callsAwaitingAnswers -= 1 }
         guard let id = call.streamID else { return }

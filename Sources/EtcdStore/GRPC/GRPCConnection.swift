@@ -98,9 +98,11 @@ final class GRPCConnection: Sendable {
         path: String, unary: Bool, timeout: TimeAmount?, metadata: [(String, String)] = [],
         firstMessage: ByteBuffer? = nil, observer: any GRPCCallObserver
     ) -> GRPCCallStream {
+        // Fixed before the header is written, so the member's deadline falls after ours.
+        let deadline = timeout.map { NIODeadline.now() + $0 }
         let call = GRPCCall(
             headers: headers(path: path, timeout: timeout, metadata: metadata), halfCloseAfterFirstMessage: unary,
-            timeout: timeout, observer: observer, firstMessage: firstMessage)
+            deadline: deadline, observer: observer, firstMessage: firstMessage)
         let stream = GRPCCallStream(
             call: NIOLoopBoundBox.makeBoxSendingValue(call, eventLoop: channel.eventLoop), calls: calls)
         stream.start()
