@@ -254,6 +254,11 @@ final class KubectlEndToEndTests: SharedClusterTestCase {
         expectFailure(
             try cluster.kubectl("get configmap dry -n e2e-chunks"),
             "Error from server (NotFound): configmaps \"dry\" not found")
+        // kubectl sends a delete's dryRun in the DeleteOptions body, not the query.
+        XCTAssertEqual(
+            expectSuccess(try cluster.kubectl("delete configmap c0 -n e2e-chunks --dry-run=server")),
+            "configmap \"c0\" deleted (server dry run)\n")
+        expectSuccess(try cluster.kubectl("get configmap c0 -n e2e-chunks"))
     }
 
     func testAPIResourcesAndExplain() throws {

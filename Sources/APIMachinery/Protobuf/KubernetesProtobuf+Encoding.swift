@@ -16,7 +16,8 @@ extension KubernetesProtobuf {
         -> [UInt8]
     {
         let schema = try loadedSchema()
-        guard let index = schema.kinds[apiVersion + " " + kind] else {
+        // DeleteOptions under any group version, as typed clients label them and `decode` reads them.
+        guard let index = schema.message(forAPIVersion: apiVersion, kind: kind) else {
             throw ProtobufEncodeError("no protobuf schema for \(kind) in \(apiVersion)")
         }
         guard case .object(let fields) = object else { throw ProtobufEncoder.mismatch("an object", object) }

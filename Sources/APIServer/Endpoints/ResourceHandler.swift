@@ -124,7 +124,9 @@ extension APIServer {
             }
             return fields.decorate(encoder.object(object))
         case ("delete", nil):
-            let options = try DeleteOptions(query: request.query, body: request.body)
+            let options = try deleteOptions(request)
+            var write = write
+            write.dryRun = write.dryRun || options.dryRun
             switch try await store.delete(namespace: namespace, name: info.name ?? "", options: options, write: write) {
             case .pending(let object):
                 return encoder.object(object)
@@ -133,7 +135,9 @@ extension APIServer {
             }
         case ("deletecollection", nil):
             let listOptions = try ListOptions(query: request.query)
-            let options = try DeleteOptions(query: request.query, body: request.body)
+            let options = try deleteOptions(request)
+            var write = write
+            write.dryRun = write.dryRun || options.dryRun
             let page = try await store.list(namespace: namespace, options: listOptions)
             var deleted: [JSON] = []
             for object in page.items {
@@ -188,6 +192,12 @@ extension APIServer {
                 mediaType, accepted: ["application/json", "application/vnd.kubernetes.protobuf"])
         }
         return try Self.decodeJSON(request.body)
+    }
+
+    /// A DELETE's options from its query and its body, when it has one, in the body's encoding.
+    func deleteOptions(_ request: HTTPRequest) throws(APIError) -> DeleteOptions {
+        let body: JSON? = request.body.isEmpty ? .none : try decodeBody(request)
+        return try DeleteOptions(query: request.query, body: body)
     }
 
     /// A JSON body, which must be an object.

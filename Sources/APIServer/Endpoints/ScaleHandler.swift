@@ -74,8 +74,10 @@ extension APIServer {
         async throws -> HTTPResponse
     {
         let body = try decodeBody(request)
-        var options = DeleteOptions()
-        options.gracePeriodSeconds = body["deleteOptions"]?["gracePeriodSeconds"]?.intValue.map { Int($0) }
+        let given = body["deleteOptions"]
+        let options = try DeleteOptions(query: [:], body: given == .null ? .none : given)
+        var write = write
+        write.dryRun = write.dryRun || options.dryRun
         _ = try await store.delete(namespace: namespace, name: name, options: options, write: write)
         return HTTPResponse.json(
             [

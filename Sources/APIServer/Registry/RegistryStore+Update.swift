@@ -257,24 +257,33 @@ extension RegistryStore {
     }
 }
 
-/// The body and query of a DELETE: preconditions, grace period, propagation, dry-run.
+/// The body and query of a DELETE: preconditions, grace period, propagation, dry-run. The body is any encoding
+/// `decodeBody` reads: Go clients send it as protobuf, kubectl as JSON, and both put `dryRun` there.
 struct DeleteOptions: Sendable {
     var preconditionUID: String?
     var preconditionResourceVersion: String?
     var gracePeriodSeconds: Int?
     var propagationPolicy: String?
+    var dryRun = false
 
-    init(query: [String: String], body: [UInt8]) throws(APIError) {
-        if !body.isEmpty {
-            guard let json = try? JSON.parse(body), json.objectValue != nil else {
-                throw APIError.badRequest("the body of the delete request must be DeleteOptions JSON")
+    init(query: [String: String], body: JSON?) throws(APIError) {
+        if let body {
+            guard body.objectValue != nil else {
+                throw APIError.badRequest("the body of the delete request must be a DeleteOptions object")
             }
-            preconditionUID = json["preconditions"]?["uid"]?.stringValue
-            preconditionResourceVersion = json["preconditions"]?["resourceVersion"]?.stringValue
-            gracePeriodSeconds = json["gracePeriodSeconds"]?.intValue.map { Int($0) }
-            propagationPolicy = json["propagationPolicy"]?.stringValue
-            if propagationPolicy == nil, let orphan = json["orphanDependents"]?.boolValue {
+            preconditionUID = body["preconditions"]?["uid"]?.stringValue
+            preconditionResourceVersion = body["preconditions"]?["resourceVersion"]?.stringValue
+            gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue.map { Int($0) }
+            propagationPolicy = body["propagationPolicy"]?.stringValue
+            if propagationPolicy == nil, let orphan = body["orphanDependents"]?.boolValue {
                 propagationPolicy = orphan ? "Orphan" : "Background"
+            }
+            for value in body["dryRun"]?.arrayValue ?? [] {
+                guard value.stringValue == "All" else {
+                    throw APIError.badRequest(
+                        "dryRun: Unsupported value: \(value.jsonString): supported values: \"All\"")
+                }
+                dryRun = true
             }
         }
         if let text = query["gracePeriodSeconds"], let value = Int(text) { gracePeriodSeconds = value }

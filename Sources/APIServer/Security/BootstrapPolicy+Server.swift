@@ -63,7 +63,7 @@ extension APIServer {
                     }
                 case .recreate(let replacement):
                     _ = try await store.delete(
-                        namespace: namespace, name: name, options: try DeleteOptions(query: [:], body: []),
+                        namespace: namespace, name: name, options: DeleteOptions(),
                         write: WriteOptions())
                     _ = try await createIgnoringRace(store, namespace: namespace, object: replacement)
                 }
