@@ -2,8 +2,11 @@
 # Builds upstream's kube-apiserver, kube-controller-manager and kube-scheduler (v1.20, from Debian's `kubernetes`
 # source package) into DEST/bin, the peers that bench-etcd-upstream.sh and bench-controller-manager.sh compare
 # against in the same run. Needs root (apt), about 15-20 minutes of 2 cores, and Debian's package mirror.
+# With E2E=1 it also builds upstream's e2e suite, DEST/bin/e2e.test, which scripts/conformance.sh runs (about
+# 10 more minutes).
 #
 #   scripts/build-upstream.sh [DEST]        # default /work/upstream
+#   E2E=1 scripts/build-upstream.sh [DEST]
 set -euo pipefail
 dest=${1:-/work/upstream}
 mkdir -p "$dest/bin"
@@ -32,4 +35,8 @@ fi
 GOPATH=$PWD/.go CGO_ENABLED=0 nice make \
   WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler"
 cp _output/bin/kube-apiserver _output/bin/kube-controller-manager _output/bin/kube-scheduler "$dest/bin/"
+if [ "${E2E:-0}" = 1 ]; then
+  GOPATH=$PWD/.go CGO_ENABLED=0 nice make WHAT=test/e2e/e2e.test
+  cp _output/bin/e2e.test "$dest/bin/"
+fi
 echo "upstream binaries in $dest/bin"

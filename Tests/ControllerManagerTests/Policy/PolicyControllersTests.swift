@@ -136,6 +136,47 @@ final class PolicyControllersTests: XCTestCase {
                 let current = try await quotas.get("compute")
                 return current.status.used["pods"] == Quantity(0) ? current : nil
             }
+
+        } catch {
+            await bed.stop()
+            throw error
+        }
+        await bed.stop()
+    }
+
+    /// A kind counted without a typed informer (`count/configmaps`, `count/deployments.apps`) gets a metadata
+    /// monitor, and deleting one of its objects releases the quota's usage, as upstream's quota monitor does.
+    func testCountedKindsWithoutTypedInformersAreReplenishedOnDelete() async throws {
+        let bed = try await ControllerTestBed(prefix: "quota-count")
+        let controller = try ResourceQuotaController(
+            context: try bed.context(flags: ["--resource-quota-sync-period=1h"]))
+        await bed.run([controller])
+        do {
+            let configMaps = bed.resource(ConfigMap.self)
+            var configMap = ConfigMap()
+            configMap.metadata.name = "settings"
+            _ = try await configMaps.create(configMap)
+            let count = try await configMaps.list().items.count
+            var quota = ResourceQuota()
+            quota.metadata.name = "objects"
+            quota.spec.hard = ["count/configmaps": Quantity(10), "count/deployments.apps": Quantity(3)]
+            let quotas = bed.resource(ResourceQuota.self)
+            _ = try await quotas.create(quota)
+            _ = try await bed.eventually("the config maps counted") {
+                let current = try await quotas.get("objects")
+                return current.status.used["count/configmaps"] == Quantity(Int64(count)) ? current : nil
+            }
+            _ = try await bed.eventually("monitors of the counted kinds") {
+                let monitored = controller.monitors.resources
+                return monitored.contains(ConfigMap.resource) && monitored.contains(Deployment.resource) ? true : nil
+            }
+            XCTAssertFalse(controller.monitors.resources.contains(Pod.resource), "pods have their typed informer")
+
+            try await configMaps.delete("settings")
+            _ = try await bed.eventually("the config map's count released", timeout: 10) {
+                let current = try await quotas.get("objects")
+                return current.status.used["count/configmaps"] == Quantity(Int64(count - 1)) ? current : nil
+            }
         } catch {
             await bed.stop()
             throw error

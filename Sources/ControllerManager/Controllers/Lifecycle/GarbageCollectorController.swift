@@ -37,7 +37,7 @@ public final class GarbageCollectorController: Controller {
     let discovery = NIOLockedValueBox(DiscoveryResult())
     let attemptToDelete: RateLimitingQueue<UID>
     let attemptToOrphan: RateLimitingQueue<UID>
-    let monitors: GraphMonitors
+    let monitors: ResourceMonitors
     private let graphChanges: AsyncStream<GraphEvent>
     private let graphContinuation: AsyncStream<GraphEvent>.Continuation
 
@@ -52,11 +52,23 @@ public final class GarbageCollectorController: Controller {
         let (changes, continuation) = AsyncStream.makeStream(of: GraphEvent.self, bufferingPolicy: .unbounded)
         graphChanges = changes
         graphContinuation = continuation
-        monitors = GraphMonitors(
+        monitors = ResourceMonitors(
             client: context.client, informers: context.informers, time: context.time, logger: context.logger
-        ) { event in
-            continuation.yield(event)
+        ) { resource in
+            ResourceEventHandler(
+                onAdd: { object, _ in continuation.yield(.added(Self.observed(object, resource))) },
+                onUpdate: { old, new in
+                    continuation.yield(.updated(old: Self.observed(old, resource), new: Self.observed(new, resource)))
+                },
+                onDelete: { event in continuation.yield(.deleted(Self.observed(event.object, resource))) })
         }
+    }
+
+    /// An object as the graph sees it; metadata informers may leave apiVersion and kind out.
+    private static func observed(_ object: PartialObjectMetadata, _ resource: ResourceDescriptor) -> ObservedObject {
+        ObservedObject(
+            apiVersion: object.apiVersion ?? resource.apiVersion, kind: object.kind ?? resource.kind,
+            metadata: object.metadata)
     }
 
     public func run(workers: Int) async {

@@ -3,11 +3,14 @@ import Client
 import Component
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Quota
 
 /// Upstream's resource quota controller: keeps every quota's `status.hard` equal to its spec and
 /// `status.used` equal to what the namespace's objects use, recomputed in full when a quota changes, when
-/// an object's usage changes or it goes away (upstream's replenishment), and every sync period.
+/// an object's usage changes or it goes away (upstream's replenishment), and every sync period. Pods, services
+/// and claims are watched through typed informers; any other kind a quota counts (`count/replicasets.apps`,
+/// `configmaps`, …) gets a metadata monitor once a quota names it, as upstream's quota monitor does.
 public final class ResourceQuotaController: Controller {
     public static let descriptor = ControllerDescriptor(
         name: "resourcequota-controller", aliases: ["resourcequota"], serviceAccount: "resourcequota-controller",
@@ -25,6 +28,14 @@ public final class ResourceQuotaController: Controller {
     let services: Lister<Service>
     let claims: Lister<PersistentVolumeClaim>
     let syncPeriod: Duration
+    let monitors: ResourceMonitors
+    /// Counted kinds already looked up in discovery since the last sync period, found or not.
+    private let lookedUp = NIOLockedValueBox<Set<GroupResource>>([])
+    /// The kinds whose typed informers already replenish.
+    static let typedReplenishment: Set<GroupResource> = [
+        GroupResource(group: "", resource: "pods"), GroupResource(group: "", resource: "services"),
+        GroupResource(group: "", resource: "persistentvolumeclaims"),
+    ]
 
     public init(context: ControllerContext) throws {
         self.context = context
@@ -35,6 +46,16 @@ public final class ResourceQuotaController: Controller {
         let serviceInformer = context.informers.informer(for: Service.self)
         let claimInformer = context.informers.informer(for: PersistentVolumeClaim.self)
         quotas = quotaInformer.lister
+        let (quotaLister, quotaQueue) = (quotas, queue)
+        monitors = ResourceMonitors(
+            client: context.client, informers: context.informers, time: context.time, logger: context.logger
+        ) { _ in
+            ResourceEventHandler(
+                onAdd: { object, isInInitialList in
+                    if !isInInitialList { Self.enqueueQuotas(in: object.metadata.namespace, quotaLister, quotaQueue) }
+                },
+                onDelete: { event in Self.enqueueQuotas(in: event.key.namespace, quotaLister, quotaQueue) })
+        }
         pods = podInformer.lister
         services = serviceInformer.lister
         claims = claimInformer.lister
@@ -60,6 +81,7 @@ public final class ResourceQuotaController: Controller {
             }
             await group.waitForAll()
         }
+        await monitors.stop()
     }
 
     /// Every sync period, every quota is measured again (upstream's `enqueueAll`).
@@ -70,6 +92,7 @@ public final class ResourceQuotaController: Controller {
             } catch {
                 return
             }
+            lookedUp.withLockedValue { $0 = [] }
             for quota in quotas.list() { queue.add(quota.key) }
         }
     }
@@ -92,13 +115,35 @@ public final class ResourceQuotaController: Controller {
             onDelete: { [self] event in enqueueQuotas(in: event.key.namespace) })
     }
 
-    private func enqueueQuotas(in namespace: String?) {
+    private func enqueueQuotas(in namespace: String?) { Self.enqueueQuotas(in: namespace, quotas, queue) }
+
+    private static func enqueueQuotas(
+        in namespace: String?, _ quotas: Lister<ResourceQuota>, _ queue: RateLimitingQueue<ObjectKey>
+    ) {
         for quota in quotas.list(namespace: namespace ?? "") { queue.add(quota.key) }
+    }
+
+    /// Starts a monitor for each kind `quota` counts that has none yet, found through discovery (a kind the
+    /// server does not serve is looked up again only after the next sync period).
+    func monitorCountedKinds(of quota: ResourceQuota) async throws {
+        let hard = quota.spec.hard.keys
+        let counted = Set(
+            QuotaEvaluator.evaluators(for: hard).filter { !$0.matchingResources(hard).isEmpty }.map(\.resource))
+        let wanted = lookedUp.withLockedValue { counted.subtracting(Self.typedReplenishment).subtracting($0) }
+        guard !wanted.isEmpty else { return }
+        let discovered = try await ResourceDiscovery.discover(client: context.client)
+        let found = discovered.preferred.filter {
+            wanted.contains(GroupResource(group: $0.descriptor.group, resource: $0.descriptor.resource))
+                && $0.supports(["list", "watch"])
+        }
+        monitors.add(Set(found.map(\.descriptor)))
+        lookedUp.withLockedValue { $0.formUnion(wanted) }
     }
 
     /// Measures one quota and writes its status when it differs.
     func sync(_ key: ObjectKey) async throws {
         guard let quota = quotas.get(namespace: key.namespace, name: key.name) else { return }
+        try await monitorCountedKinds(of: quota)
         let used = try await usage(of: quota)
         guard quota.status.hard != quota.spec.hard || quota.status.used != used else { return }
         let hard = quota.spec.hard

@@ -2,12 +2,12 @@ import Client
 import Logging
 import NIOConcurrencyHelpers
 
-/// The garbage collector's monitors: one informer per deletable resource, each change handed to the graph as
-/// a `GraphEvent`. A kind the shared informers already cache (pods, ReplicaSets, …) is read from that informer,
-/// as upstream's collector does, so the process keeps one copy of each pod, not a second one of its metadata;
-/// any other kind gets a metadata informer of its own. Kept in step with discovery, so kinds that appear later
-/// (custom resources included) join and kinds that go away stop being watched.
-final class GraphMonitors: Sendable {
+/// Monitors of whole resources by their objects' metadata, as upstream's garbage collector and quota monitor keep
+/// them: one informer per resource, each change handed to the handler its owner makes for that resource. A kind
+/// the shared informers already cache (pods, ReplicaSets, …) is read from that informer, so the process keeps one
+/// copy of each pod, not a second one of its metadata; any other kind gets a metadata informer of its own. Owners
+/// keep the set in step with discovery, so kinds that appear later (custom resources included) join.
+final class ResourceMonitors: Sendable {
     private struct Monitor: Sendable {
         let informer: any MetadataInformer
         /// Runs the monitor's own metadata informer; nil for a shared one, which the factory runs.
@@ -24,23 +24,39 @@ final class GraphMonitors: Sendable {
     private let informers: SharedInformerFactory?
     private let time: any TimeSource
     private let logger: Logger
-    private let sink: @Sendable (GraphEvent) -> Void
+    private let handler: @Sendable (ResourceDescriptor) -> ResourceEventHandler<PartialObjectMetadata>
     private let monitors = NIOLockedValueBox<[ResourceDescriptor: Monitor]>([:])
 
-    /// Monitors listing through `client`, sharing `informers`' informers for the kinds it already has.
+    /// Monitors listing through `client`, sharing `informers`' informers for the kinds it already has; `handler`
+    /// makes each resource's event handler.
     init(
         client: RESTClient, informers: SharedInformerFactory?, time: any TimeSource, logger: Logger,
-        sink: @escaping @Sendable (GraphEvent) -> Void
+        handler: @escaping @Sendable (ResourceDescriptor) -> ResourceEventHandler<PartialObjectMetadata>
     ) {
         self.client = client
         self.informers = informers
         self.time = time
         self.logger = logger
-        self.sink = sink
+        self.handler = handler
     }
 
     /// The resources monitored now.
     var resources: Set<ResourceDescriptor> { monitors.withLockedValue { Set($0.keys) } }
+
+    /// Starts a monitor for each of `resources` not yet monitored, keeping the others.
+    func add(_ resources: Set<ResourceDescriptor>) {
+        let started: [ResourceDescriptor] = monitors.withLockedValue { monitors in
+            let started = resources.filter { monitors[$0] == nil }
+            for resource in started { monitors[resource] = makeMonitor(resource) }
+            return Array(started)
+        }
+        if !started.isEmpty { logger.info("added monitors for \(started.map(\.description).sorted())") }
+    }
+
+    /// Whether every one of `resources` is monitored.
+    func monitorsAll(_ resources: Set<ResourceDescriptor>) -> Bool {
+        monitors.withLockedValue { monitors in resources.allSatisfy { monitors[$0] != nil } }
+    }
 
     /// Starts a monitor for each of `resources` not yet monitored and stops those not among them.
     func sync(_ resources: Set<ResourceDescriptor>) {
@@ -86,13 +102,7 @@ final class GraphMonitors: Sendable {
     }
 
     private func makeMonitor(_ resource: ResourceDescriptor) -> Monitor {
-        let sink = self.sink
-        let handler = ResourceEventHandler<PartialObjectMetadata>(
-            onAdd: { object, _ in sink(.added(Self.observed(object, resource))) },
-            onUpdate: { old, new in
-                sink(.updated(old: Self.observed(old, resource), new: Self.observed(new, resource)))
-            },
-            onDelete: { event in sink(.deleted(Self.observed(event.object, resource))) })
+        let handler = handler(resource)
         if let shared = informers?.existingMetadataInformer(for: resource) {
             let registration = shared.addMetadataEventHandler(handler)
             return Monitor(informer: shared, task: nil, registration: registration)
@@ -102,11 +112,5 @@ final class GraphMonitors: Sendable {
             logger: logger)
         informer.addEventHandler(handler)
         return Monitor(informer: informer, task: Task { await informer.run() }, registration: nil)
-    }
-
-    private static func observed(_ object: PartialObjectMetadata, _ resource: ResourceDescriptor) -> ObservedObject {
-        ObservedObject(
-            apiVersion: object.apiVersion ?? resource.apiVersion, kind: object.kind ?? resource.kind,
-            metadata: object.metadata)
     }
 }
