@@ -11,7 +11,7 @@ import XCTest
 final class DeleteOptionsBodyTests: XCTestCase {
     static let collection = "/api/v1/namespaces/default/configmaps"
 
-    func respond(
+    static func respond(
         _ server: APIServer, _ method: HTTPMethod, _ uri: String, body: [UInt8] = [],
         contentType: String = "application/json"
     ) async -> (Int, JSON) {
@@ -30,7 +30,7 @@ final class DeleteOptionsBodyTests: XCTestCase {
         try await server.bootstrap(advertiseAddress: "127.0.0.1", securePort: 6443)
         for name in names {
             let object: JSON = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)]]
-            let (code, _) = await respond(server, .POST, Self.collection, body: object.encoded())
+            let (code, _) = await Self.respond(server, .POST, Self.collection, body: object.encoded())
             XCTAssertEqual(code, 201)
         }
         return server
@@ -44,26 +44,26 @@ final class DeleteOptionsBodyTests: XCTestCase {
     func testProtobufDeleteOptionsAreReadAsGoClientsSendThem() async throws {
         let server = try await serverWithConfigMaps(["one"])
         let path = "\(Self.collection)/one"
-        var (code, status) = await respond(
+        var (code, status) = await Self.respond(
             server, .DELETE, path, body: try protobuf(["preconditions": ["uid": "not-its-uid"]]),
             contentType: KubernetesProtobuf.mediaType)
         XCTAssertEqual(code, 409, "the precondition in the protobuf body is checked: \(status)")
         XCTAssertEqual(status["reason"], "Conflict")
 
-        (code, _) = await respond(
+        (code, _) = await Self.respond(
             server, .DELETE, path, body: try protobuf(["dryRun": ["All"]]), contentType: KubernetesProtobuf.mediaType)
         XCTAssertEqual(code, 200)
-        (code, _) = await respond(server, .GET, path)
+        (code, _) = await Self.respond(server, .GET, path)
         XCTAssertEqual(code, 200, "a dry run deletes nothing")
 
-        (code, _) = await respond(
+        (code, _) = await Self.respond(
             server, .DELETE, path, body: try protobuf(["gracePeriodSeconds": 0]),
             contentType: KubernetesProtobuf.mediaType)
         XCTAssertEqual(code, 200)
-        (code, _) = await respond(server, .GET, path)
+        (code, _) = await Self.respond(server, .GET, path)
         XCTAssertEqual(code, 404)
 
-        (code, status) = await respond(
+        (code, status) = await Self.respond(
             server, .DELETE, "\(Self.collection)/other", body: [0x6b, 0x38, 0x73, 0x00, 0xff],
             contentType: KubernetesProtobuf.mediaType)
         XCTAssertEqual(code, 400, "a malformed body is the client's error: \(status)")
@@ -71,26 +71,26 @@ final class DeleteOptionsBodyTests: XCTestCase {
 
     func testDryRunInAJSONBodyDeletesNothingAndAnUnknownValueIsRejected() async throws {
         let server = try await serverWithConfigMaps(["keep", "also-keep"])
-        var (code, object) = await respond(
+        var (code, object) = await Self.respond(
             server, .DELETE, "\(Self.collection)/keep", body: (["dryRun": ["All"]] as JSON).encoded())
         XCTAssertEqual(code, 200)
         XCTAssertEqual(object["details"]?["name"] ?? object["metadata"]?["name"], "keep")
-        (code, _) = await respond(server, .GET, "\(Self.collection)/keep")
+        (code, _) = await Self.respond(server, .GET, "\(Self.collection)/keep")
         XCTAssertEqual(code, 200, "kubectl delete --dry-run=server puts dryRun in the body")
 
-        (code, _) = await respond(server, .DELETE, Self.collection, body: (["dryRun": ["All"]] as JSON).encoded())
+        (code, _) = await Self.respond(server, .DELETE, Self.collection, body: (["dryRun": ["All"]] as JSON).encoded())
         XCTAssertEqual(code, 200)
         var list: JSON
-        (code, list) = await respond(server, .GET, Self.collection)
+        (code, list) = await Self.respond(server, .GET, Self.collection)
         XCTAssertEqual(list["items"]?.arrayValue?.count, 2, "a dry-run deletecollection deletes nothing")
 
-        (code, object) = await respond(
+        (code, object) = await Self.respond(
             server, .DELETE, "\(Self.collection)/keep", body: (["dryRun": ["Some"]] as JSON).encoded())
         XCTAssertEqual(code, 400)
         XCTAssertEqual(object["message"], "dryRun: Unsupported value: \"Some\": supported values: \"All\"")
-        (code, object) = await respond(server, .DELETE, "\(Self.collection)/keep", body: Array("[1]".utf8))
+        (code, object) = await Self.respond(server, .DELETE, "\(Self.collection)/keep", body: Array("[1]".utf8))
         XCTAssertEqual(code, 400, "not an object: \(object)")
-        (code, _) = await respond(server, .GET, "\(Self.collection)/keep")
+        (code, _) = await Self.respond(server, .GET, "\(Self.collection)/keep")
         XCTAssertEqual(code, 200)
     }
 
@@ -100,7 +100,7 @@ final class DeleteOptionsBodyTests: XCTestCase {
             "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p"],
             "spec": ["containers": [["name": "c", "image": "busybox"]]],
         ]
-        var (code, _) = await respond(server, .POST, "/api/v1/namespaces/default/pods", body: pod.encoded())
+        var (code, _) = await Self.respond(server, .POST, "/api/v1/namespaces/default/pods", body: pod.encoded())
         XCTAssertEqual(code, 201)
         let eviction: (JSON) -> [UInt8] = { options in
             let body: JSON = [
@@ -110,15 +110,15 @@ final class DeleteOptionsBodyTests: XCTestCase {
             return body.encoded()
         }
         let path = "/api/v1/namespaces/default/pods/p/eviction"
-        (code, _) = await respond(server, .POST, path, body: eviction(["dryRun": ["All"]]))
+        (code, _) = await Self.respond(server, .POST, path, body: eviction(["dryRun": ["All"]]))
         XCTAssertEqual(code, 201)
-        (code, _) = await respond(server, .GET, "/api/v1/namespaces/default/pods/p")
+        (code, _) = await Self.respond(server, .GET, "/api/v1/namespaces/default/pods/p")
         XCTAssertEqual(code, 200, "a dry-run eviction leaves the pod")
-        (code, _) = await respond(server, .POST, path, body: eviction(["preconditions": ["uid": "not-its-uid"]]))
+        (code, _) = await Self.respond(server, .POST, path, body: eviction(["preconditions": ["uid": "not-its-uid"]]))
         XCTAssertEqual(code, 409)
-        (code, _) = await respond(server, .POST, path, body: eviction(["gracePeriodSeconds": 0]))
+        (code, _) = await Self.respond(server, .POST, path, body: eviction(["gracePeriodSeconds": 0]))
         XCTAssertEqual(code, 201)
-        (code, _) = await respond(server, .GET, "/api/v1/namespaces/default/pods/p")
+        (code, _) = await Self.respond(server, .GET, "/api/v1/namespaces/default/pods/p")
         XCTAssertEqual(code, 404)
     }
 }

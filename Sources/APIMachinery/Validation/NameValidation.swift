@@ -111,4 +111,27 @@ public enum NameValidation {
         if !isQualifiedNamePart(ArraySlice(value.utf8)) { problems.append(labelValueMessage) }
         return problems
     }
+
+    static let configMapKeyMessage =
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+        + "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+
+    /// Problems with `key` as a key of a ConfigMap's or Secret's data, as upstream's `IsConfigMapKey`: it becomes
+    /// a file name in a volume, so no path separators and no `.`, `..` or `..` prefix.
+    public static func configMapKey(_ key: String) -> [String] {
+        var problems: [String] = []
+        if key.utf8.count > 253 { problems.append("must be no more than 253 characters") }
+        let allowed = key.utf8.allSatisfy {
+            isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+        }
+        if key.isEmpty || !allowed { problems.append(configMapKeyMessage) }
+        if key == "." {
+            problems.append("must not be '.'")
+        } else if key == ".." {
+            problems.append("must not be '..'")
+        } else if key.hasPrefix("..") {
+            problems.append("must not start with '..'")
+        }
+        return problems
+    }
 }

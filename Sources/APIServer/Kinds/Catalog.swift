@@ -29,10 +29,7 @@ public enum Catalog {
             resource: "nodes", kind: "Node", namespaced: false, shortNames: ["no"], subresources: ["status"],
             storageFolder: "minions", strategy: NodeStrategy()),
         ResourceDefinition(
-            resource: "configmaps", kind: "ConfigMap", shortNames: ["cm"],
-            strategy: ColumnsStrategy(
-                columns: [.name, Table.Column("Data", type: "integer"), .age],
-                cellsFor: { [Cells.name($0), .int(Int64(dataCount($0))), Cells.age($0)] })),
+            resource: "configmaps", kind: "ConfigMap", shortNames: ["cm"], strategy: ConfigMapStrategy()),
         ResourceDefinition(resource: "secrets", kind: "Secret", strategy: SecretStrategy()),
         ResourceDefinition(
             resource: "serviceaccounts", kind: "ServiceAccount", shortNames: ["sa"], subresources: ["token"],

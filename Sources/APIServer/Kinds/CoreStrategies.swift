@@ -99,7 +99,7 @@ struct SecretStrategy: Strategy {
     }
 
     func validate(_ object: JSON) -> [FieldError] {
-        var errors: [FieldError] = []
+        var errors = ConfigMapStrategy.keyErrors(object["data"], field: "data")
         for (key, value) in object["data"]?.objectValue ?? JSONObject() {
             if let text = value.stringValue, Data(base64Encoded: text) == nil {
                 errors.append(.invalid("data[\(key)]", "<secret contents redacted>", "illegal base64 data"))
@@ -121,5 +121,30 @@ struct SecretStrategy: Strategy {
     var columns: [Table.Column] { [.name, Table.Column("Type"), Table.Column("Data", type: "integer"), .age] }
     func cells(_ object: JSON) -> [JSON] {
         [Cells.name(object), Cells.string(object["type"]), .int(Int64(Catalog.dataCount(object))), Cells.age(object)]
+    }
+}
+
+/// ConfigMaps: keys of `data` and `binaryData` are file names in a volume, and one key may not be in both.
+struct ConfigMapStrategy: Strategy {
+    func validate(_ object: JSON) -> [FieldError] {
+        var errors = Self.keyErrors(object["data"], field: "data")
+        errors += Self.keyErrors(object["binaryData"], field: "binaryData")
+        let binary = object["binaryData"]?.objectValue
+        for key in object["data"]?.objectValue?.keys ?? [] where binary?[key] != nil {
+            errors.append(.invalid("data[\(key)]", .string(key), "duplicate of key present in binaryData"))
+        }
+        return errors
+    }
+
+    /// Upstream's `IsConfigMapKey` problems of every key of `data`, one error each.
+    static func keyErrors(_ data: JSON?, field: String) -> [FieldError] {
+        (data?.objectValue?.keys ?? []).flatMap { key in
+            NameValidation.configMapKey(key).map { FieldError.invalid("\(field)[\(key)]", .string(key), $0) }
+        }
+    }
+
+    var columns: [Table.Column] { [.name, Table.Column("Data", type: "integer"), .age] }
+    func cells(_ object: JSON) -> [JSON] {
+        [Cells.name(object), .int(Int64(Catalog.dataCount(object))), Cells.age(object)]
     }
 }
