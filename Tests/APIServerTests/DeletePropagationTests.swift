@@ -87,4 +87,42 @@ final class DeletePropagationTests: XCTestCase {
         (code, _) = await respond(server, .GET, "/api/v1/namespaces/ns")
         XCTAssertEqual(code, 404)
     }
+
+    /// A ReplicationController deleted without a policy orphans its pods (upstream keeps v1's old default); one
+    /// that names a policy, or already carries a collector finalizer, gets what it asks for.
+    func testAReplicationControllerOrphansByDefault() async throws {
+        let server = APIServer(storage: MemoryStore(), configuration: APIServer.Configuration())
+        try await server.bootstrap(advertiseAddress: "127.0.0.1", securePort: 6443)
+        let collection = "/api/v1/namespaces/default/replicationcontrollers"
+        for name in ["plain", "background"] {
+            let (code, _) = await respond(
+                server, .POST, collection,
+                body: [
+                    "apiVersion": "v1", "kind": "ReplicationController", "metadata": ["name": .string(name)],
+                    "spec": [
+                        "replicas": 0, "selector": ["app": "x"],
+                        "template": [
+                            "metadata": ["labels": ["app": "x"]],
+                            "spec": ["containers": [["name": "c", "image": "busybox"]]],
+                        ],
+                    ],
+                ])
+            XCTAssertEqual(code, 201)
+        }
+        var (code, object) = await respond(server, .DELETE, "\(collection)/plain")
+        XCTAssertEqual(code, 200)
+        XCTAssertEqual(object["metadata"]?["finalizers"], ["orphan"])
+        (code, _) = await respond(
+            server, .DELETE, "\(collection)/background", body: ["propagationPolicy": "Background"])
+        (code, _) = await respond(server, .GET, "\(collection)/background")
+        XCTAssertEqual(code, 404)
+
+        let (_, configMap) = await respond(
+            server, .POST, "/api/v1/namespaces/default/configmaps",
+            body: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "cm"]])
+        XCTAssertNotNil(configMap["metadata"]?["uid"])
+        (code, _) = await respond(server, .DELETE, "/api/v1/namespaces/default/configmaps/cm")
+        (code, _) = await respond(server, .GET, "/api/v1/namespaces/default/configmaps/cm")
+        XCTAssertEqual(code, 404, "other kinds default to background")
+    }
 }

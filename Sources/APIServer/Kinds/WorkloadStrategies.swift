@@ -11,6 +11,9 @@ struct WorkloadStrategy: Strategy {
 
     let kind: Kind
 
+    /// ReplicationControllers orphan their pods unless told otherwise, as upstream keeps v1's old default.
+    var defaultGarbageCollectionPolicy: String? { kind == .replicationController ? "Orphan" : nil }
+
     var tracksGeneration: Bool { true }
 
     /// The pod template's path inside the object's spec.

@@ -227,7 +227,7 @@ extension RegistryStore {
             admissionAttributes(.delete, namespace: namespace, name: name, options: write, old: object),
             object: object, context: writeContext)
         var marked = object
-        options.applyPropagation(to: &marked)
+        options.applyPropagation(to: &marked, defaultPolicy: strategy.defaultGarbageCollectionPolicy)
         let waits = strategy.prepareForDelete(&marked, gracePeriodSeconds: options.gracePeriodSeconds)
         if waits || !marked.finalizers.isEmpty {
             if marked["metadata"]?["deletionTimestamp"] == nil {
@@ -299,9 +299,11 @@ struct DeleteOptions: Sendable {
 
     /// The garbage collector's finalizers for the requested propagation, as upstream's delete sets them:
     /// Orphan asks for `orphan`, Foreground for `foregroundDeletion`, Background for neither; with no policy the
-    /// object's own finalizers stand. The object then waits for the garbage collector to deal with its dependents.
-    func applyPropagation(to object: inout JSON) {
-        guard let policy = propagationPolicy else { return }
+    /// object's own finalizers stand, or the kind's `defaultPolicy` applies when it has none. The object then
+    /// waits for the garbage collector to deal with its dependents.
+    func applyPropagation(to object: inout JSON, defaultPolicy: String? = nil) {
+        let own = object.finalizers.contains { $0 == Self.orphanFinalizer || $0 == Self.foregroundFinalizer }
+        guard let policy = propagationPolicy ?? (own ? nil : defaultPolicy) else { return }
         var finalizers = object.finalizers.filter {
             $0 != Self.orphanFinalizer && $0 != Self.foregroundFinalizer
         }

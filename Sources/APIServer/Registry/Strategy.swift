@@ -64,6 +64,9 @@ public protocol Strategy: Sendable {
     /// The table columns `kubectl get` prints and the cells of one row.
     var columns: [Table.Column] { get }
     func cells(_ object: JSON) -> [JSON]
+    /// The propagation a delete that names none gets, when the object carries no garbage-collector finalizer
+    /// (upstream's `DefaultGarbageCollectionPolicy`): nil for background; "Orphan" for ReplicationControllers.
+    var defaultGarbageCollectionPolicy: String? { get }
 }
 
 extension Strategy {
@@ -102,6 +105,7 @@ extension Strategy {
     public func validate(_ object: JSON) -> [FieldError] { [] }
     public func validateUpdate(_ object: JSON, old: JSON) -> [FieldError] { validate(object) }
     public func validateName(_ name: String) -> [String] { NameValidation.dns1123Subdomain(name) }
+    public var defaultGarbageCollectionPolicy: String? { nil }
 
     public func beforeCreate(_ object: inout JSON, context: RegistryContext) async throws {}
     public func beforeUpdate(_ object: inout JSON, old: JSON, context: RegistryContext) async throws {}
