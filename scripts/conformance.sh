@@ -9,7 +9,8 @@
 #
 # Simulated nodes run no containers, so the default skips the tests that need one to do real work:
 #   - a container's output, read through pods/log or exec, which need a kubelet's server (most of [k8s.io],
-#     [sig-storage] and [sig-cli], which checks files, environment and volumes that way);
+#     [sig-storage] and [sig-cli], the Downward API and token-file tests, which check files, environment and
+#     volumes that way);
 #   - a webhook, conversion webhook or aggregated API server served from a pod;
 #   - the data plane: Services, DNS and proxies to pods ([sig-network]);
 #   - a command whose exit depends on files it left in a volume on an earlier run (a Job's flaky tasks).
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 e2e=${1:-/work/upstream/bin/e2e.test}
 focus=${2:-'\[Conformance\]'}
-skip=${SKIP:-'\[k8s.io\]|\[sig-storage\]|\[sig-cli\]|\[sig-network\]|AdmissionWebhook|ConversionWebhook|Aggregator|pods/log|logs|exec|proxy|should serve a basic image|consumable (from|via)|tasks sometimes fail'}
+skip=${SKIP:-'\[k8s.io\]|\[sig-storage\]|\[sig-cli\]|\[sig-network\]|AdmissionWebhook|ConversionWebhook|Aggregator|pods/log|logs|exec|proxy|should serve a basic image|consumable (from|via)|tasks sometimes fail|Downward API|mount projected service account token'}
 address=${ADDRESS:-127.0.0.250}
 report=${REPORT:-$(mktemp -d /tmp/conformance.XXXXXX)}
 [ -x "$e2e" ] || { echo "no $e2e: run E2E=1 scripts/build-upstream.sh" >&2; exit 2; }
