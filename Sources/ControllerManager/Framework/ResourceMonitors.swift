@@ -53,11 +53,6 @@ final class ResourceMonitors: Sendable {
         if !started.isEmpty { logger.info("added monitors for \(started.map(\.description).sorted())") }
     }
 
-    /// Whether every one of `resources` is monitored.
-    func monitorsAll(_ resources: Set<ResourceDescriptor>) -> Bool {
-        monitors.withLockedValue { monitors in resources.allSatisfy { monitors[$0] != nil } }
-    }
-
     /// Starts a monitor for each of `resources` not yet monitored and stops those not among them.
     func sync(_ resources: Set<ResourceDescriptor>) {
         let (started, stopped): ([ResourceDescriptor], [Monitor]) = monitors.withLockedValue { monitors in
